@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+// The test command (`npm test`). It brings what the integration tests need: as root on
+// Debian it installs the missing apt packages; otherwise it names them, loudly, and the
+// tests that need them are skipped with the reason in their title. Then it builds the
+// addon (if needed) and the TypeScript, and runs ava.
+import { spawnSync, spawn } from 'node:child_process';
+import { existsSync, writeFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+// Debian package → how to tell it is present. Each capability's tests add their real peers here.
+const aptPackages = [
+  { pkg: 'chrony', present: () => existsSync('/usr/sbin/chronyd'), for: 'NTP tests (real chronyd servers)' },
+  { pkg: 'libfaketime', present: () => existsSync('/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1') || existsSync('/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1'), for: 'skewed chronyd and HTTPS servers' },
+  { pkg: 'openssl', present: () => onPath('openssl'), for: 'certificate chains for HTTPS tests' },
+];
+
+function onPath(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+function banner(lines) {
+  const bar = '!'.repeat(78);
+  console.log(`\n${bar}\n${lines.map((l) => `!! ${l}`).join('\n')}\n${bar}\n`);
+}
+
+function run(cmd, args, options = {}) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...options });
+  if (r.status !== 0) {
+    console.error(`test: '${cmd} ${args.join(' ')}' failed (exit ${r.status ?? r.signal})`);
+    process.exit(1);
+  }
+}
+
+function ensureAptPackages() {
+  if (process.platform !== 'linux') return;
+  let absent = aptPackages.filter((p) => !p.present());
+  if (absent.length === 0) return;
+  const isRoot = process.getuid?.() === 0;
+  const isDebian = existsSync('/etc/debian_version') && onPath('apt-get');
+  if (isRoot && isDebian) {
+    console.log(`test: installing ${absent.map((p) => p.pkg).join(' ')} with apt-get`);
+    // Never let a package's maintainer script start a service (chronyd would discipline
+    // this machine's clock): policy-rc.d exit 101 forbids it for the install.
+    const policy = '/usr/sbin/policy-rc.d';
+    const ownPolicy = !existsSync(policy);
+    if (ownPolicy) writeFileSync(policy, '#!/bin/sh\nexit 101\n', { mode: 0o755 });
+    try {
+      const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+      const install = () => spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...absent.map((p) => p.pkg)], { stdio: 'inherit', env });
+      if (install().status !== 0) {
+        spawnSync('apt-get', ['update'], { stdio: 'inherit', env });
+        install();
+      }
+    } finally {
+      if (ownPolicy) rmSync(policy, { force: true });
+    }
+    absent = aptPackages.filter((p) => !p.present());
+  }
+  if (absent.length > 0) {
+    banner([
+      'MISSING TEST PREREQUISITES — the tests that need them will be SKIPPED:',
+      ...absent.map((p) => `  ${p.pkg.padEnd(14)} for ${p.for}`),
+      `Install them with: sudo apt-get install ${absent.map((p) => p.pkg).join(' ')}`,
+    ]);
+  }
+}
+
+ensureAptPackages();
+if (!existsSync(path.join(root, 'build', 'Release', 'trustguard.node'))) run(process.execPath, ['scripts/build-native.mjs']);
+run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);
+
+// ava prints its own summary; the closing 'N passed, N failed, N skipped' line is for
+// machines that read only the last line.
+const ava = spawn(process.execPath, [path.join(root, 'node_modules', 'ava', 'entrypoints', 'cli.mjs'), ...process.argv.slice(2)], {
+  cwd: root,
+  stdio: ['ignore', 'pipe', 'inherit'],
+  env: { ...process.env, FORCE_COLOR: process.stdout.isTTY ? '1' : '0' },
+});
+let output = '';
+ava.stdout.on('data', (chunk) => {
+  process.stdout.write(chunk);
+  output += chunk.toString();
+});
+ava.on('close', (code, signal) => {
+  const count = (re) => {
+    const m = output.match(re);
+    return m ? Number(m[1]) : 0;
+  };
+  const passed = count(/(\d+) tests? passed/);
+  const failed = count(/(\d+) tests? failed/) + count(/(\d+) uncaught exceptions?/) + count(/(\d+) unhandled rejections?/);
+  const skipped = count(/(\d+) tests? skipped/);
+  const skippedTitles = output.split('\n').filter((l) => /^\s*- .*\[needs /.test(l));
+  if (skippedTitles.length > 0) banner(['SKIPPED for missing prerequisites:', ...skippedTitles.map((l) => l.trim())]);
+  const exitCode = code ?? 1;
+  console.log(`${passed} passed, ${exitCode !== 0 && failed === 0 ? 1 : failed} failed, ${skipped} skipped`);
+  process.exit(signal ? 1 : exitCode);
+});
