@@ -14,6 +14,7 @@
       "conditions": [
         ["OS=='mac'", {
           "sources": ["native/darwin/clock.cc"],
+          "sources+": ["native/darwin/log.cc", "native/posix/lock.cc"],
           "link_settings": {
             "libraries": [
               "$(SDKROOT)/System/Library/Frameworks/Security.framework",
@@ -34,6 +35,7 @@
         ["OS=='linux'", {
           # OpenSSL headers come from Node's own include directory; Node exports the symbols.
           "sources": ["native/linux/clock.cc"],
+          "sources+": ["native/linux/log.cc", "native/posix/lock.cc"],
           "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter"]
         }]
       ]

@@ -9,6 +9,8 @@
 #include <string>
 
 #include "clock.h"
+#include "lock.h"
+#include "log.h"
 
 namespace {
 
@@ -42,6 +44,38 @@ Napi::Value KernelTimeStatus(const Napi::CallbackInfo& info) {
                                                : env.Null());
   out.Set("offsetUs", status.hasOffset ? Napi::Value(Napi::Number::New(env, status.offsetUs)) : env.Null());
   return out;
+}
+
+// osLog(subsystem, category, level, message): one write to the OS log. level is one of
+// "debug", "info", "default", "error", "fault" (the mapping from winston levels is in TS).
+Napi::Value OsLog(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 4 || !info[0].IsString() || !info[1].IsString() || !info[2].IsString() || !info[3].IsString()) {
+    throw Napi::TypeError::New(env, "osLog expects four strings");
+  }
+  std::string level = info[2].As<Napi::String>();
+  tg::log::Level parsed;
+  if (level == "debug") parsed = tg::log::Level::kDebug;
+  else if (level == "info") parsed = tg::log::Level::kInfo;
+  else if (level == "default") parsed = tg::log::Level::kDefault;
+  else if (level == "error") parsed = tg::log::Level::kError;
+  else if (level == "fault") parsed = tg::log::Level::kFault;
+  else throw Napi::TypeError::New(env, "osLog: unknown level " + level);
+  tg::log::Write(info[0].As<Napi::String>(), info[1].As<Napi::String>(), parsed, info[3].As<Napi::String>());
+  return env.Undefined();
+}
+
+// tryLockExclusive(fd): true when this process now holds the lock, false when another does.
+Napi::Value TryLockExclusive(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "tryLockExclusive expects a file descriptor");
+  std::string error;
+  switch (tg::lock::TryLockExclusive(info[0].As<Napi::Number>().Int32Value(), &error)) {
+    case tg::lock::LockResult::kLocked: return Napi::Boolean::New(env, true);
+    case tg::lock::LockResult::kHeldElsewhere: return Napi::Boolean::New(env, false);
+    case tg::lock::LockResult::kError: break;
+  }
+  throw Napi::Error::New(env, "flock: " + error);
 }
 
 // A clock-change subscription. The OS watcher calls back on its own thread; the event
@@ -140,6 +174,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("continuousClock", Napi::Function::New<ContinuousClock>(env, "continuousClock"));
   exports.Set("kernelTimeStatus", Napi::Function::New<KernelTimeStatus>(env, "kernelTimeStatus"));
   exports.Set("ClockWatch", ClockWatch::Define(env));
+  exports.Set("osLog", Napi::Function::New<OsLog>(env, "osLog"));
+  exports.Set("tryLockExclusive", Napi::Function::New<TryLockExclusive>(env, "tryLockExclusive"));
   napi_add_env_cleanup_hook(env, ClockWatch::StopAll, static_cast<napi_env>(env));
   return exports;
 }

@@ -37,6 +37,8 @@ interface Addon {
   continuousClock(): number;
   kernelTimeStatus(): KernelTimeStatus;
   ClockWatch: new (callback: (event: ClockChangeEvent) => void) => NativeClockWatch;
+  osLog(subsystem: string, category: string, level: OsLogLevel, message: string): void;
+  tryLockExclusive(fd: number): boolean;
 }
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -102,4 +104,35 @@ export function watchClockChanges(callback: (event: ClockChangeEvent) => void, .
 function describe(value: unknown): string {
   if (value === null) return 'null';
   return Array.isArray(value) ? 'an array' : typeof value;
+}
+
+/** The OS log's levels: os_log_type_t on macOS, syslog priorities on Linux (notice for "default"). */
+export type OsLogLevel = 'debug' | 'info' | 'default' | 'error' | 'fault';
+const osLogLevels: readonly string[] = ['debug', 'info', 'default', 'error', 'fault'];
+
+/**
+ * Writes one message to the OS log: os_log on macOS (subsystem/category, "%{public}s"),
+ * syslog(3) on Linux (ident = subsystem, facility LOG_DAEMON, "[category] message").
+ */
+export function osLog(subsystem: string, category: string, level: OsLogLevel, message: string, ...rest: unknown[]): void {
+  for (const [name, value] of [['subsystem', subsystem], ['category', category], ['message', message]] as const) {
+    if (typeof value !== 'string') throw new TypeError(`osLog: ${name} must be a string, got ${describe(value)}`);
+  }
+  if (subsystem === '' || category === '') throw new TypeError('osLog: subsystem and category must not be empty');
+  if (typeof level !== 'string' || !osLogLevels.includes(level)) {
+    throw new TypeError(`osLog: level must be one of ${osLogLevels.join(', ')}, got ${JSON.stringify(level)}`);
+  }
+  if (rest.length !== 0) throw new TypeError(`osLog() takes four arguments, got ${rest.length + 4}`);
+  // C strings end at NUL: make it visible instead of silently cutting the message.
+  native().osLog(subsystem, category, level, message.replaceAll('\0', '\\0'));
+}
+
+/**
+ * flock(fd, LOCK_EX | LOCK_NB): true when this process now holds the lock, false when another
+ * process does. The OS drops the lock when the process exits, however it exits.
+ */
+export function tryLockExclusive(fd: number, ...rest: unknown[]): boolean {
+  if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`tryLockExclusive: fd must be a non-negative integer, got ${String(fd)}`);
+  if (rest.length !== 0) throw new TypeError(`tryLockExclusive() takes one argument, got ${rest.length + 1}`);
+  return native().tryLockExclusive(fd);
 }

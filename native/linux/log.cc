@@ -1,0 +1,42 @@
+// syslog(3) with the subsystem as ident and facility LOG_DAEMON. openlog keeps the ident
+// pointer, so the ident string lives as long as the process.
+#include "log.h"
+
+#include <syslog.h>
+
+#include <mutex>
+#include <string>
+
+namespace tg {
+namespace log {
+
+namespace {
+
+std::mutex identMutex;
+std::string* openIdent = nullptr;
+
+int PriorityOf(Level level) {
+  switch (level) {
+    case Level::kDebug: return LOG_DEBUG;
+    case Level::kInfo: return LOG_INFO;
+    case Level::kDefault: return LOG_NOTICE;
+    case Level::kError: return LOG_ERR;
+    case Level::kFault: return LOG_CRIT;
+  }
+  return LOG_NOTICE;
+}
+
+}  // namespace
+
+void Write(const std::string& subsystem, const std::string& category, Level level, const std::string& message) {
+  std::lock_guard<std::mutex> lock(identMutex);
+  if (openIdent == nullptr || *openIdent != subsystem) {
+    // The previous ident string is leaked on purpose: syslog may still point at it.
+    openIdent = new std::string(subsystem);
+    openlog(openIdent->c_str(), LOG_PID, LOG_DAEMON);
+  }
+  syslog(LOG_DAEMON | PriorityOf(level), "[%s] %s", category.c_str(), message.c_str());
+}
+
+}  // namespace log
+}  // namespace tg
