@@ -1,0 +1,379 @@
+// One configured NTP server as a time source: several sequential samples over UDP, each reply
+// validated by ntp-packet.ts, the lowest-delay sample wins.
+//
+// Timestamps: T1 is the wall clock read once, right before sending; T4 is T1 plus the elapsed
+// monotonic time (process.hrtime) from send to receive. So a wall-clock step during an exchange
+// cannot corrupt it, and performance.timeOrigin (which drifts from the wall clock) is never used.
+import dgram from 'node:dgram';
+import { lookup } from 'node:dns/promises';
+import net from 'node:net';
+import { wallClock } from '../../native/index.js';
+import { encodeClientRequest, validateReply, type NtpReply } from './ntp-packet.js';
+import type { SourceFailure, SourceMeasurement, SourceSample } from './types.js';
+
+export const DEFAULT_NTP_PORT = 123;
+
+export interface NtpSourceOptions {
+  host: string;
+  /** Default 123. */
+  port?: number;
+  /** Requests per measurement, sent one after another. Default 4. */
+  samples?: number;
+  /** How long to wait for each reply. Default 1000 ms. */
+  timeoutMs?: number;
+  /** First back-off after a Kiss-o'-Death RATE; doubles on each further RATE, up to 64×. Default 64 s. */
+  rateBackoffMs?: number;
+  /** Called with one sentence for every datagram or sample that was rejected (for debug logs). */
+  onRejected?: (reason: string) => void;
+}
+
+const MAX_SAMPLES = 16;
+const MAX_BACKOFF_DOUBLINGS = 6;
+
+interface TakenSample {
+  reply: NtpReply;
+  offsetMs: number;
+  delayMs: number;
+  uncertaintyMs: number;
+}
+
+type SampleOutcome =
+  | { ok: true; sample: TakenSample }
+  | { ok: false; reason: string; kissCode: string | null; /** How telling the reason is when all samples fail. */ weight: number };
+
+// Ranking of failure reasons: a kiss beats a rejected reply, which beats a stray datagram,
+// which beats silence.
+const WEIGHT_KISS = 4;
+const WEIGHT_REJECTED_REPLY = 3;
+const WEIGHT_STRAY = 2;
+const WEIGHT_TIMEOUT = 1;
+
+export class NtpSource {
+  readonly address: string;
+  private readonly host: string;
+  private readonly port: number;
+  private readonly samples: number;
+  private readonly timeoutMs: number;
+  private readonly rateBackoffMs: number;
+  private readonly onRejected: ((reason: string) => void) | undefined;
+  private retiredReason: string | null = null;
+  private retiredKiss: string | null = null;
+  private backoffUntilNs: bigint | null = null;
+  private backoffDoublings = 0;
+
+  constructor(options: NtpSourceOptions) {
+    if (!options || typeof options !== 'object') throw new TypeError('NtpSource needs an options object');
+    const { host, port = DEFAULT_NTP_PORT, samples = 4, timeoutMs = 1000, rateBackoffMs = 64_000 } = options;
+    if (typeof host !== 'string' || host.trim() === '') throw new TypeError('NtpSource host must be a non-empty string');
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`NTP port must be an integer 1–65535, got ${port}`);
+    if (!Number.isInteger(samples) || samples < 1 || samples > MAX_SAMPLES) {
+      throw new RangeError(`samples must be an integer 1–${MAX_SAMPLES}, got ${samples}`);
+    }
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new RangeError(`timeoutMs must be a positive number, got ${timeoutMs}`);
+    if (!Number.isFinite(rateBackoffMs) || rateBackoffMs <= 0) throw new RangeError(`rateBackoffMs must be a positive number, got ${rateBackoffMs}`);
+    this.host = host.trim();
+    this.port = port;
+    this.samples = samples;
+    this.timeoutMs = timeoutMs;
+    this.rateBackoffMs = rateBackoffMs;
+    this.onRejected = options.onRejected;
+    this.address = formatAddress(this.host, this.port);
+  }
+
+  /** Why this source no longer sends (Kiss-o'-Death DENY or RSTR), or null while it is in use. */
+  get retired(): string | null {
+    return this.retiredReason;
+  }
+
+  /** Never rejects: every failure is a SourceFailure. */
+  async measure(): Promise<SourceMeasurement> {
+    try {
+      return await this.measureOnce();
+    } catch (error) {
+      return this.failure(`NTP measurement failed unexpectedly: ${(error as Error).message}`, null);
+    }
+  }
+
+  private async measureOnce(): Promise<SourceMeasurement> {
+    if (this.retiredReason !== null) return this.failure(this.retiredReason, this.retiredKiss);
+    if (this.backoffUntilNs !== null) {
+      const leftNs = this.backoffUntilNs - process.hrtime.bigint();
+      if (leftNs > 0n) {
+        const leftS = Math.ceil(Number(leftNs) / 1e9);
+        return this.failure(`server asked us to slow down (Kiss-o'-Death RATE); not asking it again for ${leftS} s`, 'RATE');
+      }
+    }
+
+    let target: { address: string; family: 4 | 6 };
+    try {
+      target = await resolve(this.host);
+    } catch (error) {
+      return this.failure(`cannot resolve NTP server ${this.host}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, null);
+    }
+
+    const exchange = new Exchange(target, this.port, this.timeoutMs, (reason) => this.onRejected?.(reason));
+    const taken: TakenSample[] = [];
+    let worst: Extract<SampleOutcome, { ok: false }> | null = null;
+    let sent = 0;
+    try {
+      await exchange.open();
+      for (let i = 0; i < this.samples; i++) {
+        sent++;
+        const outcome = await exchange.sample();
+        if (outcome.ok) {
+          taken.push(outcome.sample);
+          continue;
+        }
+        this.onRejected?.(outcome.reason);
+        if (!worst || outcome.weight >= worst.weight) worst = outcome;
+        if (outcome.kissCode !== null) {
+          // A kiss ends the measurement: sending more would ignore what the server asked.
+          this.obeyKiss(outcome.kissCode, outcome.reason);
+          break;
+        }
+      }
+    } finally {
+      exchange.close();
+    }
+
+    if (this.retiredReason !== null) return this.failure(this.retiredReason, this.retiredKiss);
+    if (taken.length === 0) {
+      if (worst?.kissCode === 'RATE') return this.failure(worst.reason, 'RATE');
+      const why = worst ? worst.reason : 'no reply';
+      return this.failure(`no valid reply from ${this.address} to ${sent} request${sent === 1 ? '' : 's'}: ${why}`, worst?.kissCode ?? null);
+    }
+    if (worst?.kissCode !== 'RATE') {
+      this.backoffDoublings = 0;
+      this.backoffUntilNs = null;
+    }
+    const best = taken.reduce((a, b) => (b.delayMs < a.delayMs ? b : a));
+    const sample: SourceSample = {
+      ok: true,
+      kind: 'ntp',
+      address: this.address,
+      offsetMs: best.offsetMs,
+      delayMs: best.delayMs,
+      uncertaintyMs: best.uncertaintyMs,
+      stratum: best.reply.stratum,
+      rootDistanceMs: best.reply.rootDistanceMs,
+      samplesSent: sent,
+      samplesValid: taken.length,
+      measuredAtMs: wallClock(),
+    };
+    return sample;
+  }
+
+  private obeyKiss(code: string, reason: string): void {
+    if (code === 'DENY' || code === 'RSTR') {
+      this.retiredReason = `${reason}; not used again until reconfigured`;
+      this.retiredKiss = code;
+    } else if (code === 'RATE') {
+      const backoffMs = this.rateBackoffMs * 2 ** this.backoffDoublings;
+      this.backoffDoublings = Math.min(this.backoffDoublings + 1, MAX_BACKOFF_DOUBLINGS);
+      this.backoffUntilNs = process.hrtime.bigint() + BigInt(Math.round(backoffMs * 1e6));
+    }
+  }
+
+  private failure(error: string, kissCode: string | null): SourceFailure {
+    return { ok: false, kind: 'ntp', address: this.address, error, kissCode, measuredAtMs: wallClock() };
+  }
+}
+
+/**
+ * One socket for one measurement. The socket is unconnected so that a datagram from any other
+ * address or port is seen, reported and ignored instead of being silently filtered; one reply is
+ * accepted per request, and a second reply to an answered request is rejected as a duplicate.
+ */
+class Exchange {
+  private readonly socket: dgram.Socket;
+  private readonly answered = new Set<string>();
+  private pending: {
+    transmit: Buffer;
+    t1Ms: number;
+    sentNs: bigint;
+    strongest: Extract<SampleOutcome, { ok: false }> | null;
+    settle: (outcome: SampleOutcome) => void;
+  } | null = null;
+  private socketError: Error | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly target: { address: string; family: 4 | 6 },
+    private readonly port: number,
+    private readonly timeoutMs: number,
+    private readonly report: (reason: string) => void,
+  ) {
+    this.socket = dgram.createSocket(target.family === 6 ? 'udp6' : 'udp4');
+    this.socket.on('message', (message, remote) => this.receive(message, remote, process.hrtime.bigint()));
+    this.socket.on('error', (error) => {
+      this.socketError = error;
+      this.pending?.settle({ ok: false, reason: `socket error: ${error.message}`, kissCode: null, weight: WEIGHT_TIMEOUT });
+    });
+  }
+
+  open(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error): void => reject(error);
+      this.socket.once('error', onError);
+      this.socket.bind(0, () => {
+        this.socket.off('error', onError);
+        resolve();
+      });
+    });
+  }
+
+  sample(): Promise<SampleOutcome> {
+    if (this.socketError) {
+      return Promise.resolve({ ok: false, reason: `socket error: ${this.socketError.message}`, kissCode: null, weight: WEIGHT_TIMEOUT });
+    }
+    const request = encodeClientRequest();
+    return new Promise<SampleOutcome>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const settle = (outcome: SampleOutcome): void => {
+        if (this.pending?.settle !== settle) return;
+        this.pending = null;
+        clearTimeout(timer);
+        resolve(outcome);
+      };
+      timer = setTimeout(() => {
+        const strongest = this.pending?.strongest;
+        settle(
+          strongest
+            ? { ...strongest, reason: `${strongest.reason}, and no valid reply came within ${this.timeoutMs} ms` }
+            : { ok: false, reason: `no reply within ${this.timeoutMs} ms`, kissCode: null, weight: WEIGHT_TIMEOUT },
+        );
+      }, this.timeoutMs);
+      // Read both clocks as late as possible before the datagram leaves.
+      const t1Ms = wallClock();
+      const sentNs = process.hrtime.bigint();
+      this.pending = { transmit: request.transmit, t1Ms, sentNs, strongest: null, settle };
+      this.socket.send(request.bytes, this.port, this.target.address, (error) => {
+        if (error) settle({ ok: false, reason: `cannot send to ${this.target.address}: ${error.message}`, kissCode: null, weight: WEIGHT_TIMEOUT });
+      });
+    });
+  }
+
+  private receive(message: Buffer, remote: dgram.RemoteInfo, receivedNs: bigint): void {
+    const pending = this.pending;
+    if (!sameAddress(remote.address, this.target.address) || remote.port !== this.port) {
+      this.reject(pending, `ignored a datagram from ${formatAddress(remote.address, remote.port)}, which is not the server`, WEIGHT_STRAY);
+      return;
+    }
+    const origin = message.length >= 32 ? message.subarray(24, 32).toString('hex') : '';
+    if (this.answered.has(origin)) {
+      this.reject(pending, 'ignored a duplicate reply to an already answered request', WEIGHT_STRAY);
+      return;
+    }
+    if (!pending) {
+      this.report('ignored a datagram that arrived while no request was outstanding');
+      return;
+    }
+    const t4Ms = pending.t1Ms + Number(receivedNs - pending.sentNs) / 1e6;
+    const result = validateReply(message, pending.transmit, pending.t1Ms, t4Ms);
+    if (!result.ok) {
+      // A reply that does not match our request may be spoofed: keep waiting for the genuine one.
+      // A matching reply that fails a check (or a kiss) settles the request.
+      const matchesRequest = message.length >= 32 && origin === pending.transmit.toString('hex');
+      const weight = result.kissCode !== null ? WEIGHT_KISS : WEIGHT_REJECTED_REPLY;
+      if (matchesRequest) {
+        this.answered.add(origin);
+        pending.settle({ ok: false, reason: result.reason, kissCode: result.kissCode, weight });
+      } else {
+        this.reject(pending, result.reason, weight);
+      }
+      return;
+    }
+    this.answered.add(origin);
+    pending.settle({
+      ok: true,
+      sample: { reply: result.reply, offsetMs: result.offsetMs, delayMs: result.delayMs, uncertaintyMs: result.uncertaintyMs },
+    });
+  }
+
+  private reject(pending: Exchange['pending'], reason: string, weight: number): void {
+    this.report(reason);
+    if (pending && (!pending.strongest || weight >= pending.strongest.weight)) {
+      pending.strongest = { ok: false, reason, kissCode: null, weight };
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.pending?.settle({ ok: false, reason: 'measurement ended', kissCode: null, weight: WEIGHT_TIMEOUT });
+    try {
+      this.socket.close();
+    } catch {
+      // never bound or already closed
+    }
+  }
+}
+
+/**
+ * "host", "host:port", "[v6]:port", "[v6]" or a bare IPv6 address ("::1", which contains colons
+ * and so cannot carry a port without brackets). Throws on anything else.
+ */
+export function parseServerAddress(text: string): { host: string; port: number } {
+  if (typeof text !== 'string') throw new TypeError(`an NTP server address must be a string, got ${typeof text}`);
+  const trimmed = text.trim();
+  if (trimmed === '') throw new Error('an NTP server address must not be empty');
+  let host: string;
+  let portText: string | undefined;
+  if (trimmed.startsWith('[')) {
+    const close = trimmed.indexOf(']');
+    if (close < 0) throw new Error(`NTP server address "${text}" has "[" without "]"`);
+    host = trimmed.slice(1, close);
+    const rest = trimmed.slice(close + 1);
+    if (rest !== '') {
+      if (!rest.startsWith(':')) throw new Error(`NTP server address "${text}" has text after "]" that is not ":port"`);
+      portText = rest.slice(1);
+    }
+    if (net.isIPv6(host) === false) throw new Error(`NTP server address "${text}" has "${host}" in brackets, which is not an IPv6 address`);
+  } else {
+    const colons = trimmed.split(':').length - 1;
+    if (colons === 1) {
+      [host, portText] = trimmed.split(':') as [string, string];
+    } else if (colons > 1) {
+      if (!net.isIPv6(trimmed)) throw new Error(`NTP server address "${text}" is not a host, host:port, IPv6 address or [IPv6]:port`);
+      host = trimmed;
+    } else {
+      host = trimmed;
+    }
+  }
+  if (host === '') throw new Error(`NTP server address "${text}" has no host`);
+  if (/[\s/@]/.test(host)) throw new Error(`NTP server address "${text}" has an invalid host "${host}"`);
+  let port = DEFAULT_NTP_PORT;
+  if (portText !== undefined) {
+    if (!/^\d{1,5}$/.test(portText)) throw new Error(`NTP server address "${text}" has an invalid port "${portText}"`);
+    port = Number(portText);
+    if (port < 1 || port > 65535) throw new Error(`NTP server address "${text}" has port ${port}, outside 1–65535`);
+  }
+  return { host, port };
+}
+
+/** "host:port", with IPv6 literals in brackets so that the text parses back. */
+function formatAddress(host: string, port: number): string {
+  return net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+async function resolve(host: string): Promise<{ address: string; family: 4 | 6 }> {
+  const literal = net.isIP(host);
+  if (literal === 4 || literal === 6) return { address: host, family: literal };
+  const found = await lookup(host);
+  return { address: found.address, family: found.family === 6 ? 6 : 4 };
+}
+
+function sameAddress(a: string, b: string): boolean {
+  return canonicalAddress(a) === canonicalAddress(b);
+}
+
+/** IPv6 text has many spellings ("::1", "0:0::1"); the URL parser prints the canonical one. A zone index is dropped. */
+function canonicalAddress(text: string): string {
+  const bare = text.split('%')[0]!;
+  if (!net.isIPv6(bare)) return bare;
+  try {
+    return new URL(`http://[${bare}]/`).hostname;
+  } catch {
+    return bare.toLowerCase();
+  }
+}
