@@ -1,0 +1,55 @@
+// Where the configuration lives and what it is when nobody configured anything. This module
+// loads nothing heavy (no zod, no plist) because `agentctl status` needs the default socket
+// path on its fast path.
+import os from 'node:os';
+import path from 'node:path';
+
+export const domain = 'com.trustguard.agent';
+
+/** The system preference files, highest precedence first. */
+export const systemConfigFiles = [
+  `/Library/Managed Preferences/${domain}.plist`,
+  `/Library/Preferences/${domain}.plist`,
+] as const;
+
+export interface PathDefaults {
+  StateDirectory: string;
+  LogDirectory: string;
+  ControlSocketPath: string;
+}
+
+function isRoot(): boolean {
+  return typeof process.getuid === 'function' && process.getuid() === 0;
+}
+
+/**
+ * As root the daemon uses the system locations (macOS paths, or their FHS equivalents on
+ * Linux); anyone else gets a private tree under ~/.trustguard so `npm start` works unprivileged.
+ */
+export function defaultPaths(platform: NodeJS.Platform = process.platform, root: boolean = isRoot()): PathDefaults {
+  if (!root) {
+    const base = path.join(os.homedir(), '.trustguard');
+    return {
+      StateDirectory: path.join(base, 'state'),
+      LogDirectory: path.join(base, 'logs'),
+      ControlSocketPath: path.join(base, 'agent.sock'),
+    };
+  }
+  if (platform === 'darwin') {
+    return {
+      StateDirectory: '/Library/Application Support/TrustGuard/state',
+      LogDirectory: '/Library/Logs/TrustGuard',
+      ControlSocketPath: `/var/run/${domain}.sock`,
+    };
+  }
+  return {
+    StateDirectory: '/var/lib/trustguard',
+    LogDirectory: '/var/log/trustguard',
+    ControlSocketPath: '/run/trustguard/agent.sock',
+  };
+}
+
+/** The admin (root-only, mutating) socket sits beside the read-only one. */
+export function adminSocketPath(controlSocketPath: string): string {
+  return `${controlSocketPath}.admin`;
+}

@@ -1,0 +1,212 @@
+// The daemon's wiring, in one place. Capabilities plug in through the returned Daemon:
+//   daemon.scheduler.every('clock', ms, job)      a periodic job (runNow(name, reason) for "now")
+//   daemon.status.section('clock', () => object)  a section of `agentctl status --json`
+//   daemon.control.handle('measure', h, { mutating: true })   a control request
+//   daemon.on('config', (change) => …)            a configuration reload changed keys
+//   daemon.logger.child('clock')                  a logger with its os_log category
+import { EventEmitter } from 'node:events';
+import { adminSocketPath, systemConfigFiles } from '../config/defaults.js';
+import { describeConfig, loadConfig, primarySource, type ResolvedConfig } from '../config/load.js';
+import { keyNames, keys, type AgentConfig, type ConfigKey } from '../config/schema.js';
+import { ControlServer } from '../control/server.js';
+import { createAgentLogger, type AgentLogger } from '../log/winston.js';
+import { watchConfigFiles, type ConfigWatch } from './config-watch.js';
+import { acquireInstanceLock, type InstanceLock } from './lock.js';
+import { readPermissions } from './permissions.js';
+import { Scheduler } from './scheduler.js';
+import { StatusRegistry } from './status.js';
+import { productVersion } from './version.js';
+
+export interface DaemonOptions {
+  /** `--config FILE`: replaces the system preference files (development, tests). */
+  configFile?: string;
+  /** Log to the console too (foreground runs). Default: when stderr is a terminal. */
+  console?: boolean;
+  /** Write to the OS log (os_log / syslog). Default true. */
+  osLog?: boolean;
+  /** Debounce for configuration file changes. */
+  configDebounceMs?: number;
+}
+
+export interface ConfigChange {
+  config: AgentConfig;
+  previous: AgentConfig;
+  changed: ConfigKey[];
+  problems: string[];
+}
+
+export interface ReloadResult {
+  reason: string;
+  changed: ConfigKey[];
+  problems: string[];
+  kept_previous: boolean;
+}
+
+export interface Daemon {
+  readonly version: string;
+  /** The configuration in force (replaced on reload: read it when needed, do not keep it). */
+  readonly config: AgentConfig;
+  readonly resolved: ResolvedConfig;
+  readonly logger: AgentLogger;
+  readonly scheduler: Scheduler;
+  readonly status: StatusRegistry;
+  readonly control: ControlServer;
+  on(event: 'config', listener: (change: ConfigChange) => void): this;
+  on(event: 'stopping', listener: () => void): this;
+  /** Re-reads the configuration; what changed is logged and emitted as 'config'. */
+  reload(reason: string): Promise<ReloadResult>;
+  /** Stops accepting, finishes in-flight work, flushes logs, removes sockets, releases the lock. */
+  stop(): Promise<void>;
+}
+
+class AgentDaemon extends EventEmitter implements Daemon {
+  readonly version = productVersion();
+  readonly scheduler: Scheduler;
+  readonly status = new StatusRegistry();
+  readonly control: ControlServer;
+  private readonly startedAt = Date.now();
+  private lastReloadAt: number | null = null;
+  private lastProblems: string[];
+  private watch: ConfigWatch | null = null;
+  private stopped: Promise<void> | null = null;
+  private reloading: Promise<ReloadResult> | null = null;
+
+  constructor(
+    private current: ResolvedConfig,
+    readonly logger: AgentLogger,
+    private readonly lock: InstanceLock,
+    private readonly options: DaemonOptions,
+  ) {
+    super();
+    this.lastProblems = current.problems;
+    this.scheduler = new Scheduler(logger.child('scheduler'));
+    this.control = new ControlServer({ socketPath: current.config.ControlSocketPath, logger: logger.child('control') });
+  }
+
+  get config(): AgentConfig {
+    return this.current.config;
+  }
+
+  get resolved(): ResolvedConfig {
+    return this.current;
+  }
+
+  async start(): Promise<void> {
+    this.status.section('daemon', () => this.daemonSection());
+    this.status.section('permissions', () => readPermissions());
+    this.control.handle('status', () => this.status.collect(), { mutating: false });
+    this.control.handle('config', () => ({ files: this.current.files, problems: this.lastProblems, keys: describeConfig(this.current) }), { mutating: false });
+    this.control.handle('reload', () => this.reload('control request'), { mutating: true });
+    await this.control.start();
+    const watched = this.options.configFile ? [this.options.configFile] : [...systemConfigFiles];
+    this.watch = watchConfigFiles(watched, (file) => void this.reload(`${file} changed`), this.options.configDebounceMs ?? 500);
+    this.logger.info('agentd started', {
+      version: this.version,
+      pid: process.pid,
+      config_source: primarySource(this.current),
+      mode: this.config.Mode,
+      control_socket: this.control.socketPath,
+    });
+    this.logProblems(this.current.problems);
+  }
+
+  reload(reason: string): Promise<ReloadResult> {
+    // Reloads never run concurrently; one that arrives during another runs after it.
+    const run = async (): Promise<ReloadResult> => {
+      const previous = this.current;
+      const loaded = await loadConfig({ configFile: this.options.configFile, previous });
+      const next: ResolvedConfig = { config: { ...loaded.config }, sources: { ...loaded.sources }, files: loaded.files, problems: loaded.problems };
+      for (const name of keyNames) {
+        if (keys[name].restart && !sameValue(next.config[name], previous.config[name])) {
+          next.problems.push(`${name} changed to ${JSON.stringify(next.config[name])}; it takes effect when the daemon restarts (keeping ${JSON.stringify(previous.config[name])})`);
+          (next.config as unknown as Record<string, unknown>)[name] = previous.config[name];
+          next.sources[name] = previous.sources[name];
+        }
+      }
+      const changed = keyNames.filter((name) => !sameValue(next.config[name], previous.config[name]));
+      this.current = next;
+      this.lastProblems = next.problems;
+      this.lastReloadAt = Date.now();
+      this.logger.info('configuration reloaded', { reason, changed, kept_previous: loaded.keptPrevious, config_source: primarySource(next) });
+      this.logProblems(next.problems);
+      if (changed.includes('LogLevel')) this.logger.setLevel(next.config.LogLevel);
+      if (changed.length > 0) {
+        const change: ConfigChange = { config: next.config, previous: previous.config, changed, problems: next.problems };
+        try {
+          this.emit('config', change);
+        } catch (error) {
+          this.logger.error('a capability failed to apply the new configuration', { error: (error as Error).message });
+        }
+      }
+      return { reason, changed, problems: next.problems, kept_previous: loaded.keptPrevious };
+    };
+    const queued = (this.reloading ?? Promise.resolve()).catch(() => undefined).then(run);
+    this.reloading = queued;
+    return queued;
+  }
+
+  stop(): Promise<void> {
+    this.stopped ??= (async () => {
+      this.logger.info('agentd stopping', { running_jobs: this.scheduler.runningJobs() });
+      this.emit('stopping');
+      this.watch?.close();
+      await Promise.all([this.control.stop(), this.scheduler.stop()]);
+      await this.reloading?.catch(() => undefined);
+      this.logger.info('agentd stopped');
+      await this.logger.close();
+      this.lock.release();
+    })();
+    return this.stopped;
+  }
+
+  private daemonSection(): Record<string, unknown> {
+    return {
+      version: this.version,
+      pid: process.pid,
+      uptime_s: Math.floor((Date.now() - this.startedAt) / 1000),
+      started_at: new Date(this.startedAt).toISOString(),
+      mode: this.config.Mode,
+      config_source: primarySource(this.current),
+      config_files: this.current.files,
+      config_problems: this.lastProblems,
+      last_reload_at: this.lastReloadAt === null ? null : new Date(this.lastReloadAt).toISOString(),
+      control_socket: this.control.socketPath,
+      admin_socket: adminSocketPath(this.control.socketPath),
+      log_file: this.logger.file,
+      state_directory: this.config.StateDirectory,
+      rss_bytes: process.memoryUsage.rss(),
+      jobs: this.scheduler.status(),
+    };
+  }
+
+  private logProblems(problems: string[]): void {
+    for (const problem of problems) this.logger.warn(`configuration problem: ${problem}`, { category: 'config' });
+  }
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Loads the configuration, takes the instance lock, opens the logs and the control sockets. */
+export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> {
+  const resolved = await loadConfig({ configFile: options.configFile });
+  const lock = acquireInstanceLock(resolved.config.StateDirectory);
+  let logger: AgentLogger | undefined;
+  try {
+    logger = createAgentLogger({
+      directory: resolved.config.LogDirectory,
+      level: resolved.config.LogLevel,
+      console: options.console ?? process.stderr.isTTY === true,
+      subsystem: options.osLog === false ? null : 'com.trustguard.agent',
+    });
+    const daemon = new AgentDaemon(resolved, logger, lock, options);
+    await daemon.start();
+    return daemon;
+  } catch (error) {
+    logger?.error('agentd could not start', { error: (error as Error).message });
+    await logger?.close();
+    lock.release();
+    throw error;
+  }
+}

@@ -1,0 +1,118 @@
+// The daemon's logger on winston: JSON lines to <LogDirectory>/agent.log with size-based
+// rotation, the console when running in the foreground, and the OS log (os_log on macOS,
+// syslog on Linux) through the addon. Every transport sees only redacted entries.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import winston from 'winston';
+import Transport from 'winston-transport';
+import { osLog, type OsLogLevel } from '../../native/index.js';
+import type { Logger } from './logger.js';
+import { redactFields, redactMessage } from './redact.js';
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+export interface AgentLoggerOptions {
+  directory: string;
+  level: LogLevel;
+  /** Also write human-readable lines to stderr (foreground runs). */
+  console: boolean;
+  /** The os_log subsystem / syslog ident; null disables the OS log (tests of other parts). */
+  subsystem: string | null;
+  /** Rotation: bytes per file and files kept (agent.log, agent1.log, …). */
+  maxBytes?: number;
+  maxFiles?: number;
+}
+
+export interface AgentLogger extends Logger {
+  /** A logger whose entries carry `category` (the os_log category). */
+  child(category: string): Logger;
+  setLevel(level: LogLevel): void;
+  readonly file: string;
+  /** Flushes every transport and closes the file. */
+  close(): Promise<void>;
+}
+
+const redactFormat = winston.format((info) => {
+  const clean = redactFields({ ...info }) as winston.Logform.TransformableInfo;
+  if (typeof clean.message === 'string') clean.message = redactMessage(clean.message);
+  // winston keys its level on symbols, which Object spread keeps but redactFields does not.
+  for (const symbol of Object.getOwnPropertySymbols(info)) (clean as unknown as Record<symbol, unknown>)[symbol] = (info as unknown as Record<symbol, unknown>)[symbol];
+  return clean;
+});
+
+const osLevels: Record<string, OsLogLevel> = { debug: 'debug', info: 'default', warn: 'default', error: 'error' };
+
+/** Hands each entry to the OS log; a failure there must never stop the other transports. */
+class OsLogTransport extends Transport {
+  constructor(private readonly subsystem: string) {
+    super();
+  }
+
+  override log(info: Record<string, unknown>, next: () => void): void {
+    try {
+      const { level, message, category, timestamp: _t, ...fields } = info;
+      const rest = Object.keys(fields).length ? ` ${JSON.stringify(fields)}` : '';
+      osLog(this.subsystem, typeof category === 'string' ? category : 'agent', osLevels[String(level)] ?? 'default', `${String(message)}${rest}`);
+    } catch {
+      // The OS log is best effort; the file log has the entry.
+    }
+    next();
+  }
+}
+
+export function createAgentLogger(options: AgentLoggerOptions): AgentLogger {
+  mkdirSync(options.directory, { recursive: true, mode: 0o755 });
+  const file = path.join(options.directory, 'agent.log');
+  const fileTransport = new winston.transports.File({
+    filename: file,
+    maxsize: options.maxBytes ?? 10 * 1024 * 1024,
+    maxFiles: options.maxFiles ?? 5,
+    tailable: true,
+    format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
+  });
+  const transports: Transport[] = [fileTransport];
+  if (options.console) {
+    transports.push(
+      new winston.transports.Console({
+        stderrLevels: ['error', 'warn', 'info', 'debug'],
+        format: winston.format.combine(
+          winston.format.timestamp({ format: 'HH:mm:ss' }),
+          winston.format.printf(({ timestamp, level, message, category, ...rest }) => {
+            const extra = Object.keys(rest).length ? ` ${JSON.stringify(rest)}` : '';
+            return `${String(timestamp)} ${level.padEnd(5)} [${String(category ?? 'agent')}] ${String(message)}${extra}`;
+          }),
+        ),
+      }),
+    );
+  }
+  if (options.subsystem) transports.push(new OsLogTransport(options.subsystem));
+  const logger = winston.createLogger({ level: options.level, format: redactFormat(), transports, exitOnError: false });
+
+  const wrap = (category: string): Logger => ({
+    debug: (message, fields) => logger.debug(message, { category, ...fields }),
+    info: (message, fields) => logger.info(message, { category, ...fields }),
+    warn: (message, fields) => logger.warn(message, { category, ...fields }),
+    error: (message, fields) => logger.error(message, { category, ...fields }),
+  });
+  let closed: Promise<void> | undefined;
+  return {
+    ...wrap('agent'),
+    child: wrap,
+    setLevel(level) {
+      logger.level = level;
+    },
+    file,
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        // The file transport emits 'finish' once everything queued is written.
+        const cap = setTimeout(resolve, 2000);
+        fileTransport.once('finish', () => {
+          clearTimeout(cap);
+          resolve();
+        });
+        logger.end();
+      });
+      return closed;
+    },
+  };
+}
