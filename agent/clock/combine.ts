@@ -21,6 +21,10 @@ export interface Combination {
   agreeing: SourceSample[];
   /** Usable sources outside the selected set, in input order. */
   falsetickers: SourceSample[];
+  /** Every source asked, in input order. */
+  sources: readonly SourceMeasurement[];
+  /** Every source that gave a sample, in input order. */
+  samples: SourceSample[];
   /** Sources that gave no sample. */
   failures: SourceFailure[];
   /** Number of sources that gave a sample. */
@@ -92,7 +96,7 @@ export function combine(measurements: readonly SourceMeasurement[]): Combination
       failures.push({ ok: false, kind: m.kind, address: m.address, error: 'sample has a non-finite offset or uncertainty', kissCode: null, measuredAtMs: m.measuredAtMs });
     }
   }
-  const base = { failures, usable: samples.length, total: measurements.length };
+  const base = { sources: measurements, samples, failures, usable: samples.length, total: measurements.length };
   const none = (reason: UncertainReason, falsetickers: SourceSample[] = []): Combination => ({
     confident: false,
     offsetMs: null,
@@ -134,4 +138,41 @@ export function combine(measurements: readonly SourceMeasurement[]): Combination
     ...base,
     uncertainReason: majority ? null : 'no_majority',
   };
+}
+
+/** One measurement round: what the guardrail evaluates and `agentctl time` prints. */
+export interface ClockMeasurement {
+  /** Wall clock (Unix ms) when the round completed. */
+  measuredAtMs: number;
+  combination: Combination;
+}
+
+export type SourceStatus = 'ok' | 'falseticker' | 'error';
+
+/** A source's row for JSON output (agentctl time --json, status, telemetry): snake_case, ms rounded to µs. */
+export interface SourceReport {
+  kind: SourceMeasurement['kind'];
+  address: string;
+  status: SourceStatus;
+  offset_ms: number | null;
+  delay_ms: number | null;
+  uncertainty_ms: number | null;
+  stratum: number | null;
+  error: string | null;
+  kiss_code: string | null;
+}
+
+export function roundMs(value: number | null): number | null {
+  return value === null ? null : Math.round(value * 1000) / 1000;
+}
+
+export function sourceReports(c: Combination): SourceReport[] {
+  return c.sources.map((m) => {
+    if (!m.ok || !c.samples.includes(m)) {
+      const error = m.ok ? 'sample has a non-finite offset or uncertainty' : m.error;
+      return { kind: m.kind, address: m.address, status: 'error', offset_ms: null, delay_ms: null, uncertainty_ms: null, stratum: null, error, kiss_code: m.ok ? null : m.kissCode };
+    }
+    const status: SourceStatus = c.falsetickers.includes(m) ? 'falseticker' : 'ok';
+    return { kind: m.kind, address: m.address, status, offset_ms: roundMs(m.offsetMs), delay_ms: roundMs(m.delayMs), uncertainty_ms: roundMs(m.uncertaintyMs), stratum: m.stratum, error: null, kiss_code: null };
+  });
 }
