@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <mach/mach_time.h>
 #include <notify.h>
+#include <notify_keys.h>
 #include <string.h>
 #include <sys/timex.h>
 
@@ -16,9 +17,9 @@ namespace tg {
 namespace clock {
 
 namespace {
-// Name of the notification posted by the system when settimeofday() changes the clock
-// (defined by Apple; we only listen to it).
-const char kClockSetNotification[] = "com.apple.system.clock_set";
+// The notification posted when settimeofday() changes the clock: notify_keys.h's
+// kNotifyClockSet ("com.apple.system.clock_set"; Apple's name, we only listen to it).
+const char kClockSetNotification[] = kNotifyClockSet;
 
 class NotifyWatcher : public ClockChangeWatcher {
  public:
