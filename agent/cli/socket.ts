@@ -1,0 +1,43 @@
+// Which control socket agentctl talks to. Fast path: no configuration parsing unless a
+// preference file exists or --config is given.
+import { existsSync } from 'node:fs';
+import { adminSocketPath, defaultPaths, domain, systemConfigFiles } from '../config/defaults.js';
+
+export interface SocketChoice {
+  path: string;
+  /** Where the path came from, for messages. */
+  origin: string;
+}
+
+export async function chooseSocket(options: { socket?: string; config?: string }): Promise<SocketChoice> {
+  if (options.socket) return { path: options.socket, origin: '--socket' };
+  if (options.config) {
+    const { loadConfig } = await import('../config/load.js');
+    const loaded = await loadConfig({ configFile: options.config });
+    return { path: loaded.config.ControlSocketPath, origin: options.config };
+  }
+  if (systemConfigFiles.some((f) => existsSync(f))) {
+    const { loadConfig } = await import('../config/load.js');
+    const loaded = await loadConfig();
+    if (loaded.sources.ControlSocketPath !== 'default') return { path: loaded.config.ControlSocketPath, origin: loaded.sources.ControlSocketPath };
+  }
+  // The installed daemon runs as root; a development daemon (npm start) as the user.
+  const system = defaultPaths(process.platform, true).ControlSocketPath;
+  const user = defaultPaths(process.platform, false).ControlSocketPath;
+  if (existsSync(system)) return { path: system, origin: 'default' };
+  if (existsSync(user)) return { path: user, origin: 'default (development)' };
+  const installed = process.getuid?.() === 0 || existsSync(`/Library/LaunchDaemons/${domain}.plist`);
+  return { path: installed ? system : user, origin: 'default' };
+}
+
+export { adminSocketPath };
+
+/** One sentence: the daemon is not answering, where we looked, how to start it. */
+export function unreachableMessage(socketPath: string, code: string): string {
+  const how =
+    process.platform === 'darwin'
+      ? 'start it with: sudo launchctl kickstart -k system/com.trustguard.agent (or npm start in a development checkout)'
+      : 'start it with: npm start (in the TrustGuard checkout) or your service manager';
+  const why = code === 'EACCES' ? 'permission denied on' : code === 'ENOENT' ? 'no socket at' : code === 'ECONNREFUSED' ? 'nobody is listening on' : `${code} on`;
+  return `agentctl: the TrustGuard daemon is not reachable (${why} ${socketPath}); ${how}`;
+}
