@@ -25,9 +25,11 @@ export interface NtpSourceOptions {
   rateBackoffMs?: number;
   /** Called with one sentence for every datagram or sample that was rejected (for debug logs). */
   onRejected?: (reason: string) => void;
+  /** Monotonic clock (ns) that times the RATE back-off; process.hrtime.bigint by default. Tests pass their own. */
+  backoffClockNs?: () => bigint;
 }
 
-const MAX_SAMPLES = 16;
+const MAX_SAMPLES = 32;
 const MAX_BACKOFF_DOUBLINGS = 6;
 
 interface TakenSample {
@@ -56,6 +58,7 @@ export class NtpSource {
   private readonly timeoutMs: number;
   private readonly rateBackoffMs: number;
   private readonly onRejected: ((reason: string) => void) | undefined;
+  private readonly backoffClockNs: () => bigint;
   private retiredReason: string | null = null;
   private retiredKiss: string | null = null;
   private backoffUntilNs: bigint | null = null;
@@ -77,6 +80,7 @@ export class NtpSource {
     this.timeoutMs = timeoutMs;
     this.rateBackoffMs = rateBackoffMs;
     this.onRejected = options.onRejected;
+    this.backoffClockNs = options.backoffClockNs ?? process.hrtime.bigint;
     this.address = formatAddress(this.host, this.port);
   }
 
@@ -97,7 +101,7 @@ export class NtpSource {
   private async measureOnce(): Promise<SourceMeasurement> {
     if (this.retiredReason !== null) return this.failure(this.retiredReason, this.retiredKiss);
     if (this.backoffUntilNs !== null) {
-      const leftNs = this.backoffUntilNs - process.hrtime.bigint();
+      const leftNs = this.backoffUntilNs - this.backoffClockNs();
       if (leftNs > 0n) {
         const leftS = Math.ceil(Number(leftNs) / 1e9);
         return this.failure(`server asked us to slow down (Kiss-o'-Death RATE); not asking it again for ${leftS} s`, 'RATE');
@@ -170,7 +174,7 @@ export class NtpSource {
     } else if (code === 'RATE') {
       const backoffMs = this.rateBackoffMs * 2 ** this.backoffDoublings;
       this.backoffDoublings = Math.min(this.backoffDoublings + 1, MAX_BACKOFF_DOUBLINGS);
-      this.backoffUntilNs = process.hrtime.bigint() + BigInt(Math.round(backoffMs * 1e6));
+      this.backoffUntilNs = this.backoffClockNs() + BigInt(Math.round(backoffMs * 1e6));
     }
   }
 
