@@ -74,7 +74,9 @@ export class NtpSource {
     }
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new RangeError(`timeoutMs must be a positive number, got ${timeoutMs}`);
     if (!Number.isFinite(rateBackoffMs) || rateBackoffMs <= 0) throw new RangeError(`rateBackoffMs must be a positive number, got ${rateBackoffMs}`);
-    this.host = host.trim();
+    // "[::1]" is accepted as the bracketed form of an IPv6 literal.
+    const trimmed = host.trim();
+    this.host = /^\[.*\]$/.test(trimmed) ? trimmed.slice(1, -1) : trimmed;
     this.port = port;
     this.samples = samples;
     this.timeoutMs = timeoutMs;

@@ -244,6 +244,7 @@ test('NtpSource rejects bad options with a clear error', (t) => {
   t.throws(() => new NtpSource({ host: 'a', samples: 0 }), { message: /samples/ });
   t.throws(() => new NtpSource({ host: 'a', timeoutMs: -1 }), { message: /timeoutMs/ });
   t.is(new NtpSource({ host: 'time.example.com' }).address, 'time.example.com:123');
+  t.is(new NtpSource({ host: '[::1]', port: 1123 }).address, '[::1]:1123');
 });
 
 test('parseServerAddress reads host, host:port, [v6]:port and bare v6', (t) => {
