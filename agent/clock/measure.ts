@@ -1,0 +1,73 @@
+// One measurement round: every configured source at once, then the combination. The daemon keeps
+// one TimeSources for as long as its configuration holds, so that what NTP servers asked for
+// (Kiss-o'-Death RATE back-off, DENY/RSTR retirement) is remembered between rounds.
+import { combine, type ClockMeasurement } from './combine.js';
+import { HttpsTimeSource, type VerifyChain } from './https-time.js';
+import { NtpSource, parseServerAddress } from './ntp-source.js';
+import type { SourceMeasurement } from './types.js';
+
+export interface TimeSourcesOptions {
+  /** "host", "host:port" or "[v6]:port". */
+  ntp: readonly string[];
+  /** https URLs. */
+  https: readonly string[];
+  /** PEM file of extra CA certificates for the HTTPS sources. */
+  caFile?: string;
+  /** NTP samples per server (default 4). */
+  samples?: number;
+  /** NTP reply timeout (default 1000 ms). */
+  timeoutMs?: number;
+  /** Whole HTTPS request timeout (default 5000 ms). */
+  httpsTimeoutMs?: number;
+  /** The trust capability's evaluator at the server-reported time; Node's TLS when absent. */
+  verifyChain?: VerifyChain;
+  /** Debug detail: every rejected NTP reply, with its source. */
+  onRejected?: (address: string, reason: string) => void;
+}
+
+interface Source {
+  address: string;
+  measure(): Promise<SourceMeasurement>;
+}
+
+/** A source whose configuration entry is unusable: it reports the problem each round. */
+function brokenSource(kind: 'ntp' | 'https', address: string, error: string): Source {
+  return { address, measure: async () => ({ ok: false, kind, address, error, kissCode: null, measuredAtMs: Date.now() }) };
+}
+
+export class TimeSources {
+  private readonly sources: Source[];
+
+  constructor(options: TimeSourcesOptions) {
+    const ntp = options.ntp.map((text): Source => {
+      let parsed: { host: string; port: number };
+      try {
+        parsed = parseServerAddress(text);
+      } catch (err) {
+        return brokenSource('ntp', text, (err as Error).message);
+      }
+      try {
+        return new NtpSource({ ...parsed, samples: options.samples, timeoutMs: options.timeoutMs, onRejected: options.onRejected && ((reason) => options.onRejected!(text, reason)) });
+      } catch (err) {
+        return brokenSource('ntp', text, (err as Error).message);
+      }
+    });
+    const https = options.https.map((url) => new HttpsTimeSource({ url, caFile: options.caFile, timeoutMs: options.httpsTimeoutMs, verifyChain: options.verifyChain }));
+    this.sources = [...ntp, ...https];
+  }
+
+  get addresses(): string[] {
+    return this.sources.map((s) => s.address);
+  }
+
+  /** Measures all sources concurrently; never rejects. */
+  async measure(): Promise<ClockMeasurement> {
+    const results = await Promise.all(this.sources.map((s) => s.measure()));
+    return { measuredAtMs: Date.now(), combination: combine(results) };
+  }
+}
+
+/** One round against the given sources (for `agentctl time`). */
+export function measureClock(options: TimeSourcesOptions): Promise<ClockMeasurement> {
+  return new TimeSources(options).measure();
+}
