@@ -78,7 +78,8 @@ export class ControlServer {
 
   private async listen(file: string, mode: number, privileged: boolean): Promise<void> {
     await removeStaleSocket(file);
-    const server = net.createServer((socket) => this.serve(socket, privileged));
+    // allowHalfOpen: a client may shut down its side after the request and still read the answer.
+    const server = net.createServer({ allowHalfOpen: true }, (socket) => this.serve(socket, privileged));
     server.maxConnections = 64;
     // Before the chmod the socket has the umask's mode (at most 0755), which no other user
     // can connect to (connect needs write permission), so there is no window of wider access.
@@ -128,6 +129,12 @@ export class ControlServer {
         if (line.trim() === '') continue;
         queue = queue.then(async () => this.reply(socket, await this.answer(line, privileged)));
       }
+    });
+    socket.on('end', () => {
+      queue = queue.then(() => {
+        if (!rejected && pending.length > 0) this.reply(socket, errorResponse('bad_request', 'incomplete request: the connection ended before a newline'));
+        socket.end();
+      });
     });
   }
 

@@ -1,0 +1,196 @@
+// Real agentd processes in temporary directories, and the real agentctl. Every daemon a test
+// starts is stopped by PID in the test's teardown (t.teardown(fixture.cleanup)).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** dist/ (the compiled tree). */
+export const distRoot = path.resolve(here, '..', '..');
+export const agentdPath = path.join(distRoot, 'agent', 'daemon', 'agentd.js');
+export const agentctlPath = path.join(distRoot, 'agent', 'cli', 'agentctl.js');
+
+export interface CommandResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a program to completion, collecting its output. */
+export function runProgram(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {}): Promise<CommandResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** The real agentctl, as this user (or through a prefix such as setpriv). */
+export function agentctl(args: string[], options: { prefix?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<CommandResult> {
+  const prefix = options.prefix ?? [];
+  const argv = [...prefix.slice(1), process.execPath, agentctlPath, ...args];
+  return runProgram(prefix[0] ?? process.execPath, prefix.length ? argv : [agentctlPath, ...args], { env: { ...process.env, NO_COLOR: '1', ...options.env } });
+}
+
+export interface RunningAgent {
+  child: ChildProcess;
+  pid: number;
+  /** Resolves with the exit code (or signal) once the process has exited. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  output(): string;
+}
+
+export interface AgentFixture {
+  dir: string;
+  configFile: string;
+  stateDir: string;
+  logDir: string;
+  socketPath: string;
+  logFile: string;
+  /** Writes the configuration file: the fixture's paths plus `values`. JSON unless told. */
+  writeConfig(values: Record<string, unknown>, options?: { raw?: string | Buffer }): void;
+  start(extraArgs?: string[]): Promise<RunningAgent>;
+  /** Starts agentd and returns when it has exited (for refusals). */
+  startExpectingExit(extraArgs?: string[]): Promise<CommandResult>;
+  ctl(args: string[]): Promise<CommandResult>;
+  logLines(): Array<Record<string, unknown>>;
+  cleanup(): Promise<void>;
+}
+
+export function createAgentFixture(prefix = 'tg-agent-'): AgentFixture {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  // Traversable by others: the root-only tests connect as nobody.
+  chmodSync(dir, 0o755);
+  const stateDir = path.join(dir, 'state');
+  const logDir = path.join(dir, 'logs');
+  const socketPath = path.join(dir, 'run', 'agent.sock');
+  const configFile = path.join(dir, 'agent.json');
+  const paths = { StateDirectory: stateDir, LogDirectory: logDir, ControlSocketPath: socketPath };
+  const running = new Set<RunningAgent>();
+
+  const fixture: AgentFixture = {
+    dir,
+    configFile,
+    stateDir,
+    logDir,
+    socketPath,
+    logFile: path.join(logDir, 'agent.log'),
+    writeConfig(values, options = {}) {
+      // Written beside and renamed, as MDM does, so the daemon never reads half a file.
+      const temp = `${configFile}.tmp`;
+      writeFileSync(temp, options.raw ?? JSON.stringify({ ...paths, ...values }, null, 2));
+      chmodSync(temp, 0o644);
+      renameSync(temp, configFile);
+    },
+    async start(extraArgs = []) {
+      if (!existsSync(configFile)) fixture.writeConfig({});
+      const child = spawn(process.execPath, [agentdPath, '--config', configFile, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout!.on('data', (d) => (output += d));
+      child.stderr!.on('data', (d) => (output += d));
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+      const agent: RunningAgent = { child, pid: child.pid!, exited, output: () => output };
+      running.add(agent);
+      void exited.then(() => running.delete(agent));
+      await waitForStatus(socketPath, exited, () => output);
+      return agent;
+    },
+    async startExpectingExit(extraArgs = []) {
+      return runProgram(process.execPath, [agentdPath, '--config', configFile, ...extraArgs]);
+    },
+    ctl(args) {
+      return agentctl(args);
+    },
+    logLines() {
+      if (!existsSync(fixture.logFile)) return [];
+      return readFileSync(fixture.logFile, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+    },
+    async cleanup() {
+      for (const agent of running) {
+        agent.child.kill('SIGKILL');
+        await agent.exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return fixture;
+}
+
+/** Sends one raw line (or raw bytes) to a socket and collects everything until the server closes or `ms` passes. */
+export function rawExchange(socketPath: string, payload: string | Buffer, options: { endAfterWrite?: boolean; waitMs?: number } = {}): Promise<{ text: string; closedByServer: boolean }> {
+  return new Promise((resolve, reject) => {
+    const socket = net.createConnection(socketPath);
+    let text = '';
+    let done = false;
+    const finish = (closedByServer: boolean) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ text, closedByServer });
+    };
+    const timer = setTimeout(() => finish(false), options.waitMs ?? 3000);
+    socket.on('connect', () => {
+      socket.write(payload);
+      if (options.endAfterWrite) socket.end();
+    });
+    socket.on('data', (d) => (text += d.toString('utf8')));
+    socket.on('close', () => finish(true));
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      // EPIPE/ECONNRESET: the server hung up on us, which is an allowed answer.
+      if (error.code === 'EPIPE' || error.code === 'ECONNRESET') finish(true);
+      else if (!done) {
+        done = true;
+        clearTimeout(timer);
+        reject(error);
+      }
+    });
+  });
+}
+
+/** One request over the socket, parsed. */
+export async function requestOnce(socketPath: string, request: unknown): Promise<Record<string, unknown>> {
+  const { text } = await rawExchange(socketPath, `${JSON.stringify(request)}\n`, { endAfterWrite: true });
+  const line = text.split('\n')[0]!;
+  return JSON.parse(line) as Record<string, unknown>;
+}
+
+async function waitForStatus(socketPath: string, exited: Promise<unknown>, output: () => string): Promise<void> {
+  let gone = false;
+  void exited.then(() => (gone = true));
+  for (let i = 0; i < 400; i++) {
+    if (gone) throw new Error(`agentd exited during start-up:\n${output()}`);
+    if (existsSync(`${socketPath}.admin`)) {
+      try {
+        const response = await requestOnce(socketPath, { request: 'status' });
+        if (response.ok === true) return;
+      } catch {
+        // not yet listening
+      }
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`agentd did not answer on ${socketPath} within 10 s:\n${output()}`);
+}
+
+/** Polls `check` until it returns a value other than undefined (for asynchronous effects such as a reload). */
+export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, what: string, tries = 200, everyMs = 50): Promise<T> {
+  for (let i = 0; i < tries; i++) {
+    const value = await check();
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
