@@ -35,7 +35,7 @@ export async function parseConfigBuffer(buffer: Buffer, file: string): Promise<C
       parsed = JSON.parse(text);
     } else if (/^\s*</.test(text)) {
       const plist = await import('plist');
-      parsed = plist.parse(text);
+      parsed = quietly(() => plist.parse(text));
     } else {
       throw new Error('neither a property list (XML or binary) nor JSON');
     }
@@ -46,6 +46,22 @@ export async function parseConfigBuffer(buffer: Buffer, file: string): Promise<C
     throw new ConfigFileError(file, 'does not parse: the top level is not a dictionary');
   }
   return parsed as ConfigValues;
+}
+
+// xmldom (inside plist) reports XML errors on the console itself; a daemon's console is not
+// where they belong. Parsing is synchronous, so the swap cannot catch anyone else's output.
+function quietly<T>(parse: () => T): T {
+  const saved = { error: console.error, warn: console.warn, log: console.log };
+  const messages: string[] = [];
+  console.error = console.warn = console.log = (...args: unknown[]) => void messages.push(args.map(String).join(' '));
+  try {
+    return parse();
+  } catch (error) {
+    const detail = messages.find((m) => /fatal|error/i.test(m))?.replace(/\s+/g, ' ').trim();
+    throw new Error(detail ? `${(error as Error).message} (${detail})` : (error as Error).message);
+  } finally {
+    Object.assign(console, saved);
+  }
 }
 
 export async function readConfigFile(file: string): Promise<ConfigValues> {
