@@ -1,5 +1,5 @@
 // The daemon's logger on winston: JSON lines to <LogDirectory>/agent.log with size-based
-// rotation, the console when running in the foreground, and the OS log (os_log on macOS,
+// rotation (rotating-file.ts), the console when running in the foreground, and the OS log (os_log on macOS,
 // syslog on Linux) through the addon. Every transport sees only redacted entries.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -8,6 +8,7 @@ import Transport from 'winston-transport';
 import { osLog, type OsLogLevel } from '../../native/index.js';
 import type { Logger } from './logger.js';
 import { redactFields, redactMessage } from './redact.js';
+import { RotatingFileTransport } from './rotating-file.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
@@ -63,13 +64,8 @@ class OsLogTransport extends Transport {
 export function createAgentLogger(options: AgentLoggerOptions): AgentLogger {
   mkdirSync(options.directory, { recursive: true, mode: 0o755 });
   const file = path.join(options.directory, 'agent.log');
-  const fileTransport = new winston.transports.File({
-    filename: file,
-    maxsize: options.maxBytes ?? 10 * 1024 * 1024,
-    maxFiles: options.maxFiles ?? 5,
-    tailable: true,
-    format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
-  });
+  const fileTransport = new RotatingFileTransport({ file, maxBytes: options.maxBytes ?? 10 * 1024 * 1024, maxFiles: options.maxFiles ?? 5 });
+  fileTransport.format = winston.format.combine(winston.format.timestamp(), winston.format.json());
   const transports: Transport[] = [fileTransport];
   if (options.console) {
     transports.push(
@@ -104,10 +100,11 @@ export function createAgentLogger(options: AgentLoggerOptions): AgentLogger {
     file,
     close() {
       closed ??= new Promise<void>((resolve) => {
-        // The file transport emits 'finish' once everything queued is written.
+        // File writes are synchronous: once the logger's stream has finished, all is on disk.
         const cap = setTimeout(resolve, 2000);
-        fileTransport.once('finish', () => {
+        logger.once('finish', () => {
           clearTimeout(cap);
+          fileTransport.close();
           resolve();
         });
         logger.end();
