@@ -1,0 +1,64 @@
+import test from 'ava';
+import { agentctl } from '../helpers/agent.js';
+import { renderStatus, statusExitCode } from '../../agent/cli/status.js';
+import { formatDate, labelFor } from '../../agent/cli/format.js';
+
+const commands = [['status'], ['config'], ['config', 'show'], ['config', 'validate'], ['reload'], ['version'], ['time'], ['compliance'], ['trust'], ['doctor'], ['scrub']];
+
+test('--help works for every command and exits 0', async (t) => {
+  for (const command of [[], ...commands]) {
+    const result = await agentctl([...command, '--help']);
+    t.is(result.code, 0, `${command.join(' ')}: ${result.stderr}`);
+    t.regex(result.stdout, new RegExp(`Usage: agentctl${command.length ? ` ${command.join(' ')}` : ''}`), command.join(' '));
+  }
+});
+
+test('usage errors exit 64', async (t) => {
+  for (const args of [[], ['bogus'], ['status', '--frobnicate'], ['config'], ['config', 'validate'], ['compliance'], ['compliance', '--format', 'xml'], ['time', '--samples', '0'], ['status', '--socket', '/x', '--config', '/y']]) {
+    const result = await agentctl(args);
+    t.is(result.code, 64, `${args.join(' ')}: ${result.stderr}`);
+  }
+});
+
+test('version prints the package version; unimplemented commands say so and exit 1', async (t) => {
+  const version = await agentctl(['version']);
+  t.is(version.code, 0);
+  t.regex(version.stdout, /^agentctl \d+\.\d+\.\d+/);
+  for (const command of ['trust', 'doctor', 'scrub']) {
+    const result = await agentctl([command]);
+    t.is(result.code, 1);
+    t.regex(result.stderr, /not yet implemented/);
+  }
+});
+
+test('status exits 2 when the guardrail is active or the device is non-compliant', (t) => {
+  t.is(statusExitCode({ daemon: {} }), 0);
+  t.is(statusExitCode({ clock: { state: 'warn' } }), 0);
+  t.is(statusExitCode({ clock: { state: 'active' } }), 2);
+  t.is(statusExitCode({ compliance: { compliant: false } }), 2);
+  t.is(statusExitCode({ compliance: { compliant: true }, clock: { state: 'ok' } }), 0);
+});
+
+test('status rendering: aligned rows, local dates, "Never", sources listed, sections without data say so', (t) => {
+  const stream = { isTTY: false } as NodeJS.WriteStream;
+  const text = renderStatus(
+    {
+      daemon: { version: '1.2.3', uptime_s: 3725, last_reload_at: null, config_source: '/x.plist' },
+      clock: { state: 'active', offset_ms: 94000.5, last_check_at: '2026-01-02T03:04:05Z', sources: [{ address: 'time.apple.com:123', offset_ms: 94000, stratum: 1 }] },
+      permissions: { full_disk_access: 'not applicable' },
+    },
+    stream,
+  );
+  t.regex(text, />>> Daemon\n {2}Version +\| 1\.2\.3/);
+  t.regex(text, /Uptime +\| 1h 2m 5s/);
+  t.regex(text, /Last reload +\| Never/);
+  t.regex(text, /Offset +\| 94000\.5 ms/);
+  t.true(text.includes(formatDate('2026-01-02T03:04:05Z')));
+  t.regex(text, /time\.apple\.com:123/);
+  t.regex(text, />>> Trust\n {2}No data/);
+  t.false(text.includes('\u001b['));
+  const lines = text.split('\n').filter((l) => l.includes(' | '));
+  t.is(new Set(lines.map((l) => l.indexOf(' | '))).size, 1, 'the value column is aligned');
+  t.is(labelFor('ntp_servers'), 'NTP servers');
+  t.is(formatDate(null), 'Never');
+});
