@@ -106,7 +106,8 @@ export function resolveLayers(layers: Layer[], previous?: ResolvedConfig, platfo
   const known = new Set<string>(keyNames);
   for (const layer of layers) {
     for (const name of Object.keys(layer.values)) {
-      if (!known.has(name)) problems.push(`${name} is not a known key (in ${layer.source}); ignored`);
+      // Payload* keys are configuration-profile metadata that may accompany the settings.
+      if (!known.has(name) && !name.startsWith('Payload')) problems.push(`${name} is not a known key (in ${layer.source}); ignored`);
     }
   }
   for (const name of keyNames) {

@@ -165,3 +165,14 @@ test('property: whatever the values, the resolved configuration is valid in ever
   );
   t.pass();
 });
+
+test('docs/configuration.md lists every key, and the example profile payload is valid', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const { parse } = await import('plist');
+  const root = new URL('../../../', import.meta.url);
+  const docs = readFileSync(new URL('docs/configuration.md', root), 'utf8');
+  for (const name of keyNames) t.true(docs.includes(`| \`${name}\` |`), name);
+  const profile = parse(readFileSync(new URL('examples/com.trustguard.agent.mobileconfig', root), 'utf8')) as { PayloadContent: Array<Record<string, unknown>> };
+  const payload = profile.PayloadContent.find((p) => p.PayloadType === 'com.trustguard.agent')!;
+  t.deepEqual(resolveLayers([{ source: 'profile', values: payload as Record<string, never> }]).problems, []);
+});

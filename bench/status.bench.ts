@@ -1,0 +1,64 @@
+// agentctl status end to end against a running agentd, beside `node -e 0` on the same
+// machine (budget: median ratio ≤ 1.6), and the daemon's RSS after 60 s idle (budget 60 MB).
+// BENCH_IDLE_SECONDS shortens the idle wait for a quick look (the budget is for 60).
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createAgentFixture, agentctlPath } from '../test/helpers/agent.js';
+
+const runs = 25;
+const idleSeconds = Number(process.env.BENCH_IDLE_SECONDS ?? 60);
+const ratioBudget = 1.6;
+const rssBudgetMB = 60;
+
+function timeOnce(args: string[]): number {
+  const start = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return ms;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+function rssMB(pid: number): number {
+  if (process.platform === 'linux') {
+    const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+    return kb / 1024;
+  }
+  const r = spawnSync('ps', ['-o', 'rss=', '-p', String(pid)], { encoding: 'utf8' });
+  return Number(r.stdout.trim()) / 1024;
+}
+
+const verdict = (ok: boolean) => (ok ? 'PASS' : 'OVER');
+
+const fx = createAgentFixture('tg-bench-');
+let failed = false;
+try {
+  const agent = await fx.start();
+  const statusArgs = [agentctlPath, 'status', '--socket', fx.socketPath];
+  // Warm the file cache for both, then interleave so both see the same machine load.
+  timeOnce(['-e', '0']);
+  timeOnce(statusArgs);
+  const node: number[] = [];
+  const status: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    node.push(timeOnce(['-e', '0']));
+    status.push(timeOnce(statusArgs));
+  }
+  const ratio = median(status) / median(node);
+  console.log(`node -e 0              median ${median(node).toFixed(1)} ms over ${runs} runs`);
+  console.log(`agentctl status        median ${median(status).toFixed(1)} ms over ${runs} runs`);
+  console.log(`ratio                  ${ratio.toFixed(2)} (budget ≤ ${ratioBudget})  ${verdict(ratio <= ratioBudget)}`);
+  failed ||= ratio > ratioBudget;
+
+  await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+  const rss = rssMB(agent.pid);
+  console.log(`agentd RSS after ${idleSeconds} s idle  ${rss.toFixed(1)} MB (budget ≤ ${rssBudgetMB} MB)  ${verdict(rss <= rssBudgetMB)}${idleSeconds < 60 ? ' (shortened idle: not the budgeted figure)' : ''}`);
+  failed ||= rss > rssBudgetMB;
+} finally {
+  await fx.cleanup();
+}
+process.exit(failed ? 1 : 0);
