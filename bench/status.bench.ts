@@ -54,6 +54,17 @@ try {
   console.log(`ratio                  ${ratio.toFixed(2)} (budget ≤ ${ratioBudget})  ${verdict(ratio <= ratioBudget)}`);
   failed ||= ratio > ratioBudget;
 
+  // Daemon down: the answer must come at once (budget < 1 s, acceptance 4).
+  const down: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const start = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, [agentctlPath, 'status', '--socket', `${fx.dir}/absent.sock`], { stdio: 'ignore' });
+    down.push(Number(process.hrtime.bigint() - start) / 1e6);
+    if (r.status !== 1) throw new Error(`agentctl status with no daemon exited ${r.status}, expected 1`);
+  }
+  console.log(`status, daemon down    median ${median(down).toFixed(1)} ms (budget < 1000 ms)  ${verdict(median(down) < 1000)}`);
+  failed ||= median(down) >= 1000;
+
   await new Promise((r) => setTimeout(r, idleSeconds * 1000));
   const rss = rssMB(agent.pid);
   console.log(`agentd RSS after ${idleSeconds} s idle  ${rss.toFixed(1)} MB (budget ≤ ${rssBudgetMB} MB)  ${verdict(rss <= rssBudgetMB)}${idleSeconds < 60 ? ' (shortened idle: not the budgeted figure)' : ''}`);
