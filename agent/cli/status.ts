@@ -18,8 +18,8 @@ const sections: Array<[key: string, title: string, absent: string]> = [
 /** Exit 2 when the guardrail is active or the device is reported non-compliant. */
 export function statusExitCode(status: Record<string, unknown>): number {
   const clock = status.clock as { state?: unknown } | undefined;
-  const compliance = status.compliance as { compliant?: unknown } | undefined;
-  if (clock?.state === 'active' || compliance?.compliant === false) return exitCodes.guardrail;
+  const compliance = status.compliance as { compliant?: unknown; state?: unknown } | undefined;
+  if (clock?.state === 'active' || compliance?.compliant === false || compliance?.state === 'non_compliant') return exitCodes.guardrail;
   return exitCodes.ok;
 }
 

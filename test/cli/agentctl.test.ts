@@ -36,6 +36,8 @@ test('status exits 2 when the guardrail is active or the device is non-compliant
   t.is(statusExitCode({ clock: { state: 'warn' } }), 0);
   t.is(statusExitCode({ clock: { state: 'active' } }), 2);
   t.is(statusExitCode({ compliance: { compliant: false } }), 2);
+  t.is(statusExitCode({ compliance: { state: 'non_compliant' } }), 2);
+  t.is(statusExitCode({ compliance: { state: 'unknown' } }), 0);
   t.is(statusExitCode({ compliance: { compliant: true }, clock: { state: 'ok' } }), 0);
 });
 
