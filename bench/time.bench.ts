@@ -26,7 +26,7 @@ function timed(cmd: string, args: string[]): { ms: number; stdout: string; stder
   return { ms, stdout: r.stdout, stderr: r.stderr, status: r.status };
 }
 
-export async function main(): Promise<boolean> {
+async function main(): Promise<boolean> {
   console.log('== agentctl time vs chronyd -Q (one loopback chronyd at +92 s) ==');
   const absent = missing('root', 'chronyd', 'libfaketime');
   if (absent) {
@@ -73,3 +73,5 @@ export async function main(): Promise<boolean> {
     rmSync(scratch, { recursive: true, force: true });
   }
 }
+
+process.exitCode = (await main()) ? 0 : 1;

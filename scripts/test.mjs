@@ -89,7 +89,9 @@ ava.on('close', (code, signal) => {
     const m = output.match(re);
     return m ? Number(m[1]) : 0;
   };
-  const passed = count(/(\d+) tests? passed/);
+  // ava leaves out the passed count when something failed; its verbose ✔ lines still say it.
+  const ticks = output.split('\n').filter((l) => /^\s*✔/.test(l)).length;
+  const passed = Math.max(count(/(\d+) tests? passed/), ticks);
   const failed = count(/(\d+) tests? failed/) + count(/(\d+) uncaught exceptions?/) + count(/(\d+) unhandled rejections?/);
   const skipped = count(/(\d+) tests? skipped/);
   const skippedTitles = output.split('\n').filter((l) => /^\s*- .*\[needs /.test(l));

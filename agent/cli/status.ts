@@ -3,6 +3,7 @@
 import { DaemonUnreachableError, request } from '../control/client.js';
 import { renderSection, rowsFor, styleFor } from './format.js';
 import { chooseSocket, unreachableMessage } from './socket.js';
+import { clockView, complianceView } from '../clock/status-view.js';
 
 export const exitCodes = { ok: 0, error: 1, guardrail: 2, usage: 64 } as const;
 
@@ -12,8 +13,15 @@ const sections: Array<[key: string, title: string, absent: string]> = [
   ['trust', 'Trust', 'No data: this daemon does not run trust checks'],
   ['keychain', 'Keychain', 'No data: no keychain scrub has reported'],
   ['telemetry', 'Telemetry', 'No data: telemetry is not running in this daemon'],
+  ['compliance', 'Compliance', 'No data: the clock guardrail has not reported'],
   ['permissions', 'Permissions', 'No data'],
 ];
+
+// Sections whose human form is a summary (the JSON keeps every field).
+const views: Record<string, (section: Record<string, unknown>) => Record<string, unknown>> = {
+  clock: clockView,
+  compliance: complianceView,
+};
 
 /** Exit 2 when the guardrail is active or the device is reported non-compliant. */
 export function statusExitCode(status: Record<string, unknown>): number {
@@ -32,7 +40,8 @@ export function renderStatus(status: Record<string, unknown>, stream: NodeJS.Wri
       const section = status[key];
       if (section === undefined || section === null) return renderSection(title, absent, style);
       if (typeof section !== 'object' || Array.isArray(section)) return renderSection(title, [['Value', JSON.stringify(section)]], style);
-      const rows = rowsFor(section as Record<string, unknown>, style);
+      const view = views[key]?.(section as Record<string, unknown>) ?? (section as Record<string, unknown>);
+      const rows = rowsFor(view, style);
       return renderSection(title, rows.length ? rows : 'No data', style);
     })
     .join('\n');

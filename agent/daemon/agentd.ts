@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { startDaemon, type Daemon } from './daemon.js';
 import { AlreadyRunningError } from './lock.js';
+import { attachClockGuardrail } from '../clock/service.js';
 
 const usage = 'usage: agentd [--config FILE]\n  --config FILE  read the configuration from FILE (XML or binary plist, or JSON) instead of the system preferences';
 const shutdownCapMs = 4500;
@@ -34,10 +35,8 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  // Capabilities plug in here, e.g.:
-  //   daemon.scheduler.every('clock', daemon.config.MeasureIntervalSeconds * 1000, (ctx) => guardrail.measure(ctx));
-  //   daemon.status.section('clock', () => guardrail.status());
-  //   daemon.on('config', (change) => guardrail.configure(change.config));
+  // Capabilities plug in here.
+  attachClockGuardrail(daemon);
 
   let stopping = false;
   const shutdown = (signal: string) => {

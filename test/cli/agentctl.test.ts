@@ -46,7 +46,7 @@ test('status rendering: aligned rows, local dates, "Never", sources listed, sect
   const text = renderStatus(
     {
       daemon: { version: '1.2.3', uptime_s: 3725, last_reload_at: null, config_source: '/x.plist' },
-      clock: { state: 'active', offset_ms: 94000.5, last_check_at: '2026-01-02T03:04:05Z', sources: [{ address: 'time.apple.com:123', offset_ms: 94000, stratum: 1 }] },
+      clock: { state: 'active', offset_ms: 94000, uncertainty_ms: 0.5, last_check_ms: Date.parse('2026-01-02T03:04:05Z'), sources: [{ kind: 'ntp', address: 'time.apple.com:123', status: 'ok', offset_ms: 94000, stratum: 1 }] },
       permissions: { full_disk_access: 'not applicable' },
     },
     stream,
@@ -54,7 +54,8 @@ test('status rendering: aligned rows, local dates, "Never", sources listed, sect
   t.regex(text, />>> Daemon\n {2}Version +\| 1\.2\.3/);
   t.regex(text, /Uptime +\| 1h 2m 5s/);
   t.regex(text, /Last reload +\| Never/);
-  t.regex(text, /Offset +\| 94000\.5 ms/);
+  t.regex(text, /Offset +\| 94\.000 s slow ± 0\.5 ms/);
+  t.regex(text, /NTP time\.apple\.com:123 +\| ok, 94\.000 s slow, stratum 1/);
   t.true(text.includes(formatDate('2026-01-02T03:04:05Z')));
   t.regex(text, /time\.apple\.com:123/);
   t.regex(text, />>> Trust\n {2}No data/);

@@ -42,7 +42,9 @@ test('SIGTERM: agentd exits 0, removes its sockets and flushes its log', async (
   t.false(existsSync(fx.socketPath));
   t.false(existsSync(`${fx.socketPath}.admin`));
   const messages = fx.logLines().map((l) => l.message);
-  t.deepEqual(messages.slice(-2), ['agentd stopping', 'agentd stopped']);
+  // In-flight jobs may still log between the two; nothing comes after 'agentd stopped'.
+  t.is(messages.at(-1), 'agentd stopped');
+  t.true(messages.includes('agentd stopping'));
 });
 
 test('a second agentd on the same state directory refuses to start, naming the first', async (t) => {

@@ -74,7 +74,8 @@ export function createAgentFixture(prefix = 'tg-agent-'): AgentFixture {
   const logDir = path.join(dir, 'logs');
   const socketPath = path.join(dir, 'run', 'agent.sock');
   const configFile = path.join(dir, 'agent.json');
-  const paths = { StateDirectory: stateDir, LogDirectory: logDir, ControlSocketPath: socketPath };
+  // No time sources unless a test names them: tests never depend on the internet.
+  const paths = { StateDirectory: stateDir, LogDirectory: logDir, ControlSocketPath: socketPath, NTPServers: [], HTTPSTimeURLs: [] };
   const running = new Set<RunningAgent>();
 
   const fixture: AgentFixture = {

@@ -1,0 +1,134 @@
+// The clock guardrail inside agentd: measures every MeasureIntervalSeconds and at once when
+// the clock is set, jumps or the machine wakes; feeds the guardrail; publishes the Clock and
+// Compliance sections of `agentctl status`; answers the root-only `measure` request.
+import { kernelTimeStatus } from '../../native/index.js';
+import type { AgentConfig } from '../config/schema.js';
+import type { Daemon } from '../daemon/daemon.js';
+import { watchClockEvents } from './clock-events.js';
+import { ClockGuardrail } from './guardrail.js';
+import { TimeSources } from './measure.js';
+
+const clockKeys: ReadonlyArray<keyof AgentConfig> = [
+  'Mode', 'WarnThresholdSeconds', 'EnforceThresholdSeconds', 'NTPServers', 'NTPSamplesPerServer',
+  'NTPTimeoutMilliseconds', 'HTTPSTimeURLs', 'HTTPSTimeCAFile', 'RemediationCommand', 'StateDirectory',
+];
+
+const kernelStateNames = ['TIME_OK', 'TIME_INS', 'TIME_DEL', 'TIME_OOP', 'TIME_WAIT', 'TIME_ERROR'];
+const TIME_ERROR = 5;
+
+/** The kernel's own NTP view, advisory: it says whether the OS believes it is synchronised. */
+export function kernelNtpSection(): Record<string, unknown> {
+  try {
+    const k = kernelTimeStatus();
+    return {
+      synchronized: k.state !== TIME_ERROR,
+      state: kernelStateNames[k.state] ?? String(k.state),
+      max_error_ms: k.maxErrorUs / 1000,
+      est_error_ms: k.estErrorUs / 1000,
+    };
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
+}
+
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+export function attachClockGuardrail(daemon: Daemon): void {
+  const logger = daemon.logger.child('clock');
+  const build = (config: AgentConfig) => ({
+    sources: new TimeSources({
+      ntp: config.NTPServers,
+      https: config.HTTPSTimeURLs,
+      caFile: config.HTTPSTimeCAFile || undefined,
+      samples: config.NTPSamplesPerServer,
+      timeoutMs: config.NTPTimeoutMilliseconds,
+      onRejected: (address, reason) => logger.debug('NTP reply rejected', { source: address, reason }),
+    }),
+    guardrail: new ClockGuardrail({
+      stateDir: config.StateDirectory,
+      logger,
+      mode: config.Mode,
+      thresholds: { warnSeconds: config.WarnThresholdSeconds, enforceSeconds: config.EnforceThresholdSeconds },
+      remediationCommand: config.RemediationCommand,
+    }),
+  });
+
+  let current = build(daemon.config);
+  // A configuration change is applied at the start of the next run, never under a running one:
+  // the scheduler does not overlap runs of a job, so the guardrail is never evaluated twice at once.
+  let rebuildPending = false;
+  let measurements = 0;
+  let lastCheck: { at_ms: number; reason: string } | null = null;
+
+  daemon.scheduler.every('clock', daemon.config.MeasureIntervalSeconds * 1000, async ({ reason, signal }) => {
+    if (rebuildPending) {
+      rebuildPending = false;
+      current = build(daemon.config);
+    }
+    const measurement = await untilAborted(current.sources.measure(), signal);
+    // Shutting down: a round cut short is no evidence, and the daemon must exit within 5 s.
+    if (measurement === undefined) return;
+    const snapshot = await current.guardrail.evaluate(measurement);
+    measurements++;
+    lastCheck = { at_ms: Date.now(), reason };
+    logger.info('clock measured', {
+      reason,
+      state: snapshot.state,
+      offset_ms: snapshot.offset_ms,
+      uncertainty_ms: snapshot.uncertainty_ms,
+      agreeing_sources: snapshot.agreeing_sources,
+      total_sources: snapshot.total_sources,
+      falsetickers: snapshot.falsetickers,
+    });
+  });
+
+  daemon.status.section('clock', () => ({
+    ...current.guardrail.snapshot(),
+    kernel_ntp: kernelNtpSection(),
+    last_check_ms: lastCheck?.at_ms ?? null,
+    last_check_reason: lastCheck?.reason ?? null,
+    measurements,
+  }));
+  daemon.status.section('compliance', () => current.guardrail.compliance());
+
+  daemon.control.handle(
+    'measure',
+    async () => {
+      await daemon.scheduler.runNow('clock', 'requested');
+      return current.guardrail.snapshot();
+    },
+    { mutating: true },
+  );
+
+  const events = watchClockEvents({
+    onEvent: (reason, detail) => {
+      logger.info(`clock event: ${reason}`, detail);
+      void daemon.scheduler.runNow('clock', reason);
+    },
+  });
+
+  daemon.on('config', ({ changed }) => {
+    if (changed.includes('MeasureIntervalSeconds')) daemon.scheduler.setInterval('clock', daemon.config.MeasureIntervalSeconds * 1000);
+    if (changed.some((key) => clockKeys.includes(key))) {
+      rebuildPending = true;
+      void daemon.scheduler.runNow('clock', 'configuration changed');
+    }
+  });
+  daemon.on('stopping', () => events.stop());
+}
