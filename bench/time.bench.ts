@@ -40,7 +40,7 @@ async function main(): Promise<boolean> {
     const chrony: Array<{ ms: number; offsetMs: number }> = [];
     for (let i = 0; i < runs; i++) {
       // Interleaved so that both see the same machine load.
-      const a = timed(process.execPath, [agentctl, 'time', '--json', '--ntp', `${server.host}:${server.port}`]);
+      const a = timed(process.execPath, [agentctl, 'time', '--json', '--spacing', '0', '--ntp', `${server.host}:${server.port}`]);
       const parsed = JSON.parse(a.stdout) as { offset_ms: number | null; sources: Array<{ offset_ms: number | null }> };
       const offset = parsed.sources[0]?.offset_ms;
       if (typeof offset !== 'number') throw new Error(`agentctl time gave no offset: ${a.stdout} ${a.stderr}`);

@@ -73,6 +73,7 @@ function build(run: (action: Promise<number>) => void): Command {
     .option('--ca <file>', 'extra CA certificates (PEM) for the HTTPS sources')
     .option('--samples <n>', 'NTP samples per server', integer('--samples', 1, 16))
     .option('--timeout <ms>', 'NTP reply timeout in milliseconds', integer('--timeout', 100, 30000))
+    .option('--spacing <ms>', 'pause between one server\'s samples in milliseconds (default: NTPSampleSpacingMilliseconds, 2000)', integer('--spacing', 0, 10000))
     .option('--config <file>', 'read the configured sources and thresholds from this file')
     .action((o) => run(commands().then((c) => c.runTime(o))));
 

@@ -82,34 +82,6 @@ export async function runVersion(): Promise<number> {
   return exitCodes.ok;
 }
 
-// agent/clock/cli.ts provides these; the specifier is a variable so that this file builds
-// even where that module is absent, and a missing module is a clear error at run time.
-interface ClockCli {
-  runTimeCommand(options: {
-    json: boolean;
-    ntp: string[];
-    https: string[];
-    ca?: string;
-    samples?: number;
-    timeout?: number;
-    configuredNtp: string[];
-    configuredHttps: string[];
-    thresholds: { warnSeconds: number; enforceSeconds: number };
-  }): Promise<number>;
-  runComplianceCommand(options: { format: 'jamf' | 'intune' | 'json'; stateDir: string }): Promise<number>;
-}
-
-async function clockCli(): Promise<ClockCli | undefined> {
-  const specifier = '../clock/cli.js';
-  try {
-    return (await import(specifier)) as ClockCli;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
-    console.error('agentctl: this build has no clock guardrail (agent/clock/cli.js is missing)');
-    return undefined;
-  }
-}
-
 async function configFor(file: string | undefined) {
   const { loadConfig } = await import('../config/load.js');
   const loaded = await loadConfig({ configFile: file });
@@ -117,17 +89,17 @@ async function configFor(file: string | undefined) {
   return loaded.config;
 }
 
-export async function runTime(options: { json?: boolean; ntp?: string[]; https?: string[]; ca?: string; samples?: number; timeout?: number; config?: string }): Promise<number> {
-  const cli = await clockCli();
-  if (!cli) return exitCodes.error;
+export async function runTime(options: { json?: boolean; ntp?: string[]; https?: string[]; ca?: string; samples?: number; timeout?: number; spacing?: number; config?: string }): Promise<number> {
+  const { runTimeCommand } = await import('../clock/cli.js');
   const config = await configFor(options.config);
-  return cli.runTimeCommand({
+  return runTimeCommand({
     json: options.json ?? false,
     ntp: options.ntp ?? [],
     https: options.https ?? [],
     ca: options.ca ?? (config.HTTPSTimeCAFile || undefined),
     samples: options.samples ?? config.NTPSamplesPerServer,
     timeout: options.timeout ?? config.NTPTimeoutMilliseconds,
+    sampleSpacingMs: options.spacing ?? config.NTPSampleSpacingMilliseconds,
     configuredNtp: config.NTPServers,
     configuredHttps: config.HTTPSTimeURLs,
     thresholds: { warnSeconds: config.WarnThresholdSeconds, enforceSeconds: config.EnforceThresholdSeconds },
@@ -135,8 +107,7 @@ export async function runTime(options: { json?: boolean; ntp?: string[]; https?:
 }
 
 export async function runCompliance(options: { format: 'jamf' | 'intune' | 'json'; config?: string }): Promise<number> {
-  const cli = await clockCli();
-  if (!cli) return exitCodes.error;
+  const { runComplianceCommand } = await import('../clock/cli.js');
   const config = await configFor(options.config);
-  return cli.runComplianceCommand({ format: options.format, stateDir: config.StateDirectory });
+  return runComplianceCommand({ format: options.format, stateDir: config.StateDirectory });
 }

@@ -21,6 +21,8 @@ export interface TimeCommandOptions {
   samples?: number;
   /** NTP reply timeout in ms. */
   timeout?: number;
+  /** Pause between one server's samples, in ms. */
+  sampleSpacingMs?: number;
   configuredNtp?: string[];
   configuredHttps?: string[];
   thresholds?: { warnSeconds?: number; enforceSeconds?: number };
@@ -99,7 +101,7 @@ export async function runTimeCommand(options: TimeCommandOptions): Promise<numbe
     warnSeconds: options.thresholds?.warnSeconds ?? defaultThresholds.warnSeconds,
     enforceSeconds: options.thresholds?.enforceSeconds ?? defaultThresholds.enforceSeconds,
   };
-  const measurement = await measureClock({ ntp, https, caFile: options.ca, samples: options.samples, timeoutMs: options.timeout });
+  const measurement = await measureClock({ ntp, https, caFile: options.ca, samples: options.samples, timeoutMs: options.timeout, sampleSpacingMs: options.sampleSpacingMs });
   const report = timeReport(measurement, thresholds, options.platform);
   write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatTimeReport(report));
   if (measurement.combination.usable === 0) return exitCodes.error;

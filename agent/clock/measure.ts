@@ -17,6 +17,8 @@ export interface TimeSourcesOptions {
   samples?: number;
   /** NTP reply timeout (default 1000 ms). */
   timeoutMs?: number;
+  /** Pause between one NTP server's samples (default 0). */
+  sampleSpacingMs?: number;
   /** Whole HTTPS request timeout (default 5000 ms). */
   httpsTimeoutMs?: number;
   /** The trust capability's evaluator at the server-reported time; Node's TLS when absent. */
@@ -47,7 +49,7 @@ export class TimeSources {
         return brokenSource('ntp', text, (err as Error).message);
       }
       try {
-        return new NtpSource({ ...parsed, samples: options.samples, timeoutMs: options.timeoutMs, onRejected: options.onRejected && ((reason) => options.onRejected!(text, reason)) });
+        return new NtpSource({ ...parsed, samples: options.samples, timeoutMs: options.timeoutMs, sampleSpacingMs: options.sampleSpacingMs, onRejected: options.onRejected && ((reason) => options.onRejected!(text, reason)) });
       } catch (err) {
         return brokenSource('ntp', text, (err as Error).message);
       }

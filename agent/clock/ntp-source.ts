@@ -21,6 +21,12 @@ export interface NtpSourceOptions {
   samples?: number;
   /** How long to wait for each reply. Default 1000 ms. */
   timeoutMs?: number;
+  /**
+   * Pause between the samples of one measurement. Default 0; the daemon uses 2000 ms (chrony's
+   * iburst spacing), because servers with rate limits (ntpd `limited`, chrony `ratelimit`)
+   * answer a tight burst with Kiss-o'-Death RATE.
+   */
+  sampleSpacingMs?: number;
   /** First back-off after a Kiss-o'-Death RATE; doubles on each further RATE, up to 64×. Default 64 s. */
   rateBackoffMs?: number;
   /** Called with one sentence for every datagram or sample that was rejected (for debug logs). */
@@ -56,6 +62,7 @@ export class NtpSource {
   private readonly port: number;
   private readonly samples: number;
   private readonly timeoutMs: number;
+  private readonly sampleSpacingMs: number;
   private readonly rateBackoffMs: number;
   private readonly onRejected: ((reason: string) => void) | undefined;
   private readonly backoffClockNs: () => bigint;
@@ -66,13 +73,16 @@ export class NtpSource {
 
   constructor(options: NtpSourceOptions) {
     if (!options || typeof options !== 'object') throw new TypeError('NtpSource needs an options object');
-    const { host, port = DEFAULT_NTP_PORT, samples = 4, timeoutMs = 1000, rateBackoffMs = 64_000 } = options;
+    const { host, port = DEFAULT_NTP_PORT, samples = 4, timeoutMs = 1000, sampleSpacingMs = 0, rateBackoffMs = 64_000 } = options;
     if (typeof host !== 'string' || host.trim() === '') throw new TypeError('NtpSource host must be a non-empty string');
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`NTP port must be an integer 1–65535, got ${port}`);
     if (!Number.isInteger(samples) || samples < 1 || samples > MAX_SAMPLES) {
       throw new RangeError(`samples must be an integer 1–${MAX_SAMPLES}, got ${samples}`);
     }
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new RangeError(`timeoutMs must be a positive number, got ${timeoutMs}`);
+    if (!Number.isFinite(sampleSpacingMs) || sampleSpacingMs < 0 || sampleSpacingMs > 60_000) {
+      throw new RangeError(`sampleSpacingMs must be a number 0–60000, got ${sampleSpacingMs}`);
+    }
     if (!Number.isFinite(rateBackoffMs) || rateBackoffMs <= 0) throw new RangeError(`rateBackoffMs must be a positive number, got ${rateBackoffMs}`);
     // "[::1]" is accepted as the bracketed form of an IPv6 literal.
     const trimmed = host.trim();
@@ -80,6 +90,7 @@ export class NtpSource {
     this.port = port;
     this.samples = samples;
     this.timeoutMs = timeoutMs;
+    this.sampleSpacingMs = sampleSpacingMs;
     this.rateBackoffMs = rateBackoffMs;
     this.onRejected = options.onRejected;
     this.backoffClockNs = options.backoffClockNs ?? process.hrtime.bigint;
@@ -124,6 +135,7 @@ export class NtpSource {
     try {
       await exchange.open();
       for (let i = 0; i < this.samples; i++) {
+        if (i > 0 && this.sampleSpacingMs > 0) await new Promise((r) => setTimeout(r, this.sampleSpacingMs));
         sent++;
         const outcome = await exchange.sample();
         if (outcome.ok) {

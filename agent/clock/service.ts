@@ -10,7 +10,7 @@ import { TimeSources } from './measure.js';
 
 const clockKeys: ReadonlyArray<keyof AgentConfig> = [
   'Mode', 'WarnThresholdSeconds', 'EnforceThresholdSeconds', 'NTPServers', 'NTPSamplesPerServer',
-  'NTPTimeoutMilliseconds', 'HTTPSTimeURLs', 'HTTPSTimeCAFile', 'RemediationCommand', 'StateDirectory',
+  'NTPTimeoutMilliseconds', 'NTPSampleSpacingMilliseconds', 'HTTPSTimeURLs', 'HTTPSTimeCAFile', 'RemediationCommand', 'StateDirectory',
 ];
 
 const kernelStateNames = ['TIME_OK', 'TIME_INS', 'TIME_DEL', 'TIME_OOP', 'TIME_WAIT', 'TIME_ERROR'];
@@ -58,6 +58,7 @@ export function attachClockGuardrail(daemon: Daemon): void {
       caFile: config.HTTPSTimeCAFile || undefined,
       samples: config.NTPSamplesPerServer,
       timeoutMs: config.NTPTimeoutMilliseconds,
+      sampleSpacingMs: config.NTPSampleSpacingMilliseconds,
       onRejected: (address, reason) => logger.debug('NTP reply rejected', { source: address, reason }),
     }),
     guardrail: new ClockGuardrail({

@@ -11,6 +11,7 @@ export interface AgentConfig {
   NTPServers: string[];
   NTPSamplesPerServer: number;
   NTPTimeoutMilliseconds: number;
+  NTPSampleSpacingMilliseconds: number;
   HTTPSTimeURLs: string[];
   HTTPSTimeCAFile: string;
   RemediationCommand: string[];
@@ -101,6 +102,12 @@ export const keys: Record<ConfigKey, KeySpec> = {
     expected: 'an integer from 100 to 30000',
     meaning: 'how long to wait for one NTP reply',
     default: () => 1000,
+  },
+  NTPSampleSpacingMilliseconds: {
+    schema: int(0, 10000),
+    expected: 'an integer from 0 to 10000',
+    meaning: "pause between one server's samples; rate-limited servers answer tight bursts with Kiss-o'-Death RATE",
+    default: () => 2000,
   },
   HTTPSTimeURLs: {
     schema: z.array(httpsURL).max(16),

@@ -37,6 +37,23 @@ test('a good reply gives the served offset, delay and uncertainty', async (t) =>
   t.is(server.requests, 4);
 });
 
+test('samples are spaced by sampleSpacingMs, so rate-limited servers see no burst', async (t) => {
+  const arrivals: number[] = [];
+  const server = await startHostileNtpServer({
+    behaviour: () => {
+      arrivals.push(Number(process.hrtime.bigint() / 1_000_000n));
+      return 'good';
+    },
+  });
+  t.teardown(() => server.stop());
+  const source = new NtpSource({ host: server.host, port: server.port, timeoutMs, samples: 3, sampleSpacingMs: 60 });
+  assertSample(t, await source.measure());
+  t.is(arrivals.length, 3);
+  // setTimeout never fires early: each gap is at least the spacing (1 ms for rounding to ms).
+  for (let i = 1; i < arrivals.length; i++) t.true(arrivals[i]! - arrivals[i - 1]! >= 59, `gap ${arrivals[i]! - arrivals[i - 1]!} ms`);
+  t.throws(() => new NtpSource({ host: '127.0.0.1', sampleSpacingMs: -1 }), { instanceOf: RangeError });
+});
+
 test('a reply followed by an extension field and a MAC is accepted (tail ignored)', async (t) => {
   const server = await startHostileNtpServer({ behaviour: 'good-with-extension' });
   t.teardown(() => server.stop());

@@ -137,7 +137,7 @@ it(title('no source answers: exit 1 with the reason per source'), async (t) => {
 });
 
 it(title('agentctl time --json runs the same measurement as a process'), async (t) => {
-  const child = spawn(process.execPath, [agentctl, 'time', '--json', '--ntp', at(fast1), '--ntp', at(fast2), '--ntp', at(right)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [agentctl, 'time', '--json', '--spacing', '0', '--ntp', at(fast1), '--ntp', at(fast2), '--ntp', at(right)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (c) => (out += c));

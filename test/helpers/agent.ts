@@ -75,7 +75,7 @@ export function createAgentFixture(prefix = 'tg-agent-'): AgentFixture {
   const socketPath = path.join(dir, 'run', 'agent.sock');
   const configFile = path.join(dir, 'agent.json');
   // No time sources unless a test names them: tests never depend on the internet.
-  const paths = { StateDirectory: stateDir, LogDirectory: logDir, ControlSocketPath: socketPath, NTPServers: [], HTTPSTimeURLs: [] };
+  const paths = { StateDirectory: stateDir, LogDirectory: logDir, ControlSocketPath: socketPath, NTPServers: [], HTTPSTimeURLs: [], NTPSampleSpacingMilliseconds: 0 };
   const running = new Set<RunningAgent>();
 
   const fixture: AgentFixture = {
