@@ -8,9 +8,13 @@ import { watchClockEvents } from './clock-events.js';
 import { ClockGuardrail } from './guardrail.js';
 import { TimeSources } from './measure.js';
 
-const clockKeys: ReadonlyArray<keyof AgentConfig> = [
-  'Mode', 'WarnThresholdSeconds', 'EnforceThresholdSeconds', 'NTPServers', 'NTPSamplesPerServer',
-  'NTPTimeoutMilliseconds', 'NTPSampleSpacingMilliseconds', 'HTTPSTimeURLs', 'HTTPSTimeCAFile', 'RemediationCommand', 'StateDirectory',
+// Sources are rebuilt only when their own keys change: a new TimeSources forgets what the NTP
+// servers asked for (RATE back-off, DENY/RSTR retirement), which only reconfiguring may clear.
+const sourceKeys: ReadonlyArray<keyof AgentConfig> = [
+  'NTPServers', 'NTPSamplesPerServer', 'NTPTimeoutMilliseconds', 'NTPSampleSpacingMilliseconds', 'HTTPSTimeURLs', 'HTTPSTimeCAFile',
+];
+const guardrailKeys: ReadonlyArray<keyof AgentConfig> = [
+  'Mode', 'WarnThresholdSeconds', 'EnforceThresholdSeconds', 'RemediationCommand', 'StateDirectory',
 ];
 
 const kernelStateNames = ['TIME_OK', 'TIME_INS', 'TIME_DEL', 'TIME_OOP', 'TIME_WAIT', 'TIME_ERROR'];
@@ -51,8 +55,8 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T | und
 
 export function attachClockGuardrail(daemon: Daemon): void {
   const logger = daemon.logger.child('clock');
-  const build = (config: AgentConfig) => ({
-    sources: new TimeSources({
+  const buildSources = (config: AgentConfig) =>
+    new TimeSources({
       ntp: config.NTPServers,
       https: config.HTTPSTimeURLs,
       caFile: config.HTTPSTimeCAFile || undefined,
@@ -60,28 +64,27 @@ export function attachClockGuardrail(daemon: Daemon): void {
       timeoutMs: config.NTPTimeoutMilliseconds,
       sampleSpacingMs: config.NTPSampleSpacingMilliseconds,
       onRejected: (address, reason) => logger.debug('NTP reply rejected', { source: address, reason }),
-    }),
-    guardrail: new ClockGuardrail({
+    });
+  const buildGuardrail = (config: AgentConfig) =>
+    new ClockGuardrail({
       stateDir: config.StateDirectory,
       logger,
       mode: config.Mode,
       thresholds: { warnSeconds: config.WarnThresholdSeconds, enforceSeconds: config.EnforceThresholdSeconds },
       remediationCommand: config.RemediationCommand,
-    }),
-  });
+    });
 
-  let current = build(daemon.config);
+  const current = { sources: buildSources(daemon.config), guardrail: buildGuardrail(daemon.config) };
   // A configuration change is applied at the start of the next run, never under a running one:
   // the scheduler does not overlap runs of a job, so the guardrail is never evaluated twice at once.
-  let rebuildPending = false;
+  const rebuildPending = { sources: false, guardrail: false };
   let measurements = 0;
   let lastCheck: { at_ms: number; reason: string } | null = null;
 
   daemon.scheduler.every('clock', daemon.config.MeasureIntervalSeconds * 1000, async ({ reason, signal }) => {
-    if (rebuildPending) {
-      rebuildPending = false;
-      current = build(daemon.config);
-    }
+    if (rebuildPending.sources) current.sources = buildSources(daemon.config);
+    if (rebuildPending.guardrail) current.guardrail = buildGuardrail(daemon.config);
+    rebuildPending.sources = rebuildPending.guardrail = false;
     const measurement = await untilAborted(current.sources.measure(), signal);
     // Shutting down: a round cut short is no evidence, and the daemon must exit within 5 s.
     if (measurement === undefined) return;
@@ -126,10 +129,12 @@ export function attachClockGuardrail(daemon: Daemon): void {
 
   daemon.on('config', ({ changed }) => {
     if (changed.includes('MeasureIntervalSeconds')) daemon.scheduler.setInterval('clock', daemon.config.MeasureIntervalSeconds * 1000);
-    if (changed.some((key) => clockKeys.includes(key))) {
-      rebuildPending = true;
-      void daemon.scheduler.runNow('clock', 'configuration changed');
-    }
+    const sources = changed.some((key) => sourceKeys.includes(key));
+    const guardrail = changed.some((key) => guardrailKeys.includes(key));
+    if (!sources && !guardrail) return;
+    rebuildPending.sources ||= sources;
+    rebuildPending.guardrail ||= guardrail;
+    void daemon.scheduler.runNow('clock', 'configuration changed');
   });
   daemon.on('stopping', () => events.stop());
 }
