@@ -6,15 +6,14 @@
   "targets": [
     {
       "target_name": "trustguard",
-      "sources": ["native/addon.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
       "conditions": [
         ["OS=='mac'", {
-          "sources": ["native/darwin/clock.cc"],
-          "sources+": ["native/darwin/log.cc", "native/posix/lock.cc"],
+          # Every source of the addon, found by file name (scripts/native-sources.mjs).
+          "sources": ["<!@(node scripts/native-sources.mjs darwin)"],
           "link_settings": {
             "libraries": [
               "$(SDKROOT)/System/Library/Frameworks/Security.framework",
@@ -34,8 +33,7 @@
         }],
         ["OS=='linux'", {
           # OpenSSL headers come from Node's own include directory; Node exports the symbols.
-          "sources": ["native/linux/clock.cc"],
-          "sources+": ["native/linux/log.cc", "native/posix/lock.cc"],
+          "sources": ["<!@(node scripts/native-sources.mjs linux)"],
           "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter"]
         }]
       ]

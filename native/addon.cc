@@ -1,185 +1,42 @@
-// N-API registration: marshals JS values to the platform-neutral interfaces in native/*.h
-// and back. No policy here; arguments are validated in native/index.ts first and checked
-// again here only so that a bad call throws instead of crashing.
+// The addon's entry point: calls the init function of every native capability that
+// registered itself (native/registry.h). Capabilities live in native/bindings/<name>.cc
+// (marshalling, platform-neutral) over native/<name>.h, implemented by native/darwin/<name>.cc
+// and native/linux/<name>.cc. No policy here or there.
 #include <napi.h>
 
-#include <memory>
-#include <mutex>
-#include <set>
-#include <string>
+#include <utility>
+#include <vector>
 
-#include "clock.h"
-#include "lock.h"
-#include "log.h"
+#include "registry.h"
 
+namespace tg {
 namespace {
 
-void RequireNoArgs(const Napi::CallbackInfo& info, const char* name) {
-  if (info.Length() != 0) {
-    throw Napi::TypeError::New(info.Env(), std::string(name) + " takes no arguments");
-  }
+std::vector<std::pair<const char*, CapabilityInit>>& Registered() {
+  // A function-local static: registrations from other translation units may run first.
+  static std::vector<std::pair<const char*, CapabilityInit>> registered;
+  return registered;
 }
-
-Napi::Value WallClock(const Napi::CallbackInfo& info) {
-  RequireNoArgs(info, "wallClock");
-  return Napi::Number::New(info.Env(), tg::clock::WallClockMs());
-}
-
-Napi::Value ContinuousClock(const Napi::CallbackInfo& info) {
-  RequireNoArgs(info, "continuousClock");
-  return Napi::Number::New(info.Env(), tg::clock::ContinuousClockMs());
-}
-
-Napi::Value KernelTimeStatus(const Napi::CallbackInfo& info) {
-  RequireNoArgs(info, "kernelTimeStatus");
-  Napi::Env env = info.Env();
-  tg::clock::KernelTimeStatus status;
-  std::string error;
-  if (!tg::clock::ReadKernelTimeStatus(&status, &error)) throw Napi::Error::New(env, error);
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("state", status.state);
-  out.Set("maxErrorUs", Napi::Number::New(env, static_cast<double>(status.maxErrorUs)));
-  out.Set("estErrorUs", Napi::Number::New(env, static_cast<double>(status.estErrorUs)));
-  out.Set("statusFlags", status.hasStatusFlags ? Napi::Value(Napi::Number::New(env, status.statusFlags))
-                                               : env.Null());
-  out.Set("offsetUs", status.hasOffset ? Napi::Value(Napi::Number::New(env, status.offsetUs)) : env.Null());
-  return out;
-}
-
-// osLog(subsystem, category, level, message): one write to the OS log. level is one of
-// "debug", "info", "default", "error", "fault" (the mapping from winston levels is in TS).
-Napi::Value OsLog(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() != 4 || !info[0].IsString() || !info[1].IsString() || !info[2].IsString() || !info[3].IsString()) {
-    throw Napi::TypeError::New(env, "osLog expects four strings");
-  }
-  std::string level = info[2].As<Napi::String>();
-  tg::log::Level parsed;
-  if (level == "debug") parsed = tg::log::Level::kDebug;
-  else if (level == "info") parsed = tg::log::Level::kInfo;
-  else if (level == "default") parsed = tg::log::Level::kDefault;
-  else if (level == "error") parsed = tg::log::Level::kError;
-  else if (level == "fault") parsed = tg::log::Level::kFault;
-  else throw Napi::TypeError::New(env, "osLog: unknown level " + level);
-  tg::log::Write(info[0].As<Napi::String>(), info[1].As<Napi::String>(), parsed, info[3].As<Napi::String>());
-  return env.Undefined();
-}
-
-// tryLockExclusive(fd): true when this process now holds the lock, false when another does.
-Napi::Value TryLockExclusive(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() != 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "tryLockExclusive expects a file descriptor");
-  std::string error;
-  switch (tg::lock::TryLockExclusive(info[0].As<Napi::Number>().Int32Value(), &error)) {
-    case tg::lock::LockResult::kLocked: return Napi::Boolean::New(env, true);
-    case tg::lock::LockResult::kHeldElsewhere: return Napi::Boolean::New(env, false);
-    case tg::lock::LockResult::kError: break;
-  }
-  throw Napi::Error::New(env, "flock: " + error);
-}
-
-// A clock-change subscription. The OS watcher calls back on its own thread; the event
-// reaches JS through a thread-safe function, which keeps the event loop alive until stop().
-class ClockWatch : public Napi::ObjectWrap<ClockWatch> {
- public:
-  static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "ClockWatch", {InstanceMethod<&ClockWatch::Stop>("stop")});
-  }
-
-  explicit ClockWatch(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ClockWatch>(info) {
-    Napi::Env env = info.Env();
-    if (info.Length() != 1 || !info[0].IsFunction()) {
-      throw Napi::TypeError::New(env, "ClockWatch expects one function argument");
-    }
-    tsfn_ = Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "trustguard.clockChange", 0, 1);
-    std::string error;
-    Napi::ThreadSafeFunction tsfn = tsfn_;
-    watcher_ = tg::clock::StartClockChangeWatcher(
-        [tsfn]() mutable {
-          // Timestamps are taken on the OS thread, when the event happened.
-          auto* stamp = new double[2]{tg::clock::WallClockMs(), tg::clock::ContinuousClockMs()};
-          napi_status s = tsfn.NonBlockingCall(stamp, [](Napi::Env env, Napi::Function cb, double* data) {
-            Napi::Object event = Napi::Object::New(env);
-            event.Set("kind", "clock_set");
-            event.Set("wallMs", data[0]);
-            event.Set("continuousMs", data[1]);
-            delete[] data;
-            cb.Call({event});
-          });
-          if (s != napi_ok) delete[] stamp;
-        },
-        &error);
-    if (!watcher_) {
-      tsfn_.Release();
-      throw Napi::Error::New(env, error);
-    }
-    env_ = env;
-    std::lock_guard<std::mutex> lock(liveMutex_);
-    live_.insert(this);
-  }
-
-  ~ClockWatch() override {
-    {
-      std::lock_guard<std::mutex> lock(liveMutex_);
-      live_.erase(this);
-    }
-    StopWatching();
-  }
-
-  // At environment teardown (process exit, worker end) stop every OS thread still running.
-  static void StopAll(void* env) {
-    std::set<ClockWatch*> mine;
-    {
-      std::lock_guard<std::mutex> lock(liveMutex_);
-      for (auto it = live_.begin(); it != live_.end();) {
-        if ((*it)->env_ == env) {
-          mine.insert(*it);
-          it = live_.erase(it);
-        } else {
-          ++it;
-        }
-      }
-    }
-    for (ClockWatch* w : mine) w->StopWatching();
-  }
-
- private:
-  Napi::Value Stop(const Napi::CallbackInfo& info) {
-    StopWatching();
-    return info.Env().Undefined();
-  }
-
-  void StopWatching() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!watcher_) return;
-    watcher_->Stop();  // joins the OS thread: no call into the TSFN after this
-    watcher_.reset();
-    tsfn_.Release();
-  }
-
-  static std::mutex liveMutex_;
-  static std::set<ClockWatch*> live_;
-
-  napi_env env_ = nullptr;
-  std::mutex mutex_;
-  std::unique_ptr<tg::clock::ClockChangeWatcher> watcher_;
-  Napi::ThreadSafeFunction tsfn_;
-};
-
-std::mutex ClockWatch::liveMutex_;
-std::set<ClockWatch*> ClockWatch::live_;
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("wallClock", Napi::Function::New<WallClock>(env, "wallClock"));
-  exports.Set("continuousClock", Napi::Function::New<ContinuousClock>(env, "continuousClock"));
-  exports.Set("kernelTimeStatus", Napi::Function::New<KernelTimeStatus>(env, "kernelTimeStatus"));
-  exports.Set("ClockWatch", ClockWatch::Define(env));
-  exports.Set("osLog", Napi::Function::New<OsLog>(env, "osLog"));
-  exports.Set("tryLockExclusive", Napi::Function::New<TryLockExclusive>(env, "tryLockExclusive"));
-  napi_add_env_cleanup_hook(env, ClockWatch::StopAll, static_cast<napi_env>(env));
+  Napi::Array names = Napi::Array::New(env);
+  uint32_t i = 0;
+  for (const auto& [name, init] : Registered()) {
+    init(env, exports);
+    names.Set(i++, Napi::String::New(env, name));
+  }
+  exports.Set("capabilities", names);
   return exports;
 }
 
 }  // namespace
 
-NODE_API_MODULE(trustguard, Init)
+CapabilityRegistration::CapabilityRegistration(const char* name, CapabilityInit init) {
+  Registered().emplace_back(name, init);
+}
+
+}  // namespace tg
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) { return tg::Init(env, exports); }
+
+NODE_API_MODULE(trustguard, InitAddon)

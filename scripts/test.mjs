@@ -4,7 +4,7 @@
 // tests that need them are skipped with the reason in their title. Then it builds the
 // addon (if needed) and the TypeScript, and runs ava.
 import { spawnSync, spawn } from 'node:child_process';
-import { existsSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -69,7 +69,11 @@ function ensureAptPackages() {
 }
 
 ensureAptPackages();
-if (!existsSync(path.join(root, 'build', 'Release', 'trustguard.node'))) run(process.execPath, ['scripts/build-native.mjs']);
+// Rebuild the addon when it is missing or older than a native source or binding.gyp.
+const addonFile = path.join(root, 'build', 'Release', 'trustguard.node');
+const nativeInputs = () => ['binding.gyp', ...readdirSync(path.join(root, 'native'), { recursive: true }).map((f) => path.join('native', String(f)))];
+const stale = () => !existsSync(addonFile) || nativeInputs().some((f) => /\.(cc|h|gyp)$/.test(f) && statSync(path.join(root, f)).mtimeMs > statSync(addonFile).mtimeMs);
+if (stale()) run(process.execPath, ['scripts/build-native.mjs']);
 run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);
 
 // ava prints its own summary; the closing 'N passed, N failed, N skipped' line is for

@@ -2,7 +2,7 @@
 // check sees the wall clock jump against the continuous clock (a step the notification
 // missed), or the continuous clock ran ahead of the monotonic one (the machine slept: on
 // wake the clock may be far off until the OS resyncs).
-import { continuousClock, wallClock, watchClockChanges, type ClockChangeEvent } from '../../native/index.js';
+import { continuousClock, wallClock, watchClockChanges, type ClockChangeEvent } from '../../native/clock.js';
 
 export type ClockEventReason = 'clock_set' | 'clock_jump' | 'wake';
 

@@ -18,7 +18,7 @@ import { readFile } from 'node:fs/promises';
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import tls, { type DetailedPeerCertificate, type TLSSocket } from 'node:tls';
-import { wallClock } from '../../native/index.js';
+import { wallClock } from '../../native/clock.js';
 import type { SourceFailure, SourceMeasurement } from './types.js';
 
 export type ChainVerdict = { ok: true } | { ok: false; reason: string };

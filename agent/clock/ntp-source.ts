@@ -7,7 +7,7 @@
 import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import net from 'node:net';
-import { wallClock } from '../../native/index.js';
+import { wallClock } from '../../native/clock.js';
 import { encodeClientRequest, validateReply, type NtpReply } from './ntp-packet.js';
 import type { SourceFailure, SourceMeasurement, SourceSample } from './types.js';
 

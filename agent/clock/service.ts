@@ -1,7 +1,7 @@
 // The clock guardrail inside agentd: measures every MeasureIntervalSeconds and at once when
 // the clock is set, jumps or the machine wakes; feeds the guardrail; publishes the Clock and
 // Compliance sections of `agentctl status`; answers the root-only `measure` request.
-import { kernelTimeStatus } from '../../native/index.js';
+import { kernelTimeStatus } from '../../native/clock.js';
 import type { AgentConfig } from '../config/schema.js';
 import type { Daemon } from '../daemon/daemon.js';
 import { watchClockEvents } from './clock-events.js';

@@ -6,7 +6,7 @@
 // locked file lets a second process lock a new file of the same name.
 import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { tryLockExclusive } from '../../native/index.js';
+import { tryLockExclusive } from '../../native/lock.js';
 
 export class AlreadyRunningError extends Error {
   constructor(

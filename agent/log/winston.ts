@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import winston from 'winston';
 import Transport from 'winston-transport';
-import { osLog, type OsLogLevel } from '../../native/index.js';
+import { osLog, type OsLogLevel } from '../../native/log.js';
 import type { Logger } from './logger.js';
 import { redactFields, redactMessage } from './redact.js';
 import { RotatingFileTransport } from './rotating-file.js';

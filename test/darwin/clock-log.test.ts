@@ -3,7 +3,8 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { osLog, watchClockChanges, type ClockChangeEvent } from '../../native/index.js';
+import { watchClockChanges, type ClockChangeEvent } from '../../native/clock.js';
+import { osLog } from '../../native/log.js';
 
 const onDarwin = process.platform === 'darwin';
 const asRoot = process.getuid?.() === 0;

@@ -4,7 +4,7 @@
 // independently of agent/clock/ntp-packet.ts, so that a bug there is not mirrored here.
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
-import { wallClock } from '../../native/index.js';
+import { wallClock } from '../../native/clock.js';
 
 export type HostileBehaviour =
   /** A correct reply (serving the configured offset). */

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { redactFields, redactMessage } from '../../agent/log/redact.js';
 import { createAgentLogger } from '../../agent/log/winston.js';
-import { osLog } from '../../native/index.js';
+import { osLog } from '../../native/log.js';
 import { missing } from '../helpers/system.js';
 
 function tempDir(t: { teardown(f: () => void): void }): string {

@@ -2,7 +2,7 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { continuousClock, kernelTimeStatus, wallClock, watchClockChanges, type ClockChangeEvent } from '../../native/index.js';
+import { continuousClock, kernelTimeStatus, wallClock, watchClockChanges, type ClockChangeEvent } from '../../native/clock.js';
 import { missing, stepClock } from '../helpers/system.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

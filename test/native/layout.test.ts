@@ -1,4 +1,5 @@
 import test from 'ava';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,10 +12,22 @@ test('every darwin source has a linux twin of the same name, and vice versa', (t
   t.true(sources('darwin').length > 0);
 });
 
-test('binding.gyp builds every platform source on its platform', (t) => {
+test('binding.gyp builds every binding, posix and platform source on its platform', (t) => {
+  for (const os of ['darwin', 'linux']) {
+    const listed = spawnSync(process.execPath, [path.join(root, 'scripts', 'native-sources.mjs'), os], { encoding: 'utf8' }).stdout.split('\n');
+    for (const dir of ['bindings', 'posix', os]) {
+      for (const file of sources(dir)) t.true(listed.includes(`native/${dir}/${file}`), `${os} build misses native/${dir}/${file}`);
+    }
+  }
   const gyp = readFileSync(path.join(root, 'binding.gyp'), 'utf8');
-  for (const dir of ['darwin', 'linux']) {
-    for (const file of sources(dir)) t.true(gyp.includes(`native/${dir}/${file}`), `binding.gyp does not build native/${dir}/${file}`);
+  t.true(gyp.includes('native-sources.mjs darwin') && gyp.includes('native-sources.mjs linux'));
+});
+
+test('each binding registers itself and has a typed wrapper', (t) => {
+  for (const file of sources('bindings')) {
+    const name = file.replace(/\.cc$/, '');
+    t.regex(readFileSync(path.join(root, 'native', 'bindings', file), 'utf8'), new RegExp(`TG_NATIVE_CAPABILITY\\(${name},`));
+    t.notThrows(() => readFileSync(path.join(root, 'native', `${name}.ts`)), `native/${name}.ts is missing`);
   }
 });
 
