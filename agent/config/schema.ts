@@ -32,18 +32,9 @@ export interface AgentConfig {
 
 export type ConfigKey = keyof AgentConfig;
 
-export interface KeySpec {
-  schema: z.ZodType;
-  /** What a valid value is, phrased to follow "must be". */
-  expected: string;
-  /** One line for admins (docs/configuration.md, `config show`). */
-  meaning: string;
-  default: (platform: NodeJS.Platform, root: boolean) => unknown;
-  /** Never shown or logged; `config show` prints "<redacted>". */
-  secret?: boolean;
-  /** Changing it needs a daemon restart (the daemon logs that and keeps the old value). */
-  restart?: boolean;
-}
+import type { KeySpec } from './key-spec.js';
+
+export type { KeySpec };
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 const absolutePath = z.string().refine((p) => p.startsWith('/'), 'not an absolute path');

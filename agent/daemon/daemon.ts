@@ -15,6 +15,7 @@ import { acquireInstanceLock, type InstanceLock } from './lock.js';
 import { readPermissions } from './permissions.js';
 import { Scheduler } from './scheduler.js';
 import { StatusRegistry } from './status.js';
+import { Bus } from './bus.js';
 import { productVersion } from './version.js';
 
 export interface DaemonOptions {
@@ -51,6 +52,8 @@ export interface Daemon {
   readonly scheduler: Scheduler;
   readonly status: StatusRegistry;
   readonly control: ControlServer;
+  /** Topics and events shared between capabilities (agent/daemon/bus.ts). */
+  readonly bus: Bus;
   on(event: 'config', listener: (change: ConfigChange) => void): this;
   on(event: 'stopping', listener: () => void): this;
   /** Re-reads the configuration; what changed is logged and emitted as 'config'. */
@@ -63,6 +66,7 @@ class AgentDaemon extends EventEmitter implements Daemon {
   readonly version = productVersion();
   readonly scheduler: Scheduler;
   readonly status = new StatusRegistry();
+  readonly bus: Bus;
   readonly control: ControlServer;
   private readonly startedAt = Date.now();
   private lastReloadAt: number | null = null;
@@ -80,6 +84,7 @@ class AgentDaemon extends EventEmitter implements Daemon {
     super();
     this.lastProblems = current.problems;
     this.scheduler = new Scheduler(logger.child('scheduler'));
+    this.bus = new Bus((where, error) => logger.error('a bus listener failed', { where, error: (error as Error).message }));
     this.control = new ControlServer({ socketPath: current.config.ControlSocketPath, logger: logger.child('control') });
   }
 

@@ -1,0 +1,6 @@
+// Every capability of the agent, in the order agentd attaches them and `status` shows them.
+// A new capability is its folder (agent/<name>/index.ts exporting a Capability) plus one
+// line here.
+import type { Capability } from './capability.js';
+
+export const capabilities: readonly Capability[] = [];

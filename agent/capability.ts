@@ -1,0 +1,98 @@
+// The capability contract. Each capability folder (agent/<name>/) exports one descriptor from
+// its index.ts; agent/capabilities.ts lists them. agentd attaches them, agentctl builds its
+// commands and help from their metadata, and `status` renders their sections: neither
+// agent/daemon nor agent/cli names a capability.
+//
+// index.ts stays light: it is imported by `agentctl status` and `agentctl --help`, which must
+// start at once. Command code, the configuration keys (zod) and the daemon-side service are
+// behind the descriptor's loaders and imported only when used.
+import type { KeySpec } from './config/key-spec.js';
+import type { Daemon } from './daemon/daemon.js';
+import type { ExitCode } from './exit-codes.js';
+
+/** A flag of an agentctl command, e.g. `--json` or `--ntp <host[:port]>`. */
+export interface FlagSpec {
+  /** Long name without dashes: 'json', 'dry-run'. */
+  name: string;
+  /** Placeholder of a flag that takes a value ('<file>'); absent for a boolean flag. */
+  value?: string;
+  description: string;
+  /** The flag may be given several times; its value is then an array. */
+  multiple?: boolean;
+  choices?: readonly string[];
+  required?: boolean;
+  /** The value is an integer in this range (parsed to a number). */
+  integer?: { min: number; max: number };
+}
+
+export interface ArgSpec {
+  name: string;
+  description: string;
+  required?: boolean;
+  /** Takes the rest of the arguments. */
+  variadic?: boolean;
+}
+
+export type FlagValue = boolean | string | number | string[] | number[] | undefined;
+
+export interface CommandInput {
+  /** Positional arguments, in order. */
+  args: string[];
+  /** Flags by name ('dry-run', not 'dryRun'); absent flags are undefined. */
+  flags: Record<string, FlagValue>;
+}
+
+/** What a command's file exports (loaded on demand). Returns the process exit code. */
+export interface CommandModule {
+  run(input: CommandInput): Promise<number>;
+}
+
+/** An agentctl command: metadata only; its code is behind load(). */
+export interface CommandDescriptor {
+  /** 'time', or 'config show' for a subcommand of a group. */
+  name: string;
+  summary: string;
+  args?: readonly ArgSpec[];
+  flags?: readonly FlagSpec[];
+  /** Refuses to run unless root (mutating commands). */
+  needsRoot: boolean;
+  /** Talks to the running daemon (and says so in one sentence when it is unreachable). */
+  needsDaemon: boolean;
+  load(): Promise<CommandModule>;
+}
+
+/** One section of `agentctl status`. `S` is the section's JSON shape (snake_case keys). */
+export interface StatusSection<S = Record<string, unknown>> {
+  /** Its key in `status --json`. */
+  key: string;
+  title: string;
+  /** What the human output says when the daemon sends no such section. */
+  absent: string;
+  /** The human summary as label → value rows; the JSON keeps every field. Default: the JSON. */
+  view?(section: S): Record<string, unknown>;
+  /** This section's contribution to the exit code; the status exit code is the largest. */
+  exitCode?(section: S): ExitCode;
+}
+
+/** The configuration keys a capability owns, loaded only where configuration is read. */
+export interface ConfigContribution {
+  keys: Record<string, KeySpec>;
+  /** Cross-key rules; each problem names every key involved. */
+  relations?(config: Record<string, unknown>): Array<{ keys: string[]; message: string }>;
+}
+
+export interface Capability {
+  name: string;
+  /** Its configuration keys (lazily imported: zod is not on `status`'s path). */
+  config?(): Promise<ConfigContribution>;
+  /** Its sections of `agentctl status`, in display order. */
+  status?: readonly StatusSection<never>[];
+  /** Its agentctl commands. */
+  commands?: readonly CommandDescriptor[];
+  /**
+   * Plugs into a running daemon: jobs (daemon.scheduler), status sections (daemon.status),
+   * control requests (daemon.control), configuration changes (daemon.on('config')), events
+   * for telemetry and other capabilities (daemon.bus). Imports its service code itself.
+   */
+  attach?(daemon: Daemon): Promise<void>;
+}
