@@ -4,18 +4,17 @@
 // tests that need them are skipped with the reason in their title. Then it builds the
 // addon (if needed) and the TypeScript, and runs ava.
 import { spawnSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-// Debian package → how to tell it is present. Each capability's tests add their real peers here.
-const aptPackages = [
-  { pkg: 'chrony', present: () => existsSync('/usr/sbin/chronyd'), for: 'NTP tests (real chronyd servers)' },
-  { pkg: 'libfaketime', present: () => existsSync('/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1') || existsSync('/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1'), for: 'skewed chronyd and HTTPS servers' },
-  { pkg: 'openssl', present: () => onPath('openssl'), for: 'certificate chains for HTTPS tests' },
-];
+// Debian packages the integration tests need, shared with .ci/run (scripts/test-packages.json).
+const aptPackages = JSON.parse(readFileSync(path.join(root, 'scripts', 'test-packages.json'), 'utf8')).packages.map((p) => ({
+  ...p,
+  present: () => p.probe.some((probe) => (probe.startsWith('cmd:') ? onPath(probe.slice(4)) : existsSync(probe))),
+}));
 
 function onPath(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
