@@ -1,0 +1,70 @@
+// Trust capability: the platform-neutral interface that native/darwin/trust.cc (Security
+// framework) and native/linux/trust.cc (the OpenSSL that Node ships) implement. One call is one
+// chain evaluation by the OS's own verifier, returning plain data; what a failure means (the
+// diagnosis) is decided in agent/trust.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tg {
+namespace trust {
+
+using Der = std::vector<uint8_t>;
+
+enum class Policy { kSsl, kBasic };
+
+struct Request {
+  std::vector<Der> chain;  // DER, leaf first; never empty (checked before)
+  Policy policy = Policy::kBasic;
+  bool hasHostname = false;  // ssl policy: the name the leaf must match
+  std::string hostname;
+  bool hasAnchors = false;  // anchors given (possibly none, which with anchorsOnly trusts nothing)
+  std::vector<Der> anchors;
+  bool anchorsOnly = false;  // true: only `anchors`, not the system's roots
+  bool hasVerifyDate = false;
+  double verifyDateMs = 0;  // Unix ms; the evaluation's notion of "now"
+  std::vector<Der> ocspResponses;  // DER OCSPResponse messages, as a responder sent them
+  bool requireRevocationCheck = false;  // no positive revocation answer for the leaf = not trusted
+};
+
+struct CertificateDetails {
+  std::string subject;  // RFC 4514 string, most specific first ("CN=a,O=b")
+  std::string issuer;
+  double notBeforeMs = 0;  // Unix ms
+  double notAfterMs = 0;
+  std::string sha256;  // lowercase hex of the DER
+  std::vector<std::string> ocspUrls;  // authorityInfoAccess id-ad-ocsp URIs
+  std::vector<std::string> crlUrls;  // cRLDistributionPoints full-name URIs
+  Der der;
+};
+
+struct Evaluation {
+  bool trusted = false;
+  // Apple's SecTrustResultType name: proceed, unspecified, recoverableTrustFailure,
+  // fatalTrustFailure, deny, invalid, otherError. Linux maps OpenSSL's errors onto these.
+  std::string result;
+  bool hasError = false;
+  int64_t errorCode = 0;  // OSStatus on macOS, X509_V_ERR_* on Linux
+  std::string errorMessage;
+  // A revocation answer (good or revoked) for the leaf was obtained and used.
+  bool revocationChecked = false;
+  // The chain as the OS built it (leaf first, up to the anchor when one was found).
+  std::vector<CertificateDetails> chain;
+};
+
+struct Failure {
+  // "malformed": an input certificate does not parse (`input`, `index` say which);
+  // "os": the OS could not set the evaluation up.
+  std::string kind;
+  std::string input;  // "chain" | "anchors"
+  int index = -1;
+  std::string message;
+};
+
+// Runs on a worker thread. Returns false and fills *failure when no evaluation took place.
+bool Evaluate(const Request& request, Evaluation* out, Failure* failure);
+
+}  // namespace trust
+}  // namespace tg
