@@ -17,25 +17,14 @@ import { roundMs, sourceReports, type ClockMeasurement, type Combination, type S
 import { complianceFor, type ComplianceStatus } from './compliance.js';
 import { agreeingNtpHost, direction, expandCommand, formatSkew, hintFor } from './hint.js';
 import { defaultRemediationCommand, defaultRemediationIntervalMs, remediationAllowed, runRemediation, type RemediationRecord } from './remediation.js';
+import { classify, defaultThresholds, type GuardrailLevel, type GuardrailThresholds } from './levels.js';
 import type { GuardrailMode, GuardrailState } from './types.js';
 
 export const guardrailStateFile = 'clock-guardrail.json';
 export const activeMarker = 'TRUST_GUARDRAIL_ACTIVE';
 
-export type GuardrailLevel = Exclude<GuardrailState, 'uncertain'>;
-
-export interface GuardrailThresholds {
-  /** |skew| at or above which the state is `warn`. */
-  warnSeconds: number;
-  /** |skew| at or above which the guardrail is `active`. */
-  enforceSeconds: number;
-  /** A level is left only below its threshold minus this. */
-  hysteresisSeconds: number;
-  /** …for this many consecutive confident rounds. */
-  releaseMeasurements: number;
-}
-
-export const defaultThresholds: GuardrailThresholds = { warnSeconds: 30, enforceSeconds: 75, hysteresisSeconds: 15, releaseMeasurements: 2 };
+export type { GuardrailLevel, GuardrailThresholds };
+export { defaultThresholds };
 
 export interface ClockGuardrailOptions {
   /** Directory for clock-guardrail.json; created when missing. */
@@ -129,12 +118,6 @@ export function parsePersistedGuardrail(text: string): PersistedGuardrail {
     throw new Error(`unexpected content at ${issue?.path.join('.') || 'top level'}: ${issue?.message ?? 'invalid'}`);
   }
   return parsed.data;
-}
-
-function classify(skewSeconds: number, warn: number, enforce: number): GuardrailLevel {
-  if (skewSeconds >= enforce) return 'active';
-  if (skewSeconds >= warn) return 'warn';
-  return 'ok';
 }
 
 function validateThresholds(t: GuardrailThresholds): GuardrailThresholds {

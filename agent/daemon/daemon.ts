@@ -5,9 +5,10 @@
 //   daemon.on('config', (change) => …)            a configuration reload changed keys
 //   daemon.logger.child('clock')                  a logger with its os_log category
 import { EventEmitter } from 'node:events';
+import type { Capability } from '../capability.js';
 import { adminSocketPath, systemConfigFiles } from '../config/defaults.js';
-import { describeConfig, loadConfig, primarySource, type ResolvedConfig } from '../config/load.js';
-import { keyNames, keys, type AgentConfig, type ConfigKey } from '../config/schema.js';
+import { keyTable } from '../config/keys.js';
+import { describeConfig, loadConfig, primarySource, type AgentConfig, type ResolvedConfig } from '../config/load.js';
 import { ControlServer } from '../control/server.js';
 import { createAgentLogger, type AgentLogger } from '../log/winston.js';
 import { watchConfigFiles, type ConfigWatch } from './config-watch.js';
@@ -16,7 +17,7 @@ import { readPermissions } from './permissions.js';
 import { Scheduler } from './scheduler.js';
 import { StatusRegistry } from './status.js';
 import { Bus } from './bus.js';
-import { productVersion } from './version.js';
+import { productVersion } from '../version.js';
 
 export interface DaemonOptions {
   /** `--config FILE`: replaces the system preference files (development, tests). */
@@ -27,18 +28,20 @@ export interface DaemonOptions {
   osLog?: boolean;
   /** Debounce for configuration file changes. */
   configDebounceMs?: number;
+  /** Attached in order before the control sockets open, so the first status has every section. */
+  capabilities?: readonly Capability[];
 }
 
 export interface ConfigChange {
   config: AgentConfig;
   previous: AgentConfig;
-  changed: ConfigKey[];
+  changed: string[];
   problems: string[];
 }
 
 export interface ReloadResult {
   reason: string;
-  changed: ConfigKey[];
+  changed: string[];
   problems: string[];
   kept_previous: boolean;
 }
@@ -102,6 +105,14 @@ class AgentDaemon extends EventEmitter implements Daemon {
     this.control.handle('status', () => this.status.collect(), { mutating: false });
     this.control.handle('config', () => ({ files: this.current.files, problems: this.lastProblems, keys: describeConfig(this.current) }), { mutating: false });
     this.control.handle('reload', () => this.reload('control request'), { mutating: true });
+    for (const capability of this.options.capabilities ?? []) {
+      try {
+        await capability.attach?.(this);
+      } catch (error) {
+        // One broken capability must not take the others (or status) down with it.
+        this.logger.error(`capability ${capability.name} could not start`, { capability: capability.name, error: (error as Error).message });
+      }
+    }
     await this.control.start();
     const watched = this.options.configFile ? [this.options.configFile] : [...systemConfigFiles];
     this.watch = watchConfigFiles(watched, (file) => void this.reload(`${file} changed`), this.options.configDebounceMs ?? 500);
@@ -121,14 +132,15 @@ class AgentDaemon extends EventEmitter implements Daemon {
       const previous = this.current;
       const loaded = await loadConfig({ configFile: this.options.configFile, previous });
       const next: ResolvedConfig = { config: { ...loaded.config }, sources: { ...loaded.sources }, files: loaded.files, problems: loaded.problems };
-      for (const name of keyNames) {
-        if (keys[name].restart && !sameValue(next.config[name], previous.config[name])) {
+      const { keys, names } = keyTable();
+      for (const name of names) {
+        if (keys[name]!.restart && !sameValue(next.config[name], previous.config[name])) {
           next.problems.push(`${name} changed to ${JSON.stringify(next.config[name])}; it takes effect when the daemon restarts (keeping ${JSON.stringify(previous.config[name])})`);
-          (next.config as unknown as Record<string, unknown>)[name] = previous.config[name];
-          next.sources[name] = previous.sources[name];
+          (next.config as Record<string, unknown>)[name] = previous.config[name];
+          next.sources[name] = previous.sources[name]!;
         }
       }
-      const changed = keyNames.filter((name) => !sameValue(next.config[name], previous.config[name]));
+      const changed = names.filter((name) => !sameValue(next.config[name], previous.config[name]));
       this.current = next;
       this.lastProblems = next.problems;
       this.lastReloadAt = Date.now();

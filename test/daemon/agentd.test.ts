@@ -1,5 +1,6 @@
 import test from 'ava';
 import { existsSync, readFileSync } from 'node:fs';
+import { statusSections } from '../../agent/cli/status.js';
 import { createAgentFixture, eventually, requestOnce } from '../helpers/agent.js';
 
 test('agentctl status --json reports the daemon fields from a real agentd', async (t) => {
@@ -25,7 +26,7 @@ test('agentctl status --json reports the daemon fields from a real agentd', asyn
 
   const human = await fx.ctl(['status', '--socket', fx.socketPath]);
   t.is(human.code, 0, human.stderr);
-  for (const section of ['Daemon', 'Clock', 'Trust', 'Keychain', 'Telemetry', 'Permissions']) t.true(human.stdout.includes(`>>> ${section}`), section);
+  for (const section of statusSections().map((s) => s.title)) t.true(human.stdout.includes(`>>> ${section}`), section);
   t.regex(human.stdout, /Mode +\| remediate/);
   t.regex(human.stdout, /Last reload +\| Never/);
   t.false(human.stdout.includes('\u001b['), 'no colour when stdout is not a terminal');
