@@ -5,6 +5,7 @@ import { combine, type ClockMeasurement } from './combine.js';
 import { HttpsTimeSource, type VerifyChain } from './https-time.js';
 import { NtpSource, parseServerAddress } from './ntp-source.js';
 import type { SourceMeasurement } from './types.js';
+import { serverTimeChainVerifier } from '../trust/verify-chain.js';
 
 export interface TimeSourcesOptions {
   /** "host", "host:port" or "[v6]:port". */
@@ -21,7 +22,7 @@ export interface TimeSourcesOptions {
   sampleSpacingMs?: number;
   /** Whole HTTPS request timeout (default 5000 ms). */
   httpsTimeoutMs?: number;
-  /** The trust capability's evaluator at the server-reported time; Node's TLS when absent. */
+  /** Checks an HTTPS source's chain at the server-reported time; default: the trust capability's native evaluation. */
   verifyChain?: VerifyChain;
   /** Debug detail: every rejected NTP reply, with its source. */
   onRejected?: (address: string, reason: string) => void;
@@ -54,7 +55,7 @@ export class TimeSources {
         return brokenSource('ntp', text, (err as Error).message);
       }
     });
-    const https = options.https.map((url) => new HttpsTimeSource({ url, caFile: options.caFile, timeoutMs: options.httpsTimeoutMs, verifyChain: options.verifyChain }));
+    const https = options.https.map((url) => new HttpsTimeSource({ url, caFile: options.caFile, timeoutMs: options.httpsTimeoutMs, verifyChain: options.verifyChain ?? serverTimeChainVerifier({ caFile: options.caFile }) }));
     this.sources = [...ntp, ...https];
   }
 

@@ -59,22 +59,10 @@ export const coreKeys = {
 } satisfies KeySpecs;
 
 /**
- * Keys whose capabilities have not moved into the contract yet (trust, keychain scrub,
+ * Keys whose capabilities have not moved into the contract yet (keychain scrub,
  * telemetry): kept here so that their values validate and show in `config show` meanwhile.
  */
 export const pendingKeys = {
-  TrustTargets: {
-    schema: z.array(z.string().min(1)).max(64),
-    expected: 'an array of at most 64 https URLs or absolute certificate file paths',
-    meaning: 'endpoints and certificate files whose trust is evaluated',
-    default: () => [],
-  },
-  TrustCheckIntervalSeconds: {
-    schema: int(60, 604800),
-    expected: 'an integer from 60 to 604800',
-    meaning: 'seconds between trust evaluations',
-    default: () => 3600,
-  },
   TenantDomain: {
     schema: z.union([z.literal(''), hostname]),
     expected: 'a domain name such as acme.okta.com, or empty',

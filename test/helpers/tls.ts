@@ -32,6 +32,8 @@ export interface CertificateSpec {
   notAfter?: Date;
   /** Who signs it; default: the intermediate for leaves, the root for CAs. */
   issuer?: IssuedCertificate;
+  /** An OCSP responder URL for the certificate's authorityInfoAccess. */
+  ocspUrl?: string;
 }
 
 export interface Leaf extends IssuedCertificate {
@@ -97,6 +99,17 @@ export class TestPki {
     return { ...leaf, chainPem, chainFile };
   }
 
+  /** Marks `certificate` revoked in the CA database (what `openssl ocsp -index` answers from). */
+  async revoke(certificate: IssuedCertificate, issuer: IssuedCertificate = this.intermediate): Promise<void> {
+    const confFile = path.join(this.dir, `${certificate.name}.cnf`);
+    await run('openssl', ['ca', '-config', confFile, '-revoke', certificate.certFile, '-cert', issuer.certFile, '-keyfile', issuer.keyFile, '-crl_reason', 'keyCompromise']);
+  }
+
+  /** The CA database (index.txt) that `openssl ca` keeps: the responder's -index. */
+  get indexFile(): string {
+    return path.join(this.dir, 'index.txt');
+  }
+
   async cleanup(): Promise<void> {
     await rm(this.dir, { recursive: true, force: true });
   }
@@ -116,6 +129,7 @@ export class TestPki {
             ...(spec.sans && spec.sans.length ? [`subjectAltName = ${spec.sans.join(', ')}`] : []),
           ]
         : ['basicConstraints = critical, CA:TRUE', 'keyUsage = critical, keyCertSign, cRLSign'];
+    if (spec.ocspUrl) extensions.push(`authorityInfoAccess = OCSP;URI:${spec.ocspUrl}`);
     extensions.push('subjectKeyIdentifier = hash');
     if (role !== 'root') extensions.push('authorityKeyIdentifier = keyid:always');
     const conf = [

@@ -1,0 +1,141 @@
+// Certificate files: a PEM bundle (leaf first) or DER, read with bounds. PEM follows RFC 7468:
+// explanatory text between blocks is allowed (`openssl x509 -text` and `s_client -showcerts`
+// write it), but binary data, broken block markers, bad base64 and blocks other than
+// CERTIFICATE are errors with the line they are on.
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { DerError, splitDer } from './der.js';
+
+export type CertificateFileErrorCode = 'unreadable' | 'not_a_file' | 'too_large' | 'empty' | 'not_certificates' | 'too_many';
+
+export class CertificateFileError extends Error {
+  constructor(
+    readonly code: CertificateFileErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CertificateFileError';
+  }
+}
+
+export interface CertificateFileLimits {
+  maxBytes: number;
+  maxCertificates: number;
+}
+
+/** A target file: one chain. */
+export const chainFileLimits: CertificateFileLimits = { maxBytes: 1024 * 1024, maxCertificates: 64 };
+/** A CA file: a bundle of anchors, up to a whole system bundle. */
+export const caFileLimits: CertificateFileLimits = { maxBytes: 4 * 1024 * 1024, maxCertificates: 1000 };
+
+const BEGIN = /^-----BEGIN ([A-Z0-9 ]+)-----\s*$/;
+const END = /^-----END ([A-Z0-9 ]+)-----\s*$/;
+const BASE64_LINE = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** DER certificates from PEM text. */
+export function parsePem(text: string, limits: CertificateFileLimits, name = 'the file'): Buffer[] {
+  const lines = text.split(/\r?\n/);
+  const out: Buffer[] = [];
+  let label: string | null = null;
+  let startLine = 0;
+  let body: string[] = [];
+  for (const [i, raw] of lines.entries()) {
+    const lineNo = i + 1;
+    const line = raw.trim();
+    if (label === null) {
+      const begin = BEGIN.exec(line);
+      if (begin) {
+        if (begin[1] !== 'CERTIFICATE') {
+          throw new CertificateFileError('not_certificates', `${name} line ${lineNo}: a ${begin[1]} block; only CERTIFICATE blocks are accepted`);
+        }
+        if (out.length === limits.maxCertificates) {
+          throw new CertificateFileError('too_many', `${name} holds more than ${limits.maxCertificates} certificates`);
+        }
+        label = begin[1];
+        startLine = lineNo;
+        body = [];
+        continue;
+      }
+      if (line.startsWith('-----')) throw new CertificateFileError('not_certificates', `${name} line ${lineNo}: "${line.slice(0, 40)}" is not a PEM BEGIN line`);
+      continue; // explanatory text
+    }
+    const end = END.exec(line);
+    if (end) {
+      if (end[1] !== label) throw new CertificateFileError('not_certificates', `${name} line ${lineNo}: END ${end[1]} closes BEGIN ${label} of line ${startLine}`);
+      const base64 = body.join('');
+      if (base64.length === 0 || base64.length % 4 !== 0 || !BASE64_LINE.test(base64)) {
+        throw new CertificateFileError('not_certificates', `${name}: the certificate block of lines ${startLine}–${lineNo} is not valid base64`);
+      }
+      out.push(Buffer.from(base64, 'base64'));
+      label = null;
+      continue;
+    }
+    if (line.startsWith('-----')) throw new CertificateFileError('not_certificates', `${name} line ${lineNo}: "${line.slice(0, 40)}" inside the block begun on line ${startLine}`);
+    if (!BASE64_LINE.test(line)) throw new CertificateFileError('not_certificates', `${name} line ${lineNo}: not base64 inside the certificate block begun on line ${startLine}`);
+    body.push(line);
+  }
+  if (label !== null) throw new CertificateFileError('not_certificates', `${name}: the certificate block begun on line ${startLine} has no END line`);
+  if (out.length === 0) throw new CertificateFileError('not_certificates', `${name} holds no certificate (expected PEM CERTIFICATE blocks or DER)`);
+  return out;
+}
+
+/** Where the first byte that text cannot hold is: a control character or invalid UTF-8. */
+function firstBinaryByte(data: Buffer): number {
+  for (let i = 0; i < data.length; i++) {
+    const b = data[i]!;
+    if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) return i;
+    if (b === 0x7f) return i;
+  }
+  const decoded = new TextDecoder('utf-8', { fatal: false }).decode(data);
+  const bad = decoded.indexOf('\ufffd');
+  return bad < 0 ? -1 : Buffer.byteLength(decoded.slice(0, bad));
+}
+
+/** DER certificates from a file's bytes: DER (one or more concatenated) or PEM. */
+export function parseCertificates(data: Buffer, limits: CertificateFileLimits, name = 'the file'): Buffer[] {
+  if (data.length === 0) throw new CertificateFileError('empty', `${name} is empty`);
+  if (data[0] === 0x30) {
+    try {
+      return splitDer(data, limits.maxCertificates);
+    } catch (error) {
+      if (!(error instanceof DerError)) throw error;
+      const code = /more than/.test(error.message) ? 'too_many' : 'not_certificates';
+      throw new CertificateFileError(code, `${name} is not DER certificates: ${error.message}`);
+    }
+  }
+  const binary = firstBinaryByte(data);
+  if (binary >= 0) {
+    const line = data.subarray(0, binary).toString('latin1').split('\n').length;
+    throw new CertificateFileError('not_certificates', `${name} line ${line}: binary data (byte ${binary}); expected PEM text or DER`);
+  }
+  return parsePem(data.toString('utf8'), limits, name);
+}
+
+/**
+ * Reads a certificate file with bounds: a regular file (no device, FIFO or directory), at most
+ * `limits.maxBytes`, opened non-blocking so that a FIFO cannot hang the reader.
+ */
+export async function readCertificateFile(file: string, limits: CertificateFileLimits = chainFileLimits): Promise<Buffer[]> {
+  let handle;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    throw new CertificateFileError('unreadable', `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw new CertificateFileError('not_a_file', `${file} is not a regular file`);
+    if (info.size > limits.maxBytes) throw new CertificateFileError('too_large', `${file} is ${info.size} bytes; at most ${limits.maxBytes} are accepted`);
+    const buffer = Buffer.alloc(limits.maxBytes + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length > limits.maxBytes) throw new CertificateFileError('too_large', `${file} grew past ${limits.maxBytes} bytes while being read`);
+    }
+    return parseCertificates(buffer.subarray(0, length), limits, file);
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,336 @@
+// One trust check of one target (SPEC §1.2): get the chain (TLS handshake or file), fetch OCSP
+// answers when revocation checking is on, have the OS evaluate the chain at the system time and,
+// when there is one, at the corrected time, and say why it fails. `agentctl trust` and the
+// daemon both run this; it never throws for a bad target, it reports it.
+import net from 'node:net';
+import { evaluateTrust, type EvaluatedCertificate, type EvaluateTrustOptions, type TrustEvaluation, type TrustEvaluationError, type TrustResultName } from '../../native/trust.js';
+import { CertificateFileError, readCertificateFile } from './certificates.js';
+import { DerError } from './der.js';
+import { diagnoseEvaluation, errorClass, outOfValidity, type DiagnosisCode } from './diagnosis.js';
+import { fetchChain } from './fetch-chain.js';
+import { trustHint } from './hint.js';
+import { fetchOcsp, ocspRequest, type OcspFetch } from './ocsp.js';
+
+export type RevocationMode = 'off' | 'soft' | 'require';
+
+/** The time to evaluate at besides the system time. */
+export type Correction =
+  /** An explicit instant (`agentctl trust --at`). */
+  | { kind: 'at'; atMs: number; source: string }
+  /** An offset from the system clock (the guardrail's estimate, `--ntp`): corrected − system, ms. */
+  | { kind: 'offset'; offsetMs: number; uncertaintyMs: number | null; source: string; ntpHost: string | null };
+
+export interface TrustCheckOptions {
+  /** An https URL or a certificate file path. */
+  target: string;
+  /** The name the leaf must match; for a file it selects policy ssl (default basic). */
+  hostname?: string;
+  anchors?: Buffer[];
+  anchorsOnly?: boolean;
+  correction?: Correction | null;
+  revocation?: RevocationMode;
+  /** TLS handshake limit (default 10 s); each OCSP request gets the same. */
+  timeoutMs?: number;
+  /** This machine's wall clock (Unix ms); tests. */
+  now?: () => number;
+  platform?: NodeJS.Platform;
+}
+
+export interface ErrorReport {
+  /** The OS's code (OSStatus / X509_V_ERR_*), a socket error code, or a file error code. */
+  code: number | string;
+  message: string;
+}
+
+export interface EvaluationReport {
+  time: string;
+  trusted: boolean;
+  result: TrustResultName;
+  diagnosis: DiagnosisCode;
+  error: ErrorReport | null;
+}
+
+export type RevocationStatus = 'off' | 'good' | 'revoked' | 'unknown' | 'not_checked';
+
+export interface CertificateReport {
+  subject: string;
+  issuer: string;
+  not_before: string | null;
+  not_after: string | null;
+  sha256: string;
+  ocsp_urls: string[];
+  crl_urls: string[];
+}
+
+export interface TrustReport {
+  target: string;
+  kind: 'url' | 'file';
+  policy: 'ssl' | 'basic';
+  hostname: string | null;
+  trusted: boolean;
+  result: TrustResultName | null;
+  diagnosis: DiagnosisCode;
+  /** Every code that applies, the diagnosis first (e.g. ok with revocation_unknown under soft). */
+  findings: DiagnosisCode[];
+  error: ErrorReport | null;
+  at_system_time: EvaluationReport | null;
+  at_corrected_time: (EvaluationReport & { source: string; offset_ms: number }) | null;
+  revocation: { mode: RevocationMode; checked: boolean; status: RevocationStatus; responder: string | null; error: string | null };
+  chain: CertificateReport[];
+  leaf_expires_in_days: number | null;
+  hint: string | null;
+  checked_at: string;
+}
+
+/** A target that is neither an https URL nor a file path: a usage error, thrown. */
+export class TargetError extends Error {}
+
+const DAY_MS = 86_400_000;
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function parseTarget(target: string): { kind: 'url'; url: URL } | { kind: 'file'; path: string } {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) {
+    let url: URL;
+    try {
+      url = new URL(target);
+    } catch {
+      throw new TargetError(`"${target.slice(0, 100)}" is not a valid URL`);
+    }
+    if (url.protocol !== 'https:') throw new TargetError(`"${target.slice(0, 100)}" is not an https URL (or a certificate file)`);
+    return { kind: 'url', url };
+  }
+  if (target === '') throw new TargetError('the target is empty');
+  return { kind: 'file', path: target };
+}
+
+function certificateReport(c: EvaluatedCertificate): CertificateReport {
+  return { subject: c.subject, issuer: c.issuer, not_before: iso(c.notBefore), not_after: iso(c.notAfter), sha256: c.sha256, ocsp_urls: c.ocspUrls, crl_urls: c.crlUrls };
+}
+
+function evaluationReport(e: TrustEvaluation, atMs: number, platform: NodeJS.Platform): EvaluationReport {
+  return {
+    time: new Date(atMs).toISOString(),
+    trusted: e.trusted,
+    result: e.result,
+    diagnosis: diagnoseEvaluation(e, atMs, platform),
+    error: e.errorCode === null ? null : { code: e.errorCode, message: e.errorMessage ?? '' },
+  };
+}
+
+interface OcspOutcome {
+  responses: Buffer[];
+  /** What happened to the leaf's own request. */
+  leaf: { responder: string | null; error: string | null; fetched: boolean };
+  /** A response that cannot be accepted at all (larger than the limit). */
+  fatal: string | null;
+}
+
+/** One OCSP request per certificate whose issuer is in the chain and that names a responder. */
+async function collectOcsp(chain: readonly EvaluatedCertificate[], timeoutMs: number): Promise<OcspOutcome> {
+  const outcome: OcspOutcome = { responses: [], leaf: { responder: null, error: null, fetched: false }, fatal: null };
+  if (chain.length < 2) {
+    outcome.leaf.error = 'the issuer of the certificate is not in the chain';
+    return outcome;
+  }
+  if (chain[0]!.ocspUrls.length === 0) outcome.leaf.error = 'the certificate names no OCSP responder';
+  const jobs: Array<Promise<void>> = [];
+  for (let i = 0; i + 1 < chain.length; i++) {
+    const cert = chain[i]!;
+    const url = cert.ocspUrls.find((u) => /^https?:\/\//i.test(u));
+    if (!url) continue;
+    if (i === 0) outcome.leaf.responder = url;
+    let request: Buffer;
+    try {
+      request = ocspRequest(cert.der, chain[i + 1]!.der);
+    } catch (error) {
+      if (i === 0) outcome.leaf.error = `cannot build the OCSP request: ${(error as DerError).message}`;
+      continue;
+    }
+    jobs.push(
+      fetchOcsp(url, request, timeoutMs).then((result: OcspFetch) => {
+        if (result.ok) {
+          outcome.responses.push(result.response);
+          if (i === 0) outcome.leaf.fetched = true;
+          return;
+        }
+        if (result.code === 'too_large') outcome.fatal = `OCSP responder ${url}: ${result.message}`;
+        if (i === 0) outcome.leaf.error = `OCSP responder ${url}: ${result.message}`;
+      }),
+    );
+  }
+  await Promise.all(jobs);
+  return outcome;
+}
+
+function failure(
+  base: Pick<TrustReport, 'target' | 'kind' | 'policy' | 'hostname' | 'checked_at'>,
+  diagnosis: 'unreachable' | 'malformed',
+  error: ErrorReport,
+  revocation: RevocationMode,
+  platform: NodeJS.Platform,
+  name: string,
+): TrustReport {
+  return {
+    ...base,
+    trusted: false,
+    result: null,
+    diagnosis,
+    findings: [diagnosis],
+    error,
+    at_system_time: null,
+    at_corrected_time: null,
+    revocation: { mode: revocation, checked: false, status: revocation === 'off' ? 'off' : 'not_checked', responder: null, error: null },
+    chain: [],
+    leaf_expires_in_days: null,
+    hint: trustHint({
+      diagnosis,
+      name,
+      kind: base.kind,
+      platform,
+      correction: null,
+      certificate: null,
+      top: null,
+      hostname: base.hostname,
+      revocation: null,
+      message: error.message,
+      leafExpiresInDays: null,
+    }),
+  };
+}
+
+function isEvaluationError(error: unknown): error is TrustEvaluationError {
+  const code = (error as { code?: unknown })?.code;
+  return code === 'ERR_TRUST_MALFORMED_CERTIFICATE' || code === 'ERR_TRUST_OS';
+}
+
+/** Checks one target. Rejects only with TargetError (usage) or a programming error. */
+export async function checkTrust(options: TrustCheckOptions): Promise<TrustReport> {
+  const now = options.now ?? Date.now;
+  const platform = options.platform ?? process.platform;
+  const revocation = options.revocation ?? 'off';
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const parsed = parseTarget(options.target);
+  const systemMs = now();
+  const hostname = options.hostname ?? (parsed.kind === 'url' ? parsed.url.hostname.replace(/^\[|\]$/g, '') : null);
+  const policy: 'ssl' | 'basic' = parsed.kind === 'url' || options.hostname !== undefined ? 'ssl' : 'basic';
+  const name = parsed.kind === 'url' ? (hostname ?? options.target) : parsed.path;
+  const base = { target: options.target, kind: parsed.kind, policy, hostname, checked_at: new Date(systemMs).toISOString() };
+
+  let chain: Buffer[];
+  if (parsed.kind === 'url') {
+    const host = parsed.url.hostname.replace(/^\[|\]$/g, '');
+    const port = parsed.url.port === '' ? 443 : Number(parsed.url.port);
+    const fetched = await fetchChain({ host, port, servername: net.isIP(host) ? undefined : host, timeoutMs });
+    if (!fetched.ok) return failure(base, 'unreachable', { code: fetched.code, message: fetched.message }, revocation, platform, name);
+    chain = fetched.chain;
+  } else {
+    try {
+      chain = await readCertificateFile(parsed.path);
+    } catch (error) {
+      if (!(error instanceof CertificateFileError)) throw error;
+      const diagnosis = error.code === 'unreadable' || error.code === 'not_a_file' ? 'unreachable' : 'malformed';
+      return failure(base, diagnosis, { code: error.code, message: error.message }, revocation, platform, name);
+    }
+  }
+
+  const request: EvaluateTrustOptions = { chain, policy };
+  if (hostname !== null && policy === 'ssl') request.hostname = hostname;
+  if (options.anchors !== undefined) request.anchors = options.anchors;
+  if (options.anchorsOnly) request.anchorsOnly = true;
+  const correction = options.correction ?? null;
+  const correctedMs = correction === null ? null : correction.kind === 'at' ? correction.atMs : systemMs + correction.offsetMs;
+
+  let system: TrustEvaluation;
+  let corrected: TrustEvaluation | null = null;
+  let ocsp: OcspOutcome | null = null;
+  try {
+    system = await evaluateTrust({ ...request, verifyDate: systemMs });
+    if (revocation !== 'off') {
+      // The chain as the OS built it names each certificate's issuer, the anchor included.
+      ocsp = await collectOcsp(system.chain.length > 1 || correctedMs === null ? system.chain : (await evaluateTrust({ ...request, verifyDate: correctedMs })).chain, timeoutMs);
+      if (ocsp.fatal) return failure(base, 'malformed', { code: 'ocsp_response_too_large', message: ocsp.fatal }, revocation, platform, name);
+      const withOcsp = { ...request, ocspResponses: ocsp.responses, requireRevocationCheck: revocation === 'require' };
+      system = await evaluateTrust({ ...withOcsp, verifyDate: systemMs });
+      if (correctedMs !== null) corrected = await evaluateTrust({ ...withOcsp, verifyDate: correctedMs });
+    } else if (correctedMs !== null) {
+      corrected = await evaluateTrust({ ...request, verifyDate: correctedMs });
+    }
+  } catch (error) {
+    if (!isEvaluationError(error)) throw error;
+    return failure(base, 'malformed', { code: error.code, message: error.message }, revocation, platform, name);
+  }
+
+  const atSystem = evaluationReport(system, systemMs, platform);
+  const atCorrected = corrected === null || correctedMs === null ? null : evaluationReport(corrected, correctedMs, platform);
+  let diagnosis: DiagnosisCode = atSystem.diagnosis;
+  // Untrusted by this machine's clock, trusted at the corrected time: the clock is the problem.
+  if (!system.trusted && corrected?.trusted) diagnosis = 'clock_skew';
+  const decisive = diagnosis === 'clock_skew' && corrected ? corrected : system;
+  const decisiveMs = decisive === corrected && correctedMs !== null ? correctedMs : systemMs;
+
+  // Revocation, as the decisive evaluation saw it.
+  let status: RevocationStatus = 'off';
+  let revocationError: string | null = null;
+  if (revocation !== 'off') {
+    const kind = errorClass(decisive.errorCode, platform);
+    if (kind === 'revoked') status = 'revoked';
+    else if (decisive.revocationChecked) status = 'good';
+    else if (!decisive.trusted && kind !== 'revocation_unknown') status = 'not_checked';
+    else if (ocsp !== null && ocsp.leaf.responder === null && decisive.trusted) {
+      // Nothing to ask: soft checking has no finding to report (require refuses natively).
+      status = 'not_checked';
+      revocationError = ocsp.leaf.error;
+    } else {
+      status = 'unknown';
+      revocationError = ocsp?.leaf.error ?? (ocsp?.leaf.fetched ? "the responder's answer could not be used (signature, responder or freshness)" : 'no answer');
+    }
+  }
+  const findings: DiagnosisCode[] = [diagnosis];
+  if (status === 'unknown' && diagnosis !== 'revocation_unknown') findings.push('revocation_unknown');
+  // Trusted by this clock but not at the corrected time: the clock hides a problem.
+  if (system.trusted && atCorrected && !atCorrected.trusted && !findings.includes(atCorrected.diagnosis)) findings.push(atCorrected.diagnosis);
+
+  const leaf = decisive.chain[0] ?? null;
+  const referenceMs = correctedMs ?? systemMs;
+  const leafExpiresInDays = leaf?.notAfter == null ? null : Math.floor((leaf.notAfter - referenceMs) / DAY_MS);
+  const bad = diagnosis === 'expired' || diagnosis === 'not_yet_valid' ? outOfValidity(decisive.chain, decisiveMs) : null;
+  const about = bad ? { cert: decisive.chain[bad.index]!, index: bad.index } : leaf ? { cert: leaf, index: 0 } : null;
+  const top = decisive.chain[decisive.chain.length - 1] ?? null;
+  const correctionInfo =
+    correction === null || correctedMs === null
+      ? null
+      : { offsetMs: correctedMs - systemMs, source: correction.source, ntpHost: correction.kind === 'offset' ? correction.ntpHost : null };
+
+  return {
+    ...base,
+    trusted: system.trusted,
+    result: system.result,
+    diagnosis,
+    findings,
+    error: atSystem.error,
+    at_system_time: atSystem,
+    at_corrected_time: atCorrected && correctionInfo ? { ...atCorrected, source: correctionInfo.source, offset_ms: Math.round(correctionInfo.offsetMs) } : null,
+    revocation: { mode: revocation, checked: status === 'good' || status === 'revoked', status, responder: ocsp?.leaf.responder ?? null, error: revocationError },
+    chain: decisive.chain.map(certificateReport),
+    leaf_expires_in_days: leafExpiresInDays,
+    hint: trustHint({
+      diagnosis,
+      name,
+      kind: parsed.kind,
+      platform,
+      correction: correctionInfo,
+      certificate: about ? { subject: about.cert.subject, issuer: about.cert.issuer, notBefore: about.cert.notBefore, notAfter: about.cert.notAfter, isLeaf: about.index === 0 } : null,
+      top: top ? { subject: top.subject, issuer: top.issuer } : null,
+      hostname,
+      revocation: status === 'unknown' ? { responder: ocsp?.leaf.responder ?? null, error: revocationError } : status === 'revoked' ? { responder: ocsp?.leaf.responder ?? null, error: null } : null,
+      message: decisive.errorMessage,
+      leafExpiresInDays,
+    }),
+  };
+}
+
+/** Exit code of `agentctl trust`: 0 trusted, 2 evaluated and not trusted, 1 could not evaluate. */
+export function exitCodeOf(report: TrustReport): 0 | 1 | 2 {
+  if (report.trusted) return 0;
+  return report.at_system_time === null ? 1 : 2;
+}

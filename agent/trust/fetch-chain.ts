@@ -1,0 +1,57 @@
+// A server's certificate chain, fetched with one TLS handshake: SNI set, no verification in
+// Node (the OS evaluates the chain afterwards), the peer's chain walked to DER, a time limit.
+import net from 'node:net';
+import tls, { type DetailedPeerCertificate } from 'node:tls';
+
+export interface ChainFetchOptions {
+  host: string;
+  port: number;
+  /** Server name sent as SNI; default `host` unless it is an IP address (SNI never carries one). */
+  servername?: string;
+  timeoutMs: number;
+}
+
+export type ChainFetch = { ok: true; chain: Buffer[]; protocol: string | null } | { ok: false; code: string; message: string };
+
+/** The certificates the server sent, leaf first, as DER. Never rejects. */
+export function fetchChain(options: ChainFetchOptions): Promise<ChainFetch> {
+  const { host, port, timeoutMs } = options;
+  const servername = options.servername ?? (net.isIP(host) ? undefined : host);
+  const where = `${net.isIPv6(host) ? `[${host}]` : host}:${port}`;
+  return new Promise((resolve) => {
+    let settled = false;
+    const finish = (result: ChainFetch) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(result);
+    };
+    const socket = tls.connect({ host, port, servername, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] });
+    const timer = setTimeout(() => finish({ ok: false, code: 'ETIMEDOUT', message: `no TLS handshake with ${where} within ${timeoutMs} ms` }), timeoutMs);
+    socket.once('secureConnect', () => {
+      const chain: Buffer[] = [];
+      const seen = new Set<string>();
+      let cert: DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
+      while (cert && cert.raw && !seen.has(cert.fingerprint256)) {
+        seen.add(cert.fingerprint256);
+        chain.push(Buffer.from(cert.raw));
+        cert = cert.issuerCertificate;
+      }
+      if (chain.length === 0) finish({ ok: false, code: 'ENOCERT', message: `${where} sent no certificate` });
+      else finish({ ok: true, chain, protocol: socket.getProtocol() });
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      const code = error.code ?? 'ERR_TLS';
+      const why =
+        code === 'ECONNREFUSED'
+          ? 'connection refused'
+          : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+            ? `cannot resolve ${host}`
+            : code === 'ECONNRESET'
+              ? 'connection reset during the TLS handshake'
+              : error.message;
+      finish({ ok: false, code, message: `${where}: ${why}` });
+    });
+  });
+}

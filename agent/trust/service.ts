@@ -1,0 +1,167 @@
+// Trust checks inside agentd: every TrustCheckIntervalSeconds, at once when the clock
+// guardrail's state changes or the Trust keys change, each target (TrustTargets, plus on macOS
+// the IdP hosts of installed Extensible SSO payloads) is evaluated at the system time and, when
+// the guardrail has a confident estimate, at the corrected time. Publishes the Trust section of
+// `agentctl status` and one telemetry event per target and check.
+import type { Daemon } from '../daemon/daemon.js';
+import { caFileLimits, CertificateFileError, readCertificateFile } from './certificates.js';
+import { checkTrust, type Correction, type RevocationMode, type TrustReport } from './check.js';
+import type { TrustConfig } from './config.js';
+import { installedSsoTargets } from './sso-targets.js';
+
+/** The part of a report the status section keeps (the chain is left out, its leaf summarised). */
+export function statusEntry(report: TrustReport, origin: 'configured' | 'sso_payload'): Record<string, unknown> {
+  const leaf = report.chain[0];
+  return {
+    target: report.target,
+    origin,
+    trusted: report.trusted,
+    result: report.result,
+    diagnosis: report.diagnosis,
+    findings: report.findings,
+    error: report.error,
+    at_corrected_time: report.at_corrected_time,
+    revocation: report.revocation,
+    leaf: leaf ? { subject: leaf.subject, issuer: leaf.issuer, not_after: leaf.not_after, sha256: leaf.sha256 } : null,
+    leaf_expires_in_days: report.leaf_expires_in_days,
+    hint: report.hint,
+    checked_at: report.checked_at,
+  };
+}
+
+const CONCURRENCY = 4;
+
+async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  });
+  await Promise.all(workers);
+  return out;
+}
+
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+export function attachTrustChecks(daemon: Daemon): void {
+  const logger = daemon.logger.child('trust');
+  const config = () => daemon.config as TrustConfig;
+  let entries: Array<Record<string, unknown>> = [];
+  let lastCheck: { at_ms: number; reason: string } | null = null;
+  let caProblems: string[] = [];
+  let ssoError: string | null = null;
+  let correctionSource: string | null = null;
+  const previousDiagnosis = new Map<string, string>();
+
+  /** The guardrail's corrected time, when it has a confident estimate. */
+  const correction = (): Correction | null => {
+    const estimate = daemon.bus.latest('clock.estimate');
+    if (!estimate || !estimate.confident || estimate.offset_ms === null) return null;
+    return { kind: 'offset', offsetMs: estimate.offset_ms, uncertaintyMs: estimate.uncertainty_ms, source: 'the guardrail', ntpHost: null };
+  };
+
+  const anchors = async (files: readonly string[]): Promise<Buffer[]> => {
+    const out: Buffer[] = [];
+    const problems: string[] = [];
+    for (const file of files) {
+      try {
+        out.push(...(await readCertificateFile(file, caFileLimits)));
+      } catch (error) {
+        if (!(error instanceof CertificateFileError)) throw error;
+        problems.push(error.message);
+      }
+    }
+    if (problems.join('\n') !== caProblems.join('\n')) for (const p of problems) logger.warn('TrustCAFiles: a file is not usable', { error: p });
+    caProblems = problems;
+    return out;
+  };
+
+  daemon.scheduler.every('trust', config().TrustCheckIntervalSeconds * 1000, async ({ reason, signal }) => {
+    const c = config();
+    const sso = await installedSsoTargets();
+    ssoError = sso.error;
+    const targets: Array<{ target: string; origin: 'configured' | 'sso_payload' }> = [
+      ...c.TrustTargets.map((target) => ({ target, origin: 'configured' as const })),
+      ...sso.targets.filter((t) => !c.TrustTargets.includes(t)).map((target) => ({ target, origin: 'sso_payload' as const })),
+    ];
+    const extra = await anchors(c.TrustCAFiles);
+    const corrected = correction();
+    const revocation = c.TrustRevocation as RevocationMode;
+    const reports = await untilAborted(
+      mapLimited(targets, CONCURRENCY, async ({ target, origin }) => {
+        const report = await checkTrust({ target, anchors: extra.length ? extra : undefined, correction: corrected, revocation });
+        return { report, origin };
+      }),
+      signal,
+    );
+    // Shutting down: a check cut short is not a result.
+    if (reports === undefined) return;
+    entries = reports.map(({ report, origin }) => statusEntry(report, origin));
+    correctionSource = corrected ? corrected.source : null;
+    lastCheck = { at_ms: Date.now(), reason };
+    for (const { report } of reports) {
+      const before = previousDiagnosis.get(report.target);
+      previousDiagnosis.set(report.target, report.diagnosis);
+      const attributes = {
+        target: report.target,
+        trusted: report.trusted,
+        result: report.result,
+        findings: report.findings,
+        error_code: report.error === null ? null : String(report.error.code),
+        leaf_expires_in_days: report.leaf_expires_in_days,
+        corrected: report.at_corrected_time !== null,
+        previous_diagnosis: before ?? null,
+      };
+      daemon.bus.event({ name: 'trust.result', severity: report.trusted ? 'info' : 'warn', code: report.diagnosis, attributes });
+      const log = report.trusted ? logger.info.bind(logger) : logger.warn.bind(logger);
+      log(`trust ${report.target}: ${report.trusted ? 'trusted' : 'not trusted'} (${report.diagnosis})`, { ...attributes, reason, hint: report.hint });
+    }
+    for (const target of [...previousDiagnosis.keys()]) if (!targets.some((t) => t.target === target)) previousDiagnosis.delete(target);
+  });
+
+  daemon.status.section('trust', () => ({
+    targets: entries,
+    revocation: config().TrustRevocation,
+    interval_s: config().TrustCheckIntervalSeconds,
+    ca_files: config().TrustCAFiles,
+    ca_file_problems: caProblems,
+    sso_payload_error: ssoError,
+    corrected_time_source: correctionSource,
+    last_check_ms: lastCheck?.at_ms ?? null,
+    last_check_reason: lastCheck?.reason ?? null,
+  }));
+
+  // A change of the guardrail's state changes the corrected time (or whether there is one).
+  let clockState: string | null = null;
+  daemon.bus.subscribe('clock.estimate', (estimate) => {
+    const state = `${estimate.state}/${estimate.confident}`;
+    if (state === clockState) return;
+    const first = clockState === null;
+    clockState = state;
+    void daemon.scheduler.runNow('trust', first ? 'first clock estimate' : `clock state changed to ${estimate.state}`);
+  });
+
+  daemon.on('config', ({ changed }) => {
+    if (changed.includes('TrustCheckIntervalSeconds')) daemon.scheduler.setInterval('trust', config().TrustCheckIntervalSeconds * 1000);
+    if (changed.some((k) => k === 'TrustTargets' || k === 'TrustCAFiles' || k === 'TrustRevocation')) void daemon.scheduler.runNow('trust', 'configuration changed');
+  });
+}

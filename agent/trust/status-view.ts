@@ -1,0 +1,35 @@
+// What `agentctl status` shows of the Trust section: one row per target (verdict, diagnosis,
+// expiry); `--json` keeps every field. Imported by the status command: no heavy imports.
+
+interface TargetRow {
+  target?: string;
+  trusted?: boolean;
+  diagnosis?: string;
+  findings?: string[];
+  leaf_expires_in_days?: number | null;
+  hint?: string | null;
+}
+
+export function targetLine(t: TargetRow): string {
+  const verdict = t.trusted ? 'trusted' : 'NOT trusted';
+  const findings = t.findings && t.findings.length ? t.findings.join(', ') : (t.diagnosis ?? '?');
+  const days = t.leaf_expires_in_days;
+  const expiry = typeof days !== 'number' ? '' : days < 0 ? `, expired ${-days} day${days === -1 ? '' : 's'} ago` : `, expires in ${days} day${days === 1 ? '' : 's'}`;
+  return `${verdict}: ${findings}${expiry}`;
+}
+
+export function trustView(section: Record<string, unknown>): Record<string, unknown> {
+  const targets = (section.targets as TargetRow[] | undefined) ?? [];
+  const rows: Record<string, string> = {};
+  for (const t of targets) rows[t.target ?? '?'] = targetLine(t);
+  const view: Record<string, unknown> = {
+    targets: targets.length ? rows : 'None configured',
+    revocation: section.revocation,
+    last_check_at: section.last_check_ms ?? null,
+  };
+  if (section.last_check_reason) view.last_check_reason = section.last_check_reason;
+  if (section.corrected_time_source) view.corrected_time = section.corrected_time_source;
+  const hints = targets.filter((t) => t.hint).map((t) => t.hint!);
+  view.hint = hints.length ? hints.join(' ') : 'None';
+  return view;
+}
