@@ -20,8 +20,9 @@ export function targetLine(t: TargetRow): string {
 
 export function trustView(section: Record<string, unknown>): Record<string, unknown> {
   const targets = (section.targets as TargetRow[] | undefined) ?? [];
-  const rows: Record<string, string> = {};
-  for (const t of targets) rows[t.target ?? '?'] = targetLine(t);
+  // A list of one-field objects renders as one bare line each: the target is printed as it is
+  // (a label would be re-cased), followed by its verdict.
+  const rows = targets.map((t) => ({ line: `${t.target ?? '?'} — ${targetLine(t)}` }));
   const view: Record<string, unknown> = {
     targets: targets.length ? rows : 'None configured',
     revocation: section.revocation,
