@@ -24,8 +24,12 @@
 
 #include <cmath>
 #include <ctime>
+#include <list>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace tg {
@@ -89,6 +93,53 @@ X509Ptr ParseCertificate(const Der& der, std::string* why) {
     return nullptr;
   }
   return cert;
+}
+
+// Parsed certificates by their DER bytes, shared between evaluations. With OpenSSL 3.0 most of
+// an evaluation's time is d2i_X509 setting up a decoder for the public key; the same anchors
+// and server chains come back at every check. X509 objects are reference-counted and safe to
+// use from several threads at once (X509_STOREs share them the same way). Bounded, least
+// recently used first out.
+class CertificateCache {
+ public:
+  X509Ptr Get(const Der& der, std::string* why) {
+    std::string key(der.begin(), der.end());
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto found = index_.find(key);
+      if (found != index_.end()) {
+        order_.splice(order_.begin(), order_, found->second);
+        X509_up_ref(found->second->second);
+        return X509Ptr(found->second->second);
+      }
+    }
+    X509Ptr cert = ParseCertificate(der, why);
+    if (!cert) return cert;
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (index_.count(key) == 0) {
+      X509_up_ref(cert.get());
+      order_.emplace_front(key, cert.get());
+      index_.emplace(std::move(key), order_.begin());
+      if (order_.size() > kCapacity) {
+        X509_free(order_.back().second);
+        index_.erase(order_.back().first);
+        order_.pop_back();
+      }
+    }
+    return cert;
+  }
+
+ private:
+  static constexpr size_t kCapacity = 512;
+  std::mutex mutex_;
+  std::list<std::pair<std::string, X509*>> order_;
+  std::unordered_map<std::string, std::list<std::pair<std::string, X509*>>::iterator> index_;
+};
+
+CertificateCache& Certificates() {
+  // Never destroyed: worker threads may still evaluate while the process exits.
+  static CertificateCache* cache = new CertificateCache();
+  return *cache;
 }
 
 // The one table from OpenSSL's verify errors to Apple's result names (SecTrustResultType), as
@@ -312,7 +363,7 @@ bool Evaluate(const Request& request, Evaluation* out, Failure* failure) {
   std::vector<X509Ptr> chain;
   for (size_t i = 0; i < request.chain.size(); i++) {
     std::string why;
-    X509Ptr cert = ParseCertificate(request.chain[i], &why);
+    X509Ptr cert = Certificates().Get(request.chain[i], &why);
     if (!cert) {
       *failure = {"malformed", "chain", static_cast<int>(i), "certificate " + std::to_string(i + 1) + " of the chain is " + why};
       return false;
@@ -322,7 +373,7 @@ bool Evaluate(const Request& request, Evaluation* out, Failure* failure) {
   std::vector<X509Ptr> anchors;
   for (size_t i = 0; i < request.anchors.size(); i++) {
     std::string why;
-    X509Ptr cert = ParseCertificate(request.anchors[i], &why);
+    X509Ptr cert = Certificates().Get(request.anchors[i], &why);
     if (!cert) {
       *failure = {"malformed", "anchors", static_cast<int>(i), "anchor certificate " + std::to_string(i + 1) + " is " + why};
       return false;

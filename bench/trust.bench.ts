@@ -1,0 +1,107 @@
+// Benchmark for issue 10: evaluations per second of a 3-certificate chain (leaf, intermediate,
+// root anchor; made by openssl) through the addon, in process and concurrent, printed beside the
+// bare cost of that chain's signature checks with node:crypto (X509Certificate.verify for each
+// link) in the same run, and their ratio. Budget: ≥ 2,000 evaluations/s. Then agentd's RSS
+// after idling with trust targets configured (budget 60 MB, as for the daemon without them).
+// BENCH_SECONDS (default 3) sets each timed phase; BENCH_IDLE_SECONDS (default 60) the idle wait.
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { evaluateTrust } from '../native/trust.js';
+import { createAgentFixture } from '../test/helpers/agent.js';
+import { missing } from '../test/helpers/system.js';
+import { skewedDateHandler, startHttpsServer, TestPki } from '../test/helpers/tls.js';
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 3);
+const idleSeconds = Number(process.env.BENCH_IDLE_SECONDS ?? 60);
+const concurrency = 32;
+const budgetPerSecond = 2000;
+const rssBudgetMB = 60;
+const verdict = (ok: boolean) => (ok ? 'PASS' : 'OVER');
+
+function rssMB(pid: number): number {
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+  return kb / 1024;
+}
+
+async function main(): Promise<boolean> {
+  console.log('== trust: native chain evaluation vs node:crypto signature checks (3-certificate chain) ==');
+  const absent = missing('openssl');
+  if (absent) {
+    console.log(`SKIPPED: needs ${absent}`);
+    return true;
+  }
+  const pki = await TestPki.create();
+  try {
+    const leafPem = (await pki.issueLeaf()).certPem;
+    const [leaf, intermediate, root] = [leafPem, pki.intermediate.certPem, pki.root.certPem].map((pem) => new X509Certificate(pem));
+    const options = { chain: [leaf!.raw, intermediate!.raw], policy: 'ssl' as const, hostname: 'localhost', anchors: [root!.raw], anchorsOnly: true };
+    const check = await evaluateTrust(options);
+    if (!check.trusted || check.chain.length !== 3) throw new Error(`the benchmark chain does not evaluate as trusted: ${check.errorMessage}`);
+
+    // Addon: `concurrency` evaluations in flight for `seconds`.
+    for (let i = 0; i < 200; i++) await evaluateTrust(options); // warm-up
+    let evaluations = 0;
+    const deadline = process.hrtime.bigint() + BigInt(Math.round(seconds * 1e9));
+    const started = process.hrtime.bigint();
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (process.hrtime.bigint() < deadline) {
+          const e = await evaluateTrust(options);
+          if (!e.trusted) throw new Error('an evaluation failed during the benchmark');
+          evaluations++;
+        }
+      }),
+    );
+    const addonSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const addonRate = evaluations / addonSeconds;
+
+    // node:crypto: each link's signature (leaf by intermediate, intermediate by root), certificates
+    // parsed once, on the main thread: the bare cryptographic cost of the chain.
+    const links: Array<[X509Certificate, X509Certificate]> = [
+      [leaf!, intermediate!],
+      [intermediate!, root!],
+    ];
+    const keys = links.map(([, issuer]) => issuer.publicKey);
+    for (let i = 0; i < 200; i++) links.forEach(([cert], j) => cert.verify(keys[j]!));
+    let chains = 0;
+    const nodeStart = process.hrtime.bigint();
+    const nodeDeadline = nodeStart + BigInt(Math.round(seconds * 1e9));
+    while (process.hrtime.bigint() < nodeDeadline) {
+      for (let j = 0; j < links.length; j++) if (!links[j]![0].verify(keys[j]!)) throw new Error('a link does not verify');
+      chains++;
+    }
+    const nodeRate = chains / (Number(process.hrtime.bigint() - nodeStart) / 1e9);
+
+    console.log(`addon evaluateTrust        ${addonRate.toFixed(0).padStart(7)} evaluations/s (${concurrency} in flight, ${evaluations} in ${addonSeconds.toFixed(1)} s)`);
+    console.log(`node:crypto verify ×${links.length}      ${nodeRate.toFixed(0).padStart(7)} chains/s (signature checks only, one thread)`);
+    console.log(`ratio addon/node:crypto    ${(addonRate / nodeRate).toFixed(2)} (reported, no budget)`);
+    console.log(`budget ≥ ${budgetPerSecond} evaluations/s: ${verdict(addonRate >= budgetPerSecond)}`);
+    let ok = addonRate >= budgetPerSecond;
+
+    // The idle daemon with trust targets configured (a loopback server and a file), beside one
+    // with none, idling side by side: what the trust checks add to the daemon's footprint.
+    const server = await startHttpsServer({ certificate: await pki.issueLeaf(), handler: skewedDateHandler(0) });
+    const withTargets = createAgentFixture('tg-bench-trust-');
+    const without = createAgentFixture('tg-bench-trust-');
+    try {
+      withTargets.writeConfig({ TrustTargets: [`https://localhost:${server.port}/`, (await pki.issueLeaf()).chainFile], TrustCAFiles: [pki.caFile], TrustRevocation: 'off' });
+      without.writeConfig({});
+      const [a, b] = [await withTargets.start(), await without.start()];
+      await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+      const [rssWith, rssWithout] = [rssMB(a.pid), rssMB(b.pid)];
+      const shortened = idleSeconds < 60 ? ' (shortened idle: not the budgeted figure)' : '';
+      console.log(`agentd RSS after ${idleSeconds} s idle, no trust targets  ${rssWithout.toFixed(1)} MB`);
+      console.log(`agentd RSS after ${idleSeconds} s idle, 2 trust targets   ${rssWith.toFixed(1)} MB (+${(rssWith - rssWithout).toFixed(1)} MB; budget ≤ ${rssBudgetMB} MB)  ${verdict(rssWith <= rssBudgetMB)}${shortened}`);
+      ok &&= rssWith <= rssBudgetMB;
+    } finally {
+      await withTargets.cleanup();
+      await without.cleanup();
+      await server.stop();
+    }
+    return ok;
+  } finally {
+    await pki.cleanup();
+  }
+}
+
+process.exitCode = (await main()) ? 0 : 1;
