@@ -79,7 +79,7 @@ export function attachClockGuardrail(daemon: Daemon): void {
   const logger = daemon.logger.child('clock');
   const config = () => daemon.config as ClockConfig;
   const buildSources = (config: ClockConfig) =>
-    new TimeSources({ ...sourceOptions(config), onRejected: (address, reason) => logger.debug('NTP reply rejected', { source: address, reason }) });
+    new TimeSources({ ...sourceOptions(config), onRejected: (address, reason, code) => logger.debug('NTP reply rejected', { source: address, code, reason }) });
   const buildGuardrail = (config: ClockConfig) =>
     new ClockGuardrail({
       stateDir: config.StateDirectory,

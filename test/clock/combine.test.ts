@@ -8,7 +8,7 @@ function sample(offsetMs: number, uncertaintyMs: number, address = `10.0.0.${++c
   return { ok: true, kind: 'ntp', address, offsetMs, delayMs: 1, uncertaintyMs, stratum: 1, rootDistanceMs: 0, samplesSent: 4, samplesValid: 4, measuredAtMs: 0 };
 }
 function failure(address: string): SourceFailure {
-  return { ok: false, kind: 'ntp', address, error: 'no reply within 1000 ms', kissCode: null, measuredAtMs: 0 };
+  return { ok: false, kind: 'ntp', address, code: 'timeout', error: 'no reply within 1000 ms', kissCode: null, measuredAtMs: 0 };
 }
 const addresses = (xs: { address: string }[]) => xs.map((x) => x.address);
 

@@ -14,7 +14,7 @@ function sample(address: string, offsetMs: number): SourceSample {
   return { ok: true, kind: 'ntp', address, offsetMs, delayMs: 0.2, uncertaintyMs: 2, stratum: 1, rootDistanceMs: 0, samplesSent: 4, samplesValid: 4, measuredAtMs: 0 };
 }
 function failure(address: string): SourceFailure {
-  return { ok: false, kind: 'ntp', address, error: 'no reply within 1000 ms', kissCode: null, measuredAtMs: 0 };
+  return { ok: false, kind: 'ntp', address, code: 'timeout', error: 'no reply within 1000 ms', kissCode: null, measuredAtMs: 0 };
 }
 function round(sources: SourceMeasurement[], atMs = 0): ClockMeasurement {
   return { measuredAtMs: atMs, combination: combine(sources) };
