@@ -95,24 +95,28 @@ export type GuardrailState = (typeof guardrailStates)[number];
 export const complianceStates = ['compliant', 'non_compliant', 'unknown'] as const;
 export type ComplianceState = (typeof complianceStates)[number];
 
-/** Why the daemon measured at once, outside its schedule (clock-events.ts); `last_check_reason` besides the scheduler's own. */
+/** Why the daemon measured at once, outside its schedule (clock-events.ts). */
 export const clockEventReasons = ['clock_set', 'clock_jump', 'wake'] as const;
 export type ClockEventReason = (typeof clockEventReasons)[number];
 
-/** Every list, by the name docs/codes.md gives its section. */
+/** Why the daemon measured, `last_check_reason` in JSON: the scheduler's own reasons, a request, or a clock event. */
+export const measureReasons = ['start', 'interval', 'requested', 'config_changed', ...clockEventReasons] as const;
+export type MeasureReason = (typeof measureReasons)[number];
+
+/** Every list (docs/codes.md documents each of their codes exactly once). */
 export const codeLists = {
-  'NTP reply rejections': ntpReplyCodes,
-  'Ignored NTP datagrams': ntpDatagramCodes,
-  'NTP request failures': ntpSampleCodes,
-  'NTP source failures': ntpSourceCodes,
-  'HTTPS source failures': httpsCodes,
-  'Source configuration': sourceConfigCodes,
-  'Combination': combineCodes,
-  'Source verdicts': sourceVerdictCodes,
-  'Uncertain reasons': uncertainReasons,
-  'Guardrail states': guardrailStates,
-  'Compliance states': complianceStates,
-  'Clock events': clockEventReasons,
+  ntpReplyCodes,
+  ntpDatagramCodes,
+  ntpSampleCodes,
+  ntpSourceCodes,
+  httpsCodes,
+  sourceConfigCodes,
+  combineCodes,
+  sourceVerdictCodes,
+  uncertainReasons,
+  guardrailStates,
+  complianceStates,
+  measureReasons,
 } as const;
 
 /** True when `value` is one of `list` (narrows unknown JSON, e.g. a restored state file). */

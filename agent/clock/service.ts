@@ -160,7 +160,7 @@ export function attachClockGuardrail(daemon: Daemon): void {
     if (!sources && !guardrail) return;
     rebuildPending.sources ||= sources;
     rebuildPending.guardrail ||= guardrail;
-    void daemon.scheduler.runNow('clock', 'configuration changed');
+    void daemon.scheduler.runNow('clock', 'config_changed');
   });
   daemon.on('stopping', () => events.stop());
 }
