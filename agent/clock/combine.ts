@@ -6,6 +6,7 @@
 // sweep over the interval endpoints (Marzullo's algorithm).
 import type { SourceReportCode, UncertainReason } from './codes.js';
 import type { SourceFailure, SourceMeasurement, SourceSample } from './types.js';
+import { median } from '../stats.js';
 
 export type { UncertainReason };
 
@@ -83,11 +84,6 @@ function deepestGroups(samples: readonly SourceSample[]): { depth: number; group
   return { depth, groups: [...distinct.values()] };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 const nonFiniteError = 'sample has a non-finite offset or uncertainty';
 
