@@ -137,6 +137,27 @@ it(title('a JSON time field is used when configured'), async (t) => {
   t.is(!missingField.ok && missingField.code, 'json_field_missing');
 });
 
+it(title('a JSON time URL that fails says why with a code'), async (t) => {
+  const server = await serve(t, (req, res) => {
+    const now = new Date().toISOString();
+    if (req.url === '/forbidden') res.statusCode = 403;
+    if (req.url === '/not-json') return void res.end('<html>hello</html>');
+    if (req.url === '/bad-time') return void res.end(JSON.stringify({ now: 'yesterday' }));
+    if (req.url === '/huge') return void res.end(JSON.stringify({ now, pad: 'x'.repeat(100_000) }));
+    res.end(JSON.stringify({ now }));
+  });
+  const codeOf = async (pathname: string): Promise<string> => {
+    const m = await measureHttpsTime({ url: `${server.origin}${pathname}`, caFile: pki.caFile, jsonField: 'now' });
+    if (!m.ok) t.log(`${pathname}: ${m.error}`);
+    return m.ok ? 'ok' : m.code;
+  };
+  t.is(await codeOf('/'), 'ok');
+  t.is(await codeOf('/forbidden'), 'http_status');
+  t.is(await codeOf('/not-json'), 'json_invalid');
+  t.is(await codeOf('/bad-time'), 'json_time_invalid');
+  t.is(await codeOf('/huge'), 'body_too_large');
+});
+
 it(title('a server that never answers times out'), async (t) => {
   const server = await serve(t, () => {
     // never responds
