@@ -83,6 +83,14 @@ export const sourceVerdictCodes = ['falseticker'] as const;
 /** The `code` of a source's row in `agentctl time --json` and `status --json`: null when the source agrees. */
 export type SourceReportCode = SourceFailureCode | (typeof sourceVerdictCodes)[number];
 
+/** Why a remediation command did not succeed (remediation.ts), `remediation.last.code` in JSON; null when it exited 0. */
+export const remediationCodes = ['command_empty', 'spawn_failed', 'killed_timeout', 'killed_signal', 'exit_nonzero'] as const;
+export type RemediationCode = (typeof remediationCodes)[number];
+
+/** Why the guardrail did not run its remediation command although the clock is off (logged with `code`). */
+export const remediationSkipCodes = ['remediation_not_configured', 'remediation_rate_limited', 'no_agreeing_ntp_server'] as const;
+export type RemediationSkipCode = (typeof remediationSkipCodes)[number];
+
 /** Why a round's combination is not confident (combine.ts), `uncertain_reason` in JSON. */
 export const uncertainReasons = ['no_sources', 'single_source', 'no_agreement', 'tie', 'no_majority'] as const;
 export type UncertainReason = (typeof uncertainReasons)[number];
@@ -113,6 +121,8 @@ export const codeLists = {
   sourceConfigCodes,
   combineCodes,
   sourceVerdictCodes,
+  remediationCodes,
+  remediationSkipCodes,
   uncertainReasons,
   guardrailStates,
   complianceStates,

@@ -20,6 +20,7 @@ import {
   type GuardrailState,
   type NtpReplyCode,
   type NtpSampleCode,
+  type RemediationCode,
   type SourceFailureCode,
   type SourceReportCode,
   type UncertainReason,
@@ -31,6 +32,7 @@ import type { GuardrailSnapshot } from '../../agent/clock/guardrail.js';
 import type { TimeSourcesOptions } from '../../agent/clock/measure.js';
 import type { NtpReplyRejection } from '../../agent/clock/ntp-packet.js';
 import type { NtpSourceOptions } from '../../agent/clock/ntp-source.js';
+import type { RemediationRecord } from '../../agent/clock/remediation.js';
 import type { SourceFailure } from '../../agent/clock/types.js';
 
 const docsFile = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'docs', 'codes.md');
@@ -52,10 +54,11 @@ const exact: [
   Equal<GuardrailSnapshot['state'], GuardrailState>,
   Equal<ComplianceStatus['state'], ComplianceState>,
   Equal<Parameters<ClockEventsOptions['onEvent']>[0], ClockEventReason>,
+  Equal<RemediationRecord['code'], RemediationCode | null>,
   Equal<SourceFailureCode, (typeof sourceFailureCodes)[number]>,
   Closed<SourceReportCode>,
   Closed<UncertainReason>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true];
 
 test('every code-carrying field is typed exactly by its list (checked by the compiler)', (t) => {
   t.true(exact.every(Boolean));
