@@ -151,8 +151,10 @@ function describeNetworkError(err: NodeJS.ErrnoException, url: URL): { code: Sou
   if (err.code === 'ECONNREFUSED') return { code: 'connection_refused', error: `connection to ${where} refused` };
   if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') return { code: 'dns', error: `cannot resolve ${url.hostname}: ${err.code}` };
   const unreachable = ['ENETUNREACH', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETDOWN', 'EADDRNOTAVAIL'];
-  const code = err instanceof RequestError ? err.reasonCode : err.code && unreachable.includes(err.code) ? 'network_unreachable' : 'request_failed';
-  return { code, error: `request to ${where} failed: ${err.message}` };
+  const error = `request to ${where} failed: ${err.message}`;
+  if (err instanceof RequestError) return { code: err.reasonCode, error };
+  if (err.code && unreachable.includes(err.code)) return { code: 'network_unreachable', error };
+  return { code: 'request_failed', error };
 }
 
 function request(url: URL, method: 'HEAD' | 'GET', ca: (string | Buffer)[] | undefined, verifyNatively: boolean, deadlineNs: bigint, readBody: boolean): Promise<Exchange> {
