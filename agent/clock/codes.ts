@@ -71,7 +71,14 @@ export const sourceConfigCodes = ['address_invalid', 'options_invalid'] as const
 /** A sample that arrived but cannot be combined (combine.ts). */
 export const combineCodes = ['non_finite'] as const;
 
-const sourceFailureLists = [ntpRejectionCodes, ntpSampleCodes, ntpSourceCodes, httpsCodes, sourceConfigCodes, combineCodes] as const;
+const sourceFailureLists = [
+  ntpRejectionCodes,
+  ntpSampleCodes,
+  ntpSourceCodes,
+  httpsCodes,
+  sourceConfigCodes,
+  combineCodes,
+] as const;
 
 /** Every reason a source gave no usable sample in a round: `SourceFailure.code`. */
 export type SourceFailureCode = (typeof sourceFailureLists)[number][number];
@@ -84,11 +91,21 @@ export const sourceVerdictCodes = ['falseticker'] as const;
 export type SourceReportCode = SourceFailureCode | (typeof sourceVerdictCodes)[number];
 
 /** Why a remediation command did not succeed (remediation.ts), `remediation.last.code` in JSON; null when it exited 0. */
-export const remediationCodes = ['command_empty', 'spawn_failed', 'killed_timeout', 'killed_signal', 'exit_nonzero'] as const;
+export const remediationCodes = [
+  'command_empty',
+  'spawn_failed',
+  'killed_timeout',
+  'killed_signal',
+  'exit_nonzero',
+] as const;
 export type RemediationCode = (typeof remediationCodes)[number];
 
 /** Why the guardrail did not run its remediation command although the clock is off (logged with `code`). */
-export const remediationSkipCodes = ['remediation_not_configured', 'remediation_rate_limited', 'no_agreeing_ntp_server'] as const;
+export const remediationSkipCodes = [
+  'remediation_not_configured',
+  'remediation_rate_limited',
+  'no_agreeing_ntp_server',
+] as const;
 export type RemediationSkipCode = (typeof remediationSkipCodes)[number];
 
 /** Why a round's combination is not confident (combine.ts), `uncertain_reason` in JSON. */

@@ -77,7 +77,15 @@ test('codes are snake_case and unique within each list', (t) => {
 });
 
 test('sourceFailureCodes is the union of the source lists, once each', (t) => {
-  const expected = new Set([...ntpReplyCodes, ...ntpDatagramCodes, ...ntpSampleCodes, ...ntpSourceCodes, ...httpsCodes, ...codeLists.sourceConfigCodes, ...codeLists.combineCodes]);
+  const expected = new Set([
+    ...ntpReplyCodes,
+    ...ntpDatagramCodes,
+    ...ntpSampleCodes,
+    ...ntpSourceCodes,
+    ...httpsCodes,
+    ...codeLists.sourceConfigCodes,
+    ...codeLists.combineCodes,
+  ]);
   t.deepEqual(new Set(sourceFailureCodes), expected);
   t.is(sourceFailureCodes.length, expected.size);
   t.false(isCode(sourceFailureCodes, 'falseticker'), 'falseticker is a verdict, not a failure');

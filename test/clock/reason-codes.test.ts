@@ -28,9 +28,13 @@ async function stoppedServerAddress(): Promise<string> {
   return at(server);
 }
 
-async function startAll(t: { teardown(fn: () => Promise<void>): void }, plan: Record<string, { behaviour: HostileBehaviour; offsetMs?: number }>) {
+async function startAll(
+  t: { teardown(fn: () => Promise<void>): void },
+  plan: Record<string, { behaviour: HostileBehaviour; offsetMs?: number }>,
+) {
   const servers: Record<string, HostileNtpServer> = {};
-  for (const [name, { behaviour, offsetMs }] of Object.entries(plan)) servers[name] = await startHostileNtpServer({ behaviour, offsetMs });
+  for (const [name, { behaviour, offsetMs }] of Object.entries(plan))
+    servers[name] = await startHostileNtpServer({ behaviour, offsetMs });
   t.teardown(async () => {
     await Promise.all(Object.values(servers).map((s) => s.stop()));
   });
@@ -72,11 +76,29 @@ test('agentctl time --json: every hostile reply, a stopped server and a falsetic
   await writeFile(config, '{}\n');
 
   const ntp = [...Object.values(servers).map(at), stopped];
-  const args = ['time', '--json', '--config', config, '--samples', '1', '--timeout', '400', '--spacing', '0', ...ntp.flatMap((a) => ['--ntp', a])];
+  const args = [
+    'time',
+    '--json',
+    '--config',
+    config,
+    '--samples',
+    '1',
+    '--timeout',
+    '400',
+    '--spacing',
+    '0',
+    ...ntp.flatMap((a) => ['--ntp', a]),
+  ];
   args.push('--https', 'https://127.0.0.1:1/');
   const result = await agentctl(args);
   t.is(result.code, 0, result.stderr);
-  const json = JSON.parse(result.stdout) as { state: string; confident: boolean; uncertain_reason: string | null; sources: SourceRow[]; falsetickers: string[] };
+  const json = JSON.parse(result.stdout) as {
+    state: string;
+    confident: boolean;
+    uncertain_reason: string | null;
+    sources: SourceRow[];
+    falsetickers: string[];
+  };
   const row = (address: string): SourceRow => json.sources.find((s) => s.address === address)!;
 
   t.is(json.state, 'ok', 'two agreeing good servers of three answering are a majority');
@@ -93,7 +115,11 @@ test('agentctl time --json: every hostile reply, a stopped server and a falsetic
   t.like(row(stopped), { status: 'error', code: 'timeout' });
   t.regex(row(stopped).error!, /no reply within 400 ms/);
   t.like(row('https://127.0.0.1:1/'), { kind: 'https', status: 'error', code: 'connection_refused' });
-  for (const source of json.sources) t.true(source.code === null || source.code === 'falseticker' || isCode(sourceFailureCodes, source.code), String(source.code));
+  for (const source of json.sources)
+    t.true(
+      source.code === null || source.code === 'falseticker' || isCode(sourceFailureCodes, source.code),
+      String(source.code),
+    );
 });
 
 test('agentctl time --json: a lone stopped server is a timeout, and the round has no sources (exit 1)', async (t) => {
@@ -102,12 +128,28 @@ test('agentctl time --json: a lone stopped server is a timeout, and the round ha
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const config = path.join(dir, 'agent.json');
   await writeFile(config, '{}\n');
-  const result = await agentctl(['time', '--json', '--config', config, '--samples', '2', '--timeout', '200', '--spacing', '0', '--ntp', stopped]);
+  const result = await agentctl([
+    'time',
+    '--json',
+    '--config',
+    config,
+    '--samples',
+    '2',
+    '--timeout',
+    '200',
+    '--spacing',
+    '0',
+    '--ntp',
+    stopped,
+  ]);
   t.is(result.code, 1, result.stderr);
   const json = JSON.parse(result.stdout) as { state: string; uncertain_reason: string; sources: SourceRow[] };
   t.is(json.state, 'uncertain');
   t.is(json.uncertain_reason, 'no_sources');
-  t.deepEqual(json.sources.map((s) => [s.status, s.code]), [['error', 'timeout']]);
+  t.deepEqual(
+    json.sources.map((s) => [s.status, s.code]),
+    [['error', 'timeout']],
+  );
 });
 
 test('agentd status --json: failed sources and the falseticker carry their code; the debug log names each rejection', async (t) => {
@@ -131,12 +173,16 @@ test('agentd status --json: failed sources and the falseticker carry their code;
   await fixture.start();
   await eventually(async () => {
     const response = await requestOnce(fixture.socketPath, { request: 'status' });
-    return ((response.result as { clock?: { measurements?: number } }).clock?.measurements ?? 0) >= 1 ? true : undefined;
+    return ((response.result as { clock?: { measurements?: number } }).clock?.measurements ?? 0) >= 1
+      ? true
+      : undefined;
   }, 'the first measurement');
 
   const status = await agentctl(['status', '--json', '--config', fixture.configFile]);
   t.is(status.code, 0, status.stderr);
-  const clock = (JSON.parse(status.stdout) as { clock: { state: string; sources: SourceRow[]; falsetickers: string[] } }).clock;
+  const clock = (
+    JSON.parse(status.stdout) as { clock: { state: string; sources: SourceRow[]; falsetickers: string[] } }
+  ).clock;
   const codes = Object.fromEntries(clock.sources.map((s) => [s.address, [s.status, s.code]]));
   t.deepEqual(codes, {
     [at(servers.good1!)]: ['ok', null],
@@ -152,10 +198,19 @@ test('agentd status --json: failed sources and the falseticker carry their code;
   const admin = `${fixture.socketPath}.admin`;
   const again = (await requestOnce(admin, { request: 'measure' })) as { ok: boolean; result: { sources: SourceRow[] } };
   t.true(again.ok, JSON.stringify(again));
-  t.like(again.result.sources.find((s) => s.address === at(servers.deny!)), { code: 'retired_deny', kiss_code: 'DENY' });
+  t.like(
+    again.result.sources.find((s) => s.address === at(servers.deny!)),
+    { code: 'retired_deny', kiss_code: 'DENY' },
+  );
 
   const rejections = fixture.logLines().filter((l) => l.message === 'NTP reply rejected');
-  t.true(rejections.some((l) => l.source === at(servers.spoofed!) && l.code === 'origin_mismatch'), JSON.stringify(rejections));
-  t.true(rejections.some((l) => l.source === stopped && l.code === 'timeout'), JSON.stringify(rejections));
+  t.true(
+    rejections.some((l) => l.source === at(servers.spoofed!) && l.code === 'origin_mismatch'),
+    JSON.stringify(rejections),
+  );
+  t.true(
+    rejections.some((l) => l.source === stopped && l.code === 'timeout'),
+    JSON.stringify(rejections),
+  );
   t.true(rejections.every((l) => typeof l.code === 'string' && typeof l.reason === 'string'));
 });
