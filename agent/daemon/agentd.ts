@@ -7,17 +7,23 @@ import { startDaemon, type Daemon } from './daemon.js';
 import { AlreadyRunningError } from './lock.js';
 import { capabilities } from '../capabilities.js';
 
-const usage = 'usage: agentd [--config FILE]\n  --config FILE  read the configuration from FILE (XML or binary plist, or JSON) instead of the system preferences';
+const usage = [
+  'usage: agentd [--config FILE] [--state-dir DIR]',
+  '  --config FILE    read the configuration from FILE (XML or binary plist, or JSON) instead of the system preferences',
+  '  --state-dir DIR  keep state in DIR, whatever StateDirectory says (development and tests: the last good',
+  '                   configuration is found there even when the configuration file does not parse)',
+].join('\n');
 const shutdownCapMs = 4500;
 
-function parseCommandLine(): { configFile?: string } {
+function parseCommandLine(): { configFile?: string; stateDirectory?: string } {
   try {
-    const { values } = parseArgs({ options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+    const { values } = parseArgs({ options: { config: { type: 'string' }, 'state-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
     if (values.help) {
       console.log(usage);
       process.exit(0);
     }
-    return { configFile: values.config === undefined ? undefined : path.resolve(values.config) };
+    const resolve = (value: string | undefined) => (value === undefined ? undefined : path.resolve(value));
+    return { configFile: resolve(values.config), stateDirectory: resolve(values['state-dir']) };
   } catch (error) {
     console.error(`agentd: ${(error as Error).message}\n${usage}`);
     process.exit(64);
@@ -25,7 +31,7 @@ function parseCommandLine(): { configFile?: string } {
 }
 
 async function main(): Promise<void> {
-  const { configFile } = parseCommandLine();
+  const { configFile, stateDirectory } = parseCommandLine();
   // Signal handlers first: a SIGTERM or SIGHUP that arrives while the daemon starts (launchd
   // sends them whenever it likes) is acted on once it has started, never fatal.
   let daemon: Daemon | undefined;
@@ -56,7 +62,7 @@ async function main(): Promise<void> {
   });
 
   try {
-    daemon = await startDaemon({ configFile, capabilities });
+    daemon = await startDaemon({ configFile, stateDirectory, capabilities });
   } catch (error) {
     const message = error instanceof AlreadyRunningError ? `agentd: ${error.message}; not starting a second one` : `agentd: cannot start: ${(error as Error).message}`;
     console.error(message);

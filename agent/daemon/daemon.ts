@@ -12,6 +12,8 @@ import { describeConfig, loadConfig, primarySource, type AgentConfig, type Resol
 import { ControlServer } from '../control/server.js';
 import { createAgentLogger, type AgentLogger } from '../log/winston.js';
 import { watchConfigFiles, type ConfigWatch } from './config-watch.js';
+import { removeStaleTemporaryFiles } from '../state/state-file.js';
+import { lastGoodConfig, lastGoodDocument, restoredConfig, type LastGoodConfigFile } from './last-good.js';
 import { acquireInstanceLock, type InstanceLock } from './lock.js';
 import { readPermissions } from './permissions.js';
 import { Scheduler } from './scheduler.js';
@@ -28,6 +30,8 @@ export interface DaemonOptions {
   osLog?: boolean;
   /** Debounce for configuration file changes. */
   configDebounceMs?: number;
+  /** `--state-dir DIR`: replaces StateDirectory (development, tests). */
+  stateDirectory?: string;
   /** Attached in order before the control sockets open, so the first status has every section. */
   capabilities?: readonly Capability[];
 }
@@ -83,6 +87,7 @@ class AgentDaemon extends EventEmitter implements Daemon {
     readonly logger: AgentLogger,
     private readonly lock: InstanceLock,
     private readonly options: DaemonOptions,
+    private readonly lastGood: LastGoodConfigFile,
   ) {
     super();
     this.lastProblems = current.problems;
@@ -124,6 +129,16 @@ class AgentDaemon extends EventEmitter implements Daemon {
       control_socket: this.control.socketPath,
     });
     this.logProblems(this.current.problems);
+    await this.saveLastGood(this.current);
+  }
+
+  /** Keeps the configuration in force for the next start. */
+  private async saveLastGood(resolved: ResolvedConfig): Promise<void> {
+    try {
+      await this.lastGood.write(lastGoodDocument(resolved));
+    } catch (error) {
+      this.logger.error(`the last good configuration could not be saved (${(error as Error).message})`, { file: this.lastGood.path });
+    }
   }
 
   reload(reason: string): Promise<ReloadResult> {
@@ -146,6 +161,7 @@ class AgentDaemon extends EventEmitter implements Daemon {
       this.lastReloadAt = Date.now();
       this.logger.info('configuration reloaded', { reason, changed, kept_previous: loaded.keptPrevious, config_source: primarySource(next) });
       this.logProblems(next.problems);
+      if (!loaded.keptPrevious) await this.saveLastGood(next);
       if (changed.includes('LogLevel')) this.logger.setLevel(next.config.LogLevel);
       if (changed.length > 0) {
         const change: ConfigChange = { config: next.config, previous: previous.config, changed, problems: next.problems };
@@ -207,17 +223,31 @@ function sameValue(a: unknown, b: unknown): boolean {
 
 /** Loads the configuration, takes the instance lock, opens the logs and the control sockets. */
 export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> {
-  const resolved = await loadConfig({ configFile: options.configFile });
-  const lock = acquireInstanceLock(resolved.config.StateDirectory);
+  const fixState = <T extends ResolvedConfig>(loaded: T): T => {
+    if (options.stateDirectory === undefined) return loaded;
+    return { ...loaded, config: { ...loaded.config, StateDirectory: options.stateDirectory }, sources: { ...loaded.sources, StateDirectory: '--state-dir' } };
+  };
+  const fresh = fixState(await loadConfig({ configFile: options.configFile }));
+  const lock = acquireInstanceLock(fresh.config.StateDirectory);
   let logger: AgentLogger | undefined;
   try {
+    const stale = removeStaleTemporaryFiles(fresh.config.StateDirectory);
+    const lastGood = lastGoodConfig(fresh.config.StateDirectory);
+    // A profile that does not parse, or keys that do not validate, fall back to the last good
+    // values of the previous run, not to the defaults: an MDM pushing a broken profile must not
+    // silently drop a fleet from enforce to observe.
+    const previous = lastGood.read();
+    const resolved =
+      fresh.problems.length > 0 && previous.status === 'ok' ? fixState(await loadConfig({ configFile: options.configFile, previous: restoredConfig(previous.value) })) : fresh;
     logger = createAgentLogger({
       directory: resolved.config.LogDirectory,
       level: resolved.config.LogLevel,
       console: options.console ?? process.stderr.isTTY === true,
       subsystem: options.osLog === false ? null : 'com.trustguard.agent',
     });
-    const daemon = new AgentDaemon(resolved, logger, lock, options);
+    if (stale.length > 0) logger.info('removed temporary files of an interrupted write', { files: stale });
+    if (previous.status === 'corrupt') logger.warn(`the last good configuration could not be read (${previous.reason})`, { file: lastGood.path });
+    const daemon = new AgentDaemon(resolved, logger, lock, options, lastGood);
     await daemon.start();
     return daemon;
   } catch (error) {

@@ -58,9 +58,12 @@ test('a binary plist (bplist-creator) and an XML plist with the same values give
   const xmlFile = path.join(fx.dir, 'agent.plist');
   const binaryFile = path.join(fx.dir, 'agent-binary.plist');
   const jsonFile = path.join(fx.dir, 'agent.json');
-  writeFileSync(xmlFile, build(sample));
-  writeFileSync(binaryFile, bplistCreator(sample));
-  writeFileSync(jsonFile, JSON.stringify(sample));
+  // The fixture's socket, never the machine's default one: an agent running on this machine
+  // must not answer `config show` for these files.
+  const values = { ...sample, ControlSocketPath: fx.socketPath };
+  writeFileSync(xmlFile, build(values));
+  writeFileSync(binaryFile, bplistCreator(values));
+  writeFileSync(jsonFile, JSON.stringify(values));
   const fromXml = await loadConfig({ configFile: xmlFile });
   const fromBinary = await loadConfig({ configFile: binaryFile });
   const fromJson = await loadConfig({ configFile: jsonFile });
