@@ -4,9 +4,13 @@
 // CERTIFICATE are errors with the line they are on.
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
+import type { FailureCode } from './codes.js';
 import { DerError, splitDer } from './der.js';
 
-export type CertificateFileErrorCode = 'unreadable' | 'not_a_file' | 'too_large' | 'empty' | 'not_certificates' | 'too_many';
+export type CertificateFileErrorCode = Extract<
+  FailureCode,
+  'file_unreadable' | 'not_a_file' | 'file_too_large' | 'file_empty' | 'not_certificates' | 'too_many_certificates'
+>;
 
 export class CertificateFileError extends Error {
   constructor(
@@ -46,36 +50,69 @@ export function parsePem(text: string, limits: CertificateFileLimits, name = 'th
       const begin = BEGIN.exec(line);
       if (begin) {
         if (begin[1] !== 'CERTIFICATE') {
-          throw new CertificateFileError('not_certificates', `${name} line ${lineNo}: a ${begin[1]} block; only CERTIFICATE blocks are accepted`);
+          throw new CertificateFileError(
+            'not_certificates',
+            `${name} line ${lineNo}: a ${begin[1]} block; only CERTIFICATE blocks are accepted`,
+          );
         }
         if (out.length === limits.maxCertificates) {
-          throw new CertificateFileError('too_many', `${name} holds more than ${limits.maxCertificates} certificates`);
+          throw new CertificateFileError(
+            'too_many_certificates',
+            `${name} holds more than ${limits.maxCertificates} certificates`,
+          );
         }
         label = begin[1];
         startLine = lineNo;
         body = [];
         continue;
       }
-      if (line.startsWith('-----')) throw new CertificateFileError('not_certificates', `${name} line ${lineNo}: "${line.slice(0, 40)}" is not a PEM BEGIN line`);
+      if (line.startsWith('-----'))
+        throw new CertificateFileError(
+          'not_certificates',
+          `${name} line ${lineNo}: "${line.slice(0, 40)}" is not a PEM BEGIN line`,
+        );
       continue; // explanatory text
     }
     const end = END.exec(line);
     if (end) {
-      if (end[1] !== label) throw new CertificateFileError('not_certificates', `${name} line ${lineNo}: END ${end[1]} closes BEGIN ${label} of line ${startLine}`);
+      if (end[1] !== label)
+        throw new CertificateFileError(
+          'not_certificates',
+          `${name} line ${lineNo}: END ${end[1]} closes BEGIN ${label} of line ${startLine}`,
+        );
       const base64 = body.join('');
       if (base64.length === 0 || base64.length % 4 !== 0 || !BASE64_LINE.test(base64)) {
-        throw new CertificateFileError('not_certificates', `${name}: the certificate block of lines ${startLine}–${lineNo} is not valid base64`);
+        throw new CertificateFileError(
+          'not_certificates',
+          `${name}: the certificate block of lines ${startLine}–${lineNo} is not valid base64`,
+        );
       }
       out.push(Buffer.from(base64, 'base64'));
       label = null;
       continue;
     }
-    if (line.startsWith('-----')) throw new CertificateFileError('not_certificates', `${name} line ${lineNo}: "${line.slice(0, 40)}" inside the block begun on line ${startLine}`);
-    if (!BASE64_LINE.test(line)) throw new CertificateFileError('not_certificates', `${name} line ${lineNo}: not base64 inside the certificate block begun on line ${startLine}`);
+    if (line.startsWith('-----'))
+      throw new CertificateFileError(
+        'not_certificates',
+        `${name} line ${lineNo}: "${line.slice(0, 40)}" inside the block begun on line ${startLine}`,
+      );
+    if (!BASE64_LINE.test(line))
+      throw new CertificateFileError(
+        'not_certificates',
+        `${name} line ${lineNo}: not base64 inside the certificate block begun on line ${startLine}`,
+      );
     body.push(line);
   }
-  if (label !== null) throw new CertificateFileError('not_certificates', `${name}: the certificate block begun on line ${startLine} has no END line`);
-  if (out.length === 0) throw new CertificateFileError('not_certificates', `${name} holds no certificate (expected PEM CERTIFICATE blocks or DER)`);
+  if (label !== null)
+    throw new CertificateFileError(
+      'not_certificates',
+      `${name}: the certificate block begun on line ${startLine} has no END line`,
+    );
+  if (out.length === 0)
+    throw new CertificateFileError(
+      'not_certificates',
+      `${name} holds no certificate (expected PEM CERTIFICATE blocks or DER)`,
+    );
   return out;
 }
 
@@ -93,20 +130,23 @@ function firstBinaryByte(data: Buffer): number {
 
 /** DER certificates from a file's bytes: DER (one or more concatenated) or PEM. */
 export function parseCertificates(data: Buffer, limits: CertificateFileLimits, name = 'the file'): Buffer[] {
-  if (data.length === 0) throw new CertificateFileError('empty', `${name} is empty`);
+  if (data.length === 0) throw new CertificateFileError('file_empty', `${name} is empty`);
   if (data[0] === 0x30) {
     try {
       return splitDer(data, limits.maxCertificates);
     } catch (error) {
       if (!(error instanceof DerError)) throw error;
-      const code = /more than/.test(error.message) ? 'too_many' : 'not_certificates';
+      const code = /more than/.test(error.message) ? 'too_many_certificates' : 'not_certificates';
       throw new CertificateFileError(code, `${name} is not DER certificates: ${error.message}`);
     }
   }
   const binary = firstBinaryByte(data);
   if (binary >= 0) {
     const line = data.subarray(0, binary).toString('latin1').split('\n').length;
-    throw new CertificateFileError('not_certificates', `${name} line ${line}: binary data (byte ${binary}); expected PEM text or DER`);
+    throw new CertificateFileError(
+      'not_certificates',
+      `${name} line ${line}: binary data (byte ${binary}); expected PEM text or DER`,
+    );
   }
   return parsePem(data.toString('utf8'), limits, name);
 }
@@ -115,24 +155,35 @@ export function parseCertificates(data: Buffer, limits: CertificateFileLimits, n
  * Reads a certificate file with bounds: a regular file (no device, FIFO or directory), at most
  * `limits.maxBytes`, opened non-blocking so that a FIFO cannot hang the reader.
  */
-export async function readCertificateFile(file: string, limits: CertificateFileLimits = chainFileLimits): Promise<Buffer[]> {
+export async function readCertificateFile(
+  file: string,
+  limits: CertificateFileLimits = chainFileLimits,
+): Promise<Buffer[]> {
   let handle;
   try {
     handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
-    throw new CertificateFileError('unreadable', `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new CertificateFileError(
+      'file_unreadable',
+      `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
   }
   try {
     const info = await handle.stat();
     if (!info.isFile()) throw new CertificateFileError('not_a_file', `${file} is not a regular file`);
-    if (info.size > limits.maxBytes) throw new CertificateFileError('too_large', `${file} is ${info.size} bytes; at most ${limits.maxBytes} are accepted`);
+    if (info.size > limits.maxBytes)
+      throw new CertificateFileError(
+        'file_too_large',
+        `${file} is ${info.size} bytes; at most ${limits.maxBytes} are accepted`,
+      );
     const buffer = Buffer.alloc(limits.maxBytes + 1);
     let length = 0;
     for (;;) {
       const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
       if (bytesRead === 0) break;
       length += bytesRead;
-      if (length > limits.maxBytes) throw new CertificateFileError('too_large', `${file} grew past ${limits.maxBytes} bytes while being read`);
+      if (length > limits.maxBytes)
+        throw new CertificateFileError('file_too_large', `${file} grew past ${limits.maxBytes} bytes while being read`);
     }
     return parseCertificates(buffer.subarray(0, length), limits, file);
   } finally {

@@ -3,10 +3,18 @@
 // when there is one, at the corrected time, and say why it fails. `agentctl trust` and the
 // daemon both run this; it never throws for a bad target, it reports it.
 import net from 'node:net';
-import { evaluateTrust, type EvaluatedCertificate, type EvaluateTrustOptions, type TrustEvaluation, type TrustEvaluationError, type TrustResultName } from '../../native/trust.js';
+import {
+  evaluateTrust,
+  type EvaluatedCertificate,
+  type EvaluateTrustOptions,
+  type TrustEvaluation,
+  type TrustEvaluationError,
+  type TrustResultName,
+} from '../../native/trust.js';
 import { CertificateFileError, readCertificateFile } from './certificates.js';
+import type { DiagnosisCode, FailureCode, RevocationCode, RevocationStatus } from './codes.js';
 import { DerError } from './der.js';
-import { diagnoseEvaluation, errorClass, outOfValidity, type DiagnosisCode } from './diagnosis.js';
+import { diagnoseEvaluation, errorClass, outOfValidity } from './diagnosis.js';
 import { fetchChain } from './fetch-chain.js';
 import { trustHint } from './hint.js';
 import { fetchOcsp, ocspRequest, type OcspFetch } from './ocsp.js';
@@ -37,8 +45,8 @@ export interface TrustCheckOptions {
 }
 
 export interface ErrorReport {
-  /** The OS's code (OSStatus / X509_V_ERR_*), a socket error code, or a file error code. */
-  code: number | string;
+  /** The OS's code (OSStatus on macOS, X509_V_ERR_* on Linux) of an evaluation; ours when none took place. */
+  code: number | FailureCode;
   message: string;
 }
 
@@ -49,8 +57,6 @@ export interface EvaluationReport {
   diagnosis: DiagnosisCode;
   error: ErrorReport | null;
 }
-
-export type RevocationStatus = 'off' | 'good' | 'revoked' | 'unknown' | 'not_checked';
 
 export interface CertificateReport {
   subject: string;
@@ -75,7 +81,15 @@ export interface TrustReport {
   error: ErrorReport | null;
   at_system_time: EvaluationReport | null;
   at_corrected_time: (EvaluationReport & { source: string; offset_ms: number }) | null;
-  revocation: { mode: RevocationMode; checked: boolean; status: RevocationStatus; responder: string | null; error: string | null };
+  revocation: {
+    mode: RevocationMode;
+    checked: boolean;
+    status: RevocationStatus;
+    /** Why it was not checked (null when it was, or is off). */
+    code: RevocationCode | null;
+    responder: string | null;
+    error: string | null;
+  };
   chain: CertificateReport[];
   leaf_expires_in_days: number | null;
   hint: string | null;
@@ -96,7 +110,8 @@ export function parseTarget(target: string): { kind: 'url'; url: URL } | { kind:
     } catch {
       throw new TargetError(`"${target.slice(0, 100)}" is not a valid URL`);
     }
-    if (url.protocol !== 'https:') throw new TargetError(`"${target.slice(0, 100)}" is not an https URL (or a certificate file)`);
+    if (url.protocol !== 'https:')
+      throw new TargetError(`"${target.slice(0, 100)}" is not an https URL (or a certificate file)`);
     return { kind: 'url', url };
   }
   if (target === '') throw new TargetError('the target is empty');
@@ -104,7 +119,15 @@ export function parseTarget(target: string): { kind: 'url'; url: URL } | { kind:
 }
 
 function certificateReport(c: EvaluatedCertificate): CertificateReport {
-  return { subject: c.subject, issuer: c.issuer, not_before: iso(c.notBefore), not_after: iso(c.notAfter), sha256: c.sha256, ocsp_urls: c.ocspUrls, crl_urls: c.crlUrls };
+  return {
+    subject: c.subject,
+    issuer: c.issuer,
+    not_before: iso(c.notBefore),
+    not_after: iso(c.notAfter),
+    sha256: c.sha256,
+    ocsp_urls: c.ocspUrls,
+    crl_urls: c.crlUrls,
+  };
 }
 
 function evaluationReport(e: TrustEvaluation, atMs: number, platform: NodeJS.Platform): EvaluationReport {
@@ -120,19 +143,28 @@ function evaluationReport(e: TrustEvaluation, atMs: number, platform: NodeJS.Pla
 interface OcspOutcome {
   responses: Buffer[];
   /** What happened to the leaf's own request. */
-  leaf: { responder: string | null; error: string | null; fetched: boolean };
+  leaf: { responder: string | null; code: RevocationCode | null; error: string | null; fetched: boolean };
   /** A response that cannot be accepted at all (larger than the limit). */
   fatal: string | null;
 }
 
 /** One OCSP request per certificate whose issuer is in the chain and that names a responder. */
 async function collectOcsp(chain: readonly EvaluatedCertificate[], timeoutMs: number): Promise<OcspOutcome> {
-  const outcome: OcspOutcome = { responses: [], leaf: { responder: null, error: null, fetched: false }, fatal: null };
+  const outcome: OcspOutcome = {
+    responses: [],
+    leaf: { responder: null, code: null, error: null, fetched: false },
+    fatal: null,
+  };
+  const leafFails = (code: RevocationCode, error: string) => {
+    outcome.leaf.code = code;
+    outcome.leaf.error = error;
+  };
   if (chain.length < 2) {
-    outcome.leaf.error = 'the issuer of the certificate is not in the chain';
+    leafFails('issuer_missing', 'the issuer of the certificate is not in the chain');
     return outcome;
   }
-  if (chain[0]!.ocspUrls.length === 0) outcome.leaf.error = 'the certificate names no OCSP responder';
+  if (!chain[0]!.ocspUrls.some((u) => /^https?:\/\//i.test(u)))
+    leafFails('no_responder', 'the certificate names no OCSP responder');
   const jobs: Array<Promise<void>> = [];
   for (let i = 0; i + 1 < chain.length; i++) {
     const cert = chain[i]!;
@@ -143,7 +175,7 @@ async function collectOcsp(chain: readonly EvaluatedCertificate[], timeoutMs: nu
     try {
       request = ocspRequest(cert.der, chain[i + 1]!.der);
     } catch (error) {
-      if (i === 0) outcome.leaf.error = `cannot build the OCSP request: ${(error as DerError).message}`;
+      if (i === 0) leafFails('request_invalid', `cannot build the OCSP request: ${(error as DerError).message}`);
       continue;
     }
     jobs.push(
@@ -153,8 +185,8 @@ async function collectOcsp(chain: readonly EvaluatedCertificate[], timeoutMs: nu
           if (i === 0) outcome.leaf.fetched = true;
           return;
         }
-        if (result.code === 'too_large') outcome.fatal = `OCSP responder ${url}: ${result.message}`;
-        if (i === 0) outcome.leaf.error = `OCSP responder ${url}: ${result.message}`;
+        if (result.code === 'response_too_large') outcome.fatal = `OCSP responder ${url}: ${result.message}`;
+        else if (i === 0) leafFails(result.code, `OCSP responder ${url}: ${result.message}`);
       }),
     );
   }
@@ -179,7 +211,14 @@ function failure(
     error,
     at_system_time: null,
     at_corrected_time: null,
-    revocation: { mode: revocation, checked: false, status: revocation === 'off' ? 'off' : 'not_checked', responder: null, error: null },
+    revocation: {
+      mode: revocation,
+      checked: false,
+      status: revocation === 'off' ? 'off' : 'not_checked',
+      code: null,
+      responder: null,
+      error: null,
+    },
     chain: [],
     leaf_expires_in_days: null,
     hint: trustHint({
@@ -214,21 +253,28 @@ export async function checkTrust(options: TrustCheckOptions): Promise<TrustRepor
   const hostname = options.hostname ?? (parsed.kind === 'url' ? parsed.url.hostname.replace(/^\[|\]$/g, '') : null);
   const policy: 'ssl' | 'basic' = parsed.kind === 'url' || options.hostname !== undefined ? 'ssl' : 'basic';
   const name = parsed.kind === 'url' ? (hostname ?? options.target) : parsed.path;
-  const base = { target: options.target, kind: parsed.kind, policy, hostname, checked_at: new Date(systemMs).toISOString() };
+  const base = {
+    target: options.target,
+    kind: parsed.kind,
+    policy,
+    hostname,
+    checked_at: new Date(systemMs).toISOString(),
+  };
 
   let chain: Buffer[];
   if (parsed.kind === 'url') {
     const host = parsed.url.hostname.replace(/^\[|\]$/g, '');
     const port = parsed.url.port === '' ? 443 : Number(parsed.url.port);
     const fetched = await fetchChain({ host, port, servername: net.isIP(host) ? undefined : host, timeoutMs });
-    if (!fetched.ok) return failure(base, 'unreachable', { code: fetched.code, message: fetched.message }, revocation, platform, name);
+    if (!fetched.ok)
+      return failure(base, 'unreachable', { code: fetched.code, message: fetched.message }, revocation, platform, name);
     chain = fetched.chain;
   } else {
     try {
       chain = await readCertificateFile(parsed.path);
     } catch (error) {
       if (!(error instanceof CertificateFileError)) throw error;
-      const diagnosis = error.code === 'unreadable' || error.code === 'not_a_file' ? 'unreachable' : 'malformed';
+      const diagnosis = error.code === 'file_unreadable' || error.code === 'not_a_file' ? 'unreachable' : 'malformed';
       return failure(base, diagnosis, { code: error.code, message: error.message }, revocation, platform, name);
     }
   }
@@ -238,7 +284,8 @@ export async function checkTrust(options: TrustCheckOptions): Promise<TrustRepor
   if (options.anchors !== undefined) request.anchors = options.anchors;
   if (options.anchorsOnly) request.anchorsOnly = true;
   const correction = options.correction ?? null;
-  const correctedMs = correction === null ? null : correction.kind === 'at' ? correction.atMs : systemMs + correction.offsetMs;
+  const correctedMs =
+    correction === null ? null : correction.kind === 'at' ? correction.atMs : systemMs + correction.offsetMs;
 
   let system: TrustEvaluation;
   let corrected: TrustEvaluation | null = null;
@@ -247,8 +294,21 @@ export async function checkTrust(options: TrustCheckOptions): Promise<TrustRepor
     system = await evaluateTrust({ ...request, verifyDate: systemMs });
     if (revocation !== 'off') {
       // The chain as the OS built it names each certificate's issuer, the anchor included.
-      ocsp = await collectOcsp(system.chain.length > 1 || correctedMs === null ? system.chain : (await evaluateTrust({ ...request, verifyDate: correctedMs })).chain, timeoutMs);
-      if (ocsp.fatal) return failure(base, 'malformed', { code: 'ocsp_response_too_large', message: ocsp.fatal }, revocation, platform, name);
+      ocsp = await collectOcsp(
+        system.chain.length > 1 || correctedMs === null
+          ? system.chain
+          : (await evaluateTrust({ ...request, verifyDate: correctedMs })).chain,
+        timeoutMs,
+      );
+      if (ocsp.fatal)
+        return failure(
+          base,
+          'malformed',
+          { code: 'ocsp_response_too_large', message: ocsp.fatal },
+          revocation,
+          platform,
+          name,
+        );
       const withOcsp = { ...request, ocspResponses: ocsp.responses, requireRevocationCheck: revocation === 'require' };
       system = await evaluateTrust({ ...withOcsp, verifyDate: systemMs });
       if (correctedMs !== null) corrected = await evaluateTrust({ ...withOcsp, verifyDate: correctedMs });
@@ -257,11 +317,13 @@ export async function checkTrust(options: TrustCheckOptions): Promise<TrustRepor
     }
   } catch (error) {
     if (!isEvaluationError(error)) throw error;
-    return failure(base, 'malformed', { code: error.code, message: error.message }, revocation, platform, name);
+    const code = error.code === 'ERR_TRUST_MALFORMED_CERTIFICATE' ? 'malformed_certificate' : 'evaluation_failed';
+    return failure(base, 'malformed', { code, message: error.message }, revocation, platform, name);
   }
 
   const atSystem = evaluationReport(system, systemMs, platform);
-  const atCorrected = corrected === null || correctedMs === null ? null : evaluationReport(corrected, correctedMs, platform);
+  const atCorrected =
+    corrected === null || correctedMs === null ? null : evaluationReport(corrected, correctedMs, platform);
   let diagnosis: DiagnosisCode = atSystem.diagnosis;
   // Untrusted by this machine's clock, trusted at the corrected time: the clock is the problem.
   if (!system.trusted && corrected?.trusted) diagnosis = 'clock_skew';
@@ -270,36 +332,48 @@ export async function checkTrust(options: TrustCheckOptions): Promise<TrustRepor
 
   // Revocation, as the decisive evaluation saw it.
   let status: RevocationStatus = 'off';
+  let revocationCode: RevocationCode | null = null;
   let revocationError: string | null = null;
   if (revocation !== 'off') {
     const kind = errorClass(decisive.errorCode, platform);
     if (kind === 'revoked') status = 'revoked';
     else if (decisive.revocationChecked) status = 'good';
-    else if (!decisive.trusted && kind !== 'revocation_unknown') status = 'not_checked';
-    else if (ocsp !== null && ocsp.leaf.responder === null && decisive.trusted) {
+    else if (!decisive.trusted && kind !== 'revocation_unknown') {
+      status = 'not_checked';
+      revocationCode = 'chain_not_trusted';
+    } else if (ocsp?.leaf.code === 'no_responder' && decisive.trusted) {
       // Nothing to ask: soft checking has no finding to report (require refuses natively).
       status = 'not_checked';
+      revocationCode = 'no_responder';
       revocationError = ocsp.leaf.error;
     } else {
       status = 'unknown';
-      revocationError = ocsp?.leaf.error ?? (ocsp?.leaf.fetched ? "the responder's answer could not be used (signature, responder or freshness)" : 'no answer');
+      revocationCode = ocsp?.leaf.code ?? 'response_unusable';
+      revocationError =
+        ocsp?.leaf.error ?? "the responder's answer could not be used (signature, responder or freshness)";
     }
   }
   const findings: DiagnosisCode[] = [diagnosis];
   if (status === 'unknown' && diagnosis !== 'revocation_unknown') findings.push('revocation_unknown');
   // Trusted by this clock but not at the corrected time: the clock hides a problem.
-  if (system.trusted && atCorrected && !atCorrected.trusted && !findings.includes(atCorrected.diagnosis)) findings.push(atCorrected.diagnosis);
+  if (system.trusted && atCorrected && !atCorrected.trusted && !findings.includes(atCorrected.diagnosis))
+    findings.push(atCorrected.diagnosis);
 
   const leaf = decisive.chain[0] ?? null;
   const referenceMs = correctedMs ?? systemMs;
   const leafExpiresInDays = leaf?.notAfter == null ? null : Math.floor((leaf.notAfter - referenceMs) / DAY_MS);
-  const bad = diagnosis === 'expired' || diagnosis === 'not_yet_valid' ? outOfValidity(decisive.chain, decisiveMs) : null;
+  const bad =
+    diagnosis === 'expired' || diagnosis === 'not_yet_valid' ? outOfValidity(decisive.chain, decisiveMs) : null;
   const about = bad ? { cert: decisive.chain[bad.index]!, index: bad.index } : leaf ? { cert: leaf, index: 0 } : null;
   const top = decisive.chain[decisive.chain.length - 1] ?? null;
   const correctionInfo =
     correction === null || correctedMs === null
       ? null
-      : { offsetMs: correctedMs - systemMs, source: correction.source, ntpHost: correction.kind === 'offset' ? correction.ntpHost : null };
+      : {
+          offsetMs: correctedMs - systemMs,
+          source: correction.source,
+          ntpHost: correction.kind === 'offset' ? correction.ntpHost : null,
+        };
 
   return {
     ...base,
@@ -309,8 +383,18 @@ export async function checkTrust(options: TrustCheckOptions): Promise<TrustRepor
     findings,
     error: atSystem.error,
     at_system_time: atSystem,
-    at_corrected_time: atCorrected && correctionInfo ? { ...atCorrected, source: correctionInfo.source, offset_ms: Math.round(correctionInfo.offsetMs) } : null,
-    revocation: { mode: revocation, checked: status === 'good' || status === 'revoked', status, responder: ocsp?.leaf.responder ?? null, error: revocationError },
+    at_corrected_time:
+      atCorrected && correctionInfo
+        ? { ...atCorrected, source: correctionInfo.source, offset_ms: Math.round(correctionInfo.offsetMs) }
+        : null,
+    revocation: {
+      mode: revocation,
+      checked: status === 'good' || status === 'revoked',
+      status,
+      code: revocationCode,
+      responder: ocsp?.leaf.responder ?? null,
+      error: revocationError,
+    },
     chain: decisive.chain.map(certificateReport),
     leaf_expires_in_days: leafExpiresInDays,
     hint: trustHint({
@@ -319,10 +403,23 @@ export async function checkTrust(options: TrustCheckOptions): Promise<TrustRepor
       kind: parsed.kind,
       platform,
       correction: correctionInfo,
-      certificate: about ? { subject: about.cert.subject, issuer: about.cert.issuer, notBefore: about.cert.notBefore, notAfter: about.cert.notAfter, isLeaf: about.index === 0 } : null,
+      certificate: about
+        ? {
+            subject: about.cert.subject,
+            issuer: about.cert.issuer,
+            notBefore: about.cert.notBefore,
+            notAfter: about.cert.notAfter,
+            isLeaf: about.index === 0,
+          }
+        : null,
       top: top ? { subject: top.subject, issuer: top.issuer } : null,
       hostname,
-      revocation: status === 'unknown' ? { responder: ocsp?.leaf.responder ?? null, error: revocationError } : status === 'revoked' ? { responder: ocsp?.leaf.responder ?? null, error: null } : null,
+      revocation:
+        status === 'unknown'
+          ? { responder: ocsp?.leaf.responder ?? null, error: revocationError }
+          : status === 'revoked'
+            ? { responder: ocsp?.leaf.responder ?? null, error: null }
+            : null,
       message: decisive.errorMessage,
       leafExpiresInDays,
     }),

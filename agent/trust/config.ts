@@ -19,7 +19,8 @@ export const trustKeys = {
   TrustTargets: {
     schema: z.array(target).max(64),
     expected: 'an array of at most 64 https URLs or absolute certificate file paths',
-    meaning: 'endpoints and certificate files whose trust is evaluated (on macOS, the IdP hosts of installed Extensible SSO payloads are added)',
+    meaning:
+      'endpoints and certificate files whose trust is evaluated (on macOS, the IdP hosts of installed Extensible SSO payloads are added)',
     default: () => [],
   },
   TrustCAFiles: {
@@ -37,7 +38,8 @@ export const trustKeys = {
   TrustRevocation: {
     schema: z.enum(['off', 'soft', 'require']),
     expected: 'one of "off", "soft", "require"',
-    meaning: 'OCSP revocation checking: off; soft (a responder that cannot be reached is reported, the chain still trusted); require (no positive answer = not trusted)',
+    meaning:
+      'OCSP revocation checking: off; soft (a responder that cannot be reached is reported, the chain still trusted); require (no positive answer = not trusted)',
     default: () => 'soft',
   },
 } satisfies KeySpecs;

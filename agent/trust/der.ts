@@ -41,7 +41,8 @@ export function readTlv(buf: Uint8Array, offset: number, limit = buf.length): Tl
     contentStart = offset + 2 + count;
   }
   const end = contentStart + length;
-  if (end > limit) throw new DerError(`truncated: element at byte ${offset} needs ${length} bytes, ${limit - contentStart} remain`);
+  if (end > limit)
+    throw new DerError(`truncated: element at byte ${offset} needs ${length} bytes, ${limit - contentStart} remain`);
   return { tag, start: offset, contentStart, end };
 }
 

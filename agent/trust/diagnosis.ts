@@ -3,36 +3,22 @@
 // OSX/sec/Security/SecPolicyChecks.list) and X509_V_ERR_* values on Linux (OpenSSL's
 // x509_vfy.h). Everything here is TypeScript policy: the addon only reports the OS's verdict.
 import type { EvaluatedCertificate, TrustEvaluation } from '../../native/trust.js';
+import type { DiagnosisCode } from './codes.js';
 
-export type DiagnosisCode =
-  | 'ok'
-  | 'clock_skew'
-  | 'expired'
-  | 'not_yet_valid'
-  | 'untrusted_root'
-  | 'hostname_mismatch'
-  | 'revoked'
-  | 'revocation_unknown'
-  | 'incomplete_chain'
-  | 'malformed'
-  | 'unreachable';
-
-export const diagnosisCodes: readonly DiagnosisCode[] = [
-  'ok',
-  'clock_skew',
-  'expired',
-  'not_yet_valid',
-  'untrusted_root',
-  'hostname_mismatch',
-  'revoked',
-  'revocation_unknown',
-  'incomplete_chain',
-  'malformed',
-  'unreachable',
-];
+export { diagnosisCodes, type DiagnosisCode } from './codes.js';
 
 /** The kind of failure an OS error code stands for. */
-type ErrorClass = 'time' | 'not_yet_valid' | 'expired' | 'hostname' | 'revoked' | 'revocation_unknown' | 'issuer_missing' | 'untrusted_root' | 'incomplete_chain' | 'other';
+type ErrorClass =
+  | 'time'
+  | 'not_yet_valid'
+  | 'expired'
+  | 'hostname'
+  | 'revoked'
+  | 'revocation_unknown'
+  | 'issuer_missing'
+  | 'untrusted_root'
+  | 'incomplete_chain'
+  | 'other';
 
 // OpenSSL (x509_vfy.h). Anything absent is a structural or signature problem: 'other'.
 const openssl: Record<number, ErrorClass> = {
@@ -77,7 +63,10 @@ function isSelfIssued(cert: EvaluatedCertificate): boolean {
 }
 
 /** The certificate outside its validity at `atMs`, if any, and which side. */
-export function outOfValidity(chain: readonly EvaluatedCertificate[], atMs: number): { index: number; side: 'not_yet_valid' | 'expired' } | null {
+export function outOfValidity(
+  chain: readonly EvaluatedCertificate[],
+  atMs: number,
+): { index: number; side: 'not_yet_valid' | 'expired' } | null {
   for (const [index, cert] of chain.entries()) {
     if (cert.notBefore !== null && atMs < cert.notBefore) return { index, side: 'not_yet_valid' };
   }
@@ -92,7 +81,11 @@ export function outOfValidity(chain: readonly EvaluatedCertificate[], atMs: numb
  * chain when the chain stops at the leaf (the server or file left the intermediate out), and an
  * untrusted root when it stops at a CA certificate: neither OS tells these apart by code.
  */
-export function diagnoseEvaluation(evaluation: TrustEvaluation, atMs: number, platform: NodeJS.Platform = process.platform): DiagnosisCode {
+export function diagnoseEvaluation(
+  evaluation: TrustEvaluation,
+  atMs: number,
+  platform: NodeJS.Platform = process.platform,
+): DiagnosisCode {
   if (evaluation.trusted) return 'ok';
   const kind = errorClass(evaluation.errorCode, platform);
   switch (kind) {

@@ -2,6 +2,7 @@
 // Node (the OS evaluates the chain afterwards), the peer's chain walked to DER, a time limit.
 import net from 'node:net';
 import tls, { type DetailedPeerCertificate } from 'node:tls';
+import type { FailureCode } from './codes.js';
 
 export interface ChainFetchOptions {
   host: string;
@@ -11,7 +12,32 @@ export interface ChainFetchOptions {
   timeoutMs: number;
 }
 
-export type ChainFetch = { ok: true; chain: Buffer[]; protocol: string | null } | { ok: false; code: string; message: string };
+export type ChainFetch =
+  | { ok: true; chain: Buffer[]; protocol: string | null }
+  | {
+      ok: false;
+      code: Extract<
+        FailureCode,
+        'connection_refused' | 'dns' | 'network_unreachable' | 'timeout' | 'tls_failed' | 'no_certificate'
+      >;
+      message: string;
+    };
+
+/** A socket or TLS error as one of our codes and a phrase (the OS's own code stays in the phrase). */
+function describeError(
+  error: NodeJS.ErrnoException,
+  host: string,
+): { code: Exclude<ChainFetch, { ok: true }>['code']; why: string } {
+  const errno = error.code ?? '';
+  if (errno === 'ECONNREFUSED') return { code: 'connection_refused', why: 'connection refused' };
+  if (errno === 'ENOTFOUND' || errno === 'EAI_AGAIN' || errno === 'EAI_FAIL')
+    return { code: 'dns', why: `cannot resolve ${host} (${errno})` };
+  if (errno === 'ENETUNREACH' || errno === 'EHOSTUNREACH' || errno === 'EADDRNOTAVAIL')
+    return { code: 'network_unreachable', why: `${errno}` };
+  if (errno === 'ETIMEDOUT') return { code: 'timeout', why: 'connection timed out' };
+  if (errno === 'ECONNRESET') return { code: 'tls_failed', why: 'connection reset during the TLS handshake' };
+  return { code: 'tls_failed', why: `${error.message}${errno ? ` (${errno})` : ''}` };
+}
 
 /** The certificates the server sent, leaf first, as DER. Never rejects. */
 export function fetchChain(options: ChainFetchOptions): Promise<ChainFetch> {
@@ -28,7 +54,10 @@ export function fetchChain(options: ChainFetchOptions): Promise<ChainFetch> {
       resolve(result);
     };
     const socket = tls.connect({ host, port, servername, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] });
-    const timer = setTimeout(() => finish({ ok: false, code: 'ETIMEDOUT', message: `no TLS handshake with ${where} within ${timeoutMs} ms` }), timeoutMs);
+    const timer = setTimeout(
+      () => finish({ ok: false, code: 'timeout', message: `no TLS handshake with ${where} within ${timeoutMs} ms` }),
+      timeoutMs,
+    );
     socket.once('secureConnect', () => {
       const chain: Buffer[] = [];
       const seen = new Set<string>();
@@ -38,19 +67,11 @@ export function fetchChain(options: ChainFetchOptions): Promise<ChainFetch> {
         chain.push(Buffer.from(cert.raw));
         cert = cert.issuerCertificate;
       }
-      if (chain.length === 0) finish({ ok: false, code: 'ENOCERT', message: `${where} sent no certificate` });
+      if (chain.length === 0) finish({ ok: false, code: 'no_certificate', message: `${where} sent no certificate` });
       else finish({ ok: true, chain, protocol: socket.getProtocol() });
     });
     socket.once('error', (error: NodeJS.ErrnoException) => {
-      const code = error.code ?? 'ERR_TLS';
-      const why =
-        code === 'ECONNREFUSED'
-          ? 'connection refused'
-          : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
-            ? `cannot resolve ${host}`
-            : code === 'ECONNRESET'
-              ? 'connection reset during the TLS handshake'
-              : error.message;
+      const { code, why } = describeError(error, host);
       finish({ ok: false, code, message: `${where}: ${why}` });
     });
   });

@@ -11,7 +11,13 @@ export interface HintInput {
   /** Corrected − system time (ms) and where it came from, when there is a corrected time. */
   correction: { offsetMs: number; source: string; ntpHost: string | null } | null;
   /** The certificate the diagnosis is about (subject, validity), when there is one. */
-  certificate: { subject: string; issuer: string; notBefore: number | null; notAfter: number | null; isLeaf: boolean } | null;
+  certificate: {
+    subject: string;
+    issuer: string;
+    notBefore: number | null;
+    notAfter: number | null;
+    isLeaf: boolean;
+  } | null;
   /** The top of the chain as evaluated (untrusted roots, missing intermediates). */
   top: { subject: string; issuer: string } | null;
   hostname: string | null;
@@ -52,18 +58,22 @@ export function trustHint(input: HintInput): string | null {
   const { name, certificate: cert } = input;
   const subject = input.kind === 'url' ? `the certificate of ${name}` : `the certificate in ${name}`;
   const Subject = subject[0]!.toUpperCase() + subject.slice(1);
-  const which = cert && !cert.isLeaf ? `the CA certificate "${commonName(cert.subject)}" in the chain of ${name}` : subject;
+  const which =
+    cert && !cert.isLeaf ? `the CA certificate "${commonName(cert.subject)}" in the chain of ${name}` : subject;
   const Which = which[0]!.toUpperCase() + which.slice(1);
   switch (input.diagnosis) {
     case 'ok': {
-      if (input.revocation?.error) return `Revocation of ${subject} could not be checked (${input.revocation.error}); it is trusted without that check.`;
+      if (input.revocation?.error)
+        return `Revocation of ${subject} could not be checked (${input.revocation.error}); it is trusted without that check.`;
       const days = input.leafExpiresInDays;
-      if (days !== null && days <= 30) return `${Subject} expires in ${days} day${days === 1 ? '' : 's'}: renew it before then.`;
+      if (days !== null && days <= 30)
+        return `${Subject} expires in ${days} day${days === 1 ? '' : 's'}: renew it before then.`;
       return null;
     }
     case 'clock_skew': {
       const c = input.correction;
-      if (!c) return `${Subject} is valid at the corrected time but not by this machine's clock: check the clock with agentctl time.`;
+      if (!c)
+        return `${Subject} is valid at the corrected time but not by this machine's clock: check the clock with agentctl time.`;
       const direction = c.offsetMs > 0 ? 'slow' : 'fast';
       return `Clock is ${formatSkew(c.offsetMs)} ${direction} (${c.source}); ${subject} is valid at the corrected time. Run: ${clockFixCommand(input.platform, c.ntpHost)}`;
     }
@@ -72,7 +82,9 @@ export function trustHint(input: HintInput): string | null {
     case 'not_yet_valid':
       return `${Which} is valid only from ${cert?.notBefore ? new Date(cert.notBefore).toISOString() : 'a later date'}: either this machine's clock is behind (check with agentctl time) or the certificate was installed too early.`;
     case 'untrusted_root': {
-      const root = input.top ? commonName(input.top.subject === input.top.issuer ? input.top.subject : input.top.issuer) : 'an unknown CA';
+      const root = input.top
+        ? commonName(input.top.subject === input.top.issuer ? input.top.subject : input.top.issuer)
+        : 'an unknown CA';
       return `The chain of ${name} ends at "${root}", which this machine does not trust: install that root CA through a configuration profile (or pass it with --ca to check).`;
     }
     case 'incomplete_chain': {

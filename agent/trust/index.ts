@@ -12,16 +12,45 @@ export const trust: Capability = {
     {
       name: 'trust',
       summary: 'evaluate the certificate chain of an https URL or a certificate file, now and at the corrected time',
-      args: [{ name: 'target', description: 'an https URL, or a certificate file (PEM bundle leaf first, or DER)', required: true }],
+      args: [
+        {
+          name: 'target',
+          description: 'an https URL, or a certificate file (PEM bundle leaf first, or DER)',
+          required: true,
+        },
+      ],
       flags: [
         { name: 'json', description: 'print JSON' },
-        { name: 'ca', value: '<file>', multiple: true, description: 'extra trust anchors, PEM or DER (repeatable; default: TrustCAFiles)' },
+        {
+          name: 'ca',
+          value: '<file>',
+          multiple: true,
+          description: 'extra trust anchors, PEM or DER (repeatable; default: TrustCAFiles)',
+        },
         { name: 'anchors-only', description: "trust only the --ca anchors, not the system's roots" },
-        { name: 'hostname', value: '<name>', description: 'the name the certificate must match (for a file: evaluate as a TLS server certificate)' },
+        {
+          name: 'hostname',
+          value: '<name>',
+          description: 'the name the certificate must match (for a file: evaluate as a TLS server certificate)',
+        },
         { name: 'at', value: '<ISO-8601>', description: 'also evaluate at this time (e.g. 2026-05-01T12:00:00Z)' },
-        { name: 'ntp', value: '<host[:port]>', multiple: true, description: "also evaluate at this NTP server's time (repeatable)" },
-        { name: 'revocation', value: '<mode>', choices: ['off', 'soft', 'require'], description: 'OCSP revocation checking (default: TrustRevocation)' },
-        { name: 'config', value: '<file>', description: 'read TrustCAFiles, TrustRevocation and the NTP settings from this file' },
+        {
+          name: 'ntp',
+          value: '<host[:port]>',
+          multiple: true,
+          description: "also evaluate at this NTP server's time (repeatable)",
+        },
+        {
+          name: 'revocation',
+          value: '<mode>',
+          choices: ['off', 'soft', 'require'],
+          description: 'OCSP revocation checking (default: TrustRevocation)',
+        },
+        {
+          name: 'config',
+          value: '<file>',
+          description: 'read TrustCAFiles, TrustRevocation and the NTP settings from this file',
+        },
       ],
       needsRoot: false,
       needsDaemon: false,

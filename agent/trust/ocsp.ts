@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { trustLimits } from '../../native/trust.js';
+import type { RevocationCode } from './codes.js';
 import { certificateFields, encode } from './der.js';
 
 // id-sha1 (1.3.14.3.2.26) with NULL parameters: the CertID hash every responder accepts.
@@ -16,26 +17,53 @@ export function ocspRequest(certificate: Uint8Array, issuer: Uint8Array): Buffer
   const cert = certificateFields(certificate);
   const ca = certificateFields(issuer);
   const sha1 = (data: Uint8Array) => createHash('sha1').update(data).digest();
-  const certId = encode(0x30, sha1AlgorithmIdentifier, encode(0x04, sha1(ca.subjectName)), encode(0x04, sha1(ca.publicKey)), cert.serialTlv);
+  const certId = encode(
+    0x30,
+    sha1AlgorithmIdentifier,
+    encode(0x04, sha1(ca.subjectName)),
+    encode(0x04, sha1(ca.publicKey)),
+    cert.serialTlv,
+  );
   const request = encode(0x30, certId);
   const tbsRequest = encode(0x30, encode(0x30, request));
   return encode(0x30, tbsRequest);
 }
 
-export type OcspFailureCode = 'bad_url' | 'unreachable' | 'timeout' | 'http_status' | 'too_large';
+export type OcspFailureCode =
+  | Extract<
+      RevocationCode,
+      'responder_url_invalid' | 'responder_unreachable' | 'responder_timeout' | 'responder_http_status'
+    >
+  | 'response_too_large';
 
-export type OcspFetch = { ok: true; url: string; response: Buffer } | { ok: false; url: string; code: OcspFailureCode; message: string };
+export type OcspFetch =
+  { ok: true; url: string; response: Buffer } | { ok: false; url: string; code: OcspFailureCode; message: string };
 
 /** POSTs `request` to `url`. Never rejects. */
-export function fetchOcsp(url: string, request: Buffer, timeoutMs: number, maxBytes: number = trustLimits.ocspResponseBytes): Promise<OcspFetch> {
+export function fetchOcsp(
+  url: string,
+  request: Buffer,
+  timeoutMs: number,
+  maxBytes: number = trustLimits.ocspResponseBytes,
+): Promise<OcspFetch> {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    return Promise.resolve({ ok: false, url, code: 'bad_url', message: `"${url.slice(0, 100)}" is not a URL` });
+    return Promise.resolve({
+      ok: false,
+      url,
+      code: 'responder_url_invalid',
+      message: `"${url.slice(0, 100)}" is not a URL`,
+    });
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    return Promise.resolve({ ok: false, url, code: 'bad_url', message: `OCSP responder ${url.slice(0, 100)} is not an http URL` });
+    return Promise.resolve({
+      ok: false,
+      url,
+      code: 'responder_url_invalid',
+      message: `OCSP responder ${url.slice(0, 100)} is not an http URL`,
+    });
   }
   return new Promise((resolve) => {
     let settled = false;
@@ -50,30 +78,48 @@ export function fetchOcsp(url: string, request: Buffer, timeoutMs: number, maxBy
     const req = client.request(parsed, {
       method: 'POST',
       agent: false,
-      headers: { 'content-type': 'application/ocsp-request', accept: 'application/ocsp-response', 'content-length': request.length, 'user-agent': 'TrustGuard trust check' },
+      headers: {
+        'content-type': 'application/ocsp-request',
+        accept: 'application/ocsp-response',
+        'content-length': request.length,
+        'user-agent': 'TrustGuard trust check',
+      },
     });
-    const timer = setTimeout(() => finish({ ok: false, url, code: 'timeout', message: `no answer within ${timeoutMs} ms` }), timeoutMs);
-    req.on('error', (error: NodeJS.ErrnoException) => finish({ ok: false, url, code: 'unreachable', message: error.code ?? error.message }));
+    const timer = setTimeout(
+      () => finish({ ok: false, url, code: 'responder_timeout', message: `no answer within ${timeoutMs} ms` }),
+      timeoutMs,
+    );
+    req.on('error', (error: NodeJS.ErrnoException) =>
+      finish({ ok: false, url, code: 'responder_unreachable', message: error.code ?? error.message }),
+    );
     req.on('response', (response) => {
       if (response.statusCode !== 200) {
         response.resume();
-        finish({ ok: false, url, code: 'http_status', message: `HTTP ${response.statusCode}` });
+        finish({ ok: false, url, code: 'responder_http_status', message: `HTTP ${response.statusCode}` });
         return;
       }
       const declared = Number(response.headers['content-length']);
       if (Number.isFinite(declared) && declared > maxBytes) {
-        finish({ ok: false, url, code: 'too_large', message: `the response is ${declared} bytes; at most ${maxBytes} are accepted` });
+        finish({
+          ok: false,
+          url,
+          code: 'response_too_large',
+          message: `the response is ${declared} bytes; at most ${maxBytes} are accepted`,
+        });
         return;
       }
       const chunks: Buffer[] = [];
       let size = 0;
       response.on('data', (chunk: Buffer) => {
         size += chunk.length;
-        if (size > maxBytes) finish({ ok: false, url, code: 'too_large', message: `the response exceeds ${maxBytes} bytes` });
+        if (size > maxBytes)
+          finish({ ok: false, url, code: 'response_too_large', message: `the response exceeds ${maxBytes} bytes` });
         else chunks.push(chunk);
       });
       response.on('end', () => finish({ ok: true, url, response: Buffer.concat(chunks) }));
-      response.on('error', (error: NodeJS.ErrnoException) => finish({ ok: false, url, code: 'unreachable', message: error.code ?? error.message }));
+      response.on('error', (error: NodeJS.ErrnoException) =>
+        finish({ ok: false, url, code: 'responder_unreachable', message: error.code ?? error.message }),
+      );
     });
     req.end(request);
   });

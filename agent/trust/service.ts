@@ -6,6 +6,7 @@
 import type { Daemon } from '../daemon/daemon.js';
 import { caFileLimits, CertificateFileError, readCertificateFile } from './certificates.js';
 import { checkTrust, type Correction, type RevocationMode, type TrustReport } from './check.js';
+import type { CheckReason } from './codes.js';
 import type { TrustConfig } from './config.js';
 import { installedSsoTargets } from './sso-targets.js';
 
@@ -76,7 +77,13 @@ export function attachTrustChecks(daemon: Daemon): void {
   const correction = (): Correction | null => {
     const estimate = daemon.bus.latest('clock.estimate');
     if (!estimate || !estimate.confident || estimate.offset_ms === null) return null;
-    return { kind: 'offset', offsetMs: estimate.offset_ms, uncertaintyMs: estimate.uncertainty_ms, source: 'the guardrail', ntpHost: null };
+    return {
+      kind: 'offset',
+      offsetMs: estimate.offset_ms,
+      uncertaintyMs: estimate.uncertainty_ms,
+      source: 'the guardrail',
+      ntpHost: null,
+    };
   };
 
   const anchors = async (files: readonly string[]): Promise<Buffer[]> => {
@@ -90,7 +97,8 @@ export function attachTrustChecks(daemon: Daemon): void {
         problems.push(error.message);
       }
     }
-    if (problems.join('\n') !== caProblems.join('\n')) for (const p of problems) logger.warn('TrustCAFiles: a file is not usable', { error: p });
+    if (problems.join('\n') !== caProblems.join('\n'))
+      for (const p of problems) logger.warn('TrustCAFiles: a file is not usable', { error: p });
     caProblems = problems;
     return out;
   };
@@ -101,14 +109,21 @@ export function attachTrustChecks(daemon: Daemon): void {
     ssoError = sso.error;
     const targets: Array<{ target: string; origin: 'configured' | 'sso_payload' }> = [
       ...c.TrustTargets.map((target) => ({ target, origin: 'configured' as const })),
-      ...sso.targets.filter((t) => !c.TrustTargets.includes(t)).map((target) => ({ target, origin: 'sso_payload' as const })),
+      ...sso.targets
+        .filter((t) => !c.TrustTargets.includes(t))
+        .map((target) => ({ target, origin: 'sso_payload' as const })),
     ];
     const extra = await anchors(c.TrustCAFiles);
     const corrected = correction();
     const revocation = c.TrustRevocation as RevocationMode;
     const reports = await untilAborted(
       mapLimited(targets, CONCURRENCY, async ({ target, origin }) => {
-        const report = await checkTrust({ target, anchors: extra.length ? extra : undefined, correction: corrected, revocation });
+        const report = await checkTrust({
+          target,
+          anchors: extra.length ? extra : undefined,
+          correction: corrected,
+          revocation,
+        });
         return { report, origin };
       }),
       signal,
@@ -131,11 +146,21 @@ export function attachTrustChecks(daemon: Daemon): void {
         corrected: report.at_corrected_time !== null,
         previous_diagnosis: before ?? null,
       };
-      daemon.bus.event({ name: 'trust.result', severity: report.trusted ? 'info' : 'warn', code: report.diagnosis, attributes });
+      daemon.bus.event({
+        name: 'trust.result',
+        severity: report.trusted ? 'info' : 'warn',
+        code: report.diagnosis,
+        attributes,
+      });
       const log = report.trusted ? logger.info.bind(logger) : logger.warn.bind(logger);
-      log(`trust ${report.target}: ${report.trusted ? 'trusted' : 'not trusted'} (${report.diagnosis})`, { ...attributes, reason, hint: report.hint });
+      log(`trust ${report.target}: ${report.trusted ? 'trusted' : 'not trusted'} (${report.diagnosis})`, {
+        ...attributes,
+        reason,
+        hint: report.hint,
+      });
     }
-    for (const target of [...previousDiagnosis.keys()]) if (!targets.some((t) => t.target === target)) previousDiagnosis.delete(target);
+    for (const target of [...previousDiagnosis.keys()])
+      if (!targets.some((t) => t.target === target)) previousDiagnosis.delete(target);
   });
 
   daemon.status.section('trust', () => ({
@@ -157,11 +182,14 @@ export function attachTrustChecks(daemon: Daemon): void {
     if (state === clockState) return;
     const first = clockState === null;
     clockState = state;
-    void daemon.scheduler.runNow('trust', first ? 'first clock estimate' : `clock state changed to ${estimate.state}`);
+    logger.debug('clock estimate changed', { state: estimate.state, confident: estimate.confident });
+    void daemon.scheduler.runNow('trust', (first ? 'clock_estimate' : 'clock_state_changed') satisfies CheckReason);
   });
 
   daemon.on('config', ({ changed }) => {
-    if (changed.includes('TrustCheckIntervalSeconds')) daemon.scheduler.setInterval('trust', config().TrustCheckIntervalSeconds * 1000);
-    if (changed.some((k) => k === 'TrustTargets' || k === 'TrustCAFiles' || k === 'TrustRevocation')) void daemon.scheduler.runNow('trust', 'configuration changed');
+    if (changed.includes('TrustCheckIntervalSeconds'))
+      daemon.scheduler.setInterval('trust', config().TrustCheckIntervalSeconds * 1000);
+    if (changed.some((k) => k === 'TrustTargets' || k === 'TrustCAFiles' || k === 'TrustRevocation'))
+      void daemon.scheduler.runNow('trust', 'config_changed' satisfies CheckReason);
   });
 }

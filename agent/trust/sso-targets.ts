@@ -15,7 +15,9 @@ function collect(node: unknown, out: Set<string>, depth: number): void {
   }
   const dict = node as Record<string, unknown>;
   if (dict.PayloadType === SSO_PAYLOAD) {
-    const content = (dict.PayloadContent !== null && typeof dict.PayloadContent === 'object' ? dict.PayloadContent : dict) as Record<string, unknown>;
+    const content = (
+      dict.PayloadContent !== null && typeof dict.PayloadContent === 'object' ? dict.PayloadContent : dict
+    ) as Record<string, unknown>;
     const urls = Array.isArray(content.URLs) ? content.URLs : Array.isArray(dict.URLs) ? dict.URLs : [];
     for (const url of urls) {
       if (typeof url !== 'string') continue;
@@ -41,8 +43,11 @@ export function ssoTargetsFromProfiles(parsed: unknown): string[] {
 export async function installedSsoTargets(timeoutMs = 10_000): Promise<{ targets: string[]; error: string | null }> {
   if (process.platform !== 'darwin') return { targets: [], error: null };
   const xml = await new Promise<string | Error>((resolve) => {
-    execFile(PROFILES, ['show', '-output', 'stdout-xml'], { timeout: timeoutMs, maxBuffer: MAX_OUTPUT_BYTES, encoding: 'utf8' }, (error, stdout) =>
-      resolve(error ? error : stdout),
+    execFile(
+      PROFILES,
+      ['show', '-output', 'stdout-xml'],
+      { timeout: timeoutMs, maxBuffer: MAX_OUTPUT_BYTES, encoding: 'utf8' },
+      (error, stdout) => resolve(error ? error : stdout),
     );
   });
   if (xml instanceof Error) return { targets: [], error: `profiles show failed: ${xml.message.split('\n')[0]}` };

@@ -14,7 +14,12 @@ export function targetLine(t: TargetRow): string {
   const verdict = t.trusted ? 'trusted' : 'NOT trusted';
   const findings = t.findings && t.findings.length ? t.findings.join(', ') : (t.diagnosis ?? '?');
   const days = t.leaf_expires_in_days;
-  const expiry = typeof days !== 'number' ? '' : days < 0 ? `, expired ${-days} day${days === -1 ? '' : 's'} ago` : `, expires in ${days} day${days === 1 ? '' : 's'}`;
+  const expiry =
+    typeof days !== 'number'
+      ? ''
+      : days < 0
+        ? `, expired ${-days} day${days === -1 ? '' : 's'} ago`
+        : `, expires in ${days} day${days === 1 ? '' : 's'}`;
   return `${verdict}: ${findings}${expiry}`;
 }
 

@@ -6,7 +6,15 @@ import type { CommandInput } from '../capability.js';
 import { renderSection, styleFor, type Row } from '../cli/format.js';
 import { loadCommandConfig } from '../config/command-config.js';
 import { exitCodes } from '../exit-codes.js';
-import { checkTrust, exitCodeOf, parseTarget, TargetError, type Correction, type RevocationMode, type TrustReport } from './check.js';
+import {
+  checkTrust,
+  exitCodeOf,
+  parseTarget,
+  TargetError,
+  type Correction,
+  type RevocationMode,
+  type TrustReport,
+} from './check.js';
 import { caFileLimits, CertificateFileError, readCertificateFile } from './certificates.js';
 import type { TrustConfig } from './config.js';
 import { formatSkew } from './hint.js';
@@ -48,19 +56,31 @@ async function ntpCorrection(servers: string[], config: TrustConfig): Promise<Co
   // Sources named on the command line are the caller's choice: one is enough here.
   const agreeing = combination.agreeing;
   const first = agreeing.find((s) => s.kind === 'ntp');
-  const source = agreeing.length === 1 ? `NTP ${agreeing[0]!.address}` : `${agreeing.length} of ${combination.total} NTP servers`;
+  const source =
+    agreeing.length === 1 ? `NTP ${agreeing[0]!.address}` : `${agreeing.length} of ${combination.total} NTP servers`;
   const host = first ? first.address.replace(/^\[([^\]]+)\](:\d+)?$/, '$1').replace(/^([^:[\]]+):\d+$/, '$1') : null;
-  return { kind: 'offset', offsetMs: combination.offsetMs, uncertaintyMs: combination.uncertaintyMs, source, ntpHost: host };
+  return {
+    kind: 'offset',
+    offsetMs: combination.offsetMs,
+    uncertaintyMs: combination.uncertaintyMs,
+    source,
+    ntpHost: host,
+  };
 }
 
 /** The running daemon's confident clock estimate, if a daemon answers at once. */
 async function daemonCorrection(configFile: string | undefined): Promise<Correction | null> {
   try {
-    const [{ chooseSocket }, { request }] = await Promise.all([import('../cli/socket.js'), import('../control/client.js')]);
+    const [{ chooseSocket }, { request }] = await Promise.all([
+      import('../cli/socket.js'),
+      import('../control/client.js'),
+    ]);
     const socket = await chooseSocket({ config: configFile });
     const response = await request(socket.path, 'status', {}, 1000);
     if (!response.ok) return null;
-    const clock = (response.result as { clock?: { offset_ms?: unknown; uncertainty_ms?: unknown; confident?: unknown } }).clock;
+    const clock = (
+      response.result as { clock?: { offset_ms?: unknown; uncertainty_ms?: unknown; confident?: unknown } }
+    ).clock;
     if (!clock || clock.confident !== true || typeof clock.offset_ms !== 'number') return null;
     return {
       kind: 'offset',
@@ -81,7 +101,10 @@ function verdictLine(trusted: boolean, result: string): string {
 export function formatReport(report: TrustReport, stream: NodeJS.WriteStream = process.stdout): string {
   const style = styleFor(stream);
   const rows: Row[] = [];
-  rows.push(['Target', `${report.target} (policy ${report.policy}${report.hostname && report.policy === 'ssl' ? `, name ${report.hostname}` : ''})`]);
+  rows.push([
+    'Target',
+    `${report.target} (policy ${report.policy}${report.hostname && report.policy === 'ssl' ? `, name ${report.hostname}` : ''})`,
+  ]);
   rows.push(['Verdict', report.trusted ? 'Trusted' : 'Not trusted']);
   rows.push(['Diagnosis', report.findings.join(', ')]);
   if (report.error) rows.push(['Error', `${report.error.message} (${report.error.code})`]);
@@ -93,10 +116,18 @@ export function formatReport(report: TrustReport, stream: NodeJS.WriteStream = p
     rows.push(['At corrected time', `${cor.time} (${cor.source}, ${offset}): ${verdictLine(cor.trusted, cor.result)}`]);
   }
   const rev = report.revocation;
-  rows.push(['Revocation', rev.mode === 'off' ? 'not checked (off)' : `${rev.status}${rev.responder ? ` via ${rev.responder}` : ''}${rev.error ? ` (${rev.error})` : ''} [${rev.mode}]`]);
+  rows.push([
+    'Revocation',
+    rev.mode === 'off'
+      ? 'not checked (off)'
+      : `${rev.status}${rev.responder ? ` via ${rev.responder}` : ''}${rev.error ? ` (${rev.error})` : ''} [${rev.mode}]`,
+  ]);
   if (report.leaf_expires_in_days !== null) {
     const days = report.leaf_expires_in_days;
-    rows.push(['Leaf expires', days < 0 ? `${-days} day${days === -1 ? '' : 's'} ago` : `in ${days} day${days === 1 ? '' : 's'}`]);
+    rows.push([
+      'Leaf expires',
+      days < 0 ? `${-days} day${days === -1 ? '' : 's'} ago` : `in ${days} day${days === 1 ? '' : 's'}`,
+    ]);
   }
   rows.push(['Hint', report.hint ?? 'None']);
   const width = Math.max(...rows.map(([label]) => label.length));
@@ -126,10 +157,12 @@ export async function run({ args, flags }: CommandInput): Promise<number> {
   let atMs: number | null = null;
   if (atText !== undefined) {
     atMs = parseAt(atText);
-    if (atMs === null) return usage(`--at "${atText.slice(0, 60)}" is not an ISO 8601 date-time (e.g. 2026-05-01T12:00:00Z)`);
+    if (atMs === null)
+      return usage(`--at "${atText.slice(0, 60)}" is not an ISO 8601 date-time (e.g. 2026-05-01T12:00:00Z)`);
   }
   const hostname = flags.hostname as string | undefined;
-  if (hostname !== undefined && (hostname === '' || hostname.length > 253 || /[\s/\0]/.test(hostname))) return usage(`--hostname "${hostname.slice(0, 60)}" is not a host name`);
+  if (hostname !== undefined && (hostname === '' || hostname.length > 253 || /[\s/\0]/.test(hostname)))
+    return usage(`--hostname "${hostname.slice(0, 60)}" is not a host name`);
 
   const configFile = flags.config as string | undefined;
   const config = (await loadCommandConfig(configFile)) as TrustConfig;
@@ -144,14 +177,16 @@ export async function run({ args, flags }: CommandInput): Promise<number> {
       return exitCodes.error;
     }
   }
-  if (flags['anchors-only'] === true && anchors.length === 0) return usage('--anchors-only needs --ca FILE (or TrustCAFiles) naming the anchors');
+  if (flags['anchors-only'] === true && anchors.length === 0)
+    return usage('--anchors-only needs --ca FILE (or TrustCAFiles) naming the anchors');
 
   let correction: Correction | null = null;
   if (atMs !== null) {
     correction = { kind: 'at', atMs, source: '--at' };
   } else if (ntp.length > 0) {
     const measured = await ntpCorrection(ntp, config);
-    if ('error' in measured) console.error(`agentctl trust: --ntp: ${measured.error}; evaluating at the system time only`);
+    if ('error' in measured)
+      console.error(`agentctl trust: --ntp: ${measured.error}; evaluating at the system time only`);
     else correction = measured;
   } else {
     correction = await daemonCorrection(configFile);

@@ -22,7 +22,13 @@ export function serverTimeChainVerifier(options: { caFile?: string } = {}) {
       }
     }
     if (certificates.length === 0) return { ok: false, reason: 'the server sent no certificate' };
-    const evaluation = await evaluateTrust({ chain: certificates.slice(0, 64), policy: 'ssl', hostname, anchors, verifyDate: atTimeMs });
+    const evaluation = await evaluateTrust({
+      chain: certificates.slice(0, 64),
+      policy: 'ssl',
+      hostname,
+      anchors,
+      verifyDate: atTimeMs,
+    });
     if (evaluation.trusted) return { ok: true };
     const diagnosis = diagnoseEvaluation(evaluation, atTimeMs);
     return { ok: false, reason: `${diagnosis} (${evaluation.errorMessage ?? evaluation.result})` };

@@ -115,7 +115,8 @@ function documentedCodes(markdown: string): Array<{ code: string; meaning: strin
 }
 
 test('docs/codes.md documents every code exactly once, with a meaning and a hint, and nothing else', async (t) => {
-  const rows = documentedCodes(await readFile(docsFile, 'utf8'));
+  // The clock's part of the file: trust reporting documents its own codes after it (test/trust/codes.test.ts).
+  const rows = documentedCodes((await readFile(docsFile, 'utf8')).split(/^# Trust reporting$/m)[0]!);
   const seen = new Map<string, number>();
   for (const row of rows) {
     t.false(seen.has(row.code), `${row.code} is documented twice (lines ${seen.get(row.code)} and ${row.line})`);

@@ -45,7 +45,8 @@ test.before(async () => {
   pki = await TestPki.create();
   const valid = await pki.issueLeaf();
   const early = await pki.issueLeaf({ notBefore: new Date(Date.now() + 100_000) });
-  for (const leaf of [valid, early]) servers.push(await startHttpsServer({ certificate: leaf, handler: skewedDateHandler(0) }));
+  for (const leaf of [valid, early])
+    servers.push(await startHttpsServer({ certificate: leaf, handler: skewedDateHandler(0) }));
   validUrl = `https://localhost:${servers[0]!.port}/`;
   earlyUrl = `https://localhost:${servers[1]!.port}/`;
   fileTarget = valid.chainFile;
@@ -55,79 +56,114 @@ test.after.always(async () => {
   await pki?.cleanup();
 });
 
-(needs ? test.skip : test.serial)(`configured targets are checked at start, shown in status, and re-checked when the Trust keys change${needs ? ` [needs ${needs}]` : ''}`, async (t) => {
-  const fixture = createAgentFixture('tg-trust-daemon-');
-  t.teardown(() => fixture.cleanup());
-  fixture.writeConfig({ TrustTargets: [validUrl, fileTarget], TrustCAFiles: [pki.caFile], TrustRevocation: 'off', TrustCheckIntervalSeconds: 3600, MeasureIntervalSeconds: 3600 });
-  await fixture.start();
-  const first = await eventually(async () => {
-    const s = await trustSection(fixture);
-    return s.targets.length === 2 ? s : undefined;
-  }, 'the first trust check');
-  t.deepEqual(first.targets.map((e) => [e.target, e.origin, e.trusted, e.diagnosis]), [
-    [validUrl, 'configured', true, 'ok'],
-    [fileTarget, 'configured', true, 'ok'],
-  ]);
-  t.is(first.targets[0]!.leaf_expires_in_days, 364);
-  t.is(first.corrected_time_source, null, 'no confident clock estimate without time sources');
+(needs ? test.skip : test.serial)(
+  `configured targets are checked at start, shown in status, and re-checked when the Trust keys change${needs ? ` [needs ${needs}]` : ''}`,
+  async (t) => {
+    const fixture = createAgentFixture('tg-trust-daemon-');
+    t.teardown(() => fixture.cleanup());
+    fixture.writeConfig({
+      TrustTargets: [validUrl, fileTarget],
+      TrustCAFiles: [pki.caFile],
+      TrustRevocation: 'off',
+      TrustCheckIntervalSeconds: 3600,
+      MeasureIntervalSeconds: 3600,
+    });
+    await fixture.start();
+    const first = await eventually(async () => {
+      const s = await trustSection(fixture);
+      return s.targets.length === 2 ? s : undefined;
+    }, 'the first trust check');
+    t.deepEqual(
+      first.targets.map((e) => [e.target, e.origin, e.trusted, e.diagnosis]),
+      [
+        [validUrl, 'configured', true, 'ok'],
+        [fileTarget, 'configured', true, 'ok'],
+      ],
+    );
+    t.is(first.targets[0]!.leaf_expires_in_days, 364);
+    t.is(first.corrected_time_source, null, 'no confident clock estimate without time sources');
 
-  const status = await agentctl(['status', '--socket', fixture.socketPath]);
-  t.is(status.code, 0, status.stderr);
-  t.regex(status.stdout, />>> Trust\n/);
-  t.regex(status.stdout, new RegExp(`\\n {4}${validUrl.replaceAll('.', '\\.')} — trusted: ok, expires in 364 days\\n`));
+    const status = await agentctl(['status', '--socket', fixture.socketPath]);
+    t.is(status.code, 0, status.stderr);
+    t.regex(status.stdout, />>> Trust\n/);
+    t.regex(
+      status.stdout,
+      new RegExp(`\\n {4}${validUrl.replaceAll('.', '\\.')} — trusted: ok, expires in 364 days\\n`),
+    );
 
-  // A new target: checked at once after the reload.
-  fixture.writeConfig({ TrustTargets: [validUrl, fileTarget, earlyUrl], TrustCAFiles: [pki.caFile], TrustRevocation: 'off', TrustCheckIntervalSeconds: 3600, MeasureIntervalSeconds: 3600 });
-  const after = await eventually(async () => {
-    const s = await trustSection(fixture);
-    return s.targets.length === 3 ? s : undefined;
-  }, 'the check after the reload');
-  t.is(after.last_check_reason, 'configuration changed');
-  t.deepEqual(after.targets.map((e) => e.diagnosis), ['ok', 'ok', 'not_yet_valid']);
-  const events = fixture.logLines().filter((l) => typeof l.message === 'string' && (l.message as string).startsWith(`trust ${earlyUrl}`));
-  t.is(events.length, 1);
-  t.is(events[0]!.level, 'warn');
-});
+    // A new target: checked at once after the reload.
+    fixture.writeConfig({
+      TrustTargets: [validUrl, fileTarget, earlyUrl],
+      TrustCAFiles: [pki.caFile],
+      TrustRevocation: 'off',
+      TrustCheckIntervalSeconds: 3600,
+      MeasureIntervalSeconds: 3600,
+    });
+    const after = await eventually(async () => {
+      const s = await trustSection(fixture);
+      return s.targets.length === 3 ? s : undefined;
+    }, 'the check after the reload');
+    t.is(after.last_check_reason, 'config_changed');
+    t.deepEqual(
+      after.targets.map((e) => e.diagnosis),
+      ['ok', 'ok', 'not_yet_valid'],
+    );
+    const events = fixture
+      .logLines()
+      .filter((l) => typeof l.message === 'string' && (l.message as string).startsWith(`trust ${earlyUrl}`));
+    t.is(events.length, 1);
+    t.is(events[0]!.level, 'warn');
+  },
+);
 
-(needsClock ? test.skip : test.serial)(`a change of the guardrail's state re-checks at once, at the corrected time: clock_skew${needsClock ? ` [needs ${needsClock}]` : ''}`, async (t) => {
-  const right = await Promise.all([0, 0, 0].map((skewSeconds) => startChrony({ skewSeconds })));
-  const ahead = await Promise.all([200, 200, 200].map((skewSeconds) => startChrony({ skewSeconds })));
-  const fixture = createAgentFixture('tg-trust-daemon-');
-  t.teardown(async () => {
-    await fixture.cleanup();
-    await Promise.all([...right, ...ahead].map((c) => c.stop()));
-  });
-  const config = (servers: typeof right) => ({
-    NTPServers: servers.map((c) => `${c.host}:${c.port}`),
-    TrustTargets: [earlyUrl, validUrl],
-    TrustCAFiles: [pki.caFile],
-    TrustRevocation: 'off',
-    TrustCheckIntervalSeconds: 3600,
-    MeasureIntervalSeconds: 3600,
-  });
-  // The clock is right: the early leaf is simply not yet valid, at both times.
-  fixture.writeConfig(config(right));
-  await fixture.start();
-  const before = await eventually(async () => {
-    const s = await trustSection(fixture);
-    return s.corrected_time_source !== null && s.targets.length === 2 ? s : undefined;
-  }, 'a trust check with a confident clock estimate');
-  t.is(before.targets[0]!.diagnosis, 'not_yet_valid');
+(needsClock ? test.skip : test.serial)(
+  `a change of the guardrail's state re-checks at once, at the corrected time: clock_skew${needsClock ? ` [needs ${needsClock}]` : ''}`,
+  async (t) => {
+    const right = await Promise.all([0, 0, 0].map((skewSeconds) => startChrony({ skewSeconds })));
+    const ahead = await Promise.all([200, 200, 200].map((skewSeconds) => startChrony({ skewSeconds })));
+    const fixture = createAgentFixture('tg-trust-daemon-');
+    t.teardown(async () => {
+      await fixture.cleanup();
+      await Promise.all([...right, ...ahead].map((c) => c.stop()));
+    });
+    const config = (servers: typeof right) => ({
+      NTPServers: servers.map((c) => `${c.host}:${c.port}`),
+      TrustTargets: [earlyUrl, validUrl],
+      TrustCAFiles: [pki.caFile],
+      TrustRevocation: 'off',
+      TrustCheckIntervalSeconds: 3600,
+      MeasureIntervalSeconds: 3600,
+    });
+    // The clock is right: the early leaf is simply not yet valid, at both times.
+    fixture.writeConfig(config(right));
+    await fixture.start();
+    const before = await eventually(async () => {
+      const s = await trustSection(fixture);
+      return s.corrected_time_source !== null && s.targets.length === 2 ? s : undefined;
+    }, 'a trust check with a confident clock estimate');
+    t.is(before.targets[0]!.diagnosis, 'not_yet_valid');
 
-  // The time sources now say this clock is 200 s slow: the guardrail becomes active, and the
-  // trust check runs at once, at the corrected time.
-  fixture.writeConfig(config(ahead));
-  const skewed = await eventually(async () => {
-    const s = await trustSection(fixture);
-    return s.last_check_reason === 'clock state changed to active' ? s : undefined;
-  }, 'a trust check after the guardrail became active');
-  t.is(skewed.corrected_time_source, 'the guardrail');
-  const [early, valid] = skewed.targets;
-  t.is(early!.diagnosis, 'clock_skew', JSON.stringify(early));
-  t.false(early!.trusted);
-  t.true(early!.at_corrected_time!.trusted);
-  t.regex(early!.hint ?? '', /^Clock is 200 s slow \(the guardrail\); the certificate of localhost is valid at the corrected time/);
-  t.is(valid!.diagnosis, 'ok');
-  const status = await agentctl(['status', '--socket', fixture.socketPath]);
-  t.regex(status.stdout, new RegExp(`\\n {4}${earlyUrl.replaceAll('.', '\\.')} — NOT trusted: clock_skew, expires in 364 days\\n`));
-});
+    // The time sources now say this clock is 200 s slow: the guardrail becomes active, and the
+    // trust check runs at once, at the corrected time.
+    fixture.writeConfig(config(ahead));
+    const skewed = await eventually(async () => {
+      const s = await trustSection(fixture);
+      return s.last_check_reason === 'clock_state_changed' ? s : undefined;
+    }, 'a trust check after the guardrail became active');
+    t.is(skewed.corrected_time_source, 'the guardrail');
+    const [early, valid] = skewed.targets;
+    t.is(early!.diagnosis, 'clock_skew', JSON.stringify(early));
+    t.false(early!.trusted);
+    t.true(early!.at_corrected_time!.trusted);
+    t.regex(
+      early!.hint ?? '',
+      /^Clock is 200 s slow \(the guardrail\); the certificate of localhost is valid at the corrected time/,
+    );
+    t.is(valid!.diagnosis, 'ok');
+    const status = await agentctl(['status', '--socket', fixture.socketPath]);
+    t.regex(
+      status.stdout,
+      new RegExp(`\\n {4}${earlyUrl.replaceAll('.', '\\.')} — NOT trusted: clock_skew, expires in 364 days\\n`),
+    );
+  },
+);

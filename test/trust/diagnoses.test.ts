@@ -23,7 +23,12 @@ interface Report {
   diagnosis: string;
   findings: string[];
   error: { code: number | string; message: string } | null;
-  at_system_time: { time: string; trusted: boolean; result: string; error: { code: number; message: string } | null } | null;
+  at_system_time: {
+    time: string;
+    trusted: boolean;
+    result: string;
+    error: { code: number; message: string } | null;
+  } | null;
   at_corrected_time: unknown;
   revocation: { checked: boolean; status: string; responder: string | null };
   chain: Array<{ subject: string; issuer: string; not_before: string; not_after: string; sha256: string }>;
@@ -44,7 +49,15 @@ test.before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'tg-trust-'));
   // A configuration of our own: no daemon socket to ask, no system files.
   configFile = path.join(dir, 'agent.json');
-  writeFileSync(configFile, JSON.stringify({ ControlSocketPath: path.join(dir, 'none.sock'), StateDirectory: dir, LogDirectory: dir, TrustRevocation: 'off' }));
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      ControlSocketPath: path.join(dir, 'none.sock'),
+      StateDirectory: dir,
+      LogDirectory: dir,
+      TrustRevocation: 'off',
+    }),
+  );
   pki = await TestPki.create();
   other = await TestPki.create({ rootName: 'Unknown Root CA', intermediateName: 'Unknown Intermediate CA' });
   const now = Date.now();
@@ -55,7 +68,8 @@ test.before(async () => {
   leaves.wrongName = await pki.issueLeaf({ commonName: 'wrong.example.test', sans: ['DNS:wrong.example.test'] });
   const onlyLeaf = await pki.issueLeaf();
   leaves.incomplete = { ...onlyLeaf, chainPem: onlyLeaf.certPem, chainFile: onlyLeaf.certFile };
-  for (const [name, leaf] of Object.entries(leaves)) servers[name] = await startHttpsServer({ certificate: leaf, handler: skewedDateHandler(0) });
+  for (const [name, leaf] of Object.entries(leaves))
+    servers[name] = await startHttpsServer({ certificate: leaf, handler: skewedDateHandler(0) });
 });
 test.after.always(async () => {
   await Promise.all(Object.values(servers).map((s) => s.stop()));
@@ -79,11 +93,36 @@ const url = (name: string) => `https://localhost:${servers[name]!.port}/`;
 
 const cases: Array<{ name: string; diagnosis: string; exit: number; hint: RegExp | null }> = [
   { name: 'valid', diagnosis: 'ok', exit: 0, hint: null },
-  { name: 'expired', diagnosis: 'expired', exit: 2, hint: /^The certificate of localhost expired on \d{4}-\d{2}-\d{2}/ },
-  { name: 'notYetValid', diagnosis: 'not_yet_valid', exit: 2, hint: /^The certificate of localhost is valid only from / },
-  { name: 'unknownRoot', diagnosis: 'untrusted_root', exit: 2, hint: /ends at "Unknown Root CA", which this machine does not trust/ },
-  { name: 'wrongName', diagnosis: 'hostname_mismatch', exit: 2, hint: /is issued to "wrong\.example\.test", not to localhost/ },
-  { name: 'incomplete', diagnosis: 'incomplete_chain', exit: 2, hint: /without the intermediate CA "TrustGuard Test Intermediate CA"/ },
+  {
+    name: 'expired',
+    diagnosis: 'expired',
+    exit: 2,
+    hint: /^The certificate of localhost expired on \d{4}-\d{2}-\d{2}/,
+  },
+  {
+    name: 'notYetValid',
+    diagnosis: 'not_yet_valid',
+    exit: 2,
+    hint: /^The certificate of localhost is valid only from /,
+  },
+  {
+    name: 'unknownRoot',
+    diagnosis: 'untrusted_root',
+    exit: 2,
+    hint: /ends at "Unknown Root CA", which this machine does not trust/,
+  },
+  {
+    name: 'wrongName',
+    diagnosis: 'hostname_mismatch',
+    exit: 2,
+    hint: /is issued to "wrong\.example\.test", not to localhost/,
+  },
+  {
+    name: 'incomplete',
+    diagnosis: 'incomplete_chain',
+    exit: 2,
+    hint: /without the intermediate CA "TrustGuard Test Intermediate CA"/,
+  },
 ];
 
 for (const c of cases) {
@@ -95,8 +134,18 @@ for (const c of cases) {
     t.is(report.policy, 'ssl');
     t.is(report.at_system_time!.trusted, report.trusted);
     t.is(report.at_corrected_time, null);
-    t.deepEqual(report.revocation, { mode: 'off', checked: false, status: 'off', responder: null, error: null } as never);
-    t.is(report.chain[0]!.sha256, new X509Certificate(leaves[c.name]!.certPem).fingerprint256.replaceAll(':', '').toLowerCase());
+    t.deepEqual(report.revocation, {
+      mode: 'off',
+      checked: false,
+      status: 'off',
+      code: null,
+      responder: null,
+      error: null,
+    } as never);
+    t.is(
+      report.chain[0]!.sha256,
+      new X509Certificate(leaves[c.name]!.certPem).fingerprint256.replaceAll(':', '').toLowerCase(),
+    );
     if (c.exit === 0) {
       t.is(report.result, 'unspecified');
       t.is(report.error, null);
@@ -117,7 +166,7 @@ it(title('a closed port is unreachable: exit 1, no evaluation, a hint'), async (
   t.is(code, 1);
   t.is(report.diagnosis, 'unreachable');
   t.is(report.at_system_time, null);
-  t.deepEqual(report.error, { code: 'ECONNREFUSED', message: `127.0.0.1:${port}: connection refused` });
+  t.deepEqual(report.error, { code: 'connection_refused', message: `127.0.0.1:${port}: connection refused` });
   t.regex(report.hint ?? '', /^Cannot fetch the certificate of 127\.0\.0\.1 .*check the URL, the network/);
 });
 
@@ -160,7 +209,16 @@ it(title('--anchors-only trusts only the given anchors; --ca with an unknown roo
 });
 
 it(title('usage errors exit 64'), async (t) => {
-  for (const args of [[], ['http://example.test/'], ['ftp://x/'], [url('valid'), '--at', 'yesterday'], [url('valid'), '--at', '2026-02-30'], [url('valid'), '--revocation', 'maybe'], [url('valid'), '--anchors-only'], [url('valid'), '--at', '2026-01-01T00:00:00Z', '--ntp', '127.0.0.1']]) {
+  for (const args of [
+    [],
+    ['http://example.test/'],
+    ['ftp://x/'],
+    [url('valid'), '--at', 'yesterday'],
+    [url('valid'), '--at', '2026-02-30'],
+    [url('valid'), '--revocation', 'maybe'],
+    [url('valid'), '--anchors-only'],
+    [url('valid'), '--at', '2026-01-01T00:00:00Z', '--ntp', '127.0.0.1'],
+  ]) {
     const run = await agentctl(['trust', ...args, '--config', configFile]);
     t.is(run.code, 64, args.join(' '));
     t.regex(run.stderr, /^agentctl trust: /);

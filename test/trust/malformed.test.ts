@@ -31,7 +31,15 @@ test.before(async () => {
   if (needs) return;
   dir = mkdtempSync(path.join(tmpdir(), 'tg-trust-bad-'));
   configFile = path.join(dir, 'agent.json');
-  writeFileSync(configFile, JSON.stringify({ ControlSocketPath: path.join(dir, 'none.sock'), StateDirectory: dir, LogDirectory: dir, TrustRevocation: 'off' }));
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      ControlSocketPath: path.join(dir, 'none.sock'),
+      StateDirectory: dir,
+      LogDirectory: dir,
+      TrustRevocation: 'off',
+    }),
+  );
   pki = await TestPki.create();
   leaf = await pki.issueLeaf();
   leafDer = new X509Certificate(leaf.certPem).raw;
@@ -49,21 +57,61 @@ function file(name: string, content: string | Buffer): string {
 }
 
 const inputs: Array<{ name: string; content: () => string | Buffer; message: RegExp }> = [
-  { name: 'random bytes', content: () => Buffer.concat([Buffer.from([0x8f]), randomBytes(2000)]), message: /binary data|not PEM|not DER|no certificate/ },
-  { name: 'random bytes that start like DER', content: () => Buffer.concat([Buffer.from([0x30, 0x82]), randomBytes(2000)]), message: /is not DER certificates: / },
-  { name: 'truncated DER', content: () => leafDer.subarray(0, leafDer.length - 17), message: /is not DER certificates: truncated/ },
-  { name: 'DER that is not a certificate', content: () => Buffer.from('3003020105', 'hex'), message: /certificate 1 of the chain is not a DER X\.509 certificate/ },
+  {
+    name: 'random bytes',
+    content: () => Buffer.concat([Buffer.from([0x8f]), randomBytes(2000)]),
+    message: /binary data|not PEM|not DER|no certificate/,
+  },
+  {
+    name: 'random bytes that start like DER',
+    content: () => Buffer.concat([Buffer.from([0x30, 0x82]), randomBytes(2000)]),
+    message: /is not DER certificates: /,
+  },
+  {
+    name: 'truncated DER',
+    content: () => leafDer.subarray(0, leafDer.length - 17),
+    message: /is not DER certificates: truncated/,
+  },
+  {
+    name: 'DER that is not a certificate',
+    content: () => Buffer.from('3003020105', 'hex'),
+    message: /certificate 1 of the chain is not a DER X\.509 certificate/,
+  },
   {
     name: 'a PEM with garbage between blocks',
     content: () => Buffer.concat([Buffer.from(leaf.certPem), randomBytes(64), Buffer.from(pki.intermediate.certPem)]),
     message: /binary data \(byte \d+\)/,
   },
-  { name: 'a PEM with broken base64', content: () => leaf.certPem.replace(/\n[A-Za-z0-9+/]{10}/, '\n!!!!!!!!!!'), message: /not base64 inside the certificate block/ },
-  { name: 'a PEM block without its END line', content: () => leaf.certPem.replace('-----END CERTIFICATE-----', ''), message: /has no END line/ },
-  { name: 'a private key instead of certificates', content: () => leaf.keyPem, message: /a PRIVATE KEY block; only CERTIFICATE blocks are accepted/ },
-  { name: 'a 10,000-certificate chain (PEM)', content: () => leaf.certPem.repeat(10_000), message: /bytes; at most 1048576 are accepted/ },
-  { name: 'a 10,000-certificate chain (DER)', content: () => Buffer.concat(Array.from({ length: 10_000 }, () => leafDer)), message: /bytes; at most 1048576 are accepted/ },
-  { name: 'a 65-certificate chain', content: () => leaf.certPem.repeat(65), message: /holds more than 64 certificates/ },
+  {
+    name: 'a PEM with broken base64',
+    content: () => leaf.certPem.replace(/\n[A-Za-z0-9+/]{10}/, '\n!!!!!!!!!!'),
+    message: /not base64 inside the certificate block/,
+  },
+  {
+    name: 'a PEM block without its END line',
+    content: () => leaf.certPem.replace('-----END CERTIFICATE-----', ''),
+    message: /has no END line/,
+  },
+  {
+    name: 'a private key instead of certificates',
+    content: () => leaf.keyPem,
+    message: /a PRIVATE KEY block; only CERTIFICATE blocks are accepted/,
+  },
+  {
+    name: 'a 10,000-certificate chain (PEM)',
+    content: () => leaf.certPem.repeat(10_000),
+    message: /bytes; at most 1048576 are accepted/,
+  },
+  {
+    name: 'a 10,000-certificate chain (DER)',
+    content: () => Buffer.concat(Array.from({ length: 10_000 }, () => leafDer)),
+    message: /bytes; at most 1048576 are accepted/,
+  },
+  {
+    name: 'a 65-certificate chain',
+    content: () => leaf.certPem.repeat(65),
+    message: /holds more than 64 certificates/,
+  },
   { name: 'an empty chain (empty file)', content: () => '', message: /is empty$/ },
   { name: 'a PEM file with no certificate', content: () => 'just some text\n', message: /holds no certificate/ },
 ];
@@ -74,7 +122,12 @@ for (const input of inputs) {
     const run = await agentctl(['trust', target, '--json', '--ca', pki.caFile, '--config', configFile]);
     t.is(run.code, 1, run.stdout + run.stderr);
     t.notRegex(run.stdout + run.stderr, /\n\s+at |TypeError|RangeError/, 'no stack trace');
-    const report = JSON.parse(run.stdout) as { diagnosis: string; error: { code: string; message: string }; hint: string; at_system_time: unknown };
+    const report = JSON.parse(run.stdout) as {
+      diagnosis: string;
+      error: { code: string; message: string };
+      hint: string;
+      at_system_time: unknown;
+    };
     t.is(report.diagnosis, 'malformed');
     t.is(report.at_system_time, null);
     t.regex(report.error.message, input.message);
@@ -104,43 +157,58 @@ it(title('a missing file and a directory are unreachable (exit 1); a FIFO does n
   t.regex(badCa.stderr, /^agentctl trust: --ca: cannot read .*nope\.pem: ENOENT/);
 });
 
-it(title('fast-check: 2,000 mutated DER chain files through the whole check: a report every time, exit 1 or 2 unless unchanged'), async (t) => {
-  const anchors = [new X509Certificate(pki.root.certPem).raw];
-  const target = path.join(dir, 'mutated.der');
-  const exits = { 0: 0, 1: 0, 2: 0 };
-  await fc.assert(
-    fc.asyncProperty(fc.array(mutation(leafDer.length + intermediateDer.length), { minLength: 1, maxLength: 3 }), async (mutations) => {
-      const original = Buffer.concat([leafDer, intermediateDer]);
-      const mutated = mutate(original, mutations);
-      writeFileSync(target, mutated);
-      const report = await checkTrust({ target, anchors, anchorsOnly: true, revocation: 'off' });
-      const code = exitCodeOf(report);
-      exits[code]++;
-      if (!diagnosisCodes.includes(report.diagnosis)) throw new Error(`unknown diagnosis ${report.diagnosis}`);
-      if (code === 0 && !mutated.equals(original)) {
-        // Only bytes outside what the certificates cover may change a trusted verdict: none here.
-        throw new Error(`a mutated chain was trusted: ${mutated.toString('hex')}`);
-      }
-      if (code !== 0 && (report.hint === null || report.error === null)) throw new Error(`no hint or error for ${report.diagnosis}`);
-    }),
-    { numRuns: 2000 },
-  );
-  t.log(`exit codes: ${JSON.stringify(exits)}`);
-  t.true(exits[1] > 0 && exits[2] > 0);
-});
+it(
+  title(
+    'fast-check: 2,000 mutated DER chain files through the whole check: a report every time, exit 1 or 2 unless unchanged',
+  ),
+  async (t) => {
+    const anchors = [new X509Certificate(pki.root.certPem).raw];
+    const target = path.join(dir, 'mutated.der');
+    const exits = { 0: 0, 1: 0, 2: 0 };
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(mutation(leafDer.length + intermediateDer.length), { minLength: 1, maxLength: 3 }),
+        async (mutations) => {
+          const original = Buffer.concat([leafDer, intermediateDer]);
+          const mutated = mutate(original, mutations);
+          writeFileSync(target, mutated);
+          const report = await checkTrust({ target, anchors, anchorsOnly: true, revocation: 'off' });
+          const code = exitCodeOf(report);
+          exits[code]++;
+          if (!diagnosisCodes.includes(report.diagnosis)) throw new Error(`unknown diagnosis ${report.diagnosis}`);
+          if (code === 0 && !mutated.equals(original)) {
+            // Only bytes outside what the certificates cover may change a trusted verdict: none here.
+            throw new Error(`a mutated chain was trusted: ${mutated.toString('hex')}`);
+          }
+          if (code !== 0 && (report.hint === null || report.error === null))
+            throw new Error(`no hint or error for ${report.diagnosis}`);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+    t.log(`exit codes: ${JSON.stringify(exits)}`);
+    t.true(exits[1] > 0 && exits[2] > 0);
+  },
+);
 
 it(title('fast-check: the certificate reader throws only its own clear errors, whatever the bytes'), (t) => {
   const pem = Buffer.from(leaf.chainPem);
   fc.assert(
-    fc.property(fc.oneof(fc.uint8Array({ maxLength: 4096 }).map((b) => Buffer.from(b)), fc.array(mutation(pem.length), { minLength: 1, maxLength: 4 }).map((m) => mutate(pem, m))), (data) => {
-      try {
-        const certs = parseCertificates(data, chainFileLimits, 'input');
-        if (certs.length === 0 || certs.length > chainFileLimits.maxCertificates) throw new Error('bad count');
-      } catch (error) {
-        if (!(error instanceof CertificateFileError)) throw error;
-        if (!error.message.startsWith('input')) throw new Error(`message does not name the input: ${error.message}`);
-      }
-    }),
+    fc.property(
+      fc.oneof(
+        fc.uint8Array({ maxLength: 4096 }).map((b) => Buffer.from(b)),
+        fc.array(mutation(pem.length), { minLength: 1, maxLength: 4 }).map((m) => mutate(pem, m)),
+      ),
+      (data) => {
+        try {
+          const certs = parseCertificates(data, chainFileLimits, 'input');
+          if (certs.length === 0 || certs.length > chainFileLimits.maxCertificates) throw new Error('bad count');
+        } catch (error) {
+          if (!(error instanceof CertificateFileError)) throw error;
+          if (!error.message.startsWith('input')) throw new Error(`message does not name the input: ${error.message}`);
+        }
+      },
+    ),
     { numRuns: 3000 },
   );
   t.pass();

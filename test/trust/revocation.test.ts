@@ -33,7 +33,14 @@ interface Report {
   diagnosis: string;
   findings: string[];
   error: { code: number | string; message: string } | null;
-  revocation: { mode: string; checked: boolean; status: string; responder: string | null; error: string | null };
+  revocation: {
+    mode: string;
+    checked: boolean;
+    status: string;
+    code: string | null;
+    responder: string | null;
+    error: string | null;
+  };
   hint: string | null;
 }
 
@@ -41,7 +48,10 @@ test.before(async () => {
   if (needs) return;
   dir = mkdtempSync(path.join(tmpdir(), 'tg-trust-ocsp-'));
   configFile = path.join(dir, 'agent.json');
-  writeFileSync(configFile, JSON.stringify({ ControlSocketPath: path.join(dir, 'none.sock'), StateDirectory: dir, LogDirectory: dir }));
+  writeFileSync(
+    configFile,
+    JSON.stringify({ ControlSocketPath: path.join(dir, 'none.sock'), StateDirectory: dir, LogDirectory: dir }),
+  );
   pki = await TestPki.create();
   const port = await freeTcpPort();
   const ocspUrl = `http://127.0.0.1:${port}/`;
@@ -49,7 +59,8 @@ test.before(async () => {
   revoked = await pki.issueLeaf({ ocspUrl });
   await pki.revoke(revoked);
   responder = await startOcspResponder({ pki, port });
-  for (const leaf of [good, revoked]) servers.push(await startHttpsServer({ certificate: leaf, handler: skewedDateHandler(0) }));
+  for (const leaf of [good, revoked])
+    servers.push(await startHttpsServer({ certificate: leaf, handler: skewedDateHandler(0) }));
   goodUrl = `https://localhost:${servers[0]!.port}/`;
   revokedUrl = `https://localhost:${servers[1]!.port}/`;
 });
@@ -75,8 +86,18 @@ it(title('a revoked leaf is revoked under soft and under require'), async (t) =>
     t.is(code, 2, mode);
     t.is(report.diagnosis, 'revoked');
     t.false(report.trusted);
-    t.deepEqual(report.revocation, { mode, checked: true, status: 'revoked', responder: responder.url, error: null });
-    t.regex(report.hint ?? '', /^The certificate of localhost was revoked by its CA \(OCSP http:\/\/127\.0\.0\.1:\d+\/\)/);
+    t.deepEqual(report.revocation, {
+      mode,
+      checked: true,
+      status: 'revoked',
+      code: null,
+      responder: responder.url,
+      error: null,
+    });
+    t.regex(
+      report.hint ?? '',
+      /^The certificate of localhost was revoked by its CA \(OCSP http:\/\/127\.0\.0\.1:\d+\/\)/,
+    );
   }
   // The same chain as a file.
   const file = await trust([revoked.chainFile, '--revocation', 'soft']);
@@ -89,7 +110,14 @@ it(title('a good leaf is ok under soft and require, its revocation checked'), as
     t.is(code, 0, mode);
     t.is(report.diagnosis, 'ok');
     t.deepEqual(report.findings, ['ok']);
-    t.deepEqual(report.revocation, { mode, checked: true, status: 'good', responder: responder.url, error: null });
+    t.deepEqual(report.revocation, {
+      mode,
+      checked: true,
+      status: 'good',
+      code: null,
+      responder: responder.url,
+      error: null,
+    });
   }
   const off = await trust([goodUrl, '--revocation', 'off']);
   t.is(off.report.revocation.status, 'off');
@@ -101,6 +129,7 @@ it(title('a leaf that names no responder is simply not checked under soft, refus
   t.is(soft.code, 0);
   t.deepEqual(soft.report.findings, ['ok']);
   t.is(soft.report.revocation.status, 'not_checked');
+  t.is(soft.report.revocation.code, 'no_responder');
   const required = await trust([plain.chainFile, '--revocation', 'require']);
   t.is(required.code, 2);
   t.is(required.report.diagnosis, 'revocation_unknown');
@@ -114,9 +143,13 @@ it(title('responder stopped: ok with revocation_unknown under soft, not trusted 
   t.is(soft.report.diagnosis, 'ok');
   t.deepEqual(soft.report.findings, ['ok', 'revocation_unknown']);
   t.is(soft.report.revocation.status, 'unknown');
+  t.is(soft.report.revocation.code, 'responder_unreachable');
   t.false(soft.report.revocation.checked);
   t.regex(soft.report.revocation.error ?? '', /^OCSP responder http:\/\/127\.0\.0\.1:\d+\/: ECONNREFUSED$/);
-  t.regex(soft.report.hint ?? '', /^Revocation of the certificate of localhost could not be checked \(OCSP responder .*ECONNREFUSED\); it is trusted without that check\.$/);
+  t.regex(
+    soft.report.hint ?? '',
+    /^Revocation of the certificate of localhost could not be checked \(OCSP responder .*ECONNREFUSED\); it is trusted without that check\.$/,
+  );
   const required = await trust([goodUrl, '--revocation', 'require']);
   t.is(required.code, 2);
   t.false(required.report.trusted);
@@ -124,7 +157,10 @@ it(title('responder stopped: ok with revocation_unknown under soft, not trusted 
   t.is(required.report.revocation.status, 'unknown');
 });
 
-async function fakeResponder(t: { teardown(fn: () => void): void }, answer: (res: http.ServerResponse) => void): Promise<string> {
+async function fakeResponder(
+  t: { teardown(fn: () => void): void },
+  answer: (res: http.ServerResponse) => void,
+): Promise<string> {
   const server = http.createServer((req, res) => {
     req.resume();
     req.on('end', () => answer(res));
@@ -137,35 +173,49 @@ async function fakeResponder(t: { teardown(fn: () => void): void }, answer: (res
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
 }
 
-it(title('a responder answering garbage leaves revocation unknown; a huge answer is a clear error (exit 1)'), async (t) => {
-  const garbageUrl = await fakeResponder(t, (res) => res.end(Buffer.from('0\x82\x01\x00 definitely not OCSP')));
-  const garbageLeaf = await pki.issueLeaf({ ocspUrl: garbageUrl });
-  const soft = await trust([garbageLeaf.chainFile, '--revocation', 'soft']);
-  t.is(soft.code, 0);
-  t.deepEqual(soft.report.findings, ['ok', 'revocation_unknown']);
-  t.regex(soft.report.revocation.error ?? '', /could not be used/);
+it(
+  title('a responder answering garbage leaves revocation unknown; a huge answer is a clear error (exit 1)'),
+  async (t) => {
+    const garbageUrl = await fakeResponder(t, (res) => res.end(Buffer.from('0\x82\x01\x00 definitely not OCSP')));
+    const garbageLeaf = await pki.issueLeaf({ ocspUrl: garbageUrl });
+    const soft = await trust([garbageLeaf.chainFile, '--revocation', 'soft']);
+    t.is(soft.code, 0);
+    t.deepEqual(soft.report.findings, ['ok', 'revocation_unknown']);
+    t.regex(soft.report.revocation.error ?? '', /could not be used/);
+    t.is(soft.report.revocation.code, 'response_unusable');
 
-  const hugeUrl = await fakeResponder(t, (res) => {
-    res.writeHead(200, { 'content-type': 'application/ocsp-response' });
-    const chunk = Buffer.alloc(64 * 1024, 0x41);
-    let sent = 0;
-    const more = () => {
-      while (sent < 160 && res.write(chunk)) sent++;
-      if (sent < 160) res.once('drain', more);
-      else res.end();
-    };
-    res.on('error', () => undefined);
-    more();
-  });
-  const hugeLeaf = await pki.issueLeaf({ ocspUrl: hugeUrl });
-  const run = await agentctl(['trust', hugeLeaf.chainFile, '--json', '--ca', pki.caFile, '--revocation', 'soft', '--config', configFile]);
-  t.is(run.code, 1);
-  const report = JSON.parse(run.stdout) as Report;
-  t.is(report.diagnosis, 'malformed');
-  t.is(report.error?.code, 'ocsp_response_too_large');
-  t.regex(report.error?.message ?? '', /the response exceeds 65536 bytes/);
-  t.notRegex(run.stderr, /\n\s+at /);
-});
+    const hugeUrl = await fakeResponder(t, (res) => {
+      res.writeHead(200, { 'content-type': 'application/ocsp-response' });
+      const chunk = Buffer.alloc(64 * 1024, 0x41);
+      let sent = 0;
+      const more = () => {
+        while (sent < 160 && res.write(chunk)) sent++;
+        if (sent < 160) res.once('drain', more);
+        else res.end();
+      };
+      res.on('error', () => undefined);
+      more();
+    });
+    const hugeLeaf = await pki.issueLeaf({ ocspUrl: hugeUrl });
+    const run = await agentctl([
+      'trust',
+      hugeLeaf.chainFile,
+      '--json',
+      '--ca',
+      pki.caFile,
+      '--revocation',
+      'soft',
+      '--config',
+      configFile,
+    ]);
+    t.is(run.code, 1);
+    const report = JSON.parse(run.stdout) as Report;
+    t.is(report.diagnosis, 'malformed');
+    t.is(report.error?.code, 'ocsp_response_too_large');
+    t.regex(report.error?.message ?? '', /the response exceeds 65536 bytes/);
+    t.notRegex(run.stderr, /\n\s+at /);
+  },
+);
 
 it(title('checkTrust in process: the intermediate CA has no responder; only the leaf is asked'), async (t) => {
   // A fresh responder for the good leaf (the previous one was stopped).
@@ -175,5 +225,8 @@ it(title('checkTrust in process: the intermediate CA has no responder; only the 
   const report = await checkTrust({ target: good.chainFile, anchors, revocation: 'require' });
   t.is(report.diagnosis, 'ok');
   t.is(report.revocation.status, 'good');
-  t.deepEqual(report.chain.map((c) => c.ocsp_urls.length), [1, 0, 0]);
+  t.deepEqual(
+    report.chain.map((c) => c.ocsp_urls.length),
+    [1, 0, 0],
+  );
 });
