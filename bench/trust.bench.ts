@@ -33,10 +33,19 @@ async function main(): Promise<boolean> {
   const pki = await TestPki.create();
   try {
     const leafPem = (await pki.issueLeaf()).certPem;
-    const [leaf, intermediate, root] = [leafPem, pki.intermediate.certPem, pki.root.certPem].map((pem) => new X509Certificate(pem));
-    const options = { chain: [leaf!.raw, intermediate!.raw], policy: 'ssl' as const, hostname: 'localhost', anchors: [root!.raw], anchorsOnly: true };
+    const [leaf, intermediate, root] = [leafPem, pki.intermediate.certPem, pki.root.certPem].map(
+      (pem) => new X509Certificate(pem),
+    );
+    const options = {
+      chain: [leaf!.raw, intermediate!.raw],
+      policy: 'ssl' as const,
+      hostname: 'localhost',
+      anchors: [root!.raw],
+      anchorsOnly: true,
+    };
     const check = await evaluateTrust(options);
-    if (!check.trusted || check.chain.length !== 3) throw new Error(`the benchmark chain does not evaluate as trusted: ${check.errorMessage}`);
+    if (!check.trusted || check.chain.length !== 3)
+      throw new Error(`the benchmark chain does not evaluate as trusted: ${check.errorMessage}`);
 
     // Addon: `concurrency` evaluations in flight for `seconds`.
     for (let i = 0; i < 200; i++) await evaluateTrust(options); // warm-up
@@ -67,13 +76,18 @@ async function main(): Promise<boolean> {
     const nodeStart = process.hrtime.bigint();
     const nodeDeadline = nodeStart + BigInt(Math.round(seconds * 1e9));
     while (process.hrtime.bigint() < nodeDeadline) {
-      for (let j = 0; j < links.length; j++) if (!links[j]![0].verify(keys[j]!)) throw new Error('a link does not verify');
+      for (let j = 0; j < links.length; j++)
+        if (!links[j]![0].verify(keys[j]!)) throw new Error('a link does not verify');
       chains++;
     }
     const nodeRate = chains / (Number(process.hrtime.bigint() - nodeStart) / 1e9);
 
-    console.log(`addon evaluateTrust        ${addonRate.toFixed(0).padStart(7)} evaluations/s (${concurrency} in flight, ${evaluations} in ${addonSeconds.toFixed(1)} s)`);
-    console.log(`node:crypto verify ×${links.length}      ${nodeRate.toFixed(0).padStart(7)} chains/s (signature checks only, one thread)`);
+    console.log(
+      `addon evaluateTrust        ${addonRate.toFixed(0).padStart(7)} evaluations/s (${concurrency} in flight, ${evaluations} in ${addonSeconds.toFixed(1)} s)`,
+    );
+    console.log(
+      `node:crypto verify ×${links.length}      ${nodeRate.toFixed(0).padStart(7)} chains/s (signature checks only, one thread)`,
+    );
     console.log(`ratio addon/node:crypto    ${(addonRate / nodeRate).toFixed(2)} (reported, no budget)`);
     console.log(`budget ≥ ${budgetPerSecond} evaluations/s: ${verdict(addonRate >= budgetPerSecond)}`);
     let ok = addonRate >= budgetPerSecond;
@@ -84,14 +98,20 @@ async function main(): Promise<boolean> {
     const withTargets = createAgentFixture('tg-bench-trust-');
     const without = createAgentFixture('tg-bench-trust-');
     try {
-      withTargets.writeConfig({ TrustTargets: [`https://localhost:${server.port}/`, (await pki.issueLeaf()).chainFile], TrustCAFiles: [pki.caFile], TrustRevocation: 'off' });
+      withTargets.writeConfig({
+        TrustTargets: [`https://localhost:${server.port}/`, (await pki.issueLeaf()).chainFile],
+        TrustCAFiles: [pki.caFile],
+        TrustRevocation: 'off',
+      });
       without.writeConfig({});
       const [a, b] = [await withTargets.start(), await without.start()];
       await new Promise((r) => setTimeout(r, idleSeconds * 1000));
       const [rssWith, rssWithout] = [rssMB(a.pid), rssMB(b.pid)];
       const shortened = idleSeconds < 60 ? ' (shortened idle: not the budgeted figure)' : '';
       console.log(`agentd RSS after ${idleSeconds} s idle, no trust targets  ${rssWithout.toFixed(1)} MB`);
-      console.log(`agentd RSS after ${idleSeconds} s idle, 2 trust targets   ${rssWith.toFixed(1)} MB (+${(rssWith - rssWithout).toFixed(1)} MB; budget ≤ ${rssBudgetMB} MB)  ${verdict(rssWith <= rssBudgetMB)}${shortened}`);
+      console.log(
+        `agentd RSS after ${idleSeconds} s idle, 2 trust targets   ${rssWith.toFixed(1)} MB (+${(rssWith - rssWithout).toFixed(1)} MB; budget ≤ ${rssBudgetMB} MB)  ${verdict(rssWith <= rssBudgetMB)}${shortened}`,
+      );
       ok &&= rssWith <= rssBudgetMB;
     } finally {
       await withTargets.cleanup();

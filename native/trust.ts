@@ -31,13 +31,7 @@ export interface EvaluateTrustOptions {
 
 /** Apple's SecTrustResultType names; Linux maps OpenSSL's verify errors onto them. */
 export type TrustResultName =
-  | 'proceed'
-  | 'unspecified'
-  | 'recoverableTrustFailure'
-  | 'fatalTrustFailure'
-  | 'deny'
-  | 'invalid'
-  | 'otherError';
+  'proceed' | 'unspecified' | 'recoverableTrustFailure' | 'fatalTrustFailure' | 'deny' | 'invalid' | 'otherError';
 
 export interface EvaluatedCertificate {
   /** RFC 4514 distinguished name, most specific first ("CN=login.acme.com,O=Acme"). */
@@ -78,55 +72,101 @@ interface TrustAddon {
 }
 
 function checkBuffers(name: string, value: unknown, max: number, maxBytes: number, allowEmpty: boolean): Buffer[] {
-  if (!Array.isArray(value)) throw new TypeError(`evaluateTrust: ${name} must be an array of Buffers, got ${describe(value)}`);
-  if (!allowEmpty && value.length === 0) throw new RangeError(`evaluateTrust: ${name} is empty; give at least one certificate`);
-  if (value.length > max) throw new RangeError(`evaluateTrust: ${name} has ${value.length} entries; at most ${max} are accepted`);
+  if (!Array.isArray(value))
+    throw new TypeError(`evaluateTrust: ${name} must be an array of Buffers, got ${describe(value)}`);
+  if (!allowEmpty && value.length === 0)
+    throw new RangeError(`evaluateTrust: ${name} is empty; give at least one certificate`);
+  if (value.length > max)
+    throw new RangeError(`evaluateTrust: ${name} has ${value.length} entries; at most ${max} are accepted`);
   value.forEach((item: unknown, i) => {
-    if (!Buffer.isBuffer(item)) throw new TypeError(`evaluateTrust: ${name}[${i}] must be a Buffer, got ${describe(item)}`);
-    if (item.length > maxBytes) throw new RangeError(`evaluateTrust: ${name}[${i}] is ${item.length} bytes; at most ${maxBytes} are accepted`);
+    if (!Buffer.isBuffer(item))
+      throw new TypeError(`evaluateTrust: ${name}[${i}] must be a Buffer, got ${describe(item)}`);
+    if (item.length > maxBytes)
+      throw new RangeError(`evaluateTrust: ${name}[${i}] is ${item.length} bytes; at most ${maxBytes} are accepted`);
   });
   return value as Buffer[];
 }
 
 function checkBoolean(name: string, value: unknown): void {
-  if (value !== undefined && typeof value !== 'boolean') throw new TypeError(`evaluateTrust: ${name} must be a boolean, got ${describe(value)}`);
+  if (value !== undefined && typeof value !== 'boolean')
+    throw new TypeError(`evaluateTrust: ${name} must be a boolean, got ${describe(value)}`);
 }
 
-const knownOptions = new Set(['chain', 'policy', 'hostname', 'anchors', 'anchorsOnly', 'verifyDate', 'ocspResponses', 'requireRevocationCheck']);
+const knownOptions = new Set([
+  'chain',
+  'policy',
+  'hostname',
+  'anchors',
+  'anchorsOnly',
+  'verifyDate',
+  'ocspResponses',
+  'requireRevocationCheck',
+]);
 
 /**
  * Evaluates a certificate chain natively. Resolves with the OS's verdict (a chain that is not
  * trusted still resolves); rejects with a TrustEvaluationError when a certificate does not parse.
  */
 export function evaluateTrust(options: EvaluateTrustOptions, ...rest: unknown[]): Promise<TrustEvaluation> {
-  if (rest.length !== 0) throw new TypeError(`evaluateTrust() takes one options object, got ${rest.length + 1} arguments`);
+  if (rest.length !== 0)
+    throw new TypeError(`evaluateTrust() takes one options object, got ${rest.length + 1} arguments`);
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new TypeError(`evaluateTrust(options) expects an object, got ${describe(options)}`);
   }
   for (const key of Object.keys(options)) {
     if (!knownOptions.has(key)) throw new TypeError(`evaluateTrust: unknown option "${key}"`);
   }
-  const chain = checkBuffers('chain', options.chain, trustLimits.chainCertificates, trustLimits.certificateBytes, false);
+  const chain = checkBuffers(
+    'chain',
+    options.chain,
+    trustLimits.chainCertificates,
+    trustLimits.certificateBytes,
+    false,
+  );
   if (options.policy !== 'ssl' && options.policy !== 'basic') {
-    throw new TypeError(`evaluateTrust: policy must be 'ssl' or 'basic', got ${typeof options.policy === 'string' ? JSON.stringify(options.policy) : describe(options.policy)}`);
+    throw new TypeError(
+      `evaluateTrust: policy must be 'ssl' or 'basic', got ${typeof options.policy === 'string' ? JSON.stringify(options.policy) : describe(options.policy)}`,
+    );
   }
   if (options.hostname !== undefined) {
-    if (typeof options.hostname !== 'string') throw new TypeError(`evaluateTrust: hostname must be a string, got ${describe(options.hostname)}`);
+    if (typeof options.hostname !== 'string')
+      throw new TypeError(`evaluateTrust: hostname must be a string, got ${describe(options.hostname)}`);
     if (options.hostname === '' || options.hostname.length > 253 || /[\0-\x20\x7f]/.test(options.hostname)) {
-      throw new TypeError(`evaluateTrust: hostname must be a host name or IP address, got ${JSON.stringify(options.hostname.slice(0, 80))}`);
+      throw new TypeError(
+        `evaluateTrust: hostname must be a host name or IP address, got ${JSON.stringify(options.hostname.slice(0, 80))}`,
+      );
     }
   }
-  const anchors = options.anchors === undefined ? undefined : checkBuffers('anchors', options.anchors, trustLimits.anchors, trustLimits.certificateBytes, true);
+  const anchors =
+    options.anchors === undefined
+      ? undefined
+      : checkBuffers('anchors', options.anchors, trustLimits.anchors, trustLimits.certificateBytes, true);
   checkBoolean('anchorsOnly', options.anchorsOnly);
-  if (options.verifyDate !== undefined && (typeof options.verifyDate !== 'number' || !Number.isFinite(options.verifyDate))) {
-    throw new TypeError(`evaluateTrust: verifyDate must be a finite number of Unix ms, got ${describe(options.verifyDate)}`);
+  if (
+    options.verifyDate !== undefined &&
+    (typeof options.verifyDate !== 'number' || !Number.isFinite(options.verifyDate))
+  ) {
+    throw new TypeError(
+      `evaluateTrust: verifyDate must be a finite number of Unix ms, got ${describe(options.verifyDate)}`,
+    );
   }
   // Security.framework's dates are CFAbsoluteTime doubles; time_t on Linux: stay within years 1950–9999.
-  if (options.verifyDate !== undefined && (options.verifyDate < -631152000000 || options.verifyDate > 253402300799000)) {
+  if (
+    options.verifyDate !== undefined &&
+    (options.verifyDate < -631152000000 || options.verifyDate > 253402300799000)
+  ) {
     throw new RangeError(`evaluateTrust: verifyDate ${options.verifyDate} is outside the years 1950 to 9999`);
   }
   const ocspResponses =
-    options.ocspResponses === undefined ? undefined : checkBuffers('ocspResponses', options.ocspResponses, trustLimits.ocspResponses, trustLimits.ocspResponseBytes, true);
+    options.ocspResponses === undefined
+      ? undefined
+      : checkBuffers(
+          'ocspResponses',
+          options.ocspResponses,
+          trustLimits.ocspResponses,
+          trustLimits.ocspResponseBytes,
+          true,
+        );
   checkBoolean('requireRevocationCheck', options.requireRevocationCheck);
   const request: EvaluateTrustOptions = { chain, policy: options.policy };
   if (options.hostname !== undefined) request.hostname = options.hostname;

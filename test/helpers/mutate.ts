@@ -6,11 +6,23 @@ export const mutation = (length: number) =>
   fc.oneof(
     fc.record({ kind: fc.constant('flip' as const), at: fc.nat(length - 1), xor: fc.integer({ min: 1, max: 255 }) }),
     fc.record({ kind: fc.constant('truncate' as const), at: fc.nat(length - 1) }),
-    fc.record({ kind: fc.constant('insert' as const), at: fc.nat(length), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
-    fc.record({ kind: fc.constant('overwrite' as const), at: fc.nat(length - 1), bytes: fc.uint8Array({ minLength: 1, maxLength: 16 }) }),
+    fc.record({
+      kind: fc.constant('insert' as const),
+      at: fc.nat(length),
+      bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }),
+    }),
+    fc.record({
+      kind: fc.constant('overwrite' as const),
+      at: fc.nat(length - 1),
+      bytes: fc.uint8Array({ minLength: 1, maxLength: 16 }),
+    }),
   );
 
-export type Mutation = { kind: 'flip'; at: number; xor: number } | { kind: 'truncate'; at: number } | { kind: 'insert'; at: number; bytes: Uint8Array } | { kind: 'overwrite'; at: number; bytes: Uint8Array };
+export type Mutation =
+  | { kind: 'flip'; at: number; xor: number }
+  | { kind: 'truncate'; at: number }
+  | { kind: 'insert'; at: number; bytes: Uint8Array }
+  | { kind: 'overwrite'; at: number; bytes: Uint8Array };
 
 export function mutate(original: Buffer, mutations: Mutation[]): Buffer {
   let out = Buffer.from(original);
@@ -26,4 +38,3 @@ export function mutate(original: Buffer, mutations: Mutation[]): Buffer {
   }
   return out;
 }
-

@@ -37,11 +37,29 @@ export function freeTcpPort(): Promise<number> {
 }
 
 /** Starts `openssl ocsp` on `port` for the certificates `issuer` signed. */
-export async function startOcspResponder(options: { pki: TestPki; port: number; issuer?: IssuedCertificate }): Promise<RunningOcspResponder> {
+export async function startOcspResponder(options: {
+  pki: TestPki;
+  port: number;
+  issuer?: IssuedCertificate;
+}): Promise<RunningOcspResponder> {
   const issuer = options.issuer ?? options.pki.intermediate;
   const child = spawn(
     'openssl',
-    ['ocsp', '-index', options.pki.indexFile, '-CA', issuer.certFile, '-rsigner', issuer.certFile, '-rkey', issuer.keyFile, '-port', String(options.port), '-ndays', '1'],
+    [
+      'ocsp',
+      '-index',
+      options.pki.indexFile,
+      '-CA',
+      issuer.certFile,
+      '-rsigner',
+      issuer.certFile,
+      '-rkey',
+      issuer.keyFile,
+      '-port',
+      String(options.port),
+      '-ndays',
+      '1',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   running.add(child);
