@@ -4,6 +4,7 @@
 // link) in the same run, and their ratio. Budget: ≥ 2,000 evaluations/s. Then agentd's RSS
 // after idling with trust targets configured (budget 60 MB, as for the daemon without them).
 // BENCH_SECONDS (default 3) sets each timed phase; BENCH_IDLE_SECONDS (default 60) the idle wait.
+import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { evaluateTrust } from '../native/trust.js';
@@ -19,8 +20,12 @@ const rssBudgetMB = 60;
 const verdict = (ok: boolean) => (ok ? 'PASS' : 'OVER');
 
 function rssMB(pid: number): number {
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
-  return kb / 1024;
+  if (process.platform === 'linux') {
+    const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+    return kb / 1024;
+  }
+  const r = spawnSync('ps', ['-o', 'rss=', '-p', String(pid)], { encoding: 'utf8' });
+  return Number(r.stdout.trim()) / 1024;
 }
 
 async function main(): Promise<boolean> {

@@ -15,9 +15,9 @@ type ErrorClass =
   | 'hostname'
   | 'revoked'
   | 'revocation_unknown'
-  | 'issuer_missing'
+  /** No anchor was reached: where the chain ends tells an unknown root from a missing intermediate. */
+  | 'chain_end'
   | 'untrusted_root'
-  | 'incomplete_chain'
   | 'other';
 
 // OpenSSL (x509_vfy.h). Anything absent is a structural or signature problem: 'other'.
@@ -31,9 +31,9 @@ const openssl: Record<number, ErrorClass> = {
   73: 'revocation_unknown', // X509_V_ERR_OCSP_VERIFY_NEEDED
   74: 'revocation_unknown', // X509_V_ERR_OCSP_VERIFY_FAILED
   75: 'revocation_unknown', // X509_V_ERR_OCSP_CERT_UNKNOWN
-  2: 'issuer_missing', // X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT
-  20: 'issuer_missing', // X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
-  21: 'issuer_missing', // X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE
+  2: 'chain_end', // X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT
+  20: 'chain_end', // X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+  21: 'chain_end', // X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE
   18: 'untrusted_root', // X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT
   19: 'untrusted_root', // X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN
   27: 'untrusted_root', // X509_V_ERR_CERT_UNTRUSTED
@@ -47,8 +47,8 @@ const security: Record<number, ErrorClass> = {
   [-67602]: 'hostname', // errSecHostNameMismatch
   [-67820]: 'revoked', // errSecCertificateRevoked
   [-67635]: 'revocation_unknown', // errSecIncompleteCertRevocationCheck
-  [-25318]: 'issuer_missing', // errSecCreateChainFailed: MissingIntermediate (also an unknown root not sent)
-  [-67843]: 'untrusted_root', // errSecNotTrusted: AnchorTrusted
+  [-25318]: 'chain_end', // errSecCreateChainFailed: MissingIntermediate (also an unknown root not sent)
+  [-67843]: 'chain_end', // errSecNotTrusted: AnchorTrusted
   [-67612]: 'untrusted_root', // errSecInvalidRoot
   [-67654]: 'untrusted_root', // errSecTrustSettingDeny
 };
@@ -101,9 +101,7 @@ export function diagnoseEvaluation(
       return 'revocation_unknown';
     case 'untrusted_root':
       return 'untrusted_root';
-    case 'incomplete_chain':
-      return 'incomplete_chain';
-    case 'issuer_missing': {
+    case 'chain_end': {
       const top = evaluation.chain[evaluation.chain.length - 1];
       if (top && isSelfIssued(top)) return 'untrusted_root';
       return evaluation.chain.length <= 1 ? 'incomplete_chain' : 'untrusted_root';

@@ -39,9 +39,12 @@ export function ssoTargetsFromProfiles(parsed: unknown): string[] {
   return [...out].sort();
 }
 
-/** Runs `profiles show -output stdout-xml` (macOS, as root); [] elsewhere or when it fails. */
-export async function installedSsoTargets(timeoutMs = 10_000): Promise<{ targets: string[]; error: string | null }> {
-  if (process.platform !== 'darwin') return { targets: [], error: null };
+/**
+ * Runs `profiles show -output stdout-xml` (macOS, as root: device profiles are root's to read);
+ * [] elsewhere, for another user, or when it fails.
+ */
+export async function installedSsoTargets(timeoutMs = 5_000): Promise<{ targets: string[]; error: string | null }> {
+  if (process.platform !== 'darwin' || process.getuid?.() !== 0) return { targets: [], error: null };
   const xml = await new Promise<string | Error>((resolve) => {
     execFile(
       PROFILES,

@@ -79,17 +79,18 @@ std::string LastOpenSslError(const char* fallback) {
 
 X509Ptr ParseCertificate(const Der& der, std::string* why) {
   if (der.empty()) {
-    *why = "empty";
+    *why = "is empty";
     return nullptr;
   }
   const unsigned char* p = der.data();
   X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
   if (!cert) {
-    *why = "not a DER X.509 certificate (" + LastOpenSslError("does not parse") + ")";
+    *why = "is not a DER X.509 certificate (" + LastOpenSslError("does not parse") + ")";
     return nullptr;
   }
   if (p != der.data() + der.size()) {
-    *why = std::to_string(der.data() + der.size() - p) + " bytes after the end of the certificate";
+    long extra = static_cast<long>(der.data() + der.size() - p);
+    *why = "has " + std::to_string(extra) + (extra == 1 ? " byte" : " bytes") + " after its end";
     return nullptr;
   }
   return cert;
@@ -365,7 +366,7 @@ bool Evaluate(const Request& request, Evaluation* out, Failure* failure) {
     std::string why;
     X509Ptr cert = Certificates().Get(request.chain[i], &why);
     if (!cert) {
-      *failure = {"malformed", "chain", static_cast<int>(i), "certificate " + std::to_string(i + 1) + " of the chain is " + why};
+      *failure = {"malformed", "chain", static_cast<int>(i), "certificate " + std::to_string(i + 1) + " of the chain " + why};
       return false;
     }
     chain.push_back(std::move(cert));
@@ -375,7 +376,7 @@ bool Evaluate(const Request& request, Evaluation* out, Failure* failure) {
     std::string why;
     X509Ptr cert = Certificates().Get(request.anchors[i], &why);
     if (!cert) {
-      *failure = {"malformed", "anchors", static_cast<int>(i), "anchor certificate " + std::to_string(i + 1) + " is " + why};
+      *failure = {"malformed", "anchors", static_cast<int>(i), "anchor certificate " + std::to_string(i + 1) + " " + why};
       return false;
     }
     anchors.push_back(std::move(cert));

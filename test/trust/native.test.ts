@@ -180,7 +180,7 @@ it(title('a certificate that does not parse rejects with its place named'), asyn
   const trailing = await t.throwsAsync<TrustEvaluationError>(
     evaluateTrust({ chain: [Buffer.concat([chain[0]!, Buffer.from([0])])], policy: 'basic' }),
   );
-  t.regex(trailing?.message ?? '', /1 bytes after the end of the certificate/);
+  t.regex(trailing?.message ?? '', /^certificate 1 of the chain has 1 byte after its end$/);
   const anchor = await t.throwsAsync<TrustEvaluationError>(
     evaluateTrust({ chain, policy: 'basic', anchors: [Buffer.alloc(0)] }),
   );
@@ -292,7 +292,7 @@ it(
             });
           } catch (error) {
             const e = error as TrustEvaluationError;
-            if (e.code !== 'ERR_TRUST_MALFORMED_CERTIFICATE' || !/^certificate [12] of the chain is /.test(e.message))
+            if (e.code !== 'ERR_TRUST_MALFORMED_CERTIFICATE' || !/^certificate [12] of the chain (is|has) /.test(e.message))
               throw error;
             rejected++;
             return;
