@@ -292,7 +292,10 @@ it(
             });
           } catch (error) {
             const e = error as TrustEvaluationError;
-            if (e.code !== 'ERR_TRUST_MALFORMED_CERTIFICATE' || !/^certificate [12] of the chain (is|has) /.test(e.message))
+            if (
+              e.code !== 'ERR_TRUST_MALFORMED_CERTIFICATE' ||
+              !/^certificate [12] of the chain (is|has) /.test(e.message)
+            )
               throw error;
             rejected++;
             return;
