@@ -37,7 +37,7 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 const marker = '.trustguard-pkg';
 
 const usage = `usage: npm run pkg -- [options]
-  --out DIR                 where to build (default build/pkg; emptied first)
+  --out DIR                 where to build (default build-pkg; emptied first)
   --identifier-prefix P     identifiers P.agent, P.agent.session (default com.trustguard)
   --node PATH               the Node runtime to carry (default: this one); on macOS give it
                             twice (darwin-arm64 and darwin-x64) unless it is universal
@@ -45,6 +45,7 @@ const usage = `usage: npm run pkg -- [options]
   --sign IDENTITY           "Developer ID Installer: …": productsign the package
   --notarize PROFILE        notarytool keychain profile: notarize and staple (needs --sign)
   --team-id ID              team id written into the PPPC profile of an unsigned build
+  --stage-only              stage and check only, without Apple's tools (what Linux does)
   --json                    print the report as JSON
   --write-sources           rewrite the generated files kept in the repository, then exit`;
 
@@ -74,6 +75,7 @@ interface Options {
   notarize?: string;
   teamId?: string;
   json: boolean;
+  stageOnly: boolean;
   writeSources: boolean;
 }
 
@@ -89,6 +91,7 @@ function parseCommandLine(argv: string[]): Options {
       notarize: { type: 'string' },
       'team-id': { type: 'string' },
       json: { type: 'boolean' },
+      'stage-only': { type: 'boolean' },
       'write-sources': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -105,7 +108,8 @@ function parseCommandLine(argv: string[]): Options {
   const nodes = values.node ?? [process.execPath];
   if (nodes.length > 2) throw new UsageError('--node at most twice (arm64 and x86_64)');
   return {
-    out: path.resolve(values.out ?? path.join(repoRoot, 'build', 'pkg')),
+    // Not under build/: node-gyp rebuild (the universal addon) empties build/.
+    out: path.resolve(values.out ?? path.join(repoRoot, 'build-pkg')),
     identifierPrefix: values['identifier-prefix'],
     nodes: nodes.map((n) => path.resolve(n)),
     codesign: values.codesign,
@@ -113,6 +117,7 @@ function parseCommandLine(argv: string[]): Options {
     notarize: values.notarize,
     teamId: values['team-id'],
     json: values.json ?? false,
+    stageOnly: values['stage-only'] ?? false,
     writeSources: values['write-sources'] ?? false,
   };
 }
@@ -160,8 +165,9 @@ export async function buildPackage(options: Options): Promise<Report> {
   const report: Report = { platform: process.platform, version: settings.version, identifierPrefix: settings.identifierPrefix, out: options.out, steps, ok: false };
   const check = (step: string, problems: string[], passed: string) =>
     steps.push(problems.length === 0 ? { step, result: 'passed', detail: passed } : { step, result: 'failed', detail: problems.join('\n') });
-  const mac = process.platform === 'darwin';
+  const mac = process.platform === 'darwin' && !options.stageOnly;
   const macos = mac ? await import('./macos.js') : undefined;
+  if (mac && options.out.startsWith(path.join(repoRoot, 'build') + path.sep)) throw new UsageError('--out must not be under build/: node-gyp rebuild (the universal addon) empties it');
   prepareOut(options.out);
   const work = mkdtempSync(path.join(tmpdir(), 'tg-pkg-'));
   try {
@@ -234,7 +240,9 @@ export async function buildPackage(options: Options): Promise<Report> {
     // 5. Apple's tools.
     let pppc = pppcProfile(settings, options.teamId ? runtimeCodeRequirement(settings, options.teamId) : undefined);
     if (!macos) {
-      for (const [step, tools] of appleOnlySteps) steps.push({ step, result: 'needs a Mac', detail: tools });
+      for (const [step, tools] of appleOnlySteps) {
+        steps.push(process.platform === 'darwin' ? { step, result: 'skipped', detail: `--stage-only: ${tools}` } : { step, result: 'needs a Mac', detail: tools });
+      }
     } else {
       const identity = options.codesign ?? '-';
       const signing = macos.codesignPayload(staged.installRootDir, settings, identity, entitlementsFile);

@@ -42,7 +42,8 @@ function build(prefix?: string, human = false) {
     const out = path.join(tmp, key);
     builds.set(
       key,
-      runPkg(['--out', out, ...(prefix ? ['--identifier-prefix', prefix] : []), ...(human ? [] : ['--json'])]).then((r) => ({
+      // --stage-only: on a Mac too, no Apple tools (the build-package workflow job runs those).
+      runPkg(['--out', out, '--stage-only', ...(prefix ? ['--identifier-prefix', prefix] : []), ...(human ? [] : ['--json'])]).then((r) => ({
         out,
         code: r.code,
         stdout: r.out,
