@@ -225,9 +225,12 @@ export function checkInstallerXml(input: { distribution: string; packageInfo: st
   }
   const osVersion = children(dist, 'os-version')[0];
   if (osVersion?.getAttribute('min') !== settings.minimumMacOS) problems.push(`Distribution: minimum macOS is not ${settings.minimumMacOS}`);
+  // Top-level pkg-refs: the one naming the component file (with its version), and the extra
+  // ones productbuild adds for the same id (<pkg-ref id="…"><bundle-version/></pkg-ref>).
   const pkgRefs = children(dist, 'pkg-ref');
-  const definitions = pkgRefs.filter((r) => r.parentNode === dist);
-  if (definitions.length !== 1) problems.push(`Distribution: ${definitions.length} top-level pkg-ref definitions, expected 1`);
+  const topLevel = pkgRefs.filter((r) => r.parentNode === dist);
+  const definitions = topLevel.filter((r) => (r.textContent ?? '').trim() !== '');
+  if (definitions.length !== 1) problems.push(`Distribution: ${definitions.length} pkg-refs name a component package, expected 1`);
   const definition = definitions[0];
   if (definition) {
     if (definition.getAttribute('id') !== settings.packageIdentifier) problems.push(`Distribution: pkg-ref id "${definition.getAttribute('id')}" is not ${settings.packageIdentifier}`);
@@ -238,7 +241,11 @@ export function checkInstallerXml(input: { distribution: string; packageInfo: st
     }
   }
   const defined = new Set(definitions.map((d) => d.getAttribute('id')));
-  for (const ref of pkgRefs) if (!defined.has(ref.getAttribute('id'))) problems.push(`Distribution: pkg-ref "${ref.getAttribute('id')}" is never defined`);
+  for (const ref of pkgRefs) if (!defined.has(ref.getAttribute('id'))) problems.push(`Distribution: pkg-ref "${ref.getAttribute('id')}" names no component package`);
+  for (const ref of topLevel) {
+    const v = ref.getAttribute('version');
+    if (v && v !== settings.version) problems.push(`Distribution: pkg-ref "${ref.getAttribute('id')}" has version ${v}, not ${settings.version}`);
+  }
   const choiceIds = new Set(children(dist, 'choice').map((c) => c.getAttribute('id')));
   for (const line of children(dist, 'line')) if (!choiceIds.has(line.getAttribute('choice'))) problems.push(`Distribution: choices-outline names an unknown choice "${line.getAttribute('choice')}"`);
   const product = children(dist, 'product')[0];

@@ -239,7 +239,9 @@ export async function buildPackage(options: Options): Promise<Report> {
 
     // 5. Apple's tools.
     let pppc = pppcProfile(settings, options.teamId ? runtimeCodeRequirement(settings, options.teamId) : undefined);
-    if (!macos) {
+    if (macos && steps.some((s) => s.result === 'failed')) {
+      for (const [step] of appleOnlySteps.slice(1)) steps.push({ step, result: 'skipped', detail: 'not run: the checks above failed' });
+    } else if (!macos) {
       for (const [step, tools] of appleOnlySteps) {
         steps.push(process.platform === 'darwin' ? { step, result: 'skipped', detail: `--stage-only: ${tools}` } : { step, result: 'needs a Mac', detail: tools });
       }

@@ -126,3 +126,13 @@ test('stable UUIDs are well-formed and differ by name', (t) => {
   t.is(stableUuid('a'), a);
   t.not(stableUuid('b'), a);
 });
+
+test('the Distribution check accepts what productbuild writes back (extra pkg-ref, installKBytes, #file)', (t) => {
+  const packageInfo = packageInfoXml(settings, { numberOfFiles: 3, installKBytes: 1 });
+  const rewritten = distributionXml(settings)
+    .replace('onConclusion="none">TrustGuard-component.pkg<', 'onConclusion="none" installKBytes="106039">#TrustGuard-component.pkg<')
+    .replace('</installer-gui-script>', '    <pkg-ref id="com.trustguard.agent">\n        <bundle-version/>\n    </pkg-ref>\n</installer-gui-script>');
+  t.deepEqual(checkInstallerXml({ distribution: rewritten, packageInfo, settings, componentFile: '#TrustGuard-component.pkg' }), []);
+  const stray = rewritten.replace('<pkg-ref id="com.trustguard.agent">\n', '<pkg-ref id="com.other">\n');
+  t.deepEqual(checkInstallerXml({ distribution: stray, packageInfo, settings }), ['Distribution: pkg-ref "com.other" names no component package']);
+});
