@@ -40,11 +40,20 @@ export function checkPayloadTree(payloadRoot: string, settings: BuildSettings, r
   for (const entry of walk(payloadRoot)) {
     const st = lstatSync(path.join(payloadRoot, entry));
     if (st.isSymbolicLink()) problems.push(`${entry} is a link`);
-    if (!ancestors.has(entry) && !allowed.some((a) => entry.startsWith(`${a}/`))) problems.push(`${entry} is outside the install root and the launchd plists`);
+    if (!ancestors.has(entry) && !allowed.some((a) => entry.startsWith(`${a}/`)))
+      problems.push(`${entry} is outside the install root and the launchd plists`);
     if (dev.has(entry)) problems.push(`${entry} is a development-only package`);
   }
-  for (const forbidden of ['dist/test', 'dist/bench', 'dist/scripts', 'node_modules/typescript', 'node_modules/ava', 'node_modules/node-gyp']) {
-    if (existsSync(path.join(payloadRoot, root, forbidden))) problems.push(`${settings.installRoot}/${forbidden} is in the payload`);
+  for (const forbidden of [
+    'dist/test',
+    'dist/bench',
+    'dist/scripts',
+    'node_modules/typescript',
+    'node_modules/ava',
+    'node_modules/node-gyp',
+  ]) {
+    if (existsSync(path.join(payloadRoot, root, forbidden)))
+      problems.push(`${settings.installRoot}/${forbidden} is in the payload`);
   }
   return problems;
 }
@@ -52,7 +61,11 @@ export function checkPayloadTree(payloadRoot: string, settings: BuildSettings, r
 /** Directories 0755; files 0644, or 0755 when they must run; no set-id bits, no group/other write. */
 export function checkModes(payloadRoot: string, settings: BuildSettings): string[] {
   const problems: string[] = [];
-  const mustRun = new Set(requiredFiles(settings).filter((f) => f.executable).map((f) => f.path.replace(/^\//, '')));
+  const mustRun = new Set(
+    requiredFiles(settings)
+      .filter((f) => f.executable)
+      .map((f) => f.path.replace(/^\//, '')),
+  );
   const plists = new Set(launchdFiles(settings).map((f) => f.installPath.replace(/^\//, '')));
   for (const entry of ['', ...walk(payloadRoot)]) {
     const st = lstatSync(path.join(payloadRoot, entry));
@@ -75,7 +88,9 @@ export function checkModes(payloadRoot: string, settings: BuildSettings): string
 export function checkOwners(dir: string): string[] {
   return ['', ...walk(dir)].flatMap((entry) => {
     const st = lstatSync(path.join(dir, entry));
-    return st.uid === 0 && st.gid === 0 ? [] : [`${entry || '.'} is owned by ${st.uid}:${st.gid}, not root:wheel (0:0)`];
+    return st.uid === 0 && st.gid === 0
+      ? []
+      : [`${entry || '.'} is owned by ${st.uid}:${st.gid}, not root:wheel (0:0)`];
   });
 }
 
@@ -89,7 +104,9 @@ export function checkLaunchdPlists(payloadRoot: string, settings: BuildSettings)
     } catch (error) {
       return [`${file.installPath}: not a well-formed plist: ${(error as Error).message.split('\n')[0]}`];
     }
-    return checkLaunchdJob(job, { fileName: path.basename(full), kind: file.kind, settings }).map((p) => `${file.installPath}: ${p}`);
+    return checkLaunchdJob(job, { fileName: path.basename(full), kind: file.kind, settings }).map(
+      (p) => `${file.installPath}: ${p}`,
+    );
   });
 }
 
@@ -104,13 +121,23 @@ export function parsePlistFile(file: string): unknown {
  */
 export function smokeTest(installRootDir: string, settings: BuildSettings): string[] {
   const node = path.join(installRootDir, 'bin', 'node');
-  const version = spawnSync(node, [path.join(installRootDir, 'dist', 'agent', 'cli', 'agentctl.js'), 'version'], { encoding: 'utf8', timeout: 30_000 });
+  const version = spawnSync(node, [path.join(installRootDir, 'dist', 'agent', 'cli', 'agentctl.js'), 'version'], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   const problems: string[] = [];
   if (version.status !== 0 || !version.stdout.includes(settings.version)) {
-    problems.push(`bin/node dist/agent/cli/agentctl.js version: exit ${version.status ?? version.signal}: ${(version.stderr || version.stdout).trim().split('\n')[0]}`);
+    problems.push(
+      `bin/node dist/agent/cli/agentctl.js version: exit ${version.status ?? version.signal}: ${(version.stderr || version.stdout).trim().split('\n')[0]}`,
+    );
   }
   const addon = path.join(installRootDir, 'build', 'Release', 'trustguard.node');
-  const load = spawnSync(node, ['-e', `const a = require(${JSON.stringify(addon)}); if (Object.keys(a).length === 0) process.exit(3);`], { encoding: 'utf8', timeout: 30_000 });
-  if (load.status !== 0) problems.push(`the staged runtime cannot load the addon: ${load.stderr.trim().split('\n')[0]}`);
+  const load = spawnSync(
+    node,
+    ['-e', `const a = require(${JSON.stringify(addon)}); if (Object.keys(a).length === 0) process.exit(3);`],
+    { encoding: 'utf8', timeout: 30_000 },
+  );
+  if (load.status !== 0)
+    problems.push(`the staged runtime cannot load the addon: ${load.stderr.trim().split('\n')[0]}`);
   return problems;
 }

@@ -61,21 +61,35 @@ export interface ScriptCheck {
 /** `sh -n` on every script, then `shellcheck` (following common.sh) when it is installed. */
 export function checkScripts(dir: string, names: readonly string[]): ScriptCheck[] {
   const files = names.map((n) => path.join(dir, n));
-  const syntax = files.map((f) => ({ f, r: spawnSync('sh', ['-n', f], { encoding: 'utf8' }) })).filter(({ r }) => r.status !== 0);
+  const syntax = files
+    .map((f) => ({ f, r: spawnSync('sh', ['-n', f], { encoding: 'utf8' }) }))
+    .filter(({ r }) => r.status !== 0);
   const checks: ScriptCheck[] = [
     syntax.length === 0
       ? { tool: 'sh -n', result: 'passed', detail: `${files.length} scripts` }
-      : { tool: 'sh -n', result: 'failed', detail: syntax.map(({ f, r }) => `${path.basename(f)}: ${r.stderr.trim()}`).join('; ') },
+      : {
+          tool: 'sh -n',
+          result: 'failed',
+          detail: syntax.map(({ f, r }) => `${path.basename(f)}: ${r.stderr.trim()}`).join('; '),
+        },
   ];
   const shellcheck = spawnSync('shellcheck', ['--version'], { encoding: 'utf8' });
   if (shellcheck.error || shellcheck.status !== 0) {
-    checks.push({ tool: 'shellcheck', result: 'skipped', detail: 'shellcheck is not installed (apt-get install shellcheck / brew install shellcheck)' });
+    checks.push({
+      tool: 'shellcheck',
+      result: 'skipped',
+      detail: 'shellcheck is not installed (apt-get install shellcheck / brew install shellcheck)',
+    });
     return checks;
   }
   const run = spawnSync('shellcheck', ['--shell=sh', '--external-sources', ...files], { encoding: 'utf8', cwd: dir });
   checks.push(
     run.status === 0
-      ? { tool: 'shellcheck', result: 'passed', detail: `${files.length} scripts, shellcheck ${/version: (\S+)/.exec(shellcheck.stdout)?.[1] ?? ''}`.trim() }
+      ? {
+          tool: 'shellcheck',
+          result: 'passed',
+          detail: `${files.length} scripts, shellcheck ${/version: (\S+)/.exec(shellcheck.stdout)?.[1] ?? ''}`.trim(),
+        }
       : { tool: 'shellcheck', result: 'failed', detail: run.stdout.trim() || run.stderr.trim() },
   );
   return checks;

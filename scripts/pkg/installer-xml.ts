@@ -56,7 +56,10 @@ export function distributionXml(settings: BuildSettings): string {
 `;
 }
 
-export function packageInfoXml(settings: BuildSettings, payload: { numberOfFiles: number; installKBytes: number }): string {
+export function packageInfoXml(
+  settings: BuildSettings,
+  payload: { numberOfFiles: number; installKBytes: number },
+): string {
   return `<?xml version="1.0" encoding="utf-8"?>
 <pkg-info format-version="2" identifier="${xmlAttr(settings.packageIdentifier)}" version="${xmlAttr(settings.version)}" install-location="/" auth="root" relocatable="false" overwrite-permissions="true" postinstall-action="none">
     <payload numberOfFiles="${payload.numberOfFiles}" installKBytes="${payload.installKBytes}"/>
@@ -137,7 +140,10 @@ export function runtimeCodeRequirement(settings: BuildSettings, teamId: string):
  * Full Disk Access. `codeRequirement` is what `codesign -d -r- bin/node` prints for the
  * signed build; by default the Developer ID form with a team-id placeholder.
  */
-export function pppcProfile(settings: BuildSettings, codeRequirement = runtimeCodeRequirement(settings, teamIdPlaceholder)): string {
+export function pppcProfile(
+  settings: BuildSettings,
+  codeRequirement = runtimeCodeRequirement(settings, teamIdPlaceholder),
+): string {
   const paths = installPaths(settings);
   const profileId = `${settings.daemonLabel}.pppc`;
   const profile = {
@@ -202,7 +208,12 @@ export interface InstallerXmlFacts {
  * with each other and with the build settings). `componentFile` is the pkg-ref's target:
  * `TrustGuard-component.pkg` before productbuild, `#TrustGuard-component.pkg` after.
  */
-export function checkInstallerXml(input: { distribution: string; packageInfo: string; settings: BuildSettings; componentFile?: string }): string[] {
+export function checkInstallerXml(input: {
+  distribution: string;
+  packageInfo: string;
+  settings: BuildSettings;
+  componentFile?: string;
+}): string[] {
   const problems: string[] = [];
   const { settings } = input;
   let dist: Element;
@@ -215,50 +226,68 @@ export function checkInstallerXml(input: { distribution: string; packageInfo: st
   }
 
   // Distribution
-  if (dist.tagName !== 'installer-gui-script') problems.push(`Distribution: root element is <${dist.tagName}>, not <installer-gui-script>`);
+  if (dist.tagName !== 'installer-gui-script')
+    problems.push(`Distribution: root element is <${dist.tagName}>, not <installer-gui-script>`);
   const options = children(dist, 'options')[0];
   if (!options) problems.push('Distribution: no <options>');
   else {
     if (options.getAttribute('customize') !== 'never') problems.push('Distribution: options customize is not "never"');
-    const archs = (options.getAttribute('hostArchitectures') ?? '').split(',').map((a) => a.trim()).sort();
-    if (archs.join(',') !== [...hostArchitectures].sort().join(',')) problems.push(`Distribution: hostArchitectures is "${archs.join(',')}", not arm64,x86_64`);
+    const archs = (options.getAttribute('hostArchitectures') ?? '')
+      .split(',')
+      .map((a) => a.trim())
+      .sort();
+    if (archs.join(',') !== [...hostArchitectures].sort().join(','))
+      problems.push(`Distribution: hostArchitectures is "${archs.join(',')}", not arm64,x86_64`);
   }
   const osVersion = children(dist, 'os-version')[0];
-  if (osVersion?.getAttribute('min') !== settings.minimumMacOS) problems.push(`Distribution: minimum macOS is not ${settings.minimumMacOS}`);
+  if (osVersion?.getAttribute('min') !== settings.minimumMacOS)
+    problems.push(`Distribution: minimum macOS is not ${settings.minimumMacOS}`);
   // Top-level pkg-refs: the one naming the component file (with its version), and the extra
   // ones productbuild adds for the same id (<pkg-ref id="…"><bundle-version/></pkg-ref>).
   const pkgRefs = children(dist, 'pkg-ref');
   const topLevel = pkgRefs.filter((r) => r.parentNode === dist);
   const definitions = topLevel.filter((r) => (r.textContent ?? '').trim() !== '');
-  if (definitions.length !== 1) problems.push(`Distribution: ${definitions.length} pkg-refs name a component package, expected 1`);
+  if (definitions.length !== 1)
+    problems.push(`Distribution: ${definitions.length} pkg-refs name a component package, expected 1`);
   const definition = definitions[0];
   if (definition) {
-    if (definition.getAttribute('id') !== settings.packageIdentifier) problems.push(`Distribution: pkg-ref id "${definition.getAttribute('id')}" is not ${settings.packageIdentifier}`);
-    if (definition.getAttribute('version') !== settings.version) problems.push(`Distribution: pkg-ref version "${definition.getAttribute('version')}" is not ${settings.version}`);
+    if (definition.getAttribute('id') !== settings.packageIdentifier)
+      problems.push(`Distribution: pkg-ref id "${definition.getAttribute('id')}" is not ${settings.packageIdentifier}`);
+    if (definition.getAttribute('version') !== settings.version)
+      problems.push(`Distribution: pkg-ref version "${definition.getAttribute('version')}" is not ${settings.version}`);
     if (input.componentFile !== undefined) {
       const target = (definition.textContent ?? '').trim().replace(/^#/, '');
-      if (target !== input.componentFile.replace(/^#/, '')) problems.push(`Distribution: pkg-ref names "${target}", not ${input.componentFile}`);
+      if (target !== input.componentFile.replace(/^#/, ''))
+        problems.push(`Distribution: pkg-ref names "${target}", not ${input.componentFile}`);
     }
   }
   const defined = new Set(definitions.map((d) => d.getAttribute('id')));
-  for (const ref of pkgRefs) if (!defined.has(ref.getAttribute('id'))) problems.push(`Distribution: pkg-ref "${ref.getAttribute('id')}" names no component package`);
+  for (const ref of pkgRefs)
+    if (!defined.has(ref.getAttribute('id')))
+      problems.push(`Distribution: pkg-ref "${ref.getAttribute('id')}" names no component package`);
   for (const ref of topLevel) {
     const v = ref.getAttribute('version');
-    if (v && v !== settings.version) problems.push(`Distribution: pkg-ref "${ref.getAttribute('id')}" has version ${v}, not ${settings.version}`);
+    if (v && v !== settings.version)
+      problems.push(`Distribution: pkg-ref "${ref.getAttribute('id')}" has version ${v}, not ${settings.version}`);
   }
   const choiceIds = new Set(children(dist, 'choice').map((c) => c.getAttribute('id')));
-  for (const line of children(dist, 'line')) if (!choiceIds.has(line.getAttribute('choice'))) problems.push(`Distribution: choices-outline names an unknown choice "${line.getAttribute('choice')}"`);
+  for (const line of children(dist, 'line'))
+    if (!choiceIds.has(line.getAttribute('choice')))
+      problems.push(`Distribution: choices-outline names an unknown choice "${line.getAttribute('choice')}"`);
   const product = children(dist, 'product')[0];
   if (!product) problems.push('Distribution: no <product>');
   else {
-    if (product.getAttribute('id') !== settings.productIdentifier) problems.push(`Distribution: product id "${product.getAttribute('id')}" is not ${settings.productIdentifier}`);
-    if (product.getAttribute('version') !== settings.version) problems.push(`Distribution: product version "${product.getAttribute('version')}" is not ${settings.version}`);
+    if (product.getAttribute('id') !== settings.productIdentifier)
+      problems.push(`Distribution: product id "${product.getAttribute('id')}" is not ${settings.productIdentifier}`);
+    if (product.getAttribute('version') !== settings.version)
+      problems.push(`Distribution: product version "${product.getAttribute('version')}" is not ${settings.version}`);
   }
 
   // PackageInfo
   if (info.tagName !== 'pkg-info') problems.push(`PackageInfo: root element is <${info.tagName}>, not <pkg-info>`);
   const expectAttr = (name: string, value: string) => {
-    if (info.getAttribute(name) !== value) problems.push(`PackageInfo: ${name} is "${info.getAttribute(name)}", not "${value}"`);
+    if (info.getAttribute(name) !== value)
+      problems.push(`PackageInfo: ${name} is "${info.getAttribute(name)}", not "${value}"`);
   };
   expectAttr('identifier', settings.packageIdentifier);
   expectAttr('version', settings.version);
@@ -268,13 +297,17 @@ export function checkInstallerXml(input: { distribution: string; packageInfo: st
   const scripts = children(info, 'scripts')[0];
   for (const phase of ['preinstall', 'postinstall']) {
     const element = scripts ? children(scripts, phase)[0] : undefined;
-    if (!element || !/^(\.\/)?[a-z]+$/.test(element.getAttribute('file') ?? '')) problems.push(`PackageInfo: no ${phase} script`);
+    if (!element || !/^(\.\/)?[a-z]+$/.test(element.getAttribute('file') ?? ''))
+      problems.push(`PackageInfo: no ${phase} script`);
   }
-  if (children(info, 'relocate').some((r) => children(r, 'bundle').length > 0)) problems.push('PackageInfo: a bundle is relocatable');
+  if (children(info, 'relocate').some((r) => children(r, 'bundle').length > 0))
+    problems.push('PackageInfo: a bundle is relocatable');
 
   // Each other
-  if (definition && definition.getAttribute('id') !== info.getAttribute('identifier')) problems.push('Distribution pkg-ref id and PackageInfo identifier differ');
-  if (definition && definition.getAttribute('version') !== info.getAttribute('version')) problems.push('Distribution pkg-ref version and PackageInfo version differ');
+  if (definition && definition.getAttribute('id') !== info.getAttribute('identifier'))
+    problems.push('Distribution pkg-ref id and PackageInfo identifier differ');
+  if (definition && definition.getAttribute('version') !== info.getAttribute('version'))
+    problems.push('Distribution pkg-ref version and PackageInfo version differ');
   for (const [what, id] of [
     ['pkg-ref', definition?.getAttribute('id')],
     ['product', product?.getAttribute('id')],
@@ -289,6 +322,8 @@ export function checkInstallerXml(input: { distribution: string; packageInfo: st
 export function checkComponentPlist(parsed: unknown): string[] {
   if (!Array.isArray(parsed)) return ['the component plist is not an array'];
   return parsed.flatMap((entry: Record<string, unknown>, i) =>
-    entry?.BundleIsRelocatable === false ? [] : [`component ${i} (${String(entry?.RootRelativeBundlePath)}) is relocatable`],
+    entry?.BundleIsRelocatable === false
+      ? []
+      : [`component ${i} (${String(entry?.RootRelativeBundlePath)}) is relocatable`],
   );
 }

@@ -58,7 +58,9 @@ export function launchdPlist(job: LaunchdJob): string {
 }
 
 /** The jobs with their install paths (relative to the target volume) and plist text. */
-export function launchdFiles(settings: BuildSettings): Array<{ installPath: string; job: LaunchdJob; text: string; kind: 'daemon' | 'session' }> {
+export function launchdFiles(
+  settings: BuildSettings,
+): Array<{ installPath: string; job: LaunchdJob; text: string; kind: 'daemon' | 'session' }> {
   const paths = installPaths(settings);
   return [
     { installPath: paths.daemonPlist, job: daemonJob(settings), kind: 'daemon' as const },
@@ -89,7 +91,10 @@ const knownKeys = new Set([
  * Problems of a parsed launchd job (empty when it is right): the keys launchd needs, paths
  * into the install root, and identifiers that are ours.
  */
-export function checkLaunchdJob(job: unknown, expected: { fileName: string; kind: 'daemon' | 'session'; settings: BuildSettings }): string[] {
+export function checkLaunchdJob(
+  job: unknown,
+  expected: { fileName: string; kind: 'daemon' | 'session'; settings: BuildSettings },
+): string[] {
   const problems: string[] = [];
   if (job === null || typeof job !== 'object' || Array.isArray(job)) return ['the top level is not a dictionary'];
   const j = job as Record<string, unknown>;
@@ -104,22 +109,32 @@ export function checkLaunchdJob(job: unknown, expected: { fileName: string; kind
     problems.push('ProgramArguments is not an array of at least two strings');
   } else {
     if (argv[0] !== paths.runtime) problems.push(`ProgramArguments[0] is not the bundled runtime ${paths.runtime}`);
-    if (argv[1] !== paths.daemonEntry) problems.push(`ProgramArguments[1] is not the daemon entry ${paths.daemonEntry}`);
+    if (argv[1] !== paths.daemonEntry)
+      problems.push(`ProgramArguments[1] is not the daemon entry ${paths.daemonEntry}`);
     const wantSession = kind === 'session';
-    if (argv.includes(sessionModeArgument) !== wantSession) problems.push(`ProgramArguments ${wantSession ? 'lacks' : 'has'} ${sessionModeArgument}`);
+    if (argv.includes(sessionModeArgument) !== wantSession)
+      problems.push(`ProgramArguments ${wantSession ? 'lacks' : 'has'} ${sessionModeArgument}`);
   }
   if (j.RunAtLoad !== true) problems.push('RunAtLoad is not true');
   if (kind === 'daemon' && j.KeepAlive !== true) problems.push('KeepAlive is not true');
-  if (kind === 'session' && (typeof j.KeepAlive !== 'object' || j.KeepAlive === null)) problems.push('KeepAlive is not a dictionary');
-  if (!Number.isInteger(j.ThrottleInterval) || (j.ThrottleInterval as number) < 1) problems.push('ThrottleInterval is not a positive integer');
+  if (kind === 'session' && (typeof j.KeepAlive !== 'object' || j.KeepAlive === null))
+    problems.push('KeepAlive is not a dictionary');
+  if (!Number.isInteger(j.ThrottleInterval) || (j.ThrottleInterval as number) < 1)
+    problems.push('ThrottleInterval is not a positive integer');
   const associated = j.AssociatedBundleIdentifiers;
-  if (!Array.isArray(associated) || associated.length === 0 || !associated.every((a) => typeof a === 'string' && a.startsWith(`${settings.identifierPrefix}.`))) {
+  if (
+    !Array.isArray(associated) ||
+    associated.length === 0 ||
+    !associated.every((a) => typeof a === 'string' && a.startsWith(`${settings.identifierPrefix}.`))
+  ) {
     problems.push(`AssociatedBundleIdentifiers is not a list of ${settings.identifierPrefix}.* identifiers`);
   }
-  if (!['Background', 'Standard', 'Adaptive', 'Interactive'].includes(j.ProcessType as string)) problems.push('ProcessType is missing or unknown');
+  if (!['Background', 'Standard', 'Adaptive', 'Interactive'].includes(j.ProcessType as string))
+    problems.push('ProcessType is missing or unknown');
   if (kind === 'daemon') {
     for (const key of ['StandardOutPath', 'StandardErrorPath']) {
-      if (typeof j[key] !== 'string' || !(j[key] as string).startsWith(`${settings.logDirectory}/`)) problems.push(`${key} is not under ${settings.logDirectory}`);
+      if (typeof j[key] !== 'string' || !(j[key] as string).startsWith(`${settings.logDirectory}/`))
+        problems.push(`${key} is not under ${settings.logDirectory}`);
     }
     if ('LimitLoadToSessionType' in j) problems.push('a LaunchDaemon has no LimitLoadToSessionType');
   } else if (j.LimitLoadToSessionType !== 'Aqua') {

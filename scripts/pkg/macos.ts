@@ -4,12 +4,30 @@
 // (notarytool, stapler), and reading the result back (pkgutil --check-signature, --expand,
 // lsbom). Each step throws with the tool's own words when it fails.
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { closeSync, cpSync, existsSync, lstatSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parsePlist } from 'plist';
-import { checkComponentPlist, checkInstallerXml, componentFileName, componentPlist, runtimeEntitlements, type ComponentEntry } from './installer-xml.js';
+import {
+  checkComponentPlist,
+  checkInstallerXml,
+  componentFileName,
+  componentPlist,
+  runtimeEntitlements,
+  type ComponentEntry,
+} from './installer-xml.js';
 import { walk } from './payload.js';
 import type { BuildSettings } from './settings.js';
 
@@ -18,7 +36,8 @@ export const macArchitectures = ['arm64', 'x86_64'] as const;
 export function run(cmd: string, args: string[], options: SpawnSyncOptions = {}): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...options });
   if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status ?? r.signal}: ${String(r.stderr || r.stdout).trim()}`);
+  if (r.status !== 0)
+    throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status ?? r.signal}: ${String(r.stderr || r.stdout).trim()}`);
   return String(r.stdout);
 }
 
@@ -49,13 +68,20 @@ const require = createRequire(import.meta.url);
 function nodeGypArgs(): string[] {
   const gyp = require.resolve('node-gyp/bin/node-gyp.js');
   const prefix = path.resolve(path.dirname(process.execPath), '..');
-  const nodedir = existsSync(path.join(prefix, 'include', 'node', 'node_api.h')) && !process.env.npm_config_nodedir ? [`--nodedir=${prefix}`] : [];
+  const nodedir =
+    existsSync(path.join(prefix, 'include', 'node', 'node_api.h')) && !process.env.npm_config_nodedir
+      ? [`--nodedir=${prefix}`]
+      : [];
   return [gyp, 'rebuild', ...nodedir];
 }
 
 /** Rebuilds the project's addon for arm64 + x86_64 in one file (binding.gyp universal=true). */
 export function buildUniversalAddon(repoRoot: string): string {
-  run(process.execPath, nodeGypArgs(), { cwd: repoRoot, env: { ...process.env, GYP_DEFINES: 'universal=true' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  run(process.execPath, nodeGypArgs(), {
+    cwd: repoRoot,
+    env: { ...process.env, GYP_DEFINES: 'universal=true' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const addon = path.join(repoRoot, 'build', 'Release', 'trustguard.node');
   if (!isUniversal(addon)) throw new Error(`${addon} is not universal: lipo -archs says ${archs(addon).join(' ')}`);
   return addon;
@@ -135,7 +161,12 @@ export interface SigningResult {
  * then the runtime with its entitlements (JIT). `identity` is a "Developer ID Application: …"
  * identity, or "-" for an ad-hoc signature (a development build that cannot be notarized).
  */
-export function codesignPayload(installRootDir: string, settings: BuildSettings, identity: string, entitlementsFile: string): SigningResult {
+export function codesignPayload(
+  installRootDir: string,
+  settings: BuildSettings,
+  identity: string,
+  entitlementsFile: string,
+): SigningResult {
   const runtime = path.join(installRootDir, 'bin', 'node');
   const machO = walk(installRootDir)
     .map((rel) => path.join(installRootDir, rel))
@@ -147,7 +178,19 @@ export function codesignPayload(installRootDir: string, settings: BuildSettings,
     run('codesign', ['--force', '--options', 'runtime', timestamp, '--identifier', id, '--sign', identity, file]);
     signed.push(path.relative(installRootDir, file));
   }
-  run('codesign', ['--force', '--options', 'runtime', timestamp, '--identifier', settings.runtimeSigningIdentifier, '--entitlements', entitlementsFile, '--sign', identity, runtime]);
+  run('codesign', [
+    '--force',
+    '--options',
+    'runtime',
+    timestamp,
+    '--identifier',
+    settings.runtimeSigningIdentifier,
+    '--entitlements',
+    entitlementsFile,
+    '--sign',
+    identity,
+    runtime,
+  ]);
   signed.push('bin/node');
   for (const file of signed) run('codesign', ['--verify', '--strict', '--verbose=2', path.join(installRootDir, file)]);
   // The runtime carries the JIT entitlements and the hardened runtime flag.
@@ -156,7 +199,8 @@ export function codesignPayload(installRootDir: string, settings: BuildSettings,
     if (!entitlements.includes(key)) throw new Error(`bin/node lacks the entitlement ${key} after signing`);
   }
   const details = spawnSync('codesign', ['-dv', '--verbose=4', runtime], { encoding: 'utf8' });
-  if (!/flags=0x[0-9a-f]*\(.*runtime.*\)/.test(details.stderr)) throw new Error('bin/node is not signed with the hardened runtime');
+  if (!/flags=0x[0-9a-f]*\(.*runtime.*\)/.test(details.stderr))
+    throw new Error('bin/node is not signed with the hardened runtime');
   return { identity, signed };
 }
 
@@ -171,7 +215,9 @@ export function designatedRequirement(runtime: string): string | undefined {
 export function analyzeComponents(payloadRoot: string, out: string): string {
   const analyzed = path.join(out, 'component.analyzed.plist');
   run('pkgbuild', ['--analyze', '--root', payloadRoot, analyzed]);
-  const entries = parsePlist(readFileSync(analyzed, 'utf8')) as Array<Partial<ComponentEntry> & { RootRelativeBundlePath: string }>;
+  const entries = parsePlist(readFileSync(analyzed, 'utf8')) as Array<
+    Partial<ComponentEntry> & { RootRelativeBundlePath: string }
+  >;
   rmSync(analyzed);
   const file = path.join(out, 'component.plist');
   writeFileSync(file, componentPlist(entries));
@@ -180,7 +226,13 @@ export function analyzeComponents(payloadRoot: string, out: string): string {
   return file;
 }
 
-export function pkgbuild(input: { payloadRoot: string; scriptsDir: string; componentPlistFile: string; settings: BuildSettings; out: string }): string {
+export function pkgbuild(input: {
+  payloadRoot: string;
+  scriptsDir: string;
+  componentPlistFile: string;
+  settings: BuildSettings;
+  out: string;
+}): string {
   const file = path.join(input.out, componentFileName(input.settings));
   run('pkgbuild', [
     '--root',
@@ -212,7 +264,11 @@ export function productsign(input: { identity: string; unsigned: string; output:
 
 /** notarytool submit --wait (with a stored keychain profile), then stapler staple. */
 export function notarize(productFile: string, keychainProfile: string): string {
-  const r = spawnSync('xcrun', ['notarytool', 'submit', productFile, '--keychain-profile', keychainProfile, '--wait', '--output-format', 'json'], { encoding: 'utf8' });
+  const r = spawnSync(
+    'xcrun',
+    ['notarytool', 'submit', productFile, '--keychain-profile', keychainProfile, '--wait', '--output-format', 'json'],
+    { encoding: 'utf8' },
+  );
   let result: { id?: string; status?: string; message?: string } = {};
   try {
     result = JSON.parse(r.stdout) as typeof result;
@@ -220,8 +276,14 @@ export function notarize(productFile: string, keychainProfile: string): string {
     throw new Error(`notarytool submit: exit ${r.status}: ${(r.stderr || r.stdout).trim()}`);
   }
   if (result.status !== 'Accepted') {
-    const log = result.id ? spawnSync('xcrun', ['notarytool', 'log', result.id, '--keychain-profile', keychainProfile], { encoding: 'utf8' }).stdout : '';
-    throw new Error(`notarization ${result.status ?? 'failed'} (${result.id ?? 'no id'}): ${result.message ?? ''}\n${log}`.trim());
+    const log = result.id
+      ? spawnSync('xcrun', ['notarytool', 'log', result.id, '--keychain-profile', keychainProfile], {
+          encoding: 'utf8',
+        }).stdout
+      : '';
+    throw new Error(
+      `notarization ${result.status ?? 'failed'} (${result.id ?? 'no id'}): ${result.message ?? ''}\n${log}`.trim(),
+    );
   }
   run('xcrun', ['stapler', 'staple', productFile]);
   run('xcrun', ['stapler', 'validate', productFile]);
@@ -237,7 +299,8 @@ export function checkSignature(productFile: string, expectSigned: boolean): stri
   const text = `${r.stdout}${r.stderr}`.trim();
   const status = /Status:\s*(.*)/.exec(text)?.[1]?.trim() ?? text.split('\n')[0];
   if (expectSigned) {
-    if (r.status !== 0 || !/signed by a (developer )?certificate/i.test(status)) throw new Error(`pkgutil --check-signature: ${text}`);
+    if (r.status !== 0 || !/signed by a (developer )?certificate/i.test(status))
+      throw new Error(`pkgutil --check-signature: ${text}`);
     return status;
   }
   if (!/no signature/i.test(status)) throw new Error(`pkgutil --check-signature on an unsigned build says: ${text}`);
@@ -261,14 +324,17 @@ export function checkExpanded(productFile: string, out: string, settings: BuildS
   });
   // lsbom -p fmug: path, octal mode, uid, gid. pkgbuild --ownership recommended: root owns
   // everything; nothing may be writable by group or others.
-  for (const line of run('lsbom', ['-p', 'fmug', path.join(component, 'Bom')]).split('\n').filter(Boolean)) {
+  for (const line of run('lsbom', ['-p', 'fmug', path.join(component, 'Bom')])
+    .split('\n')
+    .filter(Boolean)) {
     const [file, mode, uid] = line.split('\t');
     if (uid !== '0') problems.push(`BOM: ${file} is owned by uid ${uid}, not root`);
     if ((parseInt(mode, 8) & 0o022) !== 0) problems.push(`BOM: ${file} mode ${mode} is writable by group or others`);
   }
   for (const name of ['preinstall', 'postinstall', 'common.sh']) {
     const inPkg = path.join(component, 'Scripts', name);
-    if (!existsSync(inPkg) || !readFileSync(inPkg).equals(readFileSync(path.join(scriptsDir, name)))) problems.push(`Scripts/${name} differs from the staged script`);
+    if (!existsSync(inPkg) || !readFileSync(inPkg).equals(readFileSync(path.join(scriptsDir, name))))
+      problems.push(`Scripts/${name} differs from the staged script`);
   }
   return problems;
 }

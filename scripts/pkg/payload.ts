@@ -12,7 +12,18 @@
 //
 // /usr/local/bin/agentctl is not in the payload: postinstall makes the link, because a
 // payload directory usr/local/bin would make Installer take over a folder that Homebrew owns.
-import { chmodSync, chownSync, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { launchdFiles } from './launchd.js';
 import { installerScripts, renderScripts, sharedScript, uninstallScript } from './install-scripts.js';
@@ -49,8 +60,13 @@ function resolveInLock(packages: Record<string, LockEntry>, from: string, name: 
  * are left out.
  */
 export function productionClosure(repoRoot: string): { paths: string[]; missingOptional: string[] } {
-  const manifest = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { dependencies?: Record<string, string>; optionalDependencies?: Record<string, string> };
-  const lock = JSON.parse(readFileSync(path.join(repoRoot, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> };
+  const manifest = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
+    dependencies?: Record<string, string>;
+    optionalDependencies?: Record<string, string>;
+  };
+  const lock = JSON.parse(readFileSync(path.join(repoRoot, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, LockEntry>;
+  };
   const packages = lock.packages;
   const seen = new Set<string>();
   const missingOptional: string[] = [];
@@ -67,21 +83,26 @@ export function productionClosure(repoRoot: string): { paths: string[]; missingO
         missingOptional.push(name);
         continue;
       }
-      throw new Error(`production dependency ${name} (needed by ${from || 'package.json'}) is not installed: run npm ci`);
+      throw new Error(
+        `production dependency ${name} (needed by ${from || 'package.json'}) is not installed: run npm ci`,
+      );
     }
     if (seen.has(at)) continue;
     if (packages[at].link) throw new Error(`${at} is a link (file: dependency); the payload carries real files only`);
     seen.add(at);
     const entry = packages[at];
     for (const dep of Object.keys(entry.dependencies ?? {})) queue.push({ from: at, name: dep, optional: false });
-    for (const dep of Object.keys(entry.optionalDependencies ?? {})) queue.push({ from: at, name: dep, optional: true });
+    for (const dep of Object.keys(entry.optionalDependencies ?? {}))
+      queue.push({ from: at, name: dep, optional: true });
   }
   return { paths: [...seen].sort(), missingOptional: [...new Set(missingOptional)].sort() };
 }
 
 /** The lock paths npm marks dev-only: none of them may reach the payload. */
 export function devOnlyPackages(repoRoot: string): string[] {
-  const lock = JSON.parse(readFileSync(path.join(repoRoot, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> };
+  const lock = JSON.parse(readFileSync(path.join(repoRoot, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, LockEntry>;
+  };
   return Object.entries(lock.packages)
     .filter(([key, entry]) => key !== '' && entry.dev === true)
     .map(([key]) => key);
@@ -129,7 +150,13 @@ exec "${paths.runtime}" "${paths.cliEntry}" "$@"
 }
 
 /** Stages payload/ and scripts/ under `out`. `runtime` is the Node binary to carry. */
-export function stagePayload(input: { repoRoot: string; out: string; settings: BuildSettings; runtime: string; addon: string }): StagedPayload {
+export function stagePayload(input: {
+  repoRoot: string;
+  out: string;
+  settings: BuildSettings;
+  runtime: string;
+  addon: string;
+}): StagedPayload {
   const { repoRoot, out, settings } = input;
   const payloadRoot = path.join(out, 'payload');
   const scriptsDir = path.join(out, 'scripts');
@@ -146,7 +173,11 @@ export function stagePayload(input: { repoRoot: string; out: string; settings: B
   mkdirSync(path.join(installRootDir, 'build', 'Release'), { recursive: true });
   copyFileSync(input.addon, path.join(installRootDir, 'build', 'Release', 'trustguard.node'));
 
-  const manifest = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { name: string; version: string; license?: string };
+  const manifest = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
+    name: string;
+    version: string;
+    license?: string;
+  };
   const installedManifest = {
     name: manifest.name,
     version: settings.version,

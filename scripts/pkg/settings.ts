@@ -43,7 +43,8 @@ export class SettingsError extends Error {
 /** Reverse-DNS, ours: never com.apple.* (those identifiers belong to Apple). */
 export function checkIdentifierPrefix(prefix: string): string | undefined {
   if (prefix.length === 0 || prefix.length > 100) return 'must be 1 to 100 characters';
-  if (!/^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(prefix)) return 'must be reverse-DNS such as com.acme.trustguard (letters, digits, hyphens, at least two dot-separated parts)';
+  if (!/^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(prefix))
+    return 'must be reverse-DNS such as com.acme.trustguard (letters, digits, hyphens, at least two dot-separated parts)';
   if (/^com\.apple(\.|$)/i.test(prefix)) return 'must not start with com.apple: those identifiers belong to Apple';
   return undefined;
 }

@@ -20,7 +20,9 @@ const tmp = mkdtempSync(path.join(tmpdir(), 'tg-examples-'));
 test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
 
 function filesUnder(dir: string, pattern: RegExp): string[] {
-  return (readdirSync(path.join(repoRoot, dir), { recursive: true }) as string[]).filter((f) => pattern.test(f)).map((f) => path.join(repoRoot, dir, f));
+  return (readdirSync(path.join(repoRoot, dir), { recursive: true }) as string[])
+    .filter((f) => pattern.test(f))
+    .map((f) => path.join(repoRoot, dir, f));
 }
 
 type Dict = Record<string, unknown>;
@@ -41,7 +43,11 @@ test(`every profile and plist in examples/ and launchd/ parses with plistlib; id
     if (!r.ok || !file.endsWith('.mobileconfig')) continue;
     for (const p of payloads(r.value as Dict)) {
       t.regex(String(p.PayloadIdentifier), /^com\.trustguard\.agent(\.|$)/, `${file}: PayloadIdentifier`);
-      t.regex(String(p.PayloadUUID), /^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$/, `${file}: PayloadUUID`);
+      t.regex(
+        String(p.PayloadUUID),
+        /^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$/,
+        `${file}: PayloadUUID`,
+      );
       t.is(p.PayloadVersion, 1);
       uuids.push(String(p.PayloadUUID));
     }
@@ -74,7 +80,11 @@ test(`the configuration profile carries only documented keys, and agentctl confi
 
   // The payload's keys as a managed-preferences file, validated by the agent itself.
   const prefs = path.join(tmp, 'com.trustguard.agent.plist');
-  const dump = spawnSync('python3', ['-c', 'import json,plistlib,sys; plistlib.dump(json.loads(sys.stdin.read()), open(sys.argv[1], "wb"))', prefs], { input: JSON.stringify(settings), encoding: 'utf8' });
+  const dump = spawnSync(
+    'python3',
+    ['-c', 'import json,plistlib,sys; plistlib.dump(json.loads(sys.stdin.read()), open(sys.argv[1], "wb"))', prefs],
+    { input: JSON.stringify(settings), encoding: 'utf8' },
+  );
   t.is(dump.status, 0, dump.stderr);
   const validate = spawnSync(process.execPath, [agentctl, 'config', 'validate', prefs], { encoding: 'utf8' });
   t.is(validate.status, 0, validate.stdout + validate.stderr);
@@ -95,21 +105,36 @@ test(`the PPPC profile grants Full Disk Access to the bundled runtime by path an
   t.is(grant.IdentifierType, 'path');
   t.is(grant.Authorization, 'Allow');
   t.is(grant.StaticCode, false);
-  t.regex(String(grant.CodeRequirement), /^identifier "com\.trustguard\.agent" and anchor apple generic .* certificate leaf\[subject\.OU\] = "REPLACE_WITH_TEAM_ID"$/);
+  t.regex(
+    String(grant.CodeRequirement),
+    /^identifier "com\.trustguard\.agent" and anchor apple generic .* certificate leaf\[subject\.OU\] = "REPLACE_WITH_TEAM_ID"$/,
+  );
 });
 
 test('the Intune rules name keys that the discovery script prints, whether agentctl answers or not', (t) => {
-  const rules = JSON.parse(readFileSync(path.join(repoRoot, 'examples', 'intune', 'trustguard-clock-rules.json'), 'utf8')) as { Rules: Array<{ SettingName: string }> };
+  const rules = JSON.parse(
+    readFileSync(path.join(repoRoot, 'examples', 'intune', 'trustguard-clock-rules.json'), 'utf8'),
+  ) as { Rules: Array<{ SettingName: string }> };
   const script = path.join(repoRoot, 'examples', 'intune', 'trustguard-clock-discovery.sh');
 
   // The real agentctl, through a wrapper standing in for /usr/local/bin/agentctl.
   const config = path.join(tmp, 'config.json');
   writeFileSync(config, JSON.stringify({ StateDirectory: tmp }));
   const wrapper = path.join(tmp, 'agentctl');
-  writeFileSync(wrapper, `#!/bin/sh\nexec "${process.execPath}" "${agentctl}" "$@" --config "${config}"\n`, { mode: 0o755 });
-  const answered = spawnSync('/bin/sh', [script], { env: { ...process.env, TRUSTGUARD_AGENTCTL: wrapper }, encoding: 'utf8' });
-  const notInstalled = spawnSync('/bin/sh', [script], { env: { ...process.env, TRUSTGUARD_AGENTCTL: path.join(tmp, 'absent') }, encoding: 'utf8' });
-  const direct = spawnSync(process.execPath, [agentctl, 'compliance', '--format', 'intune', '--config', config], { encoding: 'utf8' });
+  writeFileSync(wrapper, `#!/bin/sh\nexec "${process.execPath}" "${agentctl}" "$@" --config "${config}"\n`, {
+    mode: 0o755,
+  });
+  const answered = spawnSync('/bin/sh', [script], {
+    env: { ...process.env, TRUSTGUARD_AGENTCTL: wrapper },
+    encoding: 'utf8',
+  });
+  const notInstalled = spawnSync('/bin/sh', [script], {
+    env: { ...process.env, TRUSTGUARD_AGENTCTL: path.join(tmp, 'absent') },
+    encoding: 'utf8',
+  });
+  const direct = spawnSync(process.execPath, [agentctl, 'compliance', '--format', 'intune', '--config', config], {
+    encoding: 'utf8',
+  });
   const outputs = [answered, notInstalled, direct].map((r) => {
     t.is(r.status, 0, r.stderr);
     t.is(r.stdout.split('\n').length, 2, 'one line');

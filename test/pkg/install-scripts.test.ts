@@ -10,7 +10,18 @@
 //   nothing outside it can be touched. Needs root (unshare, mount, chroot).
 import test, { type ExecutionContext } from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,7 +62,13 @@ const work = mkdtempSync(path.join(tmpdir(), 'tg scripts '));
 test.after.always(() => rmSync(work, { recursive: true, force: true }));
 let staged: ReturnType<typeof stagePayload> | undefined;
 function stage() {
-  staged ??= stagePayload({ repoRoot, out: path.join(work, 'staged'), settings, runtime: process.execPath, addon: path.join(repoRoot, 'build', 'Release', 'trustguard.node') });
+  staged ??= stagePayload({
+    repoRoot,
+    out: path.join(work, 'staged'),
+    settings,
+    runtime: process.execPath,
+    addon: path.join(repoRoot, 'build', 'Release', 'trustguard.node'),
+  });
   return staged;
 }
 
@@ -90,7 +107,12 @@ function collect(child: ReturnType<typeof spawn>, f: Fixture): Promise<Run> {
     child.stdout!.on('data', (c) => (out += c));
     child.stderr!.on('data', (c) => (err += c));
     child.on('close', (code) => {
-      const calls = existsSync(f.log) ? readFileSync(f.log, 'utf8').split('\n').filter(Boolean).map((l) => l.split('\t')) : [];
+      const calls = existsSync(f.log)
+        ? readFileSync(f.log, 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => l.split('\t'))
+        : [];
       rmSync(f.log, { force: true });
       rmSync(`${f.log}.bootstraps`, { force: true });
       resolve({ code, out, err, calls });
@@ -98,7 +120,9 @@ function collect(child: ReturnType<typeof spawn>, f: Fixture): Promise<Run> {
   });
 }
 
-type StubEnv = Partial<Record<'STUB_CONSOLE_USER' | 'STUB_UID' | 'STUB_USER_UID' | 'STUB_BOOTOUT_STATUS' | 'STUB_BOOTSTRAP_FAILURES', string>>;
+type StubEnv = Partial<
+  Record<'STUB_CONSOLE_USER' | 'STUB_UID' | 'STUB_USER_UID' | 'STUB_BOOTOUT_STATUS' | 'STUB_BOOTSTRAP_FAILURES', string>
+>;
 
 /** Runs a script on the host with $3 (or --volume) = the fake root. */
 function runOnVolume(f: Fixture, script: string, args: string[], env: StubEnv = {}): Promise<Run> {
@@ -123,8 +147,14 @@ exec chroot "$F" /usr/bin/env -i "$@"`;
 
 /** Runs a script as on the running system: / is the fake root. `script` is a path inside it. */
 function runLive(f: Fixture, script: string, args: string[], env: StubEnv = {}): Promise<Run> {
-  const envPairs = Object.entries({ PATH: '/.test/stubs:/usr/bin:/usr/sbin', STUB_LOG: '/.test/log', ...env }).map(([k, v]) => `${k}=${v}`);
-  const child = spawn('unshare', ['--mount', '--fork', 'sh', '-c', enterRoot, 'sh', f.root, ...envPairs, '/bin/sh', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const envPairs = Object.entries({ PATH: '/.test/stubs:/usr/bin:/usr/sbin', STUB_LOG: '/.test/log', ...env }).map(
+    ([k, v]) => `${k}=${v}`,
+  );
+  const child = spawn(
+    'unshare',
+    ['--mount', '--fork', 'sh', '-c', enterRoot, 'sh', f.root, ...envPairs, '/bin/sh', script, ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   return collect(child, f);
 }
 
@@ -137,7 +167,9 @@ function snapshot(f: Fixture): Record<string, string> {
   for (const rel of walk(f.root)) {
     if (scaffolding.test(rel)) continue;
     const st = lstatSync(path.join(f.root, rel));
-    out[rel] = st.isSymbolicLink() ? `link -> ${readlinkSync(path.join(f.root, rel))}` : `${st.isDirectory() ? 'dir' : 'file'} ${(st.mode & 0o7777).toString(8)}`;
+    out[rel] = st.isSymbolicLink()
+      ? `link -> ${readlinkSync(path.join(f.root, rel))}`
+      : `${st.isDirectory() ? 'dir' : 'file'} ${(st.mode & 0o7777).toString(8)}`;
   }
   return out;
 }
@@ -173,15 +205,21 @@ function assertInstalled(t: ExecutionContext, f: Fixture) {
   const link = path.join(f.root, 'usr/local/bin/agentctl');
   t.is(readlinkSync(link), paths.agentctlWrapper);
   t.is(lstatSync(path.join(f.root, 'Library/Logs/TrustGuard')).mode & 0o7777, 0o755);
-  for (const plist of [paths.daemonPlist, paths.sessionPlist]) t.is(lstatSync(path.join(f.root, plist)).mode & 0o7777, 0o644);
+  for (const plist of [paths.daemonPlist, paths.sessionPlist])
+    t.is(lstatSync(path.join(f.root, plist)).mode & 0o7777, 0o644);
 }
 
 test('shellcheck passes the install scripts' + (hasCommand('shellcheck') ? '' : ' [needs shellcheck]'), (t) => {
   if (!hasCommand('shellcheck')) return t.pass();
   const dir = path.join(repoRoot, 'pkg-scripts');
-  const r = spawnSync('shellcheck', ['--shell=sh', '--external-sources', 'preinstall', 'postinstall', 'uninstall', 'common.sh'], { cwd: dir, encoding: 'utf8' });
+  const r = spawnSync(
+    'shellcheck',
+    ['--shell=sh', '--external-sources', 'preinstall', 'postinstall', 'uninstall', 'common.sh'],
+    { cwd: dir, encoding: 'utf8' },
+  );
   t.is(r.status, 0, r.stdout);
-  for (const name of ['preinstall', 'postinstall', 'uninstall', 'common.sh']) t.is(spawnSync('sh', ['-n', path.join(dir, name)]).status, 0, name);
+  for (const name of ['preinstall', 'postinstall', 'uninstall', 'common.sh'])
+    t.is(spawnSync('sh', ['-n', path.join(dir, name)]).status, 0, name);
 });
 
 test('postinstall on another volume: files only, no launchd, and the same again on a second run', async (t) => {
@@ -192,7 +230,9 @@ test('postinstall on another volume: files only, no launchd, and the same again 
   t.regex(first.out, /target volume is .*, not the running system: launchd steps skipped/);
   assertInstalled(t, f);
   const after = snapshot(f);
-  const second = await runOnVolume(f, script(f, 'postinstall'), installerArgs(`${f.root}/`), { STUB_CONSOLE_USER: 'alice' });
+  const second = await runOnVolume(f, script(f, 'postinstall'), installerArgs(`${f.root}/`), {
+    STUB_CONSOLE_USER: 'alice',
+  });
   t.is(second.code, 0, second.err);
   t.deepEqual(second.calls, fileSteps(f.root), 'a trailing slash on $3 changes nothing');
   t.deepEqual(snapshot(f), after);
@@ -202,7 +242,11 @@ test('postinstall creates /usr/local/bin when missing, and never replaces an age
   const f = fixture({ usrLocalBin: false });
   const r = await runOnVolume(f, script(f, 'postinstall'), installerArgs(f.root));
   t.is(r.code, 0, r.err);
-  t.deepEqual(r.calls, [...fileSteps(f.root).slice(0, 3), ['chown', 'root:wheel', `${f.root}/usr/local/bin`], fileSteps(f.root)[3]]);
+  t.deepEqual(r.calls, [
+    ...fileSteps(f.root).slice(0, 3),
+    ['chown', 'root:wheel', `${f.root}/usr/local/bin`],
+    fileSteps(f.root)[3],
+  ]);
   t.is(lstatSync(path.join(f.root, 'usr/local/bin')).mode & 0o7777, 0o755);
 
   const g = fixture();
@@ -233,13 +277,19 @@ test('postinstall fails clearly when the payload is not on the target volume', a
 test(`postinstall on the running system: bootout → enable → bootstrap → kickstart, then the console user's agent; twice${liveNeeds}`, async (t) => {
   if (!canChroot) return t.pass();
   const f = fixture();
-  const first = await runLive(f, '/.test/scripts/postinstall', installerArgs('/'), { STUB_CONSOLE_USER: 'alice', STUB_BOOTOUT_STATUS: '113' });
+  const first = await runLive(f, '/.test/scripts/postinstall', installerArgs('/'), {
+    STUB_CONSOLE_USER: 'alice',
+    STUB_BOOTOUT_STATUS: '113',
+  });
   t.is(first.code, 0, first.err + first.out);
   t.deepEqual(first.calls, [...fileSteps(''), ...daemonSteps, ...sessionSteps]);
   assertInstalled(t, f);
   const after = snapshot(f);
   // Again, now that the jobs are loaded (bootout succeeds): the same calls, the same files.
-  const second = await runLive(f, '/.test/scripts/postinstall', installerArgs('/'), { STUB_CONSOLE_USER: 'alice', STUB_BOOTOUT_STATUS: '0' });
+  const second = await runLive(f, '/.test/scripts/postinstall', installerArgs('/'), {
+    STUB_CONSOLE_USER: 'alice',
+    STUB_BOOTOUT_STATUS: '0',
+  });
   t.is(second.code, 0, second.err);
   t.deepEqual(second.calls, first.calls);
   t.deepEqual(snapshot(f), after);
@@ -252,12 +302,36 @@ test(`postinstall retries bootstrap (MDM installs race) and fails after five att
   const sleep = ['sleep', '2'];
   const racing = await runLive(f, '/.test/scripts/postinstall', installerArgs('/'), { STUB_BOOTSTRAP_FAILURES: '2' });
   t.is(racing.code, 0, racing.err + racing.out);
-  t.deepEqual(racing.calls, [...fileSteps(''), daemonSteps[0], daemonSteps[1], bootstrap, sleep, bootstrap, sleep, bootstrap, daemonSteps[3], ['stat', '-f%Su', '/dev/console']]);
+  t.deepEqual(racing.calls, [
+    ...fileSteps(''),
+    daemonSteps[0],
+    daemonSteps[1],
+    bootstrap,
+    sleep,
+    bootstrap,
+    sleep,
+    bootstrap,
+    daemonSteps[3],
+    ['stat', '-f%Su', '/dev/console'],
+  ]);
   t.regex(racing.out, /failed \(attempt 1 of 5\); retrying in 2s/);
 
   const broken = await runLive(f, '/.test/scripts/postinstall', installerArgs('/'), { STUB_BOOTSTRAP_FAILURES: '9' });
   t.is(broken.code, 1);
-  t.deepEqual(broken.calls, [...fileSteps(''), daemonSteps[0], daemonSteps[1], bootstrap, sleep, bootstrap, sleep, bootstrap, sleep, bootstrap, sleep, bootstrap]);
+  t.deepEqual(broken.calls, [
+    ...fileSteps(''),
+    daemonSteps[0],
+    daemonSteps[1],
+    bootstrap,
+    sleep,
+    bootstrap,
+    sleep,
+    bootstrap,
+    sleep,
+    bootstrap,
+    sleep,
+    bootstrap,
+  ]);
   t.regex(broken.out, /launchctl bootstrap system .* failed 5 times/);
 });
 
@@ -291,9 +365,16 @@ test(`preinstall on the running system stops the session agent and the daemon${l
   if (!canChroot) return t.pass();
   const f = fixture();
   for (const bootout of ['0', '113']) {
-    const r = await runLive(f, '/.test/scripts/preinstall', installerArgs('/'), { STUB_CONSOLE_USER: 'alice', STUB_BOOTOUT_STATUS: bootout });
+    const r = await runLive(f, '/.test/scripts/preinstall', installerArgs('/'), {
+      STUB_CONSOLE_USER: 'alice',
+      STUB_BOOTOUT_STATUS: bootout,
+    });
     t.is(r.code, 0, r.err);
-    t.deepEqual(r.calls, [...consoleUser, ['launchctl', 'bootout', `gui/501/${session}`], ['launchctl', 'bootout', `system/${label}`]]);
+    t.deepEqual(r.calls, [
+      ...consoleUser,
+      ['launchctl', 'bootout', `gui/501/${session}`],
+      ['launchctl', 'bootout', `system/${label}`],
+    ]);
   }
 });
 
@@ -320,8 +401,19 @@ test('uninstall on another volume keeps state and logs, removes the rest, forget
   ]);
   t.regex(first.out, /kept its state .* and logs .*uninstall --purge removes them/);
   t.deepEqual(
-    Object.keys(snapshot(f)).filter((p) => p.startsWith('Library/Application Support/TrustGuard') || p.startsWith('Library/Launch') || p.startsWith('usr/local/bin/')),
-    ['Library/Application Support/TrustGuard', 'Library/Application Support/TrustGuard/state', 'Library/Application Support/TrustGuard/state/guardrail.json', 'Library/LaunchAgents', 'Library/LaunchDaemons'],
+    Object.keys(snapshot(f)).filter(
+      (p) =>
+        p.startsWith('Library/Application Support/TrustGuard') ||
+        p.startsWith('Library/Launch') ||
+        p.startsWith('usr/local/bin/'),
+    ),
+    [
+      'Library/Application Support/TrustGuard',
+      'Library/Application Support/TrustGuard/state',
+      'Library/Application Support/TrustGuard/state/guardrail.json',
+      'Library/LaunchAgents',
+      'Library/LaunchDaemons',
+    ],
   );
   t.true(existsSync(path.join(f.root, 'Library/Logs/TrustGuard/agent.log')));
   t.true(existsSync(path.join(f.root, `Library/Preferences/${label}.plist`)));
@@ -373,7 +465,13 @@ test(`uninstall on the running system boots out both jobs and forgets the receip
   seedData(f);
   const r = await runLive(f, paths.uninstall, [], { STUB_CONSOLE_USER: 'alice' });
   t.is(r.code, 0, r.err + r.out);
-  t.deepEqual(r.calls, [['id', '-u'], ...consoleUser, ['launchctl', 'bootout', `gui/501/${session}`], ['launchctl', 'bootout', `system/${label}`], ['pkgutil', '--forget', label]]);
+  t.deepEqual(r.calls, [
+    ['id', '-u'],
+    ...consoleUser,
+    ['launchctl', 'bootout', `gui/501/${session}`],
+    ['launchctl', 'bootout', `system/${label}`],
+    ['pkgutil', '--forget', label],
+  ]);
   t.false(existsSync(path.join(f.root, paths.daemonPlist)));
   t.false(existsSync(path.join(f.root, paths.sessionPlist)));
   t.false(existsSync(path.join(f.root, 'usr/local/bin/agentctl')));

@@ -35,7 +35,10 @@ const tmp = mkdtempSync(path.join(tmpdir(), 'tg-pkg-test-'));
 test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
 
 // One build with the default settings and one rebranded, shared by the tests below.
-const builds = new Map<string, Promise<{ out: string; code: number | null; stdout: string; err: string; settings: BuildSettings }>>();
+const builds = new Map<
+  string,
+  Promise<{ out: string; code: number | null; stdout: string; err: string; settings: BuildSettings }>
+>();
 function build(prefix?: string, human = false) {
   const key = `${prefix ?? 'default'}${human ? '-human' : ''}`;
   if (!builds.has(key)) {
@@ -43,7 +46,13 @@ function build(prefix?: string, human = false) {
     builds.set(
       key,
       // --stage-only: on a Mac too, no Apple tools (the build-package workflow job runs those).
-      runPkg(['--out', out, '--stage-only', ...(prefix ? ['--identifier-prefix', prefix] : []), ...(human ? [] : ['--json'])]).then((r) => ({
+      runPkg([
+        '--out',
+        out,
+        '--stage-only',
+        ...(prefix ? ['--identifier-prefix', prefix] : []),
+        ...(human ? [] : ['--json']),
+      ]).then((r) => ({
         out,
         code: r.code,
         stdout: r.out,
@@ -63,7 +72,16 @@ test('npm run pkg stages the payload and passes every check it can run here', as
   const report = JSON.parse(b.stdout) as Report;
   t.true(report.ok);
   const byName = new Map(report.steps.map((s) => [s.step, s]));
-  for (const step of ['stage payload', 'payload tree', 'modes', 'launchd plists', 'Distribution and PackageInfo', 'component plist and entitlements', 'scripts: sh -n', 'smoke: staged runtime']) {
+  for (const step of [
+    'stage payload',
+    'payload tree',
+    'modes',
+    'launchd plists',
+    'Distribution and PackageInfo',
+    'component plist and entitlements',
+    'scripts: sh -n',
+    'smoke: staged runtime',
+  ]) {
     t.is(byName.get(step)?.result, 'passed', step);
   }
   if (!missing('root')) t.is(byName.get('owners')?.result, 'passed');
@@ -71,7 +89,15 @@ test('npm run pkg stages the payload and passes every check it can run here', as
   if (onLinux) {
     // Linux says which steps need a Mac.
     const needsMac = report.steps.filter((s) => s.result === 'needs a Mac').map((s) => s.step);
-    t.deepEqual(needsMac, ['universal addon and runtime', 'codesign', 'pkgbuild', 'productbuild', 'productsign', 'notarize', 'pkgutil --check-signature, --expand']);
+    t.deepEqual(needsMac, [
+      'universal addon and runtime',
+      'codesign',
+      'pkgbuild',
+      'productbuild',
+      'productsign',
+      'notarize',
+      'pkgutil --check-signature, --expand',
+    ]);
   }
   t.deepEqual(JSON.parse(readFileSync(path.join(b.out, 'report.json'), 'utf8')), report);
 });
@@ -88,8 +114,28 @@ test('the human report names the steps that need a Mac', async (t) => {
 });
 
 const launchdKeys = {
-  daemon: ['Label', 'ProgramArguments', 'RunAtLoad', 'KeepAlive', 'ThrottleInterval', 'ExitTimeOut', 'AssociatedBundleIdentifiers', 'ProcessType', 'StandardOutPath', 'StandardErrorPath'],
-  session: ['Label', 'ProgramArguments', 'LimitLoadToSessionType', 'RunAtLoad', 'KeepAlive', 'ThrottleInterval', 'AssociatedBundleIdentifiers', 'ProcessType'],
+  daemon: [
+    'Label',
+    'ProgramArguments',
+    'RunAtLoad',
+    'KeepAlive',
+    'ThrottleInterval',
+    'ExitTimeOut',
+    'AssociatedBundleIdentifiers',
+    'ProcessType',
+    'StandardOutPath',
+    'StandardErrorPath',
+  ],
+  session: [
+    'Label',
+    'ProgramArguments',
+    'LimitLoadToSessionType',
+    'RunAtLoad',
+    'KeepAlive',
+    'ThrottleInterval',
+    'AssociatedBundleIdentifiers',
+    'ProcessType',
+  ],
 };
 
 function allStrings(value: unknown): string[] {
@@ -109,7 +155,9 @@ for (const prefix of [undefined, 'com.acme.trustguard']) {
     const payload = path.join(b.out, 'payload');
     const daemonFile = path.join(payload, paths.daemonPlist);
     const sessionFile = path.join(payload, paths.sessionPlist);
-    const others = ['component.plist', 'entitlements.plist', `${s.daemonLabel}.pppc.mobileconfig`].map((f) => path.join(b.out, f));
+    const others = ['component.plist', 'entitlements.plist', `${s.daemonLabel}.pppc.mobileconfig`].map((f) =>
+      path.join(b.out, f),
+    );
     const parsed = plistlib([daemonFile, sessionFile, ...others]);
     for (const [file, r] of Object.entries(parsed)) t.true(r.ok, `${file}: ${r.ok ? '' : r.error}`);
 
@@ -131,17 +179,31 @@ for (const prefix of [undefined, 'com.acme.trustguard']) {
     t.deepEqual(Object.keys(session).sort(), [...launchdKeys.session].sort());
     t.is(session.Label, path.basename(sessionFile, '.plist'));
     t.is(session.Label, `${s.identifierPrefix}.agent.session`);
-    t.deepEqual(session.ProgramArguments, [`${s.installRoot}/bin/node`, `${s.installRoot}/dist/agent/daemon/agentd.js`, '--session']);
+    t.deepEqual(session.ProgramArguments, [
+      `${s.installRoot}/bin/node`,
+      `${s.installRoot}/dist/agent/daemon/agentd.js`,
+      '--session',
+    ]);
     t.is(session.LimitLoadToSessionType, 'Aqua');
     t.deepEqual(session.KeepAlive, { SuccessfulExit: false });
 
     for (const job of [daemon, session]) {
-      t.deepEqual(allStrings(job).filter((x) => /^com\.apple\./i.test(x)), []);
-      t.true((job.ProgramArguments as string[]).every((a) => a.startsWith('/Library/Application Support/TrustGuard/') || a === '--session'));
+      t.deepEqual(
+        allStrings(job).filter((x) => /^com\.apple\./i.test(x)),
+        [],
+      );
+      t.true(
+        (job.ProgramArguments as string[]).every(
+          (a) => a.startsWith('/Library/Application Support/TrustGuard/') || a === '--session',
+        ),
+      );
     }
 
     t.deepEqual((parsed[others[0]] as { value: unknown }).value, [], 'no bundles in the payload, so no components');
-    t.deepEqual((parsed[others[1]] as { value: unknown }).value, { 'com.apple.security.cs.allow-jit': true, 'com.apple.security.cs.allow-unsigned-executable-memory': true });
+    t.deepEqual((parsed[others[1]] as { value: unknown }).value, {
+      'com.apple.security.cs.allow-jit': true,
+      'com.apple.security.cs.allow-unsigned-executable-memory': true,
+    });
     const pppc = (parsed[others[2]] as { value: Record<string, unknown> }).value;
     t.is(pppc.PayloadIdentifier, `${s.daemonLabel}.pppc`);
     const tcc = (pppc.PayloadContent as Array<Record<string, unknown>>)[0];
@@ -149,7 +211,10 @@ for (const prefix of [undefined, 'com.acme.trustguard']) {
     t.is(tcc.PayloadIdentifier, `${s.daemonLabel}.pppc.tcc`);
     const grant = (tcc.Services as { SystemPolicyAllFiles: Array<Record<string, unknown>> }).SystemPolicyAllFiles[0];
     t.is(grant.Identifier, paths.runtime);
-    t.regex(grant.CodeRequirement as string, new RegExp(`^identifier "${s.daemonLabel.replace(/\./g, '\\.')}" and anchor apple generic`));
+    t.regex(
+      grant.CodeRequirement as string,
+      new RegExp(`^identifier "${s.daemonLabel.replace(/\./g, '\\.')}" and anchor apple generic`),
+    );
   });
 
   test(`ElementTree reads the Distribution and PackageInfo; ids and versions agree (${prefix ?? 'default prefix'}) ${missing('python3') ? '[needs python3]' : ''}`, async (t) => {
@@ -209,12 +274,16 @@ test('a rebranded build carries its identifiers into the scripts and the install
 test('the payload carries production dependencies only, and the runtime wrapper for agentctl', async (t) => {
   const b = await build();
   const installed = path.join(b.out, 'payload', b.settings.installRoot);
-  for (const dep of ['winston', 'plist', 'zod', 'commander', 'bplist-parser']) t.true(existsSync(path.join(installed, 'node_modules', dep, 'package.json')), dep);
-  for (const dev of ['ava', 'typescript', 'fast-check', 'node-gyp', 'node-addon-api', '@types/node', '.bin']) t.false(existsSync(path.join(installed, 'node_modules', dev)), dev);
+  for (const dep of ['winston', 'plist', 'zod', 'commander', 'bplist-parser'])
+    t.true(existsSync(path.join(installed, 'node_modules', dep, 'package.json')), dep);
+  for (const dev of ['ava', 'typescript', 'fast-check', 'node-gyp', 'node-addon-api', '@types/node', '.bin'])
+    t.false(existsSync(path.join(installed, 'node_modules', dev)), dev);
   t.false(existsSync(path.join(installed, 'dist', 'test')));
   t.false(existsSync(path.join(installed, 'dist', 'scripts')));
   t.is(
-    readFileSync(path.join(installed, 'bin', 'agentctl'), 'utf8').split('\n').find((l) => l.startsWith('exec ')),
+    readFileSync(path.join(installed, 'bin', 'agentctl'), 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('exec ')),
     'exec "/Library/Application Support/TrustGuard/bin/node" "/Library/Application Support/TrustGuard/dist/agent/cli/agentctl.js" "$@"',
   );
 });
@@ -258,11 +327,24 @@ test('the mode check catches a group-writable file and a non-executable runtime'
     mkdirSync(path.join(copy, path.dirname(f)), { recursive: true });
     writeFileSync(path.join(copy, f), 'x');
   }
-  for (const d of ['Library', 'Library/LaunchDaemons', 'Library/Application Support', 'Library/Application Support/TrustGuard', 'Library/Application Support/TrustGuard/bin']) chmodSync(path.join(copy, d), 0o755);
+  for (const d of [
+    'Library',
+    'Library/LaunchDaemons',
+    'Library/Application Support',
+    'Library/Application Support/TrustGuard',
+    'Library/Application Support/TrustGuard/bin',
+  ])
+    chmodSync(path.join(copy, d), 0o755);
   chmodSync(copy, 0o755);
   chmodSync(path.join(copy, p.daemonPlist), 0o664);
   chmodSync(path.join(copy, p.runtime), 0o644);
   const problems = checkModes(copy, s);
-  t.true(problems.some((x) => x.includes('com.trustguard.agent.plist 0664: a file must be 0644 or 0755')), problems.join('\n'));
-  t.true(problems.some((x) => x.includes('bin/node 0644: must be executable')), problems.join('\n'));
+  t.true(
+    problems.some((x) => x.includes('com.trustguard.agent.plist 0664: a file must be 0644 or 0755')),
+    problems.join('\n'),
+  );
+  t.true(
+    problems.some((x) => x.includes('bin/node 0644: must be executable')),
+    problems.join('\n'),
+  );
 });
