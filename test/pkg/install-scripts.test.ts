@@ -83,8 +83,11 @@ function fixture(options: { usrLocalBin?: boolean } = {}): Fixture {
   const s = stage();
   const root = path.join(work, `root ${++fixtures}`);
   // Hard links: fast, and the scripts only chmod to the modes the files already have.
-  const cp = spawnSync('cp', ['-a', '--link', s.payloadRoot, root]);
-  if (cp.status !== 0) cpSync(s.payloadRoot, root, { recursive: true });
+  // GNU cp: hard links; macOS cp: APFS clones; else a plain copy.
+  const copied = [['-a', '--link'], ['-cRp']].some(
+    (flags) => spawnSync('cp', [...flags, s.payloadRoot, root]).status === 0,
+  );
+  if (!copied) cpSync(s.payloadRoot, root, { recursive: true });
   if (options.usrLocalBin !== false) mkdirSync(path.join(root, 'usr', 'local', 'bin'), { recursive: true });
   const testDir = path.join(root, '.test');
   mkdirSync(path.join(testDir, 'stubs'), { recursive: true });
