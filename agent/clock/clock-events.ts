@@ -11,8 +11,9 @@ import {
   watchClockChanges,
   type ClockChangeEvent,
 } from '../../native/clock.js';
+import type { ClockEventReason } from './codes.js';
 
-export type ClockEventReason = 'clock_set' | 'clock_jump' | 'wake';
+export type { ClockEventReason };
 
 /** The clocks the drift check reads; the native ones unless a test injects others. */
 export interface DriftClocks {
