@@ -1,5 +1,5 @@
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { native } from '../../native/addon.js';
@@ -233,5 +233,59 @@ const threadMissing =
     t.is(child.signal, null, `the child died of ${child.signal}: ${child.stderr}`);
     t.is(child.status, 0, child.stdout + child.stderr);
     t.regex(child.stdout, /^error: true native error: Resource temporarily unavailable$/m, child.stdout + child.stderr);
+  },
+);
+
+(stepMissing ? test.serial.skip : test.serial)(
+  `a Linux watcher whose timerfd breaks says so (watch_failed) instead of going quiet${stepMissing ? ` [needs ${stepMissing}]` : ''}`,
+  async (t) => {
+    // A child closes its watcher's timerfd behind the watcher's back; the next clock step wakes
+    // the watcher thread, whose read then fails: the failure must reach JS.
+    const script = `
+      import { closeSync, readdirSync, readlinkSync } from 'node:fs';
+      import { watchClockChanges } from ${JSON.stringify(path.join(sourceRoot, 'dist', 'native', 'clock.js'))};
+      const timerfds = () => readdirSync('/proc/self/fd').filter((fd) => {
+        try { return readlinkSync('/proc/self/fd/' + fd) === 'anon_inode:[timerfd]'; } catch { return false; }
+      });
+      const before = new Set(timerfds());
+      watchClockChanges((event) => {
+        console.log(JSON.stringify(event));
+        if (event.kind === 'watch_failed') process.exit(0);
+      });
+      const mine = timerfds().filter((fd) => !before.has(fd));
+      if (mine.length !== 1) { console.log('timerfds: ' + mine.join(',')); process.exit(3); }
+      // stdout first: its first use opens a descriptor, which would take the freed number and
+      // hide the closed timerfd from the watcher's poll.
+      console.log('closing ' + mine[0]);
+      closeSync(Number(mine[0]));
+      console.log('ready');
+      setTimeout(() => { console.log('timeout'); process.exit(4); }, 5000);
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve) =>
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d;
+        if (stdout.includes('ready\n')) resolve();
+      }),
+    );
+    let code: number | null;
+    try {
+      stepClock(1000);
+      code = await exited;
+    } finally {
+      stepClock(-1000);
+    }
+    t.is(code, 0, stdout + stderr);
+    const failure = stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as ClockChangeEvent)
+      .find((e) => e.kind === 'watch_failed');
+    t.truthy(failure, stdout);
+    t.regex(failure?.kind === 'watch_failed' ? failure.error : '', /timerfd/, stdout);
   },
 );
