@@ -59,7 +59,7 @@ export const coreKeys = {
 } satisfies KeySpecs;
 
 /**
- * Keys whose capabilities have not moved into the contract yet (trust, keychain scrub,
+ * Keys whose capabilities have not moved into the contract yet (trust,
  * telemetry): kept here so that their values validate and show in `config show` meanwhile.
  */
 export const pendingKeys = {
@@ -74,24 +74,6 @@ export const pendingKeys = {
     expected: 'an integer from 60 to 604800',
     meaning: 'seconds between trust evaluations',
     default: () => 3600,
-  },
-  TenantDomain: {
-    schema: z.union([z.literal(''), hostname]),
-    expected: 'a domain name such as acme.okta.com, or empty',
-    meaning: 'the current SSO tenant; keychain items tagged for another tenant are scrubbed',
-    default: () => '',
-  },
-  ScrubServices: {
-    schema: z.array(z.string().min(1)).max(64),
-    expected: 'an array of keychain service names',
-    meaning: 'generic-password services the scrub may delete from; empty disables the scrub',
-    default: () => [],
-  },
-  ScrubMode: {
-    schema: z.enum(['dry-run', 'delete']),
-    expected: 'one of "dry-run", "delete"',
-    meaning: 'dry-run reports what would be deleted; delete deletes it',
-    default: () => 'dry-run',
   },
   CollectorURL: {
     schema: z.union([z.literal(''), httpsURL, z.string().regex(/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/.*)?$/)]),
