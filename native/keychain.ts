@@ -51,7 +51,8 @@ const maxRef = 4096;
 
 function checkText(what: string, value: unknown, max: number): string {
   if (typeof value !== 'string') throw new TypeError(`${what} must be a string, got ${describe(value)}`);
-  if (value === '' || value.length > max) throw new TypeError(`${what} must be 1 to ${max} characters, got ${value.length}`);
+  if (value === '' || value.length > max)
+    throw new TypeError(`${what} must be 1 to ${max} characters, got ${value.length}`);
   if (value.includes('\0')) throw new TypeError(`${what} must not contain NUL`);
   return value;
 }
@@ -72,12 +73,16 @@ export async function listGenericPasswords(options: ListOptions, ...rest: unknow
   const unknown = Object.keys(options).filter((k) => k !== 'services' && k !== 'accessGroup');
   if (unknown.length) throw new TypeError(`listGenericPasswords: unknown option ${unknown.join(', ')}`);
   const { services, accessGroup } = options;
-  if (!Array.isArray(services)) throw new TypeError(`listGenericPasswords: services must be an array, got ${describe(services)}`);
+  if (!Array.isArray(services))
+    throw new TypeError(`listGenericPasswords: services must be an array, got ${describe(services)}`);
   if (services.length === 0 || services.length > maxServices) {
-    throw new TypeError(`listGenericPasswords: services must name 1 to ${maxServices} services, got ${services.length}`);
+    throw new TypeError(
+      `listGenericPasswords: services must name 1 to ${maxServices} services, got ${services.length}`,
+    );
   }
   services.forEach((s, i) => checkText(`listGenericPasswords: services[${i}]`, s, maxText));
-  if (new Set(services).size !== services.length) throw new TypeError('listGenericPasswords: services must be distinct');
+  if (new Set(services).size !== services.length)
+    throw new TypeError('listGenericPasswords: services must be distinct');
   const group = accessGroup === undefined ? '' : checkText('listGenericPasswords: accessGroup', accessGroup, maxText);
   const result = await native<KeychainAddon>().listGenericPasswords([...services], group);
   if (!result.ok) throw new KeychainOSError(result.failure);

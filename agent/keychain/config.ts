@@ -8,7 +8,11 @@ import { hostname } from '../config/schema.js';
 export const scrubModes = ['dry-run', 'enforce'] as const;
 export const tagAttributes = ['comment', 'label'] as const;
 
-const serviceName = z.string().min(1).max(1024).refine((s) => !s.includes('\0'), 'contains NUL');
+const serviceName = z
+  .string()
+  .min(1)
+  .max(1024)
+  .refine((s) => !s.includes('\0'), 'contains NUL');
 // A keychain access group: "<TeamID>.<group>" (Team IDs are 10 upper-case letters or digits).
 const accessGroup = z.string().regex(/^[A-Z0-9]{10}\.[A-Za-z0-9._-]{1,200}$/);
 
@@ -20,7 +24,10 @@ export const keychainKeys = {
     default: () => '',
   },
   ScrubServices: {
-    schema: z.array(serviceName).max(64).refine((list) => new Set(list).size === list.length, 'lists a service twice'),
+    schema: z
+      .array(serviceName)
+      .max(64)
+      .refine((list) => new Set(list).size === list.length, 'lists a service twice'),
     expected: 'an array of at most 64 distinct keychain service names',
     meaning: 'generic-password services the scrub may delete from; empty disables the scrub',
     default: () => [],
@@ -40,13 +47,15 @@ export const keychainKeys = {
   ScrubTagAttribute: {
     schema: z.enum(tagAttributes),
     expected: 'one of "comment", "label"',
-    meaning: "the item attribute holding the tenant tag (lowercase hex SHA-256 of the tenant domain): kSecAttrComment or kSecAttrLabel on macOS, the Secret Service's comment attribute or label on Linux",
+    meaning:
+      "the item attribute holding the tenant tag (lowercase hex SHA-256 of the tenant domain): kSecAttrComment or kSecAttrLabel on macOS, the Secret Service's comment attribute or label on Linux",
     default: () => 'comment' as const,
   },
   ScrubAccessGroups: {
     schema: z.array(accessGroup).max(16),
     expected: 'an array of at most 16 access groups such as "ABCDE12345.com.example.sso"',
-    meaning: "macOS: data-protection keychain access groups also searched (only those the signed agent is entitled to; others are reported as not searched)",
+    meaning:
+      'macOS: data-protection keychain access groups also searched (only those the signed agent is entitled to; others are reported as not searched)',
     default: () => [],
   },
 } satisfies KeySpecs;

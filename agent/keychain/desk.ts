@@ -66,7 +66,12 @@ export interface DeskOptions {
 export class ReportDesk {
   private readonly users = new Map<number, FiledReport>();
   private readonly buckets = new Map<number, { tokens: number; at: number }>();
-  private readonly refused: Record<RefusalCode, number> = { too_large: 0, invalid_report: 0, rate_limited: 0, no_peer_uid: 0 };
+  private readonly refused: Record<RefusalCode, number> = {
+    too_large: 0,
+    invalid_report: 0,
+    rate_limited: 0,
+    no_peer_uid: 0,
+  };
   private readonly store: StateFile<Persisted> | null;
   private writing: Promise<void> = Promise.resolve();
   private readonly maxUsers: number;
@@ -81,17 +86,30 @@ export class ReportDesk {
     this.refillMs = (options.refillSeconds ?? 10) * 1000;
     this.now = options.now ?? Date.now;
     this.peerUid = options.peerUid ?? contextPeerUid;
-    this.store = options.stateDirectory ? new StateFile(options.stateDirectory, reportsStateFile, persistedSchema) : null;
+    this.store = options.stateDirectory
+      ? new StateFile(options.stateDirectory, reportsStateFile, persistedSchema)
+      : null;
     const saved = this.store?.read();
-    if (saved?.status === 'ok') for (const filed of saved.value.users.slice(-this.maxUsers)) this.users.set(filed.uid, filed);
-    else if (saved && saved.status !== 'missing') options.logger.warn('keychain reports state unreadable; starting empty', { status: saved.status, reason: saved.reason });
+    if (saved?.status === 'ok')
+      for (const filed of saved.value.users.slice(-this.maxUsers)) this.users.set(filed.uid, filed);
+    else if (saved && saved.status !== 'missing')
+      options.logger.warn('keychain reports state unreadable; starting empty', {
+        status: saved.status,
+        reason: saved.reason,
+      });
   }
 
   /** The control request handler: `keychain.report` on the read-only socket. */
   async file(args: Record<string, unknown>, context: object): Promise<FileResult> {
     const uid = this.peerUid(context);
-    if (uid === null) return this.refuse(null, 'no_peer_uid', 'the daemon cannot tell who sent the report (no peer credentials)');
-    if (!this.take(uid)) return this.refuse(uid, 'rate_limited', `too many reports from uid ${uid}; try again in ${Math.ceil(this.refillMs / 1000)} s`);
+    if (uid === null)
+      return this.refuse(null, 'no_peer_uid', 'the daemon cannot tell who sent the report (no peer credentials)');
+    if (!this.take(uid))
+      return this.refuse(
+        uid,
+        'rate_limited',
+        `too many reports from uid ${uid}; try again in ${Math.ceil(this.refillMs / 1000)} s`,
+      );
     const parsed = parseReportArgs(args);
     if ('problem' in parsed) return this.refuse(uid, parsed.problem, parsed.detail);
     const { uid: claimed, ...report } = parsed.report;
@@ -161,7 +179,12 @@ export class ReportDesk {
       failed: report.failed,
       truncated: report.truncated,
     };
-    if (filed.claimed_uid !== null) logger.warn('keychain report named another uid; filed under the sender', { uid, claimed_uid: filed.claimed_uid, code: 'uid_mismatch' });
+    if (filed.claimed_uid !== null)
+      logger.warn('keychain report named another uid; filed under the sender', {
+        uid,
+        claimed_uid: filed.claimed_uid,
+        code: 'uid_mismatch',
+      });
     logger.info('keychain scrub reported', { ...summary, errors: report.errors.map((e) => e.code) });
     event({
       name: 'keychain.scrub_reported',
@@ -172,7 +195,14 @@ export class ReportDesk {
     });
     const outcome = report.mode === 'enforce' ? 'deleted' : 'would_delete';
     for (const entry of report.entries) {
-      const fields = { uid, outcome, service: entry.service, account: entry.account, tag: entry.tag, reason: entry.reason };
+      const fields = {
+        uid,
+        outcome,
+        service: entry.service,
+        account: entry.account,
+        tag: entry.tag,
+        reason: entry.reason,
+      };
       logger.info(`keychain scrub audit: ${outcome.replace('_', ' ')}`, fields);
       event({ name: 'keychain.scrub_audit', severity: 'info', code: entry.reason, attributes: fields, audit: true });
     }
@@ -184,7 +214,9 @@ export class ReportDesk {
     // Writes are queued so that the file always ends with the latest map.
     this.writing = this.writing
       .then(() => store.write({ version: 1, users: [...this.users.values()] }))
-      .catch((error: unknown) => this.options.logger.error('keychain reports state not written', { error: (error as Error).message }));
+      .catch((error: unknown) =>
+        this.options.logger.error('keychain reports state not written', { error: (error as Error).message }),
+      );
     return this.writing;
   }
 }

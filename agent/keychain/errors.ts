@@ -46,7 +46,8 @@ export function classifyFailure(failure: KeychainFailure): KeychainErrorCode {
     if (code === osStatus.missingEntitlement) return 'missing_entitlement';
     if (code === osStatus.interactionNotAllowed) return 'keychain_locked';
     if (code === osStatus.itemNotFound && stage !== 'search') return 'not_found';
-    if (code === osStatus.noSuchKeychain || code === osStatus.noDefaultKeychain || code === osStatus.notAvailable) return 'no_keychain';
+    if (code === osStatus.noSuchKeychain || code === osStatus.noDefaultKeychain || code === osStatus.notAvailable)
+      return 'no_keychain';
   }
   if (domain === 'g-dbus-error-quark') {
     if (code === gdbus.serviceUnknown || code === gdbus.nameHasNoOwner) return 'no_secret_service';

@@ -23,8 +23,16 @@ export const keychain: Capability = {
         { name: 'dry-run', description: 'only list what would be deleted (default unless ScrubMode is "enforce")' },
         { name: 'json', description: 'print JSON' },
         { name: 'tenant', value: '<domain>', description: 'the current tenant (default: TenantDomain)' },
-        { name: 'service', value: '<name>', multiple: true, description: 'a service to scrub (repeatable; default: ScrubServices)' },
-        { name: 'session', description: 'the login session\'s run (the LaunchAgent): the configured scrub, one JSON line' },
+        {
+          name: 'service',
+          value: '<name>',
+          multiple: true,
+          description: 'a service to scrub (repeatable; default: ScrubServices)',
+        },
+        {
+          name: 'session',
+          description: "the login session's run (the LaunchAgent): the configured scrub, one JSON line",
+        },
         { name: 'config', value: '<file>', description: 'read the configuration from this file' },
         { name: 'socket', value: '<path>', description: 'the daemon control socket to report to' },
       ],

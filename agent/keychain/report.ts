@@ -40,7 +40,9 @@ export const reportSchema = z
     deleted: count,
     would_delete: count,
     failed: count,
-    entries: z.array(z.object({ service: text, account: text.nullable(), tag: tag.nullable(), reason }).strict()).max(reportLimits.entries),
+    entries: z
+      .array(z.object({ service: text, account: text.nullable(), tag: tag.nullable(), reason }).strict())
+      .max(reportLimits.entries),
     truncated: z.boolean(),
     errors: z.array(z.object({ code }).strict()).max(reportLimits.errors),
     not_searched: z.array(z.object({ access_group: text, code }).strict()).max(reportLimits.errors),
@@ -70,10 +72,19 @@ export function summarize(report: ScrubReport, trigger: SessionReport['trigger']
     deleted: report.deleted?.length ?? 0,
     would_delete: report.would_delete?.length ?? 0,
     failed: report.errors.length,
-    entries: acted.slice(0, reportLimits.entries).map((e) => ({ service: clip(e.service), account: e.account === null ? null : clip(e.account), tag: e.tag, reason: e.reason })),
+    entries: acted
+      .slice(0, reportLimits.entries)
+      .map((e) => ({
+        service: clip(e.service),
+        account: e.account === null ? null : clip(e.account),
+        tag: e.tag,
+        reason: e.reason,
+      })),
     truncated: acted.length > reportLimits.entries,
     errors: report.errors.slice(0, reportLimits.errors).map((e) => ({ code: e.code })),
-    not_searched: report.not_searched.slice(0, reportLimits.errors).map((n) => ({ access_group: clip(n.access_group), code: n.code })),
+    not_searched: report.not_searched
+      .slice(0, reportLimits.errors)
+      .map((n) => ({ access_group: clip(n.access_group), code: n.code })),
     started_at: report.started_at,
     duration_ms: report.duration_ms,
   };
@@ -82,15 +93,22 @@ export function summarize(report: ScrubReport, trigger: SessionReport['trigger']
 export type ReportProblem = 'too_large' | 'invalid_report';
 
 /** Checks a report request's arguments: the report, or why it is refused. */
-export function parseReportArgs(args: Record<string, unknown>): { report: SessionReport } | { problem: ReportProblem; detail: string } {
+export function parseReportArgs(
+  args: Record<string, unknown>,
+): { report: SessionReport } | { problem: ReportProblem; detail: string } {
   const size = Buffer.byteLength(JSON.stringify(args));
-  if (size > reportLimits.bytes) return { problem: 'too_large', detail: `the report is ${size} bytes; the limit is ${reportLimits.bytes}` };
+  if (size > reportLimits.bytes)
+    return { problem: 'too_large', detail: `the report is ${size} bytes; the limit is ${reportLimits.bytes}` };
   const keys = Object.keys(args);
-  if (keys.length !== 1 || keys[0] !== 'report') return { problem: 'invalid_report', detail: 'the arguments must be exactly { "report": {...} }' };
+  if (keys.length !== 1 || keys[0] !== 'report')
+    return { problem: 'invalid_report', detail: 'the arguments must be exactly { "report": {...} }' };
   const parsed = reportSchema.safeParse(args.report);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    return { problem: 'invalid_report', detail: `${issue?.path.join('.') || 'report'}: ${issue?.message ?? 'invalid'}` };
+    return {
+      problem: 'invalid_report',
+      detail: `${issue?.path.join('.') || 'report'}: ${issue?.message ?? 'invalid'}`,
+    };
   }
   return { report: parsed.data };
 }

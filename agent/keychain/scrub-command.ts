@@ -21,9 +21,15 @@ import { summarize, type SessionReport } from './report.js';
 import { runScrub, type ReportEntry, type ScrubReport } from './scrub.js';
 
 /** Where a session's own log goes: the user's Library/Logs (macOS) or XDG state directory. */
-export function sessionLogDirectory(platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): string {
+export function sessionLogDirectory(
+  platform: NodeJS.Platform = process.platform,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
   if (platform === 'darwin') return path.join(os.homedir(), 'Library', 'Logs', 'TrustGuard');
-  const state = env.XDG_STATE_HOME && path.isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : path.join(os.homedir(), '.local', 'state');
+  const state =
+    env.XDG_STATE_HOME && path.isAbsolute(env.XDG_STATE_HOME)
+      ? env.XDG_STATE_HOME
+      : path.join(os.homedir(), '.local', 'state');
   return path.join(state, 'trustguard');
 }
 
@@ -38,12 +44,15 @@ function overrides(flags: CommandInput['flags'], settings: ScrubSettings): Scrub
   }
   const out = { ...settings };
   if (tenant !== undefined) {
-    if (!hostname.safeParse(tenant).success || tenant.length > 253) throw new UsageError(`--tenant must be a domain name such as acme.okta.com, got ${JSON.stringify(tenant)}`);
+    if (!hostname.safeParse(tenant).success || tenant.length > 253)
+      throw new UsageError(`--tenant must be a domain name such as acme.okta.com, got ${JSON.stringify(tenant)}`);
     out.tenant = tenant;
   }
   if (services !== undefined) {
     if (services.length > 64) throw new UsageError('--service may be given at most 64 times');
-    for (const s of services) if (s === '' || s.length > 1024 || s.includes('\0')) throw new UsageError(`--service must be a service name of 1 to 1024 characters, got ${JSON.stringify(s)}`);
+    for (const s of services)
+      if (s === '' || s.length > 1024 || s.includes('\0'))
+        throw new UsageError(`--service must be a service name of 1 to 1024 characters, got ${JSON.stringify(s)}`);
     out.services = [...new Set(services)];
   }
   if (flags['dry-run'] === true) out.mode = 'dry-run';
@@ -54,13 +63,24 @@ type Filing = { filed: true; uid: number } | { filed: false; why: string };
 
 async function fileWithDaemon(report: SessionReport, flags: CommandInput['flags']): Promise<Filing> {
   try {
-    const socket = await chooseSocket({ socket: flags.socket as string | undefined, config: flags.config as string | undefined });
+    const socket = await chooseSocket({
+      socket: flags.socket as string | undefined,
+      config: flags.config as string | undefined,
+    });
     const response = await request(socket.path, 'keychain.report', { report }, 3000);
     if (!response.ok) return { filed: false, why: `${response.error.code}: ${response.error.message}` };
     const result = response.result as { filed?: boolean; uid?: number; code?: string; message?: string };
-    return result.filed === true ? { filed: true, uid: result.uid ?? -1 } : { filed: false, why: `${result.code ?? 'refused'}: ${result.message ?? ''}` };
+    return result.filed === true
+      ? { filed: true, uid: result.uid ?? -1 }
+      : { filed: false, why: `${result.code ?? 'refused'}: ${result.message ?? ''}` };
   } catch (error) {
-    return { filed: false, why: error instanceof DaemonUnreachableError ? `the daemon is not reachable (${error.code} on ${error.socketPath})` : (error as Error).message };
+    return {
+      filed: false,
+      why:
+        error instanceof DaemonUnreachableError
+          ? `the daemon is not reachable (${error.code} on ${error.socketPath})`
+          : (error as Error).message,
+    };
   }
 }
 
@@ -80,25 +100,41 @@ function human(report: ScrubReport, filing: Filing): string {
     const verb = report.deleted ? 'Deleted' : 'Would delete';
     out.push(`${verb} ${acted.length}${acted.length ? ':' : ''}`, ...acted.map(entryLine));
     out.push(`Kept ${report.kept}`);
-    if (report.mode === 'dry-run' && acted.length) out.push('Dry run: nothing was deleted (ScrubMode "enforce" deletes).');
-    for (const n of report.not_searched) out.push(`Not searched: access group ${n.access_group}: ${errorHints[n.code]}`);
+    if (report.mode === 'dry-run' && acted.length)
+      out.push('Dry run: nothing was deleted (ScrubMode "enforce" deletes).');
+    for (const n of report.not_searched)
+      out.push(`Not searched: access group ${n.access_group}: ${errorHints[n.code]}`);
   }
   for (const e of report.errors) {
     const where = e.service ? ` (${e.service} ${e.account ?? ''})` : '';
     out.push(`Error ${e.code}${where}: ${errorHints[e.code]} [${e.message}]`);
   }
-  out.push(filing.filed ? `Reported to the daemon (filed under uid ${filing.uid}).` : `Not reported to the daemon: ${filing.why}.`);
+  out.push(
+    filing.filed
+      ? `Reported to the daemon (filed under uid ${filing.uid}).`
+      : `Not reported to the daemon: ${filing.why}.`,
+  );
   return out.join('\n');
 }
 
 // When the session's log cannot be opened, the audit still goes somewhere: stderr, as JSON lines.
 const stderrLine = (level: string) => (message: string, fields?: Record<string, unknown>) =>
   void process.stderr.write(`${JSON.stringify({ level, message, category: 'keychain', ...fields })}\n`);
-const stderrLogger: Logger = { debug() {}, info: stderrLine('info'), warn: stderrLine('warn'), error: stderrLine('error') };
+const stderrLogger: Logger = {
+  debug() {},
+  info: stderrLine('info'),
+  warn: stderrLine('warn'),
+  error: stderrLine('error'),
+};
 
 function openLogger(): AgentLogger | null {
   try {
-    return createAgentLogger({ directory: sessionLogDirectory(), level: 'info', console: false, subsystem: 'com.trustguard.agent' });
+    return createAgentLogger({
+      directory: sessionLogDirectory(),
+      level: 'info',
+      console: false,
+      subsystem: 'com.trustguard.agent',
+    });
   } catch {
     return null;
   }

@@ -80,10 +80,16 @@ export interface ScrubOptions extends ScrubSettings {
   audit?: (record: AuditRecord) => void;
 }
 
-const entryOf = (d: Decision): ReportEntry => ({ service: d.item.service, account: d.item.account, tag: d.tag, reason: d.reason });
+const entryOf = (d: Decision): ReportEntry => ({
+  service: d.item.service,
+  account: d.item.account,
+  tag: d.tag,
+  reason: d.reason,
+});
 
 function osError(error: unknown, extra: Partial<ScrubError> = {}): ScrubError {
-  if (error instanceof KeychainOSError) return { code: classifyFailure(error.failure), message: error.failure.message, ...extra };
+  if (error instanceof KeychainOSError)
+    return { code: classifyFailure(error.failure), message: error.failure.message, ...extra };
   throw error;
 }
 
@@ -145,7 +151,10 @@ export async function runScrub(options: ScrubOptions): Promise<ScrubReport> {
       // searched, which is reported, and the rest of the scrub goes on.
       if (problem.code === 'missing_entitlement' || problem.code === 'unsupported') {
         report.not_searched.push({ access_group: group, code: problem.code });
-        logger.warn('keychain scrub: data-protection keychain not searched', { access_group: group, code: problem.code });
+        logger.warn('keychain scrub: data-protection keychain not searched', {
+          access_group: group,
+          code: problem.code,
+        });
       } else {
         report.errors.push(problem);
       }
@@ -153,26 +162,51 @@ export async function runScrub(options: ScrubOptions): Promise<ScrubReport> {
   }
   report.scanned = items.size;
   if (report.errors.length) {
-    for (const e of report.errors) logger.error('keychain scrub: cannot list the keychain; nothing deleted', { code: e.code, error: e.message });
+    for (const e of report.errors)
+      logger.error('keychain scrub: cannot list the keychain; nothing deleted', { code: e.code, error: e.message });
     return finish();
   }
   // 2. A locked keyring hides the attributes the decision needs and refuses deletions.
   const locked = [...items.values()].filter((item) => item.locked);
   if (locked.length) {
-    report.errors.push({ code: 'keychain_locked', message: `${locked.length} item${locked.length === 1 ? ' is' : 's are'} in a locked keyring` });
-    logger.error('keychain scrub: the keyring is locked; nothing deleted', { code: 'keychain_locked', locked_items: locked.length });
+    report.errors.push({
+      code: 'keychain_locked',
+      message: `${locked.length} item${locked.length === 1 ? ' is' : 's are'} in a locked keyring`,
+    });
+    logger.error('keychain scrub: the keyring is locked; nothing deleted', {
+      code: 'keychain_locked',
+      locked_items: locked.length,
+    });
     return finish();
   }
 
   // 3. Decide and audit every item, then act.
-  const decisions = decideAll([...items.values()], { tenantTag: report.tenant_tag, services, scrubUntagged: options.scrubUntagged, tagAttribute: options.tagAttribute });
+  const decisions = decideAll([...items.values()], {
+    tenantTag: report.tenant_tag,
+    services,
+    scrubUntagged: options.scrubUntagged,
+    tagAttribute: options.tagAttribute,
+  });
   const audit = (record: AuditRecord) => {
-    const fields = { service: record.service, account: record.account, tag: record.tag, reason: record.reason, outcome: record.outcome, mode, ...(record.code ? { code: record.code } : {}) };
+    const fields = {
+      service: record.service,
+      account: record.account,
+      tag: record.tag,
+      reason: record.reason,
+      outcome: record.outcome,
+      mode,
+      ...(record.code ? { code: record.code } : {}),
+    };
     if (record.outcome === 'delete_failed') logger.error('keychain scrub: delete failed', fields);
     else logger.info(`keychain scrub: ${record.outcome.replace('_', ' ')}`, fields);
     options.audit?.(record);
   };
-  const recordOf = (d: Decision, outcome: AuditOutcome, code?: KeychainErrorCode): AuditRecord => ({ outcome, mode, ...entryOf(d), ...(code ? { code } : {}) });
+  const recordOf = (d: Decision, outcome: AuditOutcome, code?: KeychainErrorCode): AuditRecord => ({
+    outcome,
+    mode,
+    ...entryOf(d),
+    ...(code ? { code } : {}),
+  });
   for (const d of decisions) {
     if (d.action === 'keep') {
       report.kept++;

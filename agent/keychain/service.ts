@@ -80,8 +80,14 @@ export function attachKeychain(daemon: Daemon, options: KeychainServiceOptions =
     void ask().then(
       (result) => {
         lastRequest = { ...result, at: new Date().toISOString() };
-        const fields = { outcome: result.outcome, uid: result.uid, tenant_tag: currentTag(), ...(result.detail ? { detail: result.detail } : {}) };
-        if (result.outcome === 'kickstart_failed') logger.error('TenantDomain changed; the session scrub could not be started', fields);
+        const fields = {
+          outcome: result.outcome,
+          uid: result.uid,
+          tenant_tag: currentTag(),
+          ...(result.detail ? { detail: result.detail } : {}),
+        };
+        if (result.outcome === 'kickstart_failed')
+          logger.error('TenantDomain changed; the session scrub could not be started', fields);
         else logger.info('TenantDomain changed; session scrub requested', fields);
         daemon.bus.event({
           name: 'keychain.session_requested',

@@ -33,12 +33,15 @@ export function keychainView(section: Record<string, unknown>): Record<string, u
   const services = (section.services as string[] | undefined) ?? [];
   const perUser: Record<string, string> = {};
   for (const u of users) perUser[`uid ${u.uid ?? '?'}`] = userLine(u);
-  const request = section.last_session_request as { outcome?: string; uid?: number | null; at?: string } | null | undefined;
+  const request = section.last_session_request as
+    { outcome?: string; uid?: number | null; at?: string } | null | undefined;
   return {
     tenant: section.tenant_domain ?? 'None configured',
     mode: section.mode,
     services: services.length ? services.join(', ') : 'None configured (scrub disabled)',
     last_scrub_per_user: Object.keys(perUser).length ? perUser : 'No session has reported',
-    last_session_request: request ? `${request.outcome ?? '?'}${request.uid ? ` (uid ${request.uid})` : ''} at ${request.at ?? '?'}` : 'None',
+    last_session_request: request
+      ? `${request.outcome ?? '?'}${request.uid ? ` (uid ${request.uid})` : ''} at ${request.at ?? '?'}`
+      : 'None',
   };
 }

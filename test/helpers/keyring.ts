@@ -16,7 +16,11 @@ export const keyringPassword = 'a-password';
 export function keyringMissing(): string | undefined {
   const absent = ['dbus-run-session', 'gnome-keyring-daemon', 'secret-tool'].filter((c) => !hasCommand(c));
   if (process.platform !== 'linux') return 'linux';
-  return absent.length ? absent.map((c) => (c === 'secret-tool' ? 'libsecret-tools' : c === 'dbus-run-session' ? 'dbus' : 'gnome-keyring')).join(', ') : undefined;
+  return absent.length
+    ? absent
+        .map((c) => (c === 'secret-tool' ? 'libsecret-tools' : c === 'dbus-run-session' ? 'dbus' : 'gnome-keyring'))
+        .join(', ')
+    : undefined;
 }
 
 export interface SeedItem {
@@ -72,14 +76,25 @@ export async function startKeyring(options: StartOptions = {}): Promise<Keyring>
     ? `printf '%s' "$TG_KEYRING_PASSWORD" | gnome-keyring-daemon --unlock --components=secrets --daemonize >/dev/null`
     : 'gnome-keyring-daemon --start --components=secrets --daemonize >/dev/null';
   const script = `${start} || exit 1\necho "TG_BUS=$DBUS_SESSION_BUS_ADDRESS"\nread _ignored\n`;
-  const base: NodeJS.ProcessEnv = { ...process.env, HOME: home, XDG_RUNTIME_DIR: runtime, TG_KEYRING_PASSWORD: keyringPassword };
+  const base: NodeJS.ProcessEnv = {
+    ...process.env,
+    HOME: home,
+    XDG_RUNTIME_DIR: runtime,
+    TG_KEYRING_PASSWORD: keyringPassword,
+  };
   delete base.DBUS_SESSION_BUS_ADDRESS;
   delete base.DISPLAY;
-  const child: ChildProcess = spawn('dbus-run-session', ['--', 'sh', '-c', script], { env: base, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn('dbus-run-session', ['--', 'sh', '-c', script], {
+    env: base,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let output = '';
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   const address = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the keyring session did not start within 20 s:\n${output}`)), 20_000);
+    const timer = setTimeout(
+      () => reject(new Error(`the keyring session did not start within 20 s:\n${output}`)),
+      20_000,
+    );
     child.stdout!.on('data', (d: Buffer) => {
       output += d.toString();
       const m = /TG_BUS=(\S+)/.exec(output);
@@ -94,7 +109,12 @@ export async function startKeyring(options: StartOptions = {}): Promise<Keyring>
       reject(new Error(`the keyring session ended during start-up:\n${output}`));
     });
   });
-  const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, XDG_RUNTIME_DIR: runtime, DBUS_SESSION_BUS_ADDRESS: address };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HOME: home,
+    XDG_RUNTIME_DIR: runtime,
+    DBUS_SESSION_BUS_ADDRESS: address,
+  };
   delete env.DISPLAY;
   delete env.XDG_STATE_HOME;
 
@@ -103,7 +123,16 @@ export async function startKeyring(options: StartOptions = {}): Promise<Keyring>
     dir,
     env,
     async store(item) {
-      const args = ['store', ...(item.collection === 'session' ? ['--collection=session'] : []), '--label', item.label ?? `${item.service} ${item.account}`, 'service', item.service, 'account', item.account];
+      const args = [
+        'store',
+        ...(item.collection === 'session' ? ['--collection=session'] : []),
+        '--label',
+        item.label ?? `${item.service} ${item.account}`,
+        'service',
+        item.service,
+        'account',
+        item.account,
+      ];
       if (item.comment !== undefined) args.push('comment', item.comment);
       const r = await runProgram('secret-tool', args, { env, input: item.secret });
       if (r.code !== 0) throw new Error(`secret-tool store failed (${r.code}): ${r.stderr}`);

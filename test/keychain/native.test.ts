@@ -38,7 +38,16 @@ serial(`lists the items of the given services with their attributes, never a sec
   t.regex(alice.ref, /^\/org\/freedesktop\/secrets\/collection\//);
   t.true(typeof alice.created === 'number' && Math.abs(alice.created - Date.now() / 1000) < 3600);
   t.is(items.find((i) => i.account === 'bob')!.comment, null);
-  t.deepEqual(Object.keys(alice).sort(), ['account', 'comment', 'created', 'label', 'locked', 'modified', 'ref', 'service']);
+  t.deepEqual(Object.keys(alice).sort(), [
+    'account',
+    'comment',
+    'created',
+    'label',
+    'locked',
+    'modified',
+    'ref',
+    'service',
+  ]);
   t.false(JSON.stringify(items).includes('secret-'));
   t.deepEqual(await listGenericPasswords({ services: ['native.none'] }), []);
 });
@@ -47,7 +56,10 @@ serial(`deletes one item by its ref; the ref then names nothing${needs}`, async 
   const [bob] = (await listGenericPasswords({ services: ['native.S'] })).filter((i) => i.account === 'bob');
   await deleteItem(bob!.ref);
   const left = await listGenericPasswords({ services: ['native.S'] });
-  t.deepEqual(left.map((i) => i.account), ['alice']);
+  t.deepEqual(
+    left.map((i) => i.account),
+    ['alice'],
+  );
   const again = await t.throwsAsync(deleteItem(bob!.ref), { instanceOf: KeychainOSError });
   t.like(again?.failure, { stage: 'open', domain: 'g-dbus-error-quark' });
   // The others are untouched, secrets included.
@@ -60,13 +72,38 @@ serial(`a malformed ref is an error, never a hang or a crash${needs}`, async (t)
 });
 
 test('arguments are checked before C++ sees them', async (t) => {
-  const bad: unknown[] = [undefined, null, [], 'S', { services: 'S' }, { services: [] }, { services: [1] }, { services: [''] }, { services: ['a\0b'] }, { services: ['S', 'S'] }, { services: ['S'], extra: 1 }, { services: Array(65).fill('x').map((x, i) => `${x}${i}`) }, { services: ['S'], accessGroup: 7 }];
-  for (const value of bad) await t.throwsAsync(listGenericPasswords(value as never), { instanceOf: TypeError }, JSON.stringify(value));
-  for (const value of [undefined, 7, '', 'a\0b', 'x'.repeat(5000)]) await t.throwsAsync(deleteItem(value as never), { instanceOf: TypeError });
+  const bad: unknown[] = [
+    undefined,
+    null,
+    [],
+    'S',
+    { services: 'S' },
+    { services: [] },
+    { services: [1] },
+    { services: [''] },
+    { services: ['a\0b'] },
+    { services: ['S', 'S'] },
+    { services: ['S'], extra: 1 },
+    {
+      services: Array(65)
+        .fill('x')
+        .map((x, i) => `${x}${i}`),
+    },
+    { services: ['S'], accessGroup: 7 },
+  ];
+  for (const value of bad)
+    await t.throwsAsync(listGenericPasswords(value as never), { instanceOf: TypeError }, JSON.stringify(value));
+  for (const value of [undefined, 7, '', 'a\0b', 'x'.repeat(5000)])
+    await t.throwsAsync(deleteItem(value as never), { instanceOf: TypeError });
   await t.throwsAsync(deleteItem('/a', 'b' as never), { instanceOf: TypeError });
 });
 
-(process.platform === 'linux' ? test : test.skip)('access groups exist only on macOS: a clear error on Linux', async (t) => {
-  const error = await t.throwsAsync(listGenericPasswords({ services: ['S'], accessGroup: 'ABCDE12345.x' }), { instanceOf: KeychainOSError });
-  t.is(error?.failure.domain, 'unsupported');
-});
+(process.platform === 'linux' ? test : test.skip)(
+  'access groups exist only on macOS: a clear error on Linux',
+  async (t) => {
+    const error = await t.throwsAsync(listGenericPasswords({ services: ['S'], accessGroup: 'ABCDE12345.x' }), {
+      instanceOf: KeychainOSError,
+    });
+    t.is(error?.failure.domain, 'unsupported');
+  },
+);

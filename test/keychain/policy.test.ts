@@ -18,7 +18,17 @@ const tagB = tenantTag('b.example.com');
 
 let refs = 0;
 function item(service: string, comment: string | null, extra: Partial<KeychainItem> = {}): KeychainItem {
-  return { service, account: `acct${++refs}`, label: 'L', comment, created: 1, modified: 1, ref: `/ref/${refs}`, locked: false, ...extra };
+  return {
+    service,
+    account: `acct${++refs}`,
+    label: 'L',
+    comment,
+    created: 1,
+    modified: 1,
+    ref: `/ref/${refs}`,
+    locked: false,
+    ...extra,
+  };
 }
 
 test('the tenant tag is the lowercase hex SHA-256 of the lowercase domain', (t) => {
@@ -47,13 +57,22 @@ test('decide: other tenant deleted, current tenant kept, untagged kept unless Sc
   t.like(decide(item('T', tagB), policy), { action: 'keep', reason: 'service_not_listed' });
   t.like(decide(item('S', null), { ...policy, scrubUntagged: true }), { action: 'delete', reason: 'untagged' });
   // The tag may live in the label instead.
-  t.like(decide(item('S', tagA, { label: tagB }), { ...policy, tagAttribute: 'label' }), { action: 'delete', reason: 'other_tenant', tag: tagB });
+  t.like(decide(item('S', tagA, { label: tagB }), { ...policy, tagAttribute: 'label' }), {
+    action: 'delete',
+    reason: 'other_tenant',
+    tag: tagB,
+  });
 });
 
 // Random item sets: any services (some listed, some not), any comments (current tag, other
 // tags, junk, none), any policy.
 const tags = fc.constantFrom(tagA, tagB, tenantTag('c.example.com'), tagA.toUpperCase());
-const comment = fc.oneof(tags, fc.constant(null), fc.string({ maxLength: 70 }), fc.string({ unit: fc.constantFrom(...'0123456789abcdefABCDEF'), minLength: 63, maxLength: 65 }));
+const comment = fc.oneof(
+  tags,
+  fc.constant(null),
+  fc.string({ maxLength: 70 }),
+  fc.string({ unit: fc.constantFrom(...'0123456789abcdefABCDEF'), minLength: 63, maxLength: 65 }),
+);
 const itemArb = fc.record({
   service: fc.constantFrom('S', 'T', 'com.apple.account', 'S2', ''),
   account: fc.option(fc.string({ maxLength: 20 }), { nil: null }),
@@ -113,8 +132,17 @@ test('OS failures map onto closed codes, each with a hint', (t) => {
 });
 
 test('configuration keys: defaults are the safe ones, bad values are refused', (t) => {
-  const defaults = Object.fromEntries(Object.entries(keychainKeys).map(([k, spec]) => [k, (spec as KeySpec).default('linux', false)]));
-  t.deepEqual(scrubSettings(defaults), { tenant: '', services: [], mode: 'dry-run', scrubUntagged: false, tagAttribute: 'comment', accessGroups: [] });
+  const defaults = Object.fromEntries(
+    Object.entries(keychainKeys).map(([k, spec]) => [k, (spec as KeySpec).default('linux', false)]),
+  );
+  t.deepEqual(scrubSettings(defaults), {
+    tenant: '',
+    services: [],
+    mode: 'dry-run',
+    scrubUntagged: false,
+    tagAttribute: 'comment',
+    accessGroups: [],
+  });
   const ok = (key: keyof typeof keychainKeys, value: unknown) => keychainKeys[key].schema.safeParse(value).success;
   t.true(ok('ScrubMode', 'enforce'));
   t.false(ok('ScrubMode', 'delete'));
@@ -127,7 +155,14 @@ test('configuration keys: defaults are the safe ones, bad values are refused', (
 });
 
 test('the session request is launchctl asuser … kickstart gui/<uid>/<our label>', (t) => {
-  t.deepEqual(kickstartArgv(501), ['/bin/launchctl', 'asuser', '501', '/bin/launchctl', 'kickstart', `gui/501/${sessionAgentLabel}`]);
+  t.deepEqual(kickstartArgv(501), [
+    '/bin/launchctl',
+    'asuser',
+    '501',
+    '/bin/launchctl',
+    'kickstart',
+    `gui/501/${sessionAgentLabel}`,
+  ]);
   t.false(sessionAgentLabel.startsWith('com.apple.'));
   t.throws(() => kickstartArgv(0));
   t.throws(() => kickstartArgv(-1));
@@ -138,7 +173,19 @@ test('the Keychain status view: one row per user, dry-run said so', (t) => {
     tenant_domain: 'a.example.com',
     mode: 'dry-run',
     services: ['S'],
-    users: [{ uid: 501, received_at: '2026-01-01T00:00:00Z', mode: 'dry-run', scanned: 10, would_delete: 3, kept: 7, errors: [], current_tenant: true, claimed_uid: null }],
+    users: [
+      {
+        uid: 501,
+        received_at: '2026-01-01T00:00:00Z',
+        mode: 'dry-run',
+        scanned: 10,
+        would_delete: 3,
+        kept: 7,
+        errors: [],
+        current_tenant: true,
+        claimed_uid: null,
+      },
+    ],
     last_session_request: null,
   });
   t.is(view.tenant, 'a.example.com');
