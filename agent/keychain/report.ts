@@ -55,11 +55,11 @@ export type SessionReport = z.infer<typeof reportSchema>;
 
 const clip = (s: string) => (s.length > reportLimits.text ? `${s.slice(0, reportLimits.text - 1)}…` : s);
 
-/** The bounded summary of a run. */
+/** The bounded summary of a run: it always fits reportLimits.bytes (entries are dropped to fit). */
 export function summarize(report: ScrubReport, trigger: SessionReport['trigger']): SessionReport {
   const acted = report.deleted ?? report.would_delete ?? [];
   const uid = process.getuid?.();
-  return {
+  const summary: SessionReport = {
     version: 1,
     ...(uid === undefined ? {} : { uid }),
     trigger,
@@ -72,14 +72,12 @@ export function summarize(report: ScrubReport, trigger: SessionReport['trigger']
     deleted: report.deleted?.length ?? 0,
     would_delete: report.would_delete?.length ?? 0,
     failed: report.errors.length,
-    entries: acted
-      .slice(0, reportLimits.entries)
-      .map((e) => ({
-        service: clip(e.service),
-        account: e.account === null ? null : clip(e.account),
-        tag: e.tag,
-        reason: e.reason,
-      })),
+    entries: acted.slice(0, reportLimits.entries).map((e) => ({
+      service: clip(e.service),
+      account: e.account === null ? null : clip(e.account),
+      tag: e.tag,
+      reason: e.reason,
+    })),
     truncated: acted.length > reportLimits.entries,
     errors: report.errors.slice(0, reportLimits.errors).map((e) => ({ code: e.code })),
     not_searched: report.not_searched
@@ -88,6 +86,11 @@ export function summarize(report: ScrubReport, trigger: SessionReport['trigger']
     started_at: report.started_at,
     duration_ms: report.duration_ms,
   };
+  while (summary.entries.length > 0 && Buffer.byteLength(JSON.stringify({ report: summary })) > reportLimits.bytes) {
+    summary.entries.pop();
+    summary.truncated = true;
+  }
+  return summary;
 }
 
 export type ReportProblem = 'too_large' | 'invalid_report';
