@@ -17,22 +17,23 @@ interface UserRow {
   claimed_uid?: number | null;
 }
 
-function userLine(u: UserRow): string {
-  const when = u.received_at ?? '?';
-  if (u.skipped) return `${when}: not configured (${u.skipped})`;
+function userRows(u: UserRow): Record<string, unknown> {
   const acted = u.mode === 'enforce' ? `deleted ${u.deleted ?? 0}` : `would delete ${u.would_delete ?? 0} (dry-run)`;
-  const parts = [`${when}: scanned ${u.scanned ?? 0}, ${acted}, kept ${u.kept ?? 0}`];
-  if (u.current_tenant === false) parts.push('for another tenant than the configured one');
-  if (u.errors?.length) parts.push(`errors: ${u.errors.join(', ')}`);
-  if (typeof u.claimed_uid === 'number') parts.push(`(the report claimed uid ${u.claimed_uid})`);
-  return parts.join('; ');
+  const rows: Record<string, unknown> = {
+    reported_at: u.received_at ?? null,
+    result: u.skipped ? `not configured (${u.skipped})` : `scanned ${u.scanned ?? 0}, ${acted}, kept ${u.kept ?? 0}`,
+  };
+  if (u.current_tenant === false) rows.tenant = 'another tenant than the configured one';
+  if (u.errors?.length) rows.errors = u.errors;
+  if (typeof u.claimed_uid === 'number') rows.claimed_uid = u.claimed_uid;
+  return rows;
 }
 
 export function keychainView(section: Record<string, unknown>): Record<string, unknown> {
   const users = (section.users as UserRow[] | undefined) ?? [];
   const services = (section.services as string[] | undefined) ?? [];
-  const perUser: Record<string, string> = {};
-  for (const u of users) perUser[`uid ${u.uid ?? '?'}`] = userLine(u);
+  const perUser: Record<string, Record<string, unknown>> = {};
+  for (const u of users) perUser[`uid ${u.uid ?? '?'}`] = userRows(u);
   const request = section.last_session_request as
     { outcome?: string; uid?: number | null; at?: string } | null | undefined;
   return {

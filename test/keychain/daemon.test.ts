@@ -81,7 +81,7 @@ async function status(socketPath: string): Promise<StatusJson> {
     t.deepEqual(audits.map((l) => l.account).sort(), ['b1', 'b2']);
     t.true(audits.every((l) => l.uid === process.getuid!() && l.reason === 'other_tenant'));
     const human = await agentctl(['status', '--socket', fx.socketPath]);
-    t.regex(human.stdout, /Keychain[\s\S]*uid \d+.*scanned 3, deleted 2, kept 1/);
+    t.regex(human.stdout, /Keychain[\s\S]*uid \d+\s+Reported +\| \d{4}-[\s\S]*Result +\| scanned 3, deleted 2, kept 1/);
 
     // The last result per user survives kill -9 and a restart (state file).
     agent.child.kill('SIGKILL');

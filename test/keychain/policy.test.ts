@@ -189,7 +189,7 @@ test('the Keychain status view: one row per user, dry-run said so', (t) => {
     last_session_request: null,
   });
   t.is(view.tenant, 'a.example.com');
-  const rows = view.last_scrub_per_user as Record<string, string>;
-  t.regex(rows['uid 501']!, /scanned 10, would delete 3 \(dry-run\), kept 7/);
+  const rows = view.last_scrub_per_user as Record<string, Record<string, unknown>>;
+  t.like(rows['uid 501'], { reported_at: '2026-01-01T00:00:00Z', result: 'scanned 10, would delete 3 (dry-run), kept 7' });
   t.is(keychainView({ services: [] }).services, 'None configured (scrub disabled)');
 });
