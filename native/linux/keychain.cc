@@ -12,9 +12,9 @@
 // Listing: libsecret's secret_service_search_for_dbus_paths_sync finds the items' object
 // paths (unlocked and locked), then one org.freedesktop.DBus.Properties.GetAll per item on
 // libsecret's own connection reads the org.freedesktop.Secret.Item properties (Label,
-// Attributes, Created, Modified, Locked). libsecret's secret_service_search_sync would make a
-// GDBusProxy per item, each subscribing to signals on the bus: four times slower on 1,000
-// items. Secrets are never requested (they are not properties; GetSecret is never called) and
+// Attributes, Created, Modified, Locked), several calls in flight at once. libsecret's
+// secret_service_search_sync would make a GDBusProxy per item, each subscribing to signals
+// on the bus, one round trip after the other. Secrets are never requested (they are not properties; GetSecret is never called) and
 // nothing is unlocked, so no prompt can appear; a locked item is reported as locked, and the
 // Secret Service then hides its label and attributes.
 #include "keychain.h"
@@ -43,8 +43,10 @@ struct GError {
 using GHashTable = void;
 using GVariant = void;
 using GDBusConnection = void;
+using GMainContext = void;
 using SecretService = void;
 using SecretItem = void;
+using GAsyncReadyCallback = void (*)(void* source, void* result, void* userData);
 using GHashFunc = unsigned int (*)(const void*);
 using GEqualFunc = gboolean (*)(const void*, const void*);
 
@@ -78,14 +80,20 @@ struct Api {
   gboolean (*variant_is_object_path)(const char* text);
   GDBusConnection* (*dbus_proxy_get_connection)(void* proxy);
   const char* (*dbus_proxy_get_name)(void* proxy);
-  GVariant* (*dbus_connection_call_sync)(GDBusConnection* connection, const char* busName, const char* objectPath,
-                                         const char* interfaceName, const char* methodName, GVariant* parameters,
-                                         const void* replyType, int flags, int timeoutMs, void* cancellable,
-                                         GError** error);
   GVariant* (*variant_new)(const char* format, ...);
   void (*variant_get)(GVariant* value, const char* format, ...);
   gboolean (*variant_lookup)(GVariant* dictionary, const char* key, const char* format, ...);
   void (*variant_unref)(GVariant* value);
+  void (*dbus_connection_call)(GDBusConnection* connection, const char* busName, const char* objectPath,
+                               const char* interfaceName, const char* methodName, GVariant* parameters,
+                               const void* replyType, int flags, int timeoutMs, void* cancellable,
+                               GAsyncReadyCallback callback, void* userData);
+  GVariant* (*dbus_connection_call_finish)(GDBusConnection* connection, void* result, GError** error);
+  GMainContext* (*main_context_new)();
+  void (*main_context_push_thread_default)(GMainContext* context);
+  void (*main_context_pop_thread_default)(GMainContext* context);
+  gboolean (*main_context_iteration)(GMainContext* context, gboolean mayBlock);
+  void (*main_context_unref)(GMainContext* context);
 };
 
 std::mutex loadMutex;
@@ -137,11 +145,17 @@ const Api* Load(Failure* failure) {
             Resolve(handle, "g_variant_is_object_path", &api->variant_is_object_path, failure) &&
             Resolve(handle, "g_dbus_proxy_get_connection", &api->dbus_proxy_get_connection, failure) &&
             Resolve(handle, "g_dbus_proxy_get_name", &api->dbus_proxy_get_name, failure) &&
-            Resolve(handle, "g_dbus_connection_call_sync", &api->dbus_connection_call_sync, failure) &&
             Resolve(handle, "g_variant_new", &api->variant_new, failure) &&
             Resolve(handle, "g_variant_get", &api->variant_get, failure) &&
             Resolve(handle, "g_variant_lookup", &api->variant_lookup, failure) &&
-            Resolve(handle, "g_variant_unref", &api->variant_unref, failure);
+            Resolve(handle, "g_variant_unref", &api->variant_unref, failure) &&
+            Resolve(handle, "g_dbus_connection_call", &api->dbus_connection_call, failure) &&
+            Resolve(handle, "g_dbus_connection_call_finish", &api->dbus_connection_call_finish, failure) &&
+            Resolve(handle, "g_main_context_new", &api->main_context_new, failure) &&
+            Resolve(handle, "g_main_context_push_thread_default", &api->main_context_push_thread_default, failure) &&
+            Resolve(handle, "g_main_context_pop_thread_default", &api->main_context_pop_thread_default, failure) &&
+            Resolve(handle, "g_main_context_iteration", &api->main_context_iteration, failure) &&
+            Resolve(handle, "g_main_context_unref", &api->main_context_unref, failure);
   if (!ok) {
     delete api;
     return nullptr;
@@ -186,24 +200,9 @@ bool IsGone(const Api* api, const GError* error) {
   return std::string(domain) == "g-dbus-error-quark" && (error->code == 19 || error->code == 41);
 }
 
-// Reads one item's properties; false with *failure filled when the call fails for another
-// reason than the item being gone (*gone is then set instead).
-bool ReadItem(const Api* api, GDBusConnection* connection, const char* busName, const char* path, bool locked,
-              const std::string& service, Item* item, bool* gone, Failure* failure) {
-  GError* error = nullptr;
-  GVariant* reply = api->dbus_connection_call_sync(
-      connection, busName, path, "org.freedesktop.DBus.Properties", "GetAll",
-      api->variant_new("(s)", "org.freedesktop.Secret.Item"), nullptr, kGDBusCallFlagsNone, kDefaultTimeout, nullptr,
-      &error);
-  if (reply == nullptr) {
-    if (IsGone(api, error)) {
-      api->error_free(error);
-      *gone = true;
-      return true;
-    }
-    Take(api, "search", error, failure);
-    return false;
-  }
+// Fills *item from a GetAll reply (a{sv} of org.freedesktop.Secret.Item).
+void ParseItem(const Api* api, GVariant* reply, const char* path, bool locked, const std::string& service,
+               Item* item) {
   GVariant* properties = nullptr;
   api->variant_get(reply, "(@a{sv})", &properties);
   GVariant* attributes = nullptr;
@@ -228,8 +227,72 @@ bool ReadItem(const Api* api, GDBusConnection* connection, const char* busName, 
   item->locked = isLocked != 0;
   item->ref = path;
   api->variant_unref(properties);
-  api->variant_unref(reply);
-  return true;
+}
+
+struct Call {
+  const Api* api;
+  GDBusConnection* connection;
+  GVariant* reply = nullptr;
+  GError* error = nullptr;
+  bool done = false;
+  int* outstanding = nullptr;
+};
+
+void OnGetAll(void* /*source*/, void* result, void* userData) {
+  Call* call = static_cast<Call*>(userData);
+  call->reply = call->api->dbus_connection_call_finish(call->connection, result, &call->error);
+  call->done = true;
+  (*call->outstanding)--;
+}
+
+// Reads the properties of every item in `paths` (path, locked) with GetAll calls kept in
+// flight `window` at a time on a private main context of this thread, so that the Secret
+// Service works through a queue instead of waiting for each round trip. Items that vanished
+// meanwhile are skipped; any other failure fills *failure (after every reply is collected).
+bool ReadItems(const Api* api, GDBusConnection* connection, const char* busName,
+               const std::vector<std::pair<std::string, bool>>& paths, const std::string& service,
+               std::vector<Item>* items, Failure* failure) {
+  constexpr int kWindow = 64;
+  std::vector<Call> calls(paths.size());
+  int outstanding = 0;
+  GMainContext* context = api->main_context_new();
+  api->main_context_push_thread_default(context);
+  for (size_t next = 0; next < paths.size() || outstanding > 0;) {
+    while (next < paths.size() && outstanding < kWindow) {
+      Call& call = calls[next];
+      call.api = api;
+      call.connection = connection;
+      call.outstanding = &outstanding;
+      outstanding++;
+      api->dbus_connection_call(connection, busName, paths[next].first.c_str(), "org.freedesktop.DBus.Properties",
+                                "GetAll", api->variant_new("(s)", "org.freedesktop.Secret.Item"), nullptr,
+                                kGDBusCallFlagsNone, kDefaultTimeout, nullptr, OnGetAll, &call);
+      next++;
+    }
+    api->main_context_iteration(context, 1);
+  }
+  api->main_context_pop_thread_default(context);
+  api->main_context_unref(context);
+  bool ok = true;
+  for (size_t i = 0; i < calls.size(); i++) {
+    Call& call = calls[i];
+    if (call.reply != nullptr) {
+      if (ok) {
+        Item item;
+        ParseItem(api, call.reply, paths[i].first.c_str(), paths[i].second, service, &item);
+        items->push_back(std::move(item));
+      }
+      api->variant_unref(call.reply);
+    } else if (IsGone(api, call.error)) {
+      api->error_free(call.error);
+    } else if (ok) {
+      Take(api, "search", call.error, failure);
+      ok = false;
+    } else if (call.error != nullptr) {
+      api->error_free(call.error);
+    }
+  }
+  return ok;
 }
 
 // The default SecretService (a new reference) or nullptr with *failure filled.
@@ -271,14 +334,11 @@ bool ListGenericPasswords(const ListQuery& query, std::vector<Item>* out, Failur
       Take(api, "search", error, failure);
       break;
     }
+    std::vector<std::pair<std::string, bool>> paths;
     for (char** list : {unlocked, locked}) {
-      for (char** path = list; ok && path != nullptr && *path != nullptr; path++) {
-        Item item;
-        bool gone = false;
-        ok = ReadItem(api, connection, busName, *path, list == locked, name, &item, &gone, failure);
-        if (ok && !gone) items.push_back(std::move(item));
-      }
+      for (char** path = list; path != nullptr && *path != nullptr; path++) paths.emplace_back(*path, list == locked);
     }
+    ok = ReadItems(api, connection, busName, paths, name, &items, failure);
     if (unlocked != nullptr) api->strfreev(unlocked);
     if (locked != nullptr) api->strfreev(locked);
     if (!ok) break;
