@@ -2,11 +2,12 @@
 //  - answers `keychain.report` on the read-only socket: each session files its result, under
 //    the uid the kernel gives for the connection (desk.ts);
 //  - shows the last result per user in the Keychain section of `agentctl status`;
-//  - when TenantDomain changes, asks the console user's session to scrub now (session.ts).
+//  - when TenantDomain changes, or (macOS) another user comes to the console, asks the console
+//    user's session to scrub now (session.ts).
 import type { Daemon } from '../daemon/daemon.js';
 import { scrubSettings } from './config.js';
 import { ReportDesk, type PeerUidSource } from './desk.js';
-import { requestSessionScrub, type SessionRequestResult } from './session.js';
+import { consoleUid, requestSessionScrub, type SessionRequestResult } from './session.js';
 import { tenantTag } from './tag.js';
 
 export interface KeychainServiceOptions {
@@ -14,12 +15,16 @@ export interface KeychainServiceOptions {
   peerUid?: PeerUidSource;
   /** How the console user's session is asked to scrub (default: launchctl kickstart on macOS). */
   requestSession?: () => Promise<SessionRequestResult>;
+  /** Watch the console user and ask each new one's session to scrub (default: on macOS). */
+  watchConsole?: { intervalMs: number; consoleUid: () => Promise<number | null> } | null;
 }
+
+export type SessionRequestReason = 'tenant_changed' | 'console_user_changed';
 
 export interface KeychainService {
   desk: ReportDesk;
   /** The last session request (after a TenantDomain change), or null. */
-  lastSessionRequest(): (SessionRequestResult & { at: string }) | null;
+  lastSessionRequest(): (SessionRequestResult & { at: string; reason: SessionRequestReason }) | null;
 }
 
 export function attachKeychain(daemon: Daemon, options: KeychainServiceOptions = {}): KeychainService {
@@ -35,7 +40,7 @@ export function attachKeychain(daemon: Daemon, options: KeychainServiceOptions =
     currentTenantTag: currentTag,
     peerUid: options.peerUid,
   });
-  let lastRequest: (SessionRequestResult & { at: string }) | null = null;
+  let lastRequest: (SessionRequestResult & { at: string; reason: SessionRequestReason }) | null = null;
 
   daemon.control.handle('keychain.report', (args, context) => desk.file(args, context), { mutating: false });
 
@@ -70,35 +75,52 @@ export function attachKeychain(daemon: Daemon, options: KeychainServiceOptions =
   });
 
   const ask = options.requestSession ?? (() => requestSessionScrub());
-  daemon.on('config', ({ changed }) => {
-    if (!changed.includes('TenantDomain')) return;
+  const request = (reason: SessionRequestReason) => {
     const settings = scrubSettings(daemon.config);
     if (!settings.tenant || settings.services.length === 0) {
-      logger.info('TenantDomain changed; the scrub is not configured, no session asked', { tenant_tag: currentTag() });
-      return;
+      logger.info('the scrub is not configured; no session asked', { reason, tenant_tag: currentTag() });
+      return Promise.resolve();
     }
-    void ask().then(
+    return ask().then(
       (result) => {
-        lastRequest = { ...result, at: new Date().toISOString() };
+        lastRequest = { ...result, reason, at: new Date().toISOString() };
         const fields = {
+          reason,
           outcome: result.outcome,
           uid: result.uid,
           tenant_tag: currentTag(),
           ...(result.detail ? { detail: result.detail } : {}),
         };
-        if (result.outcome === 'kickstart_failed')
-          logger.error('TenantDomain changed; the session scrub could not be started', fields);
-        else logger.info('TenantDomain changed; session scrub requested', fields);
+        if (result.outcome === 'kickstart_failed') logger.error('the session scrub could not be started', fields);
+        else logger.info('session scrub requested', fields);
         daemon.bus.event({
           name: 'keychain.session_requested',
           severity: result.outcome === 'kickstart_failed' ? 'error' : 'info',
           code: result.outcome,
-          attributes: { uid: result.uid, tenant_tag: currentTag() },
+          attributes: { reason, uid: result.uid, tenant_tag: currentTag() },
         });
       },
-      (error: unknown) => logger.error('session scrub request failed', { error: (error as Error).message }),
+      (error: unknown) => logger.error('session scrub request failed', { reason, error: (error as Error).message }),
     );
+  };
+  daemon.on('config', ({ changed }) => {
+    if (changed.includes('TenantDomain')) void request('tenant_changed');
   });
+  const watch =
+    options.watchConsole === undefined
+      ? process.platform === 'darwin'
+        ? { intervalMs: 10_000, consoleUid }
+        : null
+      : options.watchConsole;
+  if (watch) {
+    let last: number | null | undefined;
+    daemon.scheduler.every('keychain-console', watch.intervalMs, async () => {
+      const uid = await watch.consoleUid();
+      // The first look only learns who is there: their agent ran at load (RunAtLoad).
+      if (last !== undefined && uid !== null && uid !== last) await request('console_user_changed');
+      last = uid;
+    });
+  }
   daemon.on('stopping', () => void desk.flush());
   return { desk, lastSessionRequest: () => lastRequest };
 }

@@ -1,7 +1,9 @@
-// Asking the console user's session to run the scrub now (when TenantDomain changes). Keychain
-// items are per user, so the daemon (root) never scrubs itself: on macOS it kickstarts the
-// per-user LaunchAgent (launchd/com.trustguard.agent.scrub.plist) in the console user's GUI
-// domain. Elsewhere there is no such agent: the request is reported as unsupported.
+// Asking the console user's session to run the scrub now: when TenantDomain changes, and when
+// another user comes to the console (fast user switching does not reload an already logged-in
+// user's agents, so RunAtLoad alone would miss it). Keychain items are per user, so the daemon
+// (root) never scrubs itself: on macOS it kickstarts the per-user LaunchAgent
+// (launchd/com.trustguard.agent.scrub.plist) in the console user's GUI domain. Elsewhere there
+// is no such agent: the request is reported as unsupported.
 import { execFile } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 
@@ -50,6 +52,7 @@ export async function requestSessionScrub(platform: NodeJS.Platform = process.pl
   if (platform !== 'darwin') return { outcome: 'unsupported', uid: null };
   const uid = await consoleUid();
   if (uid === null) return { outcome: 'no_console_user', uid: null };
+  // launchctl kickstart starts the agent's run now; an agent already running is left alone.
   const result = await run(kickstartArgv(uid), 10_000);
   return result.ok ? { outcome: 'requested', uid } : { outcome: 'kickstart_failed', uid, detail: result.detail };
 }

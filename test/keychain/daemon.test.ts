@@ -184,10 +184,15 @@ const onLinux = process.platform === 'linux' ? undefined : 'linux';
       'a session request',
     );
     t.is(request.outcome, 'unsupported');
-    t.truthy(
-      fx
-        .logLines()
-        .find((l) => l.message === 'TenantDomain changed; session scrub requested' && l.outcome === 'unsupported'),
+    await eventually(
+      () =>
+        fx
+          .logLines()
+          .find(
+            (l) =>
+              l.message === 'session scrub requested' && l.outcome === 'unsupported' && l.reason === 'tenant_changed',
+          ),
+      'the request in the log',
     );
   },
 );

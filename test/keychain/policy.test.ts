@@ -190,6 +190,9 @@ test('the Keychain status view: one row per user, dry-run said so', (t) => {
   });
   t.is(view.tenant, 'a.example.com');
   const rows = view.last_scrub_per_user as Record<string, Record<string, unknown>>;
-  t.like(rows['uid 501'], { reported_at: '2026-01-01T00:00:00Z', result: 'scanned 10, would delete 3 (dry-run), kept 7' });
+  t.like(rows['uid 501'], {
+    reported_at: '2026-01-01T00:00:00Z',
+    result: 'scanned 10, would delete 3 (dry-run), kept 7',
+  });
   t.is(keychainView({ services: [] }).services, 'None configured (scrub disabled)');
 });
