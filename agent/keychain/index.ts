@@ -29,10 +29,6 @@ export const keychain: Capability = {
           multiple: true,
           description: 'a service to scrub (repeatable; default: ScrubServices)',
         },
-        {
-          name: 'session',
-          description: "the login session's run (the LaunchAgent): the configured scrub, one JSON line",
-        },
         { name: 'config', value: '<file>', description: 'read the configuration from this file' },
         { name: 'socket', value: '<path>', description: 'the daemon control socket to report to' },
       ],
@@ -42,4 +38,5 @@ export const keychain: Capability = {
     },
   ],
   attach: async (daemon) => void (await import('./service.js')).attachKeychain(daemon),
+  session: async (options) => (await import('./session-run.js')).runSession(options),
 };

@@ -1,47 +1,24 @@
-// `agentctl scrub [--dry-run] [--json] [--tenant DOMAIN] [--service NAME]… [--session]`: runs the
-// scrub in this user's session (keychains are per user, so it is never run for someone else),
-// prints the result, and files a summary with the daemon when it is reachable. The per-user
-// LaunchAgent runs `agentctl scrub --session` at login and user switch.
+// `agentctl scrub [--dry-run] [--json] [--tenant DOMAIN] [--service NAME]…`: runs the scrub in
+// this user's session (keychains are per user, so it is never run for someone else), prints the
+// result, and files a summary with the daemon when it is reachable. The per-user LaunchAgent
+// runs the same scrub as `agentd --session` (session-run.ts).
 //
 // Mode: --dry-run forces dry-run; otherwise ScrubMode decides (default dry-run). Exit 0 when
 // the run had no error (also when the scrub is not configured), 1 on any error, 64 on usage.
-import os from 'node:os';
-import path from 'node:path';
 import type { CommandInput } from '../capability.js';
-import { chooseSocket } from '../cli/socket.js';
 import { loadCommandConfig } from '../config/command-config.js';
 import { hostname } from '../config/schema.js';
-import { DaemonUnreachableError, request } from '../control/client.js';
 import { exitCodes } from '../exit-codes.js';
-import type { Logger } from '../log/logger.js';
-import { createAgentLogger, type AgentLogger } from '../log/winston.js';
 import { scrubSettings, type ScrubSettings } from './config.js';
 import { errorHints, reasonWords, skipHints } from './hints.js';
-import { summarize, type SessionReport } from './report.js';
-import { runScrub, type ReportEntry, type ScrubReport } from './scrub.js';
-
-/** Where a session's own log goes: the user's Library/Logs (macOS) or XDG state directory. */
-export function sessionLogDirectory(
-  platform: NodeJS.Platform = process.platform,
-  env: NodeJS.ProcessEnv = process.env,
-): string {
-  if (platform === 'darwin') return path.join(os.homedir(), 'Library', 'Logs', 'TrustGuard');
-  const state =
-    env.XDG_STATE_HOME && path.isAbsolute(env.XDG_STATE_HOME)
-      ? env.XDG_STATE_HOME
-      : path.join(os.homedir(), '.local', 'state');
-  return path.join(state, 'trustguard');
-}
+import { scrubAndFile, type Filing } from './run.js';
+import type { ReportEntry, ScrubReport } from './scrub.js';
 
 class UsageError extends Error {}
 
 function overrides(flags: CommandInput['flags'], settings: ScrubSettings): ScrubSettings {
-  const session = flags.session === true;
   const tenant = flags.tenant as string | undefined;
   const services = flags.service as string[] | undefined;
-  if (session && (tenant !== undefined || services !== undefined || flags['dry-run'] === true)) {
-    throw new UsageError('--session runs the configured scrub; it takes no --tenant, --service or --dry-run');
-  }
   const out = { ...settings };
   if (tenant !== undefined) {
     if (!hostname.safeParse(tenant).success || tenant.length > 253)
@@ -57,31 +34,6 @@ function overrides(flags: CommandInput['flags'], settings: ScrubSettings): Scrub
   }
   if (flags['dry-run'] === true) out.mode = 'dry-run';
   return out;
-}
-
-type Filing = { filed: true; uid: number } | { filed: false; why: string };
-
-async function fileWithDaemon(report: SessionReport, flags: CommandInput['flags']): Promise<Filing> {
-  try {
-    const socket = await chooseSocket({
-      socket: flags.socket as string | undefined,
-      config: flags.config as string | undefined,
-    });
-    const response = await request(socket.path, 'keychain.report', { report }, 3000);
-    if (!response.ok) return { filed: false, why: `${response.error.code}: ${response.error.message}` };
-    const result = response.result as { filed?: boolean; uid?: number; code?: string; message?: string };
-    return result.filed === true
-      ? { filed: true, uid: result.uid ?? -1 }
-      : { filed: false, why: `${result.code ?? 'refused'}: ${result.message ?? ''}` };
-  } catch (error) {
-    return {
-      filed: false,
-      why:
-        error instanceof DaemonUnreachableError
-          ? `the daemon is not reachable (${error.code} on ${error.socketPath})`
-          : (error as Error).message,
-    };
-  }
 }
 
 function entryLine(e: ReportEntry): string {
@@ -109,35 +61,14 @@ function human(report: ScrubReport, filing: Filing): string {
     const where = e.service ? ` (${e.service} ${e.account ?? ''})` : '';
     out.push(`Error ${e.code}${where}: ${errorHints[e.code]} [${e.message}]`);
   }
+  if (process.getuid?.() === 0)
+    out.push("Run as root: this was root's own keychain; each user's session scrubs its own.");
   out.push(
     filing.filed
       ? `Reported to the daemon (filed under uid ${filing.uid}).`
       : `Not reported to the daemon: ${filing.why}.`,
   );
   return out.join('\n');
-}
-
-// When the session's log cannot be opened, the audit still goes somewhere: stderr, as JSON lines.
-const stderrLine = (level: string) => (message: string, fields?: Record<string, unknown>) =>
-  void process.stderr.write(`${JSON.stringify({ level, message, category: 'keychain', ...fields })}\n`);
-const stderrLogger: Logger = {
-  debug() {},
-  info: stderrLine('info'),
-  warn: stderrLine('warn'),
-  error: stderrLine('error'),
-};
-
-function openLogger(): AgentLogger | null {
-  try {
-    return createAgentLogger({
-      directory: sessionLogDirectory(),
-      level: 'info',
-      console: false,
-      subsystem: 'com.trustguard.agent',
-    });
-  } catch {
-    return null;
-  }
 }
 
 export async function run({ flags }: CommandInput): Promise<number> {
@@ -150,19 +81,11 @@ export async function run({ flags }: CommandInput): Promise<number> {
     console.error(`agentctl scrub: ${error.message}\n(run agentctl scrub --help for usage)`);
     return exitCodes.usage;
   }
-  const agentLogger = openLogger();
-  const logger: Logger = agentLogger?.child('keychain') ?? stderrLogger;
-  let report: ScrubReport;
-  try {
-    report = await runScrub({ ...settings, logger });
-  } finally {
-    await agentLogger?.close();
-  }
-  const session = flags.session === true;
-  const filing = await fileWithDaemon(summarize(report, session ? 'session' : 'command'), flags);
-  if (flags.json === true || session) {
+  const socket = { socket: flags.socket as string | undefined, config: flags.config as string | undefined };
+  const { report, filing } = await scrubAndFile(settings, 'command', socket);
+  if (flags.json === true) {
     const json = { ...report, reported: filing.filed, ...(filing.filed ? {} : { report_problem: filing.why }) };
-    process.stdout.write(session ? `${JSON.stringify(json)}\n` : `${JSON.stringify(json, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
   } else {
     process.stdout.write(`${human(report, filing)}\n`);
   }

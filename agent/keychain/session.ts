@@ -2,13 +2,15 @@
 // another user comes to the console (fast user switching does not reload an already logged-in
 // user's agents, so RunAtLoad alone would miss it). Keychain items are per user, so the daemon
 // (root) never scrubs itself: on macOS it kickstarts the per-user LaunchAgent
-// (launchd/com.trustguard.agent.scrub.plist) in the console user's GUI domain. Elsewhere there
-// is no such agent: the request is reported as unsupported.
+// (launchd/com.trustguard.agent.session.plist: `agentd --session`, which scrubs once and exits)
+// in the console user's GUI domain. Elsewhere there is no such agent: the request is reported
+// as unsupported.
 import { execFile } from 'node:child_process';
 import { stat } from 'node:fs/promises';
+import { domain } from '../config/defaults.js';
 
-/** The per-user LaunchAgent's label (the plist's file name without .plist). */
-export const sessionAgentLabel = 'com.trustguard.agent.scrub';
+/** The per-user LaunchAgent's label (its plist is made by scripts/pkg/launchd.ts). */
+export const sessionAgentLabel = `${domain}.session`;
 
 export type SessionRequestOutcome = 'requested' | 'no_console_user' | 'unsupported' | 'kickstart_failed';
 

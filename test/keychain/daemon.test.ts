@@ -5,7 +5,7 @@ import test from 'ava';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { tenantTag } from '../../agent/keychain/tag.js';
-import { agentctl, createAgentFixture, distRoot, eventually, runProgram } from '../helpers/agent.js';
+import { agentctl, agentdPath, createAgentFixture, distRoot, eventually, runProgram } from '../helpers/agent.js';
 import { keyringMissing, startKeyring } from '../helpers/keyring.js';
 import { missing } from '../helpers/system.js';
 
@@ -57,11 +57,10 @@ async function status(socketPath: string): Promise<StatusJson> {
       { service: 'S', account: 'b2', comment: tenantTag(B), secret: 'x2' },
       { service: 'S', account: 'a1', comment: tenantTag(A), secret: 'x3' },
     ]);
-    const run = await runProgram(
-      process.execPath,
-      [path.join(distRoot, 'agent', 'cli', 'agentctl.js'), 'scrub', '--session', '--config', fx.configFile],
-      { env: session.env },
-    );
+    // The LaunchAgent's program: agentd --session, as the user, in the user's session.
+    const run = await runProgram(process.execPath, [agentdPath, '--session', '--config', fx.configFile], {
+      env: session.env,
+    });
     t.is(run.code, 0, run.stderr);
     const line = JSON.parse(run.stdout) as { reported: boolean; deleted: unknown[] };
     t.true(line.reported);

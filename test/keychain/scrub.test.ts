@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync,
 import os from 'node:os';
 import path from 'node:path';
 import { tenantTag } from '../../agent/keychain/tag.js';
-import { agentctlPath, runProgram, type CommandResult } from '../helpers/agent.js';
+import { agentctlPath, agentdPath, runProgram, type CommandResult } from '../helpers/agent.js';
 import { keyringMissing, startKeyring, type Keyring, type SeedItem } from '../helpers/keyring.js';
 import { hasCommand, isRoot } from '../helpers/system.js';
 
@@ -38,7 +38,7 @@ function writeConfig(keyring: Keyring, values: Record<string, unknown>): string 
 async function scrub(keyring: Keyring, args: string[], env: NodeJS.ProcessEnv = keyring.env): Promise<Run> {
   const r = await runProgram(process.execPath, [agentctlPath, 'scrub', ...args], { env: { ...env, NO_COLOR: '1' } });
   let json = { errors: [] } as unknown as Run['json'];
-  if ((args.includes('--json') || args.includes('--session')) && r.code !== 64) {
+  if (args.includes('--json') && r.code !== 64) {
     try {
       json = JSON.parse(r.stdout) as Run['json'];
     } catch {
@@ -352,15 +352,39 @@ withKeyring(`not configured: nothing to do, exit 0; usage errors exit 64${needs}
     t.is(noServices.code, 0);
     t.regex(noServices.stdout, /No services are configured/);
     const config = writeConfig(keyring, {});
-    for (const args of [
-      ['--tenant', 'not a domain'],
-      ['--tenant', ''],
-      ['--service', ''],
-      ['--session', '--tenant', A],
-      ['--bogus'],
-    ]) {
+    for (const args of [['--tenant', 'not a domain'], ['--tenant', ''], ['--service', ''], ['--bogus']]) {
       const r = await scrub(keyring, [...args, '--config', config]);
       t.is(r.code, 64, args.join(' '));
     }
   });
 });
+
+withKeyring(
+  `agentd --session runs the configured scrub once: one JSON line, exit 0 even when it failed${needs}`,
+  async (t) => {
+    await withSession(t, async (keyring) => {
+      await keyring.storeAll(seed);
+      const config = writeConfig(keyring, { TenantDomain: A, ScrubServices: ['S'], ScrubMode: 'enforce' });
+      const run = await runProgram(process.execPath, [agentdPath, '--session', '--config', config], {
+        env: keyring.env,
+      });
+      t.is(run.code, 0, run.stderr);
+      const line = JSON.parse(run.stdout) as Run['json'] & { reported: boolean; report_problem: string };
+      t.like(line, { mode: 'enforce', scanned: 8, kept: 5, reported: false });
+      t.deepEqual(accounts(line.deleted), ['b1', 'b2', 'b3']);
+      t.regex(line.report_problem, /not reachable/);
+      t.deepEqual((await keyring.search('S')).map((i) => i.attributes.account).sort(), ['a1', 'a2', 'a3', 'u1', 'u2']);
+      // No session bus: the error is in the line (and the log), and launchd is not made to retry.
+      const env: NodeJS.ProcessEnv = { ...keyring.env, XDG_RUNTIME_DIR: path.join(keyring.dir, 'home') };
+      delete env.DBUS_SESSION_BUS_ADDRESS;
+      const failed = await runProgram(process.execPath, [agentdPath, '--session', '--config', config], { env });
+      t.is(failed.code, 0);
+      t.deepEqual(
+        (JSON.parse(failed.stdout) as Run['json']).errors.map((e) => e.code),
+        ['no_session'],
+      );
+      const usage = await runProgram(process.execPath, [agentdPath, '--session', '--state-dir', keyring.dir]);
+      t.is(usage.code, 64);
+    });
+  },
+);
