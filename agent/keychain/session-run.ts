@@ -4,12 +4,13 @@
 // filed with the daemon, one JSON line on stdout. Exit 0 whatever the scrub found (errors are in
 // the report, the log and the daemon's status): a non-zero exit would make launchd retry in a loop.
 import type { SessionOptions } from '../capability.js';
-import { loadCommandConfig } from '../config/command-config.js';
+import { loadConfig } from '../config/load.js';
 import { scrubSettings } from './config.js';
 import { scrubAndFile } from './run.js';
 
 export async function runSession(options: SessionOptions): Promise<number> {
-  const config = await loadCommandConfig(options.configFile);
+  const { config, problems } = await loadConfig({ configFile: options.configFile });
+  for (const problem of problems) console.error(`agentd --session: configuration: ${problem}`);
   const { report, filing } = await scrubAndFile(scrubSettings(config), 'session', { config: options.configFile });
   const line = { ...report, reported: filing.filed, ...(filing.filed ? {} : { report_problem: filing.why }) };
   process.stdout.write(`${JSON.stringify(line)}\n`);
