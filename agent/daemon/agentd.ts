@@ -35,26 +35,9 @@ function parseCommandLine(): { configFile?: string; stateDirectory?: string; ses
   }
 }
 
-/** `agentd --session`: each capability's session work, in turn; the exit code is the largest. */
-async function runSession(configFile: string | undefined): Promise<void> {
-  let code = 0;
-  for (const capability of capabilities) {
-    if (!capability.session) continue;
-    try {
-      code = Math.max(code, await capability.session({ configFile }));
-    } catch (error) {
-      console.error(`agentd --session: ${capability.name}: ${(error as Error).message}`);
-      code = 1;
-    }
-  }
-  // Exit once the output is written (stdout may be an asynchronous pipe); at most 2 s later.
-  process.exitCode = code;
-  setTimeout(() => process.exit(code), 2000).unref();
-}
-
 async function main(): Promise<void> {
   const { configFile, stateDirectory, session } = parseCommandLine();
-  if (session) return runSession(configFile);
+  if (session) return (await import('./session.js')).runSession({ configFile });
   // Signal handlers first: a SIGTERM or SIGHUP that arrives while the daemon starts (launchd
   // sends them whenever it likes) is acted on once it has started, never fatal.
   let daemon: Daemon | undefined;
