@@ -35,12 +35,10 @@ const stderrLogger: Logger = {
 
 function openLogger(): AgentLogger | null {
   try {
-    return createAgentLogger({
-      directory: sessionLogDirectory(),
-      level: 'info',
-      console: false,
-      subsystem: 'com.trustguard.agent',
-    });
+    // The unified log on macOS (admins read it with `log show`); on Linux the session's file is
+    // enough: a desktop user's process has no business in the system's syslog.
+    const subsystem = process.platform === 'darwin' ? 'com.trustguard.agent' : null;
+    return createAgentLogger({ directory: sessionLogDirectory(), level: 'info', console: false, subsystem });
   } catch {
     return null;
   }
