@@ -89,6 +89,8 @@ export async function startKeyring(options: StartOptions = {}): Promise<Keyring>
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let output = '';
+  // A session that ended on its own must not turn our closing of its stdin into a crash.
+  child.stdin!.on('error', () => {});
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   const address = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
