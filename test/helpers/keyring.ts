@@ -8,7 +8,6 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { hasCommand } from './system.js';
-import { runProgram } from './agent.js';
 
 export const keyringPassword = 'a-password';
 
@@ -136,7 +135,7 @@ export async function startKeyring(options: StartOptions = {}): Promise<Keyring>
         item.account,
       ];
       if (item.comment !== undefined) args.push('comment', item.comment);
-      const r = await runProgram('secret-tool', args, { env, input: item.secret });
+      const r = await run('secret-tool', args, env, item.secret);
       if (r.code !== 0) throw new Error(`secret-tool store failed (${r.code}): ${r.stderr}`);
     },
     async storeAll(items, parallel = 4) {
@@ -150,7 +149,7 @@ export async function startKeyring(options: StartOptions = {}): Promise<Keyring>
       // secret-tool writes the label and secret to stdout and the attributes to stderr: both
       // go to one pipe, stdout line-buffered, so that each item's lines stay together.
       const script = 'exec stdbuf -oL secret-tool search --all service "$1" 2>&1';
-      const r = await runProgram('sh', ['-c', script, 'sh', service], { env });
+      const r = await run('sh', ['-c', script, 'sh', service], env);
       // secret-tool exits 1 when nothing matched.
       if (r.code !== 0 && r.stdout.trim() !== '') throw new Error(`secret-tool search failed (${r.code}): ${r.stdout}`);
       return parseSearch(r.stdout);
@@ -169,6 +168,26 @@ export async function startKeyring(options: StartOptions = {}): Promise<Keyring>
     },
   };
   return keyring;
+}
+
+/** Runs a program with `input` on its stdin; a program that exits without reading it is no crash (EPIPE). */
+function run(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  input = '',
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdin!.on('error', () => {});
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin!.end(input);
+  });
 }
 
 /** Parses `secret-tool search --all` output: "[path]" then "key = value" lines. */
