@@ -3,6 +3,7 @@
 // BENCH_IDLE_SECONDS shortens the idle wait for a quick look (the budget is for 60).
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { median } from '../agent/stats.js';
 import { createAgentFixture, agentctlPath } from '../test/helpers/agent.js';
 
 const runs = 25;
@@ -18,10 +19,6 @@ function timeOnce(args: string[]): number {
   return ms;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 function rssMB(pid: number): number {
   if (process.platform === 'linux') {

@@ -5,6 +5,7 @@
 // when all of them share a common point, so the largest agreeing set is the deepest point of a
 // sweep over the interval endpoints (Marzullo's algorithm).
 import type { SourceFailure, SourceMeasurement, SourceSample } from './types.js';
+import { median } from '../stats.js';
 
 export interface Combination {
   /** True when at least 2 sources agree and they are a strict majority of the usable ones. */
@@ -80,11 +81,6 @@ function deepestGroups(samples: readonly SourceSample[]): { depth: number; group
   return { depth, groups: [...distinct.values()] };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 /** Selects the agreeing sources and estimates the offset. Pure: same input set, same answer. */
 export function combine(measurements: readonly SourceMeasurement[]): Combination {

@@ -1,15 +1,8 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { combine } from '../../agent/clock/combine.js';
-import type { SourceFailure, SourceSample } from '../../agent/clock/types.js';
+import { failure, sample } from '../helpers/sources.js';
 
-let counter = 0;
-function sample(offsetMs: number, uncertaintyMs: number, address = `10.0.0.${++counter}:123`): SourceSample {
-  return { ok: true, kind: 'ntp', address, offsetMs, delayMs: 1, uncertaintyMs, stratum: 1, rootDistanceMs: 0, samplesSent: 4, samplesValid: 4, measuredAtMs: 0 };
-}
-function failure(address: string): SourceFailure {
-  return { ok: false, kind: 'ntp', address, error: 'no reply within 1000 ms', kissCode: null, measuredAtMs: 0 };
-}
 const addresses = (xs: { address: string }[]) => xs.map((x) => x.address);
 
 test('two agreeing sources at +92 s outvote one at 0 s', (t) => {

@@ -5,24 +5,19 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { combine, type ClockMeasurement } from '../../agent/clock/combine.js';
 import { ClockGuardrail, guardrailStateFile, type ClockGuardrailOptions } from '../../agent/clock/guardrail.js';
-import type { SourceFailure, SourceMeasurement, SourceSample } from '../../agent/clock/types.js';
+import type { SourceMeasurement } from '../../agent/clock/types.js';
+import { failure, sample } from '../helpers/sources.js';
 import { RecordingLogger } from '../helpers/recording-logger.js';
 
 const minute = 60_000;
 
-function sample(address: string, offsetMs: number): SourceSample {
-  return { ok: true, kind: 'ntp', address, offsetMs, delayMs: 0.2, uncertaintyMs: 2, stratum: 1, rootDistanceMs: 0, samplesSent: 4, samplesValid: 4, measuredAtMs: 0 };
-}
-function failure(address: string): SourceFailure {
-  return { ok: false, kind: 'ntp', address, error: 'no reply within 1000 ms', kissCode: null, measuredAtMs: 0 };
-}
 function round(sources: SourceMeasurement[], atMs = 0): ClockMeasurement {
   return { measuredAtMs: atMs, combination: combine(sources) };
 }
 /** Three agreeing NTP servers at the given skew (seconds). */
-const agreeing = (seconds: number) => round([sample('127.0.0.1:10001', seconds * 1000), sample('127.0.0.1:10002', seconds * 1000 + 1), sample('127.0.0.1:10003', seconds * 1000 - 1)]);
-const disagreeing = () => round([sample('127.0.0.1:10001', 92_000), sample('127.0.0.1:10002', 0)]);
-const single = (seconds: number) => round([sample('127.0.0.1:10001', seconds * 1000), failure('127.0.0.1:10002'), failure('127.0.0.1:10003')]);
+const agreeing = (seconds: number) => round([sample(seconds * 1000, 2, '127.0.0.1:10001'), sample(seconds * 1000 + 1, 2, '127.0.0.1:10002'), sample(seconds * 1000 - 1, 2, '127.0.0.1:10003')]);
+const disagreeing = () => round([sample(92_000, 2, '127.0.0.1:10001'), sample(0, 2, '127.0.0.1:10002')]);
+const single = (seconds: number) => round([sample(seconds * 1000, 2, '127.0.0.1:10001'), failure('127.0.0.1:10002'), failure('127.0.0.1:10003')]);
 
 async function setup(t: { teardown(fn: () => Promise<void>): void }, extra: Partial<ClockGuardrailOptions> = {}) {
   const dir = await mkdtemp(path.join(tmpdir(), 'tg-guardrail-'));
