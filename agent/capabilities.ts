@@ -4,8 +4,10 @@
 import type { Capability } from './capability.js';
 import { clock } from './clock/index.js';
 import { sso } from './sso/index.js';
+import { telemetry } from './telemetry/index.js';
 
 export const capabilities: readonly Capability[] = [
   clock,
   sso,
+  telemetry,
 ];

@@ -175,10 +175,13 @@ async function syncDirectory(dir: string): Promise<void> {
 }
 
 export class Spool {
-  private readonly segmentBytes: number;
+  private segmentBytes: number;
   private readonly groupMs: number;
   private readonly groupRecords: number;
-  private readonly maxRecordBytes: number;
+  private maxRecordBytes: number;
+  private maxBytes: number;
+  /** The largest record any bound could have written: what reading accepts. */
+  private readonly readLimit: number;
   private segments: Segment[] = [];
   private active: { segment: Segment; handle: FileHandle } | null = null;
   private readers = new Map<string, FileHandle>();
@@ -201,10 +204,29 @@ export class Spool {
     cursor: CursorState,
   ) {
     this.cursor = cursor;
-    this.segmentBytes = options.segmentBytes ?? Math.min(8 << 20, Math.max(64 << 10, Math.floor(options.maxBytes / 16)));
+    this.maxBytes = options.maxBytes;
+    this.readLimit = options.maxRecordBytes ?? 1 << 20;
+    this.segmentBytes = this.segmentSize();
     this.groupMs = options.groupMs ?? 100;
     this.groupRecords = options.groupRecords ?? 100;
-    this.maxRecordBytes = Math.min(options.maxRecordBytes ?? 1 << 20, Math.floor(options.maxBytes / 4));
+    this.maxRecordBytes = this.recordLimit();
+  }
+
+  private segmentSize(): number {
+    return this.options.segmentBytes ?? Math.min(8 << 20, Math.max(64 << 10, Math.floor(this.maxBytes / 16)));
+  }
+
+  private recordLimit(): number {
+    // Reading accepts what any bound could have written; appending is held to the current one.
+    return Math.min(this.options.maxRecordBytes ?? 1 << 20, Math.floor(this.maxBytes / 4));
+  }
+
+  /** A new byte bound (configuration change); applied from the next write on. */
+  setMaxBytes(maxBytes: number): void {
+    if (!(maxBytes >= 4096)) throw new RangeError('spool maxBytes must be at least 4096');
+    this.maxBytes = maxBytes;
+    this.segmentBytes = this.segmentSize();
+    this.maxRecordBytes = this.recordLimit();
   }
 
   /** Opens (or creates, mode 0700) the spool in `options.dir`, repairing a torn tail. */
@@ -270,7 +292,7 @@ export class Spool {
     let offset = 0;
     let expected = segment.firstSeq;
     while (offset < buf.length) {
-      const r = parseRecord(buf, offset, this.maxRecordBytes);
+      const r = parseRecord(buf, offset, this.readLimit);
       if (!r.ok || r.seq !== expected) break;
       offset += r.size;
       expected++;
@@ -418,7 +440,7 @@ export class Spool {
 
   /** Deletes the oldest segments until `incoming` more bytes fit under maxBytes. */
   private async makeRoom(incoming: number): Promise<void> {
-    while (this.totalBytes() + incoming > this.options.maxBytes && this.segments.length > 1 && this.segments[0] !== this.active?.segment) {
+    while (this.totalBytes() + incoming > this.maxBytes && this.segments.length > 1 && this.segments[0] !== this.active?.segment) {
       const oldest = this.segments.shift()!;
       const lost = Math.max(0, oldest.lastSeq - Math.max(this.floor, oldest.firstSeq - 1));
       this.cursor.discarded = Math.max(this.cursor.discarded, oldest.lastSeq);
@@ -483,11 +505,11 @@ export class Spool {
           break;
         }
         const length = window.readUInt32LE(offset - windowStart + 4);
-        if (length > this.maxRecordBytes || !(await cover(RECORD_HEADER_BYTES + length))) {
+        if (length > this.readLimit || !(await cover(RECORD_HEADER_BYTES + length))) {
           damage = 'bad_length';
           break;
         }
-        const r = parseRecord(window, offset - windowStart, this.maxRecordBytes);
+        const r = parseRecord(window, offset - windowStart, this.readLimit);
         if (!r.ok) {
           damage = r.reason === 'short' ? 'bad_length' : r.reason;
           break;
@@ -578,7 +600,7 @@ export class Spool {
       id: this.cursor.id,
       depth: Math.max(0, this.nextSeq - 1 - this.floor),
       bytes,
-      maxBytes: this.options.maxBytes,
+      maxBytes: this.maxBytes,
       segments: this.segments.length,
       nextSeq: this.nextSeq,
       ackedSeq: this.cursor.acked,
