@@ -216,14 +216,14 @@ export class Forwarder {
       if (outcome.kind === 'delivered') {
         const unreadable = outcome.unreadable ?? 0;
         const rejected = outcome.rejected ?? 0;
-        await this.options.spool.ack(last, { [counterNames.sent]: batch.length - unreadable - rejected, [counterNames.rejected]: rejected, [counterNames.deadLettered]: unreadable });
         this.lastSuccessAt = Date.now();
         this.attempt = 0;
         this.batches++;
+        await this.options.spool.ack(last, { [counterNames.sent]: batch.length - unreadable - rejected, [counterNames.rejected]: rejected, [counterNames.deadLettered]: unreadable });
         if (unreadable > 0) this.lastError = { code: 'record_unreadable', status: null, detail: `${unreadable} records could not be read`, at: new Date().toISOString() };
       } else {
-        await this.options.spool.ack(last, { [counterNames.deadLettered]: batch.length });
         this.lastError = { code: outcome.code, status: outcome.status ?? null, detail: outcome.detail ?? null, at: new Date().toISOString() };
+        await this.options.spool.ack(last, { [counterNames.deadLettered]: batch.length });
         this.options.logger?.warn('telemetry batch dead-lettered', { code: outcome.code, status: outcome.status, records: batch.length, first_sequence: batch[0]!.seq, last_sequence: last });
       }
     }

@@ -30,6 +30,8 @@ export type CollectorMode = 'ok' | '503' | '429' | '400';
 
 export interface CollectorRequest {
   time: string;
+  /** When nginx logged it (Unix ms, millisecond resolution). */
+  atMs: number;
   path: string;
   status: number;
   /** The body as sent (still gzip-compressed if it was). */
@@ -133,7 +135,7 @@ http {
     "" "absent";
     default "other";
   }
-  log_format otlp escape=json '{"time":"$time_iso8601","uri":"$uri","status":"$status",'
+  log_format otlp escape=json '{"time":"$time_iso8601","msec":"$msec","uri":"$uri","status":"$status",'
     '"body_file":"$request_body_file","content_encoding":"$http_content_encoding",'
     '"content_type":"$content_type","authorization":"$auth_check","https":"$https",'
     '"client_verify":"$ssl_client_verify","client_subject":"$ssl_client_s_dn"}';
@@ -263,6 +265,7 @@ export async function startCollector(options: { token?: string; mode?: Collector
           if (raw && e.content_encoding === 'gzip') body = zlib.gunzipSync(raw);
           return {
             time: e.time!,
+            atMs: Math.round(Number(e.msec) * 1000),
             path: e.uri!,
             status: Number(e.status),
             raw,
