@@ -96,10 +96,10 @@ export function touches(changed: readonly string[], what: keyof typeof rebuilds)
 export function relations(config: Record<string, unknown>): RelationProblem[] {
   const problems: RelationProblem[] = [];
   if (config.CollectorBearerToken && config.CollectorBearerTokenFile) {
-    problems.push({ keys: ['CollectorBearerToken', 'CollectorBearerTokenFile'], message: 'set CollectorBearerToken or CollectorBearerTokenFile, not both (the file wins)' });
+    problems.push({ keys: ['CollectorBearerToken', 'CollectorBearerTokenFile'], message: 'set CollectorBearerToken or CollectorBearerTokenFile, not both' });
   }
   if (Boolean(config.CollectorClientCertificateFile) !== Boolean(config.CollectorClientKeyFile)) {
-    problems.push({ keys: ['CollectorClientCertificateFile', 'CollectorClientKeyFile'], message: 'CollectorClientCertificateFile and CollectorClientKeyFile go together (no client certificate is sent)' });
+    problems.push({ keys: ['CollectorClientCertificateFile', 'CollectorClientKeyFile'], message: 'CollectorClientCertificateFile and CollectorClientKeyFile go together: set both or neither' });
   }
   return problems;
 }
