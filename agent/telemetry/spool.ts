@@ -98,6 +98,8 @@ export interface SpoolStats {
   corrupt: number;
   /** The consumer's own counters (kept with the cursor). */
   counters: Record<string, number>;
+  /** Groups written (one fdatasync each, more when a group spans segments) since opening. */
+  groupsWritten: number;
 }
 
 interface Segment {
@@ -196,6 +198,7 @@ export class Spool {
   /** Serialises every file operation (writes, acks, reads, deletions). */
   private chain: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private groupsWritten = 0;
   /** Where the next unacknowledged record starts, when known. */
   private readHint: { seq: number; file: string; offset: number } | null = null;
 
@@ -428,6 +431,7 @@ export class Spool {
     await commit();
     for (const handle of touched) await handle.datasync();
     this.durableSeq = group.records.at(-1)!.seq + 1;
+    this.groupsWritten++;
   }
 
   private async startSegment(firstSeq: number): Promise<void> {
@@ -607,6 +611,7 @@ export class Spool {
       dropped,
       corrupt,
       counters,
+      groupsWritten: this.groupsWritten,
     };
   }
 
