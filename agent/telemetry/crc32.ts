@@ -1,7 +1,8 @@
 // CRC-32 (IEEE 802.3, the zlib/gzip polynomial) of a byte range. zlib.crc32 is native from
 // Node 20.15; the table version gives the same value on older 20.x (the engines field allows
-// 20.10). Tested for equality against zlib.crc32 where it exists.
-import zlib from 'node:zlib';
+// 20.10). Tested for equality against zlib.crc32 where it exists. node:zlib is loaded on the
+// first use, not at import: an idle daemon without a collector never needs it.
+import { createRequire } from 'node:module';
 
 const table = (() => {
   const t = new Uint32Array(256);
@@ -20,7 +21,11 @@ export function crc32Table(data: Uint8Array, initial = 0): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-const native = (zlib as unknown as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
+type Crc = (data: Uint8Array, value?: number) => number;
+let native: Crc | null | undefined;
 
 /** CRC-32 of `data`, continuing from `initial` (the CRC of what came before). */
-export const crc32: (data: Uint8Array, initial?: number) => number = native ? (data, initial = 0) => native(data, initial) : crc32Table;
+export function crc32(data: Uint8Array, initial = 0): number {
+  if (native === undefined) native = (createRequire(import.meta.url)('node:zlib') as { crc32?: Crc }).crc32 ?? null;
+  return native ? native(data, initial) : crc32Table(data, initial);
+}

@@ -14,8 +14,11 @@ import type { CredentialFile, TelemetryCode } from './codes.js';
 import { parseStoredEvent, type StoredEvent } from './events.js';
 import type { Exporter, SendOutcome } from './forwarder.js';
 import { encodeLogsRequest, type ResourceAttributes } from './otlp.js';
+import { logsEndpoint } from './endpoint.js';
 import { readProtectedFile } from './protected-file.js';
 import type { SpoolRecord } from './spool.js';
+
+export { describeCollector, logsEndpoint } from './endpoint.js';
 
 const gzip = promisify(zlib.gzip);
 const RESPONSE_LIMIT = 64 << 10;
@@ -35,26 +38,6 @@ export interface OtlpExporterOptions {
   scopeVersion: string;
   userAgent: string;
   gzipLevel?: number;
-}
-
-/** The logs endpoint for a CollectorURL (OTLP: the signal path is appended to a base URL). */
-export function logsEndpoint(collectorUrl: string): URL {
-  const url = new URL(collectorUrl);
-  if (!/\/v1\/logs$/.test(url.pathname)) url.pathname = `${url.pathname.replace(/\/+$/, '')}/v1/logs`;
-  return url;
-}
-
-/** The collector as shown in status and logs: no credentials, no query. */
-export function describeCollector(collectorUrl: string): string {
-  try {
-    const url = logsEndpoint(collectorUrl);
-    url.username = '';
-    url.password = '';
-    url.search = '';
-    return url.toString();
-  } catch {
-    return '(invalid URL)';
-  }
 }
 
 type Credentials = { ok: true; token: string | null; tlsKey: string; tlsOptions: https.AgentOptions } | { ok: false; code: TelemetryCode; detail: string };

@@ -12,8 +12,9 @@ import type { Daemon } from '../daemon/daemon.js';
 import type { Logger } from '../log/logger.js';
 import { batchLimits, touches, type TelemetryConfig } from './config.js';
 import { encodeStoredEvent, prepareEvent } from './events.js';
-import { describeCollector, OtlpHttpExporter } from './exporter.js';
-import { counterNames, Forwarder } from './forwarder.js';
+import { describeCollector } from './endpoint.js';
+import type { OtlpHttpExporter } from './exporter.js';
+import { counterNames, type Forwarder } from './forwarder.js';
 import { readDeviceIdentity, type DeviceIdentity } from './identity.js';
 import type { ResourceAttributes } from './otlp.js';
 import { Spool, SpoolError } from './spool.js';
@@ -87,7 +88,10 @@ export async function attachTelemetry(daemon: Daemon): Promise<void> {
   let stopping = false;
   let lastHeartbeat: { at: number; compliance: string } | null = null;
 
-  const buildExporter = (c: TelemetryConfig) =>
+  // The HTTP side (https, tls, zlib's gzip) is loaded only when a collector is configured.
+  const load = async () => ({ ...(await import('./exporter.js')), ...(await import('./forwarder.js')) });
+  type Loaded = Awaited<ReturnType<typeof load>>;
+  const buildExporter = ({ OtlpHttpExporter }: Loaded, c: TelemetryConfig) =>
     new OtlpHttpExporter({
       collectorUrl: c.CollectorURL,
       caFile: c.CollectorCAFile || undefined,
@@ -100,7 +104,7 @@ export async function attachTelemetry(daemon: Daemon): Promise<void> {
       scopeVersion: daemon.version,
       userAgent: `TrustGuard/${daemon.version} (${identity.osType})`,
     });
-  const buildForwarder = (c: TelemetryConfig, exporter: OtlpHttpExporter) =>
+  const buildForwarder = ({ Forwarder }: Loaded, c: TelemetryConfig, exporter: OtlpHttpExporter) =>
     new Forwarder({
       spool,
       exporter,
@@ -113,10 +117,12 @@ export async function attachTelemetry(daemon: Daemon): Promise<void> {
 
   let exporter: OtlpHttpExporter | null = null;
   let forwarder: Forwarder | null = null;
-  const enable = () => {
+  const enable = async () => {
     if (!config().CollectorURL) return;
-    exporter = buildExporter(config());
-    forwarder = buildForwarder(config(), exporter);
+    const loaded = await load();
+    if (stopping || forwarder) return;
+    exporter = buildExporter(loaded, config());
+    forwarder = buildForwarder(loaded, config(), exporter);
     forwarder.start();
   };
   const disable = async () => {
@@ -126,7 +132,7 @@ export async function attachTelemetry(daemon: Daemon): Promise<void> {
     exporter?.close();
     exporter = null;
   };
-  enable();
+  await enable();
 
   /** Puts one event in the spool; returns its id and sequence (durable promise included). */
   const record = (event: AgentEvent) => {
@@ -283,9 +289,9 @@ export async function attachTelemetry(daemon: Daemon): Promise<void> {
     }
     if (touches(changed, 'forwarder')) forwarder?.setLimits({ flushIntervalMs: config().TelemetryFlushIntervalSeconds * 1000, maxRecordsPerSecond: config().TelemetryMaxEventsPerSecond });
     if (touches(changed, 'exporter')) {
-      void disable().then(() => {
-        if (!stopping) enable();
-      });
+      void disable()
+        .then(() => (stopping ? undefined : enable()))
+        .catch((error: Error) => logger.error('telemetry could not apply the collector settings', { error: error.message }));
       logger.info('telemetry collector settings changed', { collector: config().CollectorURL ? describeCollector(config().CollectorURL) : null, auth: authOf(config()) });
     }
   });
