@@ -29,6 +29,7 @@ declare module '../daemon/bus.js' {
 
 export const HEARTBEAT_EVENT = 'agent.heartbeat';
 export const TEST_EVENT = 'telemetry.test';
+export const CONFIG_EVENT = 'agent.config_problems';
 const MB = 1 << 20;
 
 export function resourceFor(identity: DeviceIdentity, version: string, instanceId: string): ResourceAttributes {
@@ -156,6 +157,14 @@ export async function attachTelemetry(daemon: Daemon): Promise<void> {
   };
   daemon.bus.onEvent((event) => void record(event));
 
+  // Configuration problems (a profile with a wrong type, an unknown key…) reach the fleet's
+  // admins too: the sentences name keys and describe values, never a secret's content.
+  const reportConfigProblems = (problems: readonly string[], reason: 'start' | 'reload') => {
+    if (problems.length === 0) return;
+    record({ name: CONFIG_EVENT, severity: 'warn', code: 'config_invalid', attributes: { reason, count: problems.length, problems: problems.slice(0, 20) } });
+  };
+  reportConfigProblems(daemon.resolved.problems, 'start');
+
   const section = () => {
     const s = spool.stats();
     const f = forwarder?.status();
@@ -214,6 +223,7 @@ export async function attachTelemetry(daemon: Daemon): Promise<void> {
       dead_lettered_total: s.counters[counterNames.deadLettered] ?? 0,
       sent_total: s.counters[counterNames.sent] ?? 0,
       events_refused: refused,
+      config_problems: daemon.resolved.problems.length,
       uptime_s: Math.floor(process.uptime()),
     };
     const queued = record({ name: HEARTBEAT_EVENT, severity: 'info', attributes });
@@ -281,7 +291,8 @@ export async function attachTelemetry(daemon: Daemon): Promise<void> {
     { mutating: true },
   );
 
-  daemon.on('config', ({ changed }) => {
+  daemon.on('config', ({ changed, problems }) => {
+    reportConfigProblems(problems, 'reload');
     if (touches(changed, 'heartbeat')) daemon.scheduler.setInterval('telemetry.heartbeat', config().TelemetryHeartbeatIntervalSeconds * 1000);
     if (touches(changed, 'spool') && config().TelemetryMaxDiskMB * MB !== spoolMaxBytes) {
       spoolMaxBytes = config().TelemetryMaxDiskMB * MB;

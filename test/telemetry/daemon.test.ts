@@ -90,7 +90,8 @@ async function setup(t: { teardown(fn: () => Promise<void> | void): void }, conf
 }
 
 withNginx(`events from a running daemon arrive as gzip-compressed OTLP JSON the official schema accepts, with the bearer token${needsNginx}`, async (t) => {
-  const { collector, fixture } = await setup(t);
+  // An unknown key: a configuration problem, which is an event too.
+  const { collector, fixture } = await setup(t, { NoSuchKey: true });
   await fixture.start();
   const ids = await produce(fixture, 20);
   const events = await eventually(() => {
@@ -107,6 +108,10 @@ withNginx(`events from a running daemon arrive as gzip-compressed OTLP JSON the 
   const heartbeat = events.find((e) => e.name === 'agent.heartbeat');
   t.truthy(heartbeat, 'a heartbeat at start');
   t.is(heartbeat!.attrs.agent_version, '0.1.0');
+  t.is(heartbeat!.attrs.config_problems, 1);
+  const problem = events.find((e) => e.name === 'agent.config_problems');
+  t.is(problem?.code, 'config_invalid');
+  t.regex(JSON.stringify(problem?.attrs.problems), /NoSuchKey/);
   const resource = (collector.accepted()[0] as { resourceLogs: Array<{ resource: { attributes: KV } }> }).resourceLogs[0]!.resource.attributes;
   const res = Object.fromEntries(resource.map((a) => [a.key, plain(a.value)]));
   t.is(res['service.name'], 'trustguard-agent');
