@@ -1,6 +1,7 @@
 // The snapshot the guardrail publishes: `agentctl status`'s Clock section, the state file's
 // copy for `agentctl compliance`, and telemetry. A pure function of the machine, the last
 // measurement and the settings.
+import { isCode, uncertainReasons, type UncertainReason } from './codes.js';
 import { roundMs, sourceReports, type ClockMeasurement, type Combination, type SourceReport } from './combine.js';
 import { complianceFor, type ComplianceStatus } from './compliance.js';
 import { releasePending, type MachineState } from './guardrail-machine.js';
@@ -21,7 +22,7 @@ export interface GuardrailSnapshot {
   offset_ms: number | null;
   uncertainty_ms: number | null;
   confident: boolean;
-  uncertain_reason: string | null;
+  uncertain_reason: UncertainReason | null;
   agreeing_sources: number;
   usable_sources: number;
   total_sources: number;
@@ -94,7 +95,7 @@ export function buildSnapshot(input: SnapshotInput): GuardrailSnapshot {
     offset_ms: measurement ? roundMs(c.offsetMs) : restoredNumber('offset_ms'),
     uncertainty_ms: measurement ? roundMs(c.uncertaintyMs) : restoredNumber('uncertainty_ms'),
     confident: measurement ? c.confident : stored?.confident === true,
-    uncertain_reason: measurement ? c.uncertainReason : typeof stored?.uncertain_reason === 'string' ? stored.uncertain_reason : null,
+    uncertain_reason: measurement ? c.uncertainReason : isCode(uncertainReasons, stored?.uncertain_reason) ? stored.uncertain_reason : null,
     agreeing_sources: measurement ? c.agreeing.length : restoredNumber('agreeing_sources') ?? 0,
     usable_sources: measurement ? c.usable : restoredNumber('usable_sources') ?? 0,
     total_sources: measurement ? c.total : restoredNumber('total_sources') ?? 0,

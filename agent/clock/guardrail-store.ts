@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { parseStateText, StateFile } from '../state/state-file.js';
 import type { MachineState } from './guardrail-machine.js';
+import { remediationCodes } from './codes.js';
 import type { RemediationRecord } from './remediation.js';
 
 export const guardrailStateFile = 'clock-guardrail.json';
@@ -15,6 +16,8 @@ const remediationRecordSchema = z.object({
   signal: z.string().nullable(),
   output: z.string(),
   error: z.string().nullable(),
+  // Absent in files written before reason codes: read as null.
+  code: z.enum(remediationCodes).nullable().default(null),
   duration_ms: z.number(),
 });
 

@@ -3,6 +3,7 @@
 // (logs, remediation, compliance), publishes the snapshot (guardrail-snapshot.ts) and keeps it
 // on disk (guardrail-store.ts) so that a restart does not forget an active guardrail.
 import type { Logger } from '../log/logger.js';
+import type { RemediationSkipCode } from './codes.js';
 import { roundMs, type ClockMeasurement, type Combination } from './combine.js';
 import type { ComplianceStatus } from './compliance.js';
 import { atLeast, initialMachine, step, type MachineState } from './guardrail-machine.js';
@@ -144,7 +145,8 @@ export class ClockGuardrail {
     if (!this.remediationCommand || this.remediationCommand.length === 0) {
       if (!this.notConfiguredLogged) {
         this.notConfiguredLogged = true;
-        this.logger.warn(`clock remediation is not configured on ${this.platform}: set a remediation command to let the agent correct the clock`);
+        const text = `clock remediation is not configured on ${this.platform}: set a remediation command to let the agent correct the clock`;
+        this.logger.warn(text, { code: 'remediation_not_configured' satisfies RemediationSkipCode });
       }
       return;
     }
@@ -153,17 +155,18 @@ export class ClockGuardrail {
     if (!c.confident || c.agreeing.length < 2) return;
     const lastAt = this.lastRemediation?.at_ms ?? null;
     if (!remediationAllowed(lastAt, nowMs, this.remediationIntervalMs)) {
-      this.logger.debug('clock remediation skipped: rate limited', { last_at_ms: lastAt });
+      this.logger.debug('clock remediation skipped: rate limited', { code: 'remediation_rate_limited' satisfies RemediationSkipCode, last_at_ms: lastAt });
       return;
     }
     const argv = expandCommand(this.remediationCommand, agreeingNtpHost(c));
     if (!argv) {
-      this.logger.warn('clock remediation skipped: the command needs an NTP server and no agreeing source is an NTP server', { command: [...this.remediationCommand] });
+      const text = 'clock remediation skipped: the command needs an NTP server and no agreeing source is an NTP server';
+      this.logger.warn(text, { code: 'no_agreeing_ntp_server' satisfies RemediationSkipCode, command: [...this.remediationCommand] });
       return;
     }
     const record = await runRemediation(argv, { nowMs, timeoutMs: this.remediationTimeoutMs });
     this.lastRemediation = record;
-    const fields = { argv: record.argv, exit_code: record.exit_code, signal: record.signal, error: record.error, output: record.output, duration_ms: record.duration_ms, offset_ms: roundMs(c.offsetMs) };
+    const fields = { code: record.code, argv: record.argv, exit_code: record.exit_code, signal: record.signal, error: record.error, output: record.output, duration_ms: record.duration_ms, offset_ms: roundMs(c.offsetMs) };
     if (record.exit_code === 0) this.logger.info(`clock remediation ran: ${argv.join(' ')} (exit 0)`, fields);
     else this.logger.error(`clock remediation failed: ${argv.join(' ')} (${record.error ?? `exit ${record.exit_code ?? record.signal}`})`, fields);
   }

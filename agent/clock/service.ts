@@ -79,7 +79,7 @@ export function attachClockGuardrail(daemon: Daemon): void {
   const logger = daemon.logger.child('clock');
   const config = () => daemon.config as ClockConfig;
   const buildSources = (config: ClockConfig) =>
-    new TimeSources({ ...sourceOptions(config), onRejected: (address, reason) => logger.debug('NTP reply rejected', { source: address, reason }) });
+    new TimeSources({ ...sourceOptions(config), onRejected: (address, reason, code) => logger.debug('NTP reply rejected', { source: address, code, reason }) });
   const buildGuardrail = (config: ClockConfig) =>
     new ClockGuardrail({
       stateDir: config.StateDirectory,
@@ -160,7 +160,7 @@ export function attachClockGuardrail(daemon: Daemon): void {
     if (!sources && !guardrail) return;
     rebuildPending.sources ||= sources;
     rebuildPending.guardrail ||= guardrail;
-    void daemon.scheduler.runNow('clock', 'configuration changed');
+    void daemon.scheduler.runNow('clock', 'config_changed');
   });
   daemon.on('stopping', () => events.stop());
 }

@@ -10,5 +10,5 @@ export function sample(offsetMs: number, uncertaintyMs = 2, address = `10.0.0.${
 
 /** An NTP server that did not answer. */
 export function failure(address: string): SourceFailure {
-  return { ok: false, kind: 'ntp', address, error: 'no reply within 1000 ms', kissCode: null, measuredAtMs: 0 };
+  return { ok: false, kind: 'ntp', address, code: 'timeout', error: 'no reply within 1000 ms', kissCode: null, measuredAtMs: 0 };
 }
