@@ -6,8 +6,4 @@ import { clock } from './clock/index.js';
 import { sso } from './sso/index.js';
 import { telemetry } from './telemetry/index.js';
 
-export const capabilities: readonly Capability[] = [
-  clock,
-  sso,
-  telemetry,
-];
+export const capabilities: readonly Capability[] = [clock, sso, telemetry];

@@ -29,7 +29,8 @@ import { missing } from '../test/helpers/system.js';
 const enqueueBudget = 20_000;
 const drainBudget = 10_000;
 const verdict = (ok: boolean) => (ok ? 'PASS' : 'OVER');
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 /** A guardrail-sized event: the shape clock.state_changed and scrub audits have. */
 function sampleEvent(i: number) {
@@ -37,7 +38,16 @@ function sampleEvent(i: number) {
     name: 'clock.state_changed',
     severity: 'warn' as const,
     code: 'active',
-    attributes: { from: 'warn', to: 'active', offset_ms: 92_004.5 + (i % 100), uncertainty_ms: 12.5, agreeing_sources: 3, total_sources: 3, confident: true, falsetickers: [] as string[] },
+    attributes: {
+      from: 'warn',
+      to: 'active',
+      offset_ms: 92_004.5 + (i % 100),
+      uncertainty_ms: 12.5,
+      agreeing_sources: 3,
+      total_sources: 3,
+      confident: true,
+      falsetickers: [] as string[],
+    },
   };
 }
 
@@ -47,7 +57,7 @@ async function benchEnqueue(total: number): Promise<{ rate: number; groups: numb
     const spool = await Spool.open({ dir, maxBytes: 256 << 20 });
     const started = performance.now();
     let last: Promise<void> = Promise.resolve();
-    for (let produced = 0; produced < total; ) {
+    for (let produced = 0; produced < total;) {
       for (let k = 0; k < 500 && produced < total; k++, produced++) {
         const prepared = prepareEvent(sampleEvent(produced));
         if (!prepared.ok) throw new Error('bad sample event');
@@ -65,7 +75,10 @@ async function benchEnqueue(total: number): Promise<{ rate: number; groups: numb
   }
 }
 
-async function benchDrain(collector: Collector, total: number): Promise<{ rate: number; requests: number; wireBytesPerEvent: number; jsonBytesPerEvent: number }> {
+async function benchDrain(
+  collector: Collector,
+  total: number,
+): Promise<{ rate: number; requests: number; wireBytesPerEvent: number; jsonBytesPerEvent: number }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tg-bench-drain-'));
   try {
     const spool = await Spool.open({ dir, maxBytes: 256 << 20 });
@@ -77,12 +90,25 @@ async function benchDrain(collector: Collector, total: number): Promise<{ rate: 
     const exporter = new OtlpHttpExporter({
       collectorUrl: collector.origin,
       timeoutMs: 30_000,
-      resource: { 'service.name': 'trustguard-agent', 'service.version': '0.1.0', 'host.id': '3d1219c7c4c5404aaa1f6d2a48adfda4', 'os.type': 'linux', 'os.version': '12' },
+      resource: {
+        'service.name': 'trustguard-agent',
+        'service.version': '0.1.0',
+        'host.id': '3d1219c7c4c5404aaa1f6d2a48adfda4',
+        'os.type': 'linux',
+        'os.version': '12',
+      },
       scopeVersion: '0.1.0',
       userAgent: 'TrustGuard/bench',
     });
     const before = collector.requests().length;
-    const forwarder = new Forwarder({ spool, exporter, batchMaxRecords: batchLimits.maxRecords, batchMaxBytes: batchLimits.maxBytes, maxRecordsPerSecond: 1e9, flushIntervalMs: 60_000 });
+    const forwarder = new Forwarder({
+      spool,
+      exporter,
+      batchMaxRecords: batchLimits.maxRecords,
+      batchMaxBytes: batchLimits.maxBytes,
+      maxRecordsPerSecond: 1e9,
+      flushIntervalMs: 60_000,
+    });
     const started = performance.now();
     forwarder.start(0);
     while (spool.stats().depth > 0) await new Promise((r) => setTimeout(r, 2));
@@ -90,10 +116,18 @@ async function benchDrain(collector: Collector, total: number): Promise<{ rate: 
     await forwarder.stop();
     exporter.close();
     await spool.close();
-    const requests = collector.requests().slice(before).filter((r) => r.status === 200);
+    const requests = collector
+      .requests()
+      .slice(before)
+      .filter((r) => r.status === 200);
     const wire = requests.reduce((s, r) => s + (r.raw?.length ?? 0), 0);
     const json = requests.reduce((s, r) => s + (r.body?.length ?? 0), 0);
-    return { rate: total / seconds, requests: requests.length, wireBytesPerEvent: wire / total, jsonBytesPerEvent: json / total };
+    return {
+      rate: total / seconds,
+      requests: requests.length,
+      wireBytesPerEvent: wire / total,
+      jsonBytesPerEvent: json / total,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -111,7 +145,9 @@ interface DaemonRun {
 
 async function measureDaemon(collector: Collector, seconds: number): Promise<DaemonRun> {
   const chronyMissing = missing('chronyd', 'libfaketime');
-  const servers: RunningChrony[] = chronyMissing ? [] : await Promise.all([0, 0, 0].map((skewSeconds) => startChrony({ skewSeconds })));
+  const servers: RunningChrony[] = chronyMissing
+    ? []
+    : await Promise.all([0, 0, 0].map((skewSeconds) => startChrony({ skewSeconds })));
   const fx = createAgentFixture('tg-bench-daemon-');
   try {
     const token = path.join(fx.dir, 'token');
@@ -132,7 +168,9 @@ async function measureDaemon(collector: Collector, seconds: number): Promise<Dae
     await new Promise((r) => setTimeout(r, seconds * 1000));
     await requestOnce(`${fx.socketPath}.admin`, { request: 'telemetry.flush' });
     await eventually(async () => {
-      const status = (await requestOnce(fx.socketPath, { request: 'status' })).result as { telemetry: { queue_depth: number } };
+      const status = (await requestOnce(fx.socketPath, { request: 'status' })).result as {
+        telemetry: { queue_depth: number };
+      };
       return status.telemetry.queue_depth === 0 ? true : undefined;
     }, 'the queue to drain');
     let rssMB: number | null = null;
@@ -142,14 +180,20 @@ async function measureDaemon(collector: Collector, seconds: number): Promise<Dae
     } catch {
       // not Linux
     }
-    const requests = collector.requests().slice(before).filter((r) => r.status === 200 && r.body);
+    const requests = collector
+      .requests()
+      .slice(before)
+      .filter((r) => r.status === 200 && r.body);
     const events: Record<string, number> = {};
     const heartbeatOnly: Array<{ wire: number; json: number }> = [];
     for (const r of requests) {
-      const body = JSON.parse(r.body!.toString()) as { resourceLogs: Array<{ scopeLogs: Array<{ logRecords: Array<{ eventName: string }> }> }> };
+      const body = JSON.parse(r.body!.toString()) as {
+        resourceLogs: Array<{ scopeLogs: Array<{ logRecords: Array<{ eventName: string }> }> }>;
+      };
       const names = body.resourceLogs[0]!.scopeLogs[0]!.logRecords.map((l) => l.eventName);
       for (const n of names) events[n] = (events[n] ?? 0) + 1;
-      if (names.length === 1 && names[0] === 'agent.heartbeat') heartbeatOnly.push({ wire: r.raw!.length, json: r.body!.length });
+      if (names.length === 1 && names[0] === 'agent.heartbeat')
+        heartbeatOnly.push({ wire: r.raw!.length, json: r.body!.length });
     }
     const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
     return {
@@ -244,7 +288,9 @@ function simulateFleet(devices: number, eventsPerDevicePerHour: number): FleetFi
 
 let failed = false;
 const enqueue = await benchEnqueue(100_000);
-console.log(`durable enqueue        ${fmt(enqueue.rate)} events/s (100,000 events, ${fmt(enqueue.groups)} group fsyncs, ${fmt(100_000 / enqueue.groups, 1)} events per fsync, ${fmt(enqueue.bytesPerEvent, 1)} bytes per event on disk) (budget ≥ ${fmt(enqueueBudget)})  ${verdict(enqueue.rate >= enqueueBudget)}`);
+console.log(
+  `durable enqueue        ${fmt(enqueue.rate)} events/s (100,000 events, ${fmt(enqueue.groups)} group fsyncs, ${fmt(100_000 / enqueue.groups, 1)} events per fsync, ${fmt(enqueue.bytesPerEvent, 1)} bytes per event on disk) (budget ≥ ${fmt(enqueueBudget)})  ${verdict(enqueue.rate >= enqueueBudget)}`,
+);
 failed ||= enqueue.rate < enqueueBudget;
 
 if (!nginxPath) {
@@ -254,20 +300,30 @@ if (!nginxPath) {
   const collector = await startCollector();
   try {
     const drain = await benchDrain(collector, 50_000);
-    console.log(`drain to collector     ${fmt(drain.rate)} events/s (50,000 events in ${drain.requests} requests of ≤ ${batchLimits.maxRecords}; ${fmt(drain.jsonBytesPerEvent, 1)} bytes JSON, ${fmt(drain.wireBytesPerEvent, 1)} bytes gzip per event) (budget ≥ ${fmt(drainBudget)})  ${verdict(drain.rate >= drainBudget)}`);
+    console.log(
+      `drain to collector     ${fmt(drain.rate)} events/s (50,000 events in ${drain.requests} requests of ≤ ${batchLimits.maxRecords}; ${fmt(drain.jsonBytesPerEvent, 1)} bytes JSON, ${fmt(drain.wireBytesPerEvent, 1)} bytes gzip per event) (budget ≥ ${fmt(drainBudget)})  ${verdict(drain.rate >= drainBudget)}`,
+    );
     failed ||= drain.rate < drainBudget;
 
     const seconds = Number(process.env.BENCH_DAEMON_SECONDS ?? 60);
     const run = await measureDaemon(collector, seconds);
     const heartbeats = run.events['agent.heartbeat'] ?? 0;
-    console.log(`daemon run             ${seconds} s with ${run.sources}, heartbeat every 10 s: events ${JSON.stringify(run.events)}; a heartbeat request is ${fmt(run.jsonBytesPerHeartbeatRequest)} bytes JSON, ${fmt(run.wireBytesPerHeartbeatRequest)} bytes gzip (mean of ${run.heartbeatRequests}); RSS ${run.rssMB === null ? '?' : fmt(run.rssMB, 1)} MB`);
+    console.log(
+      `daemon run             ${seconds} s with ${run.sources}, heartbeat every 10 s: events ${JSON.stringify(run.events)}; a heartbeat request is ${fmt(run.jsonBytesPerHeartbeatRequest)} bytes JSON, ${fmt(run.wireBytesPerHeartbeatRequest)} bytes gzip (mean of ${run.heartbeatRequests}); RSS ${run.rssMB === null ? '?' : fmt(run.rssMB, 1)} MB`,
+    );
     // Per day at the defaults: one heartbeat an hour (each its own request), plus whatever else
     // the run produced per hour beyond its start (state changes, audits).
     const otherPerHour = Object.entries(run.events)
       .filter(([name]) => name !== 'agent.heartbeat')
       .reduce((s, [, n]) => s + n, 0);
-    const perDay = { events: 24, wireBytes: 24 * run.wireBytesPerHeartbeatRequest, jsonBytes: 24 * run.jsonBytesPerHeartbeatRequest };
-    console.log(`per device per day     ${perDay.events} heartbeats = ${fmt(perDay.jsonBytes / 1024, 1)} KiB JSON, ${fmt(perDay.wireBytes / 1024, 1)} KiB on the wire (other events seen in the run: ${otherPerHour}, from the start-up; ${heartbeats} heartbeats)`);
+    const perDay = {
+      events: 24,
+      wireBytes: 24 * run.wireBytesPerHeartbeatRequest,
+      jsonBytes: 24 * run.jsonBytesPerHeartbeatRequest,
+    };
+    console.log(
+      `per device per day     ${perDay.events} heartbeats = ${fmt(perDay.jsonBytes / 1024, 1)} KiB JSON, ${fmt(perDay.wireBytes / 1024, 1)} KiB on the wire (other events seen in the run: ${otherPerHour}, from the start-up; ${heartbeats} heartbeats)`,
+    );
     const fleet = simulateFleet(50_000, 1);
     console.log(
       `fleet of 50,000        steady ${fmt(fleet.steadyRequestsPerSecond, 1)} requests/s; after a 1 h outage: peak ${fmt(fleet.outagePeakRequestsPerSecond)} requests/s, ${fmt(fleet.outagePeakEventsPerSecond)} events/s; devices back: half within ${fmt(fleet.outageP50RecoverySeconds)} s, 99 % within ${fmt(fleet.outageP99RecoverySeconds)} s (retrying in step, without jitter: ${fmt(fleet.naivePeakRequestsPerSecond)} requests in one second)`,

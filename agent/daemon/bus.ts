@@ -82,7 +82,6 @@ export class Bus {
     return this.pendingDropped;
   }
 
-
   private dispatch(name: string, value: unknown): void {
     for (const listener of this.emitter.listeners(name)) {
       try {

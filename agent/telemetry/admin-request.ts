@@ -5,7 +5,13 @@ import { adminSocketPath, chooseSocket, unreachableMessage } from '../cli/socket
 
 export type AdminResult = { ok: true; result: unknown } | { ok: false; message: string };
 
-export async function adminRequest(command: string, name: string, args: Record<string, unknown>, flags: { socket?: string; config?: string }, timeoutMs = 30_000): Promise<AdminResult> {
+export async function adminRequest(
+  command: string,
+  name: string,
+  args: Record<string, unknown>,
+  flags: { socket?: string; config?: string },
+  timeoutMs = 30_000,
+): Promise<AdminResult> {
   const socket = await chooseSocket(flags);
   const admin = adminSocketPath(socket.path);
   try {
@@ -14,7 +20,10 @@ export async function adminRequest(command: string, name: string, args: Record<s
     return { ok: true, result: response.result };
   } catch (error) {
     if (error instanceof DaemonUnreachableError && error.code === 'EACCES') {
-      return { ok: false, message: `agentctl ${command}: needs root (permission denied on ${admin}); run: sudo agentctl ${command}` };
+      return {
+        ok: false,
+        message: `agentctl ${command}: needs root (permission denied on ${admin}); run: sudo agentctl ${command}`,
+      };
     }
     if (error instanceof DaemonUnreachableError) return { ok: false, message: unreachableMessage(admin, error.code) };
     return { ok: false, message: `agentctl ${command}: ${(error as Error).message}` };

@@ -15,7 +15,12 @@ export function fullJitterDelay(attempt: number, random: () => number, baseMs = 
  * against the response's own Date header (our clock may be the thing that is wrong), else
  * against `nowMs`. Capped at an hour; undefined when absent or unreadable.
  */
-export function parseRetryAfter(value: string | undefined, responseDate: string | undefined, nowMs: number, capMs = MAX_BACKOFF_MS): number | undefined {
+export function parseRetryAfter(
+  value: string | undefined,
+  responseDate: string | undefined,
+  nowMs: number,
+  capMs = MAX_BACKOFF_MS,
+): number | undefined {
   if (value === undefined) return undefined;
   const text = value.trim();
   if (/^\d{1,10}$/.test(text)) return Math.min(capMs, Number(text) * 1000);

@@ -38,4 +38,10 @@ export type TelemetryCode =
   /** The device identity could not be read. */
   | 'identity_unavailable';
 
-export const retriedCodes: ReadonlySet<string> = new Set(['collector_unreachable', 'collector_timeout', 'collector_tls', 'collector_throttled', 'collector_unavailable']);
+export const retriedCodes: ReadonlySet<string> = new Set([
+  'collector_unreachable',
+  'collector_timeout',
+  'collector_tls',
+  'collector_throttled',
+  'collector_unavailable',
+]);

@@ -7,7 +7,11 @@ import { httpsURL, int, optionalAbsolutePath, type CoreConfig } from '../config/
 
 export const telemetryKeys = {
   CollectorURL: {
-    schema: z.union([z.literal(''), httpsURL, z.string().regex(/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/.*)?$/)]),
+    schema: z.union([
+      z.literal(''),
+      httpsURL,
+      z.string().regex(/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/.*)?$/),
+    ]),
     expected: 'an https URL (http only to loopback), or empty to disable telemetry',
     meaning: 'OTLP/HTTP collector base URL (events go to <URL>/v1/logs)',
     default: () => '',
@@ -28,7 +32,8 @@ export const telemetryKeys = {
   CollectorBearerTokenFile: {
     schema: optionalAbsolutePath,
     expected: 'an absolute path, or empty',
-    meaning: 'file holding the bearer token; must be owned by root with mode 0600 or 0400, never a link; re-read for every batch',
+    meaning:
+      'file holding the bearer token; must be owned by root with mode 0600 or 0400, never a link; re-read for every batch',
     default: () => '',
   },
   CollectorClientCertificateFile: {
@@ -64,7 +69,8 @@ export const telemetryKeys = {
   TelemetryMaxEventsPerSecond: {
     schema: int(1, 100000),
     expected: 'an integer from 1 to 100000',
-    meaning: 'upload rate cap per device (events per second), so a fleet back from an outage does not stampede the collector',
+    meaning:
+      'upload rate cap per device (events per second), so a fleet back from an outage does not stampede the collector',
     default: () => 200,
   },
   TelemetryHeartbeatIntervalSeconds: {
@@ -83,7 +89,15 @@ export const batchLimits = { maxRecords: 500, maxBytes: 512 << 10 } as const;
 
 /** What a change of each key rebuilds in the running daemon. */
 export const rebuilds = {
-  exporter: ['CollectorURL', 'CollectorCAFile', 'CollectorBearerToken', 'CollectorBearerTokenFile', 'CollectorClientCertificateFile', 'CollectorClientKeyFile', 'CollectorTimeoutSeconds'],
+  exporter: [
+    'CollectorURL',
+    'CollectorCAFile',
+    'CollectorBearerToken',
+    'CollectorBearerTokenFile',
+    'CollectorClientCertificateFile',
+    'CollectorClientKeyFile',
+    'CollectorTimeoutSeconds',
+  ],
   spool: ['TelemetryMaxDiskMB'],
   forwarder: ['TelemetryFlushIntervalSeconds', 'TelemetryMaxEventsPerSecond'],
   heartbeat: ['TelemetryHeartbeatIntervalSeconds'],
@@ -96,10 +110,16 @@ export function touches(changed: readonly string[], what: keyof typeof rebuilds)
 export function relations(config: Record<string, unknown>): RelationProblem[] {
   const problems: RelationProblem[] = [];
   if (config.CollectorBearerToken && config.CollectorBearerTokenFile) {
-    problems.push({ keys: ['CollectorBearerToken', 'CollectorBearerTokenFile'], message: 'set CollectorBearerToken or CollectorBearerTokenFile, not both' });
+    problems.push({
+      keys: ['CollectorBearerToken', 'CollectorBearerTokenFile'],
+      message: 'set CollectorBearerToken or CollectorBearerTokenFile, not both',
+    });
   }
   if (Boolean(config.CollectorClientCertificateFile) !== Boolean(config.CollectorClientKeyFile)) {
-    problems.push({ keys: ['CollectorClientCertificateFile', 'CollectorClientKeyFile'], message: 'CollectorClientCertificateFile and CollectorClientKeyFile go together: set both or neither' });
+    problems.push({
+      keys: ['CollectorClientCertificateFile', 'CollectorClientKeyFile'],
+      message: 'CollectorClientCertificateFile and CollectorClientKeyFile go together: set both or neither',
+    });
   }
   return problems;
 }

@@ -56,7 +56,11 @@ export function prepareEvent(event: AgentEvent, now: number = Date.now(), id: st
   if (event === null || typeof event !== 'object') return { ok: false, code: 'event_invalid', reason: 'not an object' };
   const { name, severity, code, attributes } = event as Partial<AgentEvent>;
   if (typeof name !== 'string' || name.length > limits.nameChars || !namePattern.test(name)) {
-    return { ok: false, code: 'event_invalid', reason: 'name must be dotted lowercase words (a-z, 0-9, _), at most 128 characters' };
+    return {
+      ok: false,
+      code: 'event_invalid',
+      reason: 'name must be dotted lowercase words (a-z, 0-9, _), at most 128 characters',
+    };
   }
   if (typeof severity !== 'string' || !severities.has(severity)) {
     return { ok: false, code: 'event_invalid', reason: 'severity must be one of debug, info, warn, error' };
@@ -69,7 +73,12 @@ export function prepareEvent(event: AgentEvent, now: number = Date.now(), id: st
   }
   const entries = attributes !== null && typeof attributes === 'object' ? Object.entries(attributes) : [];
   for (const [key, value] of entries) {
-    if (Object.keys(stored.attrs).length >= limits.attributes || key.length > limits.keyChars || !keyPattern.test(key) || reservedKeys.has(key)) {
+    if (
+      Object.keys(stored.attrs).length >= limits.attributes ||
+      key.length > limits.keyChars ||
+      !keyPattern.test(key) ||
+      reservedKeys.has(key)
+    ) {
       dropped++;
       continue;
     }
@@ -103,8 +112,22 @@ export function parseStoredEvent(payload: Uint8Array): StoredEvent | undefined {
   }
   if (value === null || typeof value !== 'object') return undefined;
   const e = value as Partial<StoredEvent>;
-  if (e.v !== 1 || typeof e.id !== 'string' || typeof e.t !== 'number' || !Number.isSafeInteger(e.t) || typeof e.name !== 'string') return undefined;
-  if (typeof e.sev !== 'string' || !severities.has(e.sev) || e.attrs === null || typeof e.attrs !== 'object' || Array.isArray(e.attrs)) return undefined;
+  if (
+    e.v !== 1 ||
+    typeof e.id !== 'string' ||
+    typeof e.t !== 'number' ||
+    !Number.isSafeInteger(e.t) ||
+    typeof e.name !== 'string'
+  )
+    return undefined;
+  if (
+    typeof e.sev !== 'string' ||
+    !severities.has(e.sev) ||
+    e.attrs === null ||
+    typeof e.attrs !== 'object' ||
+    Array.isArray(e.attrs)
+  )
+    return undefined;
   return e as StoredEvent;
 }
 

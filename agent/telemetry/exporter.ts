@@ -40,7 +40,9 @@ export interface OtlpExporterOptions {
   gzipLevel?: number;
 }
 
-type Credentials = { ok: true; token: string | null; tlsKey: string; tlsOptions: https.AgentOptions } | { ok: false; code: TelemetryCode; detail: string };
+type Credentials =
+  | { ok: true; token: string | null; tlsKey: string; tlsOptions: https.AgentOptions }
+  | { ok: false; code: TelemetryCode; detail: string };
 
 export class OtlpHttpExporter implements Exporter {
   private readonly endpoint: URL;
@@ -52,7 +54,9 @@ export class OtlpHttpExporter implements Exporter {
   }
 
   /** The request body for `records` (gzip-compressed OTLP JSON) and how many were unreadable. */
-  async encode(records: SpoolRecord[]): Promise<{ body: Buffer | null; json: string | null; unreadable: number; count: number }> {
+  async encode(
+    records: SpoolRecord[],
+  ): Promise<{ body: Buffer | null; json: string | null; unreadable: number; count: number }> {
     const events: Array<{ seq: number; event: StoredEvent }> = [];
     let unreadable = 0;
     for (const r of records) {
@@ -61,7 +65,9 @@ export class OtlpHttpExporter implements Exporter {
       else unreadable++;
     }
     if (events.length === 0) return { body: null, json: null, unreadable, count: 0 };
-    const json = JSON.stringify(encodeLogsRequest({ resource: this.options.resource, scopeVersion: this.options.scopeVersion, records: events }));
+    const json = JSON.stringify(
+      encodeLogsRequest({ resource: this.options.resource, scopeVersion: this.options.scopeVersion, records: events }),
+    );
     const body = await gzip(json, { level: this.options.gzipLevel ?? 6 });
     return { body, json, unreadable, count: events.length };
   }
@@ -85,7 +91,12 @@ export class OtlpHttpExporter implements Exporter {
   private async credentials(): Promise<Credentials> {
     const read = async (which: CredentialFile, file: string, secret: boolean) => {
       const r = await readProtectedFile(file, { secret, maxBytes: 256 << 10 });
-      if (!r.ok) return { ok: false as const, code: `${which}_${r.code.replace(/^file_/, '')}` as TelemetryCode, detail: `${file}: ${r.reason}` };
+      if (!r.ok)
+        return {
+          ok: false as const,
+          code: `${which}_${r.code.replace(/^file_/, '')}` as TelemetryCode,
+          detail: `${file}: ${r.reason}`,
+        };
       return { ok: true as const, text: r.data.toString('utf8') };
     };
     let token: string | null = null;
@@ -97,12 +108,18 @@ export class OtlpHttpExporter implements Exporter {
       token = this.options.bearerToken.trim();
     }
     // Never echo the token: it is a secret even when malformed.
-    if (token !== null && !tokenPattern.test(token)) return { ok: false, code: 'bearer_token_invalid', detail: 'the bearer token has characters a token cannot have (RFC 6750)' };
+    if (token !== null && !tokenPattern.test(token))
+      return {
+        ok: false,
+        code: 'bearer_token_invalid',
+        detail: 'the bearer token has characters a token cannot have (RFC 6750)',
+      };
     const tlsOptions: https.AgentOptions = {};
     if (this.options.caFile) {
       const r = await read('ca_file', this.options.caFile, false);
       if (!r.ok) return r;
-      if (!/-----BEGIN CERTIFICATE-----/.test(r.text)) return { ok: false, code: 'ca_file_invalid', detail: `${this.options.caFile}: no PEM certificate` };
+      if (!/-----BEGIN CERTIFICATE-----/.test(r.text))
+        return { ok: false, code: 'ca_file_invalid', detail: `${this.options.caFile}: no PEM certificate` };
       tlsOptions.ca = [...tls.rootCertificates, r.text];
     }
     if (this.options.clientCertificateFile && this.options.clientKeyFile) {
@@ -129,7 +146,10 @@ export class OtlpHttpExporter implements Exporter {
     if (this.agent && this.agentKey === credentials.tlsKey) return this.agent;
     this.agent?.destroy();
     const common = { keepAlive: true, maxSockets: 1, keepAliveMsecs: 10_000 };
-    this.agent = this.endpoint.protocol === 'https:' ? new https.Agent({ ...common, ...credentials.tlsOptions }) : new http.Agent(common);
+    this.agent =
+      this.endpoint.protocol === 'https:'
+        ? new https.Agent({ ...common, ...credentials.tlsOptions })
+        : new http.Agent(common);
     this.agentKey = credentials.tlsKey;
     return this.agent;
   }
@@ -154,7 +174,11 @@ export class OtlpHttpExporter implements Exporter {
       };
       const req = client.request(this.endpoint, { method: 'POST', agent, headers });
       const timer = setTimeout(() => {
-        finish({ kind: 'retry', code: 'collector_timeout', detail: `no complete answer within ${this.options.timeoutMs} ms` });
+        finish({
+          kind: 'retry',
+          code: 'collector_timeout',
+          detail: `no complete answer within ${this.options.timeoutMs} ms`,
+        });
         req.destroy();
       }, this.options.timeoutMs);
       const onAbort = () => {
@@ -171,27 +195,39 @@ export class OtlpHttpExporter implements Exporter {
           if (size <= RESPONSE_LIMIT) chunks.push(chunk);
         });
         res.on('error', (error: NodeJS.ErrnoException) => finish(classifyError(error)));
-        res.on('end', () => finish(classifyResponse(res.statusCode ?? 0, res.headers, Buffer.concat(chunks).toString('utf8'))));
+        res.on('end', () =>
+          finish(classifyResponse(res.statusCode ?? 0, res.headers, Buffer.concat(chunks).toString('utf8'))),
+        );
       });
       req.end(body);
     });
   }
 }
 
-const tlsErrorPattern = /^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|SELF_SIGNED|DEPTH_ZERO|HOSTNAME_MISMATCH|ERR_OSSL)|_CERT|ALTNAME/;
+const tlsErrorPattern =
+  /^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|SELF_SIGNED|DEPTH_ZERO|HOSTNAME_MISMATCH|ERR_OSSL)|_CERT|ALTNAME/;
 
 export function classifyError(error: NodeJS.ErrnoException): SendOutcome {
   const code = error.code ?? '';
-  if (tlsErrorPattern.test(code) || /certificate|ssl|tls alert|handshake/i.test(error.message)) return { kind: 'retry', code: 'collector_tls', detail: code || error.message };
+  if (tlsErrorPattern.test(code) || /certificate|ssl|tls alert|handshake/i.test(error.message))
+    return { kind: 'retry', code: 'collector_tls', detail: code || error.message };
   return { kind: 'retry', code: 'collector_unreachable', detail: code || error.message };
 }
 
 /** Printable ASCII, at most 200 characters: the collector is not trusted with our logs. */
 function clean(text: string): string {
-  return text.replace(/[^\x20-\x7e]+/g, ' ').trim().slice(0, 200);
+  return text
+    .replace(/[^\x20-\x7e]+/g, ' ')
+    .trim()
+    .slice(0, 200);
 }
 
-export function classifyResponse(status: number, headers: http.IncomingHttpHeaders, text: string, nowMs = Date.now()): SendOutcome {
+export function classifyResponse(
+  status: number,
+  headers: http.IncomingHttpHeaders,
+  text: string,
+  nowMs = Date.now(),
+): SendOutcome {
   if (status >= 200 && status < 300) {
     let rejected = 0;
     try {
@@ -212,7 +248,12 @@ export function classifyResponse(status: number, headers: http.IncomingHttpHeade
   }
   if (status === 429 || status === 502 || status === 503 || status === 504) {
     const retryAfterMs = parseRetryAfter(headerValue(headers['retry-after']), headerValue(headers.date), nowMs);
-    const outcome: SendOutcome = { kind: 'retry', code: status === 429 ? 'collector_throttled' : 'collector_unavailable', status, detail };
+    const outcome: SendOutcome = {
+      kind: 'retry',
+      code: status === 429 ? 'collector_throttled' : 'collector_unavailable',
+      status,
+      detail,
+    };
     if (retryAfterMs !== undefined) outcome.retryAfterMs = retryAfterMs;
     return outcome;
   }

@@ -193,7 +193,10 @@ export class Forwarder {
   private async drain(): Promise<void> {
     this.state = 'sending';
     for (;;) {
-      const batch = await this.options.spool.peek({ maxRecords: this.options.batchMaxRecords, maxBytes: this.options.batchMaxBytes });
+      const batch = await this.options.spool.peek({
+        maxRecords: this.options.batchMaxRecords,
+        maxBytes: this.options.batchMaxBytes,
+      });
       if (this.isStopped()) return;
       if (batch.length === 0) break;
       const wait = this.bucket.wait(batch.length);
@@ -219,12 +222,33 @@ export class Forwarder {
         this.lastSuccessAt = Date.now();
         this.attempt = 0;
         this.batches++;
-        await this.options.spool.ack(last, { [counterNames.sent]: batch.length - unreadable - rejected, [counterNames.rejected]: rejected, [counterNames.deadLettered]: unreadable });
-        if (unreadable > 0) this.lastError = { code: 'record_unreadable', status: null, detail: `${unreadable} records could not be read`, at: new Date().toISOString() };
+        await this.options.spool.ack(last, {
+          [counterNames.sent]: batch.length - unreadable - rejected,
+          [counterNames.rejected]: rejected,
+          [counterNames.deadLettered]: unreadable,
+        });
+        if (unreadable > 0)
+          this.lastError = {
+            code: 'record_unreadable',
+            status: null,
+            detail: `${unreadable} records could not be read`,
+            at: new Date().toISOString(),
+          };
       } else {
-        this.lastError = { code: outcome.code, status: outcome.status ?? null, detail: outcome.detail ?? null, at: new Date().toISOString() };
+        this.lastError = {
+          code: outcome.code,
+          status: outcome.status ?? null,
+          detail: outcome.detail ?? null,
+          at: new Date().toISOString(),
+        };
         await this.options.spool.ack(last, { [counterNames.deadLettered]: batch.length });
-        this.options.logger?.warn('telemetry batch dead-lettered', { code: outcome.code, status: outcome.status, records: batch.length, first_sequence: batch[0]!.seq, last_sequence: last });
+        this.options.logger?.warn('telemetry batch dead-lettered', {
+          code: outcome.code,
+          status: outcome.status,
+          records: batch.length,
+          first_sequence: batch[0]!.seq,
+          last_sequence: last,
+        });
       }
     }
     this.state = 'idle';
@@ -237,10 +261,28 @@ export class Forwarder {
 
   private fail(outcome: Extract<SendOutcome, { kind: 'retry' }>): void {
     if (this.isStopped()) return;
-    const delay = outcome.retryAfterMs !== undefined ? retryAfterDelay(outcome.retryAfterMs, this.random) : fullJitterDelay(this.attempt, this.random, this.options.backoffBaseMs ?? 1000, this.options.backoffCapMs ?? MAX_BACKOFF_MS);
+    const delay =
+      outcome.retryAfterMs !== undefined
+        ? retryAfterDelay(outcome.retryAfterMs, this.random)
+        : fullJitterDelay(
+            this.attempt,
+            this.random,
+            this.options.backoffBaseMs ?? 1000,
+            this.options.backoffCapMs ?? MAX_BACKOFF_MS,
+          );
     this.attempt++;
-    this.lastError = { code: outcome.code, status: outcome.status ?? null, detail: outcome.detail ?? null, at: new Date().toISOString() };
-    this.options.logger?.info('telemetry send failed; will retry', { code: outcome.code, status: outcome.status, retry_in_ms: delay, consecutive_failures: this.attempt });
+    this.lastError = {
+      code: outcome.code,
+      status: outcome.status ?? null,
+      detail: outcome.detail ?? null,
+      at: new Date().toISOString(),
+    };
+    this.options.logger?.info('telemetry send failed; will retry', {
+      code: outcome.code,
+      status: outcome.status,
+      retry_in_ms: delay,
+      consecutive_failures: this.attempt,
+    });
     this.state = 'backing_off';
     this.nextAt = Date.now() + delay;
   }

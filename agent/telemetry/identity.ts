@@ -32,7 +32,10 @@ export function parseIoregPlatform(output: string): { uuid: string | null; seria
     return m ? m[1]! : null;
   };
   const uuid = field('IOPlatformUUID');
-  return { uuid: uuid && /^[0-9A-Fa-f-]{32,36}$/.test(uuid) ? uuid.toUpperCase() : null, serial: field('IOPlatformSerialNumber') };
+  return {
+    uuid: uuid && /^[0-9A-Fa-f-]{32,36}$/.test(uuid) ? uuid.toUpperCase() : null,
+    serial: field('IOPlatformSerialNumber'),
+  };
 }
 
 /** machine-id(5): 32 lowercase hex characters and a newline. */
@@ -54,13 +57,28 @@ export function parseOsRelease(text: string): Record<string, string> {
 
 function run(command: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(command, args, { timeout: 5000, maxBuffer: 1 << 20, env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin' } }, (error, stdout) => (error ? reject(error) : resolve(stdout)));
+    execFile(
+      command,
+      args,
+      { timeout: 5000, maxBuffer: 1 << 20, env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin' } },
+      (error, stdout) => (error ? reject(error) : resolve(stdout)),
+    );
   });
 }
 
-const archNames: Record<string, string> = { x64: 'amd64', arm64: 'arm64', ia32: 'x86', arm: 'arm32', ppc64: 'ppc64', s390x: 's390x' };
+const archNames: Record<string, string> = {
+  x64: 'amd64',
+  arm64: 'arm64',
+  ia32: 'x86',
+  arm: 'arm32',
+  ppc64: 'ppc64',
+  s390x: 's390x',
+};
 
-export async function readDeviceIdentity(platform: NodeJS.Platform = process.platform, files = { machineId: '/etc/machine-id', osRelease: '/etc/os-release' }): Promise<DeviceIdentity> {
+export async function readDeviceIdentity(
+  platform: NodeJS.Platform = process.platform,
+  files = { machineId: '/etc/machine-id', osRelease: '/etc/os-release' },
+): Promise<DeviceIdentity> {
   const identity: DeviceIdentity = {
     hostId: null,
     serial: null,
@@ -72,7 +90,9 @@ export async function readDeviceIdentity(platform: NodeJS.Platform = process.pla
   };
   if (platform === 'darwin') {
     try {
-      const { uuid, serial } = parseIoregPlatform(await run('/usr/sbin/ioreg', ['-rd1', '-c', 'IOPlatformExpertDevice']));
+      const { uuid, serial } = parseIoregPlatform(
+        await run('/usr/sbin/ioreg', ['-rd1', '-c', 'IOPlatformExpertDevice']),
+      );
       identity.hostId = uuid;
       identity.serial = serial;
       if (!uuid) identity.problem = { code: 'identity_unavailable', reason: 'ioreg printed no IOPlatformUUID' };
@@ -91,9 +111,13 @@ export async function readDeviceIdentity(platform: NodeJS.Platform = process.pla
   }
   try {
     identity.hostId = parseMachineId(await readFile(files.machineId, 'utf8'));
-    if (!identity.hostId) identity.problem = { code: 'identity_unavailable', reason: `${files.machineId} does not hold a machine ID` };
+    if (!identity.hostId)
+      identity.problem = { code: 'identity_unavailable', reason: `${files.machineId} does not hold a machine ID` };
   } catch (error) {
-    identity.problem = { code: 'identity_unavailable', reason: `${files.machineId}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
+    identity.problem = {
+      code: 'identity_unavailable',
+      reason: `${files.machineId}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    };
   }
   try {
     const release = parseOsRelease(await readFile(files.osRelease, 'utf8'));

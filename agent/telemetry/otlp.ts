@@ -54,7 +54,8 @@ export function anyValue(value: AttributeValue): OtlpAnyValue {
   if (value === null) return {};
   if (typeof value === 'string') return { stringValue: value };
   if (typeof value === 'boolean') return { boolValue: value };
-  if (typeof value === 'number') return Number.isSafeInteger(value) ? { intValue: String(value) } : { doubleValue: value };
+  if (typeof value === 'number')
+    return Number.isSafeInteger(value) ? { intValue: String(value) } : { doubleValue: value };
   return { arrayValue: { values: value.map((v) => ({ stringValue: String(v) })) } };
 }
 
@@ -78,7 +79,11 @@ export function encodeLogRecord(seq: number, event: StoredEvent, observedMs: num
   if (event.code !== undefined) attributes.push({ key: 'event.code', value: { stringValue: event.code } });
   let dropped = event.dropped ?? 0;
   for (const [key, value] of Object.entries(event.attrs)) {
-    const valid = value === null || ['string', 'boolean'].includes(typeof value) || (typeof value === 'number' && Number.isFinite(value)) || (Array.isArray(value) && value.every((v) => typeof v === 'string'));
+    const valid =
+      value === null ||
+      ['string', 'boolean'].includes(typeof value) ||
+      (typeof value === 'number' && Number.isFinite(value)) ||
+      (Array.isArray(value) && value.every((v) => typeof v === 'string'));
     if (valid) attributes.push({ key, value: anyValue(value) });
     else dropped++;
   }
@@ -97,7 +102,8 @@ export function encodeLogRecord(seq: number, event: StoredEvent, observedMs: num
 
 export function resourceAttributes(attributes: ResourceAttributes): OtlpKeyValue[] {
   const out: OtlpKeyValue[] = [];
-  for (const [key, value] of Object.entries(attributes)) if (typeof value === 'string' && value !== '') out.push({ key, value: { stringValue: value } });
+  for (const [key, value] of Object.entries(attributes))
+    if (typeof value === 'string' && value !== '') out.push({ key, value: { stringValue: value } });
   return out;
 }
 

@@ -74,14 +74,26 @@ export async function attachTelemetry(daemon: Daemon): Promise<void> {
   const logger = daemon.logger.child('telemetry');
   const config = () => daemon.config as TelemetryConfig;
   const identity = await readDeviceIdentity();
-  if (identity.problem) logger.warn('device identity unavailable', { code: identity.problem.code, reason: identity.problem.reason });
+  if (identity.problem)
+    logger.warn('device identity unavailable', { code: identity.problem.code, reason: identity.problem.reason });
 
   const warnRefused = throttled(logger);
   const spool = await Spool.open({
     dir: path.join(config().StateDirectory, 'telemetry'),
     maxBytes: config().TelemetryMaxDiskMB * MB,
-    onEvict: (e) => logger.warn('telemetry queue over TelemetryMaxDiskMB: oldest events dropped', { dropped: e.records, first_sequence: e.firstSeq, last_sequence: e.lastSeq }),
-    onCorrupt: (c) => logger.error('telemetry queue damaged: events skipped', { segment: c.segment, offset: c.offset, records: c.records, reason: c.reason }),
+    onEvict: (e) =>
+      logger.warn('telemetry queue over TelemetryMaxDiskMB: oldest events dropped', {
+        dropped: e.records,
+        first_sequence: e.firstSeq,
+        last_sequence: e.lastSeq,
+      }),
+    onCorrupt: (c) =>
+      logger.error('telemetry queue damaged: events skipped', {
+        segment: c.segment,
+        offset: c.offset,
+        records: c.records,
+        reason: c.reason,
+      }),
   });
   let spoolMaxBytes = config().TelemetryMaxDiskMB * MB;
   const resource = resourceFor(identity, daemon.version, spool.stats().id);
@@ -141,17 +153,27 @@ export async function attachTelemetry(daemon: Daemon): Promise<void> {
     const prepared = prepareEvent(event);
     if (!prepared.ok) {
       refused++;
-      warnRefused('telemetry event refused', { code: prepared.code, reason: prepared.reason, name: typeof event?.name === 'string' ? event.name.slice(0, 128) : null });
+      warnRefused('telemetry event refused', {
+        code: prepared.code,
+        reason: prepared.reason,
+        name: typeof event?.name === 'string' ? event.name.slice(0, 128) : null,
+      });
       return null;
     }
     try {
       const appended = spool.append(encodeStoredEvent(prepared.event), { urgent: event.audit === true });
-      appended.durable.catch((error: Error) => warnRefused('telemetry event not written', { code: 'spool_io_error', error: error.message }));
+      appended.durable.catch((error: Error) =>
+        warnRefused('telemetry event not written', { code: 'spool_io_error', error: error.message }),
+      );
       return { id: prepared.event.id, seq: appended.seq, durable: appended.durable };
     } catch (error) {
       if (error instanceof SpoolError && error.code === 'spool_closed') return null;
       refused++;
-      warnRefused('telemetry event not queued', { code: error instanceof SpoolError ? error.code : 'spool_io_error', name: prepared.event.name, error: (error as Error).message });
+      warnRefused('telemetry event not queued', {
+        code: error instanceof SpoolError ? error.code : 'spool_io_error',
+        name: prepared.event.name,
+        error: (error as Error).message,
+      });
       return null;
     }
   };
@@ -161,7 +183,12 @@ export async function attachTelemetry(daemon: Daemon): Promise<void> {
   // admins too: the sentences name keys and describe values, never a secret's content.
   const reportConfigProblems = (problems: readonly string[], reason: 'start' | 'reload') => {
     if (problems.length === 0) return;
-    record({ name: CONFIG_EVENT, severity: 'warn', code: 'config_invalid', attributes: { reason, count: problems.length, problems: problems.slice(0, 20) } });
+    record({
+      name: CONFIG_EVENT,
+      severity: 'warn',
+      code: 'config_invalid',
+      attributes: { reason, count: problems.length, problems: problems.slice(0, 20) },
+    });
   };
   reportConfigProblems(daemon.resolved.problems, 'start');
 
@@ -236,7 +263,8 @@ export async function attachTelemetry(daemon: Daemon): Promise<void> {
   });
   // The compliance signal feeds conditional access: a change goes out with the next upload.
   daemon.bus.subscribe('compliance', (compliance) => {
-    if (lastHeartbeat && compliance?.state !== lastHeartbeat.compliance) void daemon.scheduler.runNow('telemetry.heartbeat', 'compliance changed');
+    if (lastHeartbeat && compliance?.state !== lastHeartbeat.compliance)
+      void daemon.scheduler.runNow('telemetry.heartbeat', 'compliance changed');
   });
 
   // Everything is closed inside a scheduler job, which the daemon waits for when it stops
@@ -276,34 +304,54 @@ export async function attachTelemetry(daemon: Daemon): Promise<void> {
     'telemetry.test',
     async (args) => {
       const count = args.count ?? 1;
-      if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 10_000) throw new Error('count must be an integer from 1 to 10000');
+      if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 10_000)
+        throw new Error('count must be an integer from 1 to 10000');
       if (!config().CollectorURL) throw new Error('telemetry is off (CollectorURL is empty)');
       const queued = [];
       for (let index = 0; index < count; index++) {
-        const q = record({ name: TEST_EVENT, severity: 'info', attributes: { index, count, requested_by: 'agentctl' } });
+        const q = record({
+          name: TEST_EVENT,
+          severity: 'info',
+          attributes: { index, count, requested_by: 'agentctl' },
+        });
         if (!q) throw new Error('the telemetry queue did not take the events (see the log)');
         queued.push(q);
       }
       await spool.flush();
       await Promise.all(queued.map((q) => q.durable));
-      return { ids: queued.map((q) => q.id), first_sequence: queued[0]!.seq, last_sequence: queued.at(-1)!.seq, collector: describeCollector(config().CollectorURL) };
+      return {
+        ids: queued.map((q) => q.id),
+        first_sequence: queued[0]!.seq,
+        last_sequence: queued.at(-1)!.seq,
+        collector: describeCollector(config().CollectorURL),
+      };
     },
     { mutating: true },
   );
 
   daemon.on('config', ({ changed, problems }) => {
     reportConfigProblems(problems, 'reload');
-    if (touches(changed, 'heartbeat')) daemon.scheduler.setInterval('telemetry.heartbeat', config().TelemetryHeartbeatIntervalSeconds * 1000);
+    if (touches(changed, 'heartbeat'))
+      daemon.scheduler.setInterval('telemetry.heartbeat', config().TelemetryHeartbeatIntervalSeconds * 1000);
     if (touches(changed, 'spool') && config().TelemetryMaxDiskMB * MB !== spoolMaxBytes) {
       spoolMaxBytes = config().TelemetryMaxDiskMB * MB;
       spool.setMaxBytes(spoolMaxBytes);
     }
-    if (touches(changed, 'forwarder')) forwarder?.setLimits({ flushIntervalMs: config().TelemetryFlushIntervalSeconds * 1000, maxRecordsPerSecond: config().TelemetryMaxEventsPerSecond });
+    if (touches(changed, 'forwarder'))
+      forwarder?.setLimits({
+        flushIntervalMs: config().TelemetryFlushIntervalSeconds * 1000,
+        maxRecordsPerSecond: config().TelemetryMaxEventsPerSecond,
+      });
     if (touches(changed, 'exporter')) {
       void disable()
         .then(() => (stopping ? undefined : enable()))
-        .catch((error: Error) => logger.error('telemetry could not apply the collector settings', { error: error.message }));
-      logger.info('telemetry collector settings changed', { collector: config().CollectorURL ? describeCollector(config().CollectorURL) : null, auth: authOf(config()) });
+        .catch((error: Error) =>
+          logger.error('telemetry could not apply the collector settings', { error: error.message }),
+        );
+      logger.info('telemetry collector settings changed', {
+        collector: config().CollectorURL ? describeCollector(config().CollectorURL) : null,
+        auth: authOf(config()),
+      });
     }
   });
   logger.info('telemetry started', {

@@ -151,7 +151,8 @@ function encodeRecord(seq: number, payload: Uint8Array): Buffer {
   return out;
 }
 
-type Parsed = { ok: true; seq: number; payload: Buffer; size: number } | { ok: false; reason: Corruption['reason'] | 'short' };
+type Parsed =
+  { ok: true; seq: number; payload: Buffer; size: number } | { ok: false; reason: Corruption['reason'] | 'short' };
 
 /** Parses the record at `offset` of `buf`; 'short' when the buffer ends inside it. */
 function parseRecord(buf: Buffer, offset: number, maxRecordBytes: number): Parsed {
@@ -254,7 +255,12 @@ export class Spool {
 
   private async load(): Promise<void> {
     const names = (await readdir(this.options.dir)).filter((n) => /^\d{20}\.seg$/.test(n)).sort();
-    const segments: Segment[] = names.map((file) => ({ firstSeq: Number(file.slice(0, 20)), lastSeq: 0, size: 0, file }));
+    const segments: Segment[] = names.map((file) => ({
+      firstSeq: Number(file.slice(0, 20)),
+      lastSeq: 0,
+      size: 0,
+      file,
+    }));
     for (let i = 0; i < segments.length - 1; i++) {
       const s = segments[i]!;
       s.lastSeq = segments[i + 1]!.firstSeq - 1;
@@ -320,7 +326,10 @@ export class Spool {
   append(payload: Uint8Array, options: { urgent?: boolean } = {}): Appended {
     if (this.closed) throw new SpoolError('spool_closed', 'the spool is closed');
     if (payload.length > this.maxRecordBytes) {
-      throw new SpoolError('record_too_large', `record of ${payload.length} bytes exceeds the ${this.maxRecordBytes}-byte limit`);
+      throw new SpoolError(
+        'record_too_large',
+        `record of ${payload.length} bytes exceeds the ${this.maxRecordBytes}-byte limit`,
+      );
     }
     const seq = this.nextSeq++;
     const bytes = encodeRecord(seq, payload);
@@ -413,7 +422,10 @@ export class Spool {
       chunkBytes = 0;
     };
     for (const record of group.records) {
-      const full = this.active && this.active.segment.size + chunkBytes > 0 && this.active.segment.size + chunkBytes + record.bytes.length > this.segmentBytes;
+      const full =
+        this.active &&
+        this.active.segment.size + chunkBytes > 0 &&
+        this.active.segment.size + chunkBytes + record.bytes.length > this.segmentBytes;
       if (!this.active || full) {
         await commit();
         if (this.active) {
@@ -444,7 +456,11 @@ export class Spool {
 
   /** Deletes the oldest segments until `incoming` more bytes fit under maxBytes. */
   private async makeRoom(incoming: number): Promise<void> {
-    while (this.totalBytes() + incoming > this.maxBytes && this.segments.length > 1 && this.segments[0] !== this.active?.segment) {
+    while (
+      this.totalBytes() + incoming > this.maxBytes &&
+      this.segments.length > 1 &&
+      this.segments[0] !== this.active?.segment
+    ) {
       const oldest = this.segments.shift()!;
       const lost = Math.max(0, oldest.lastSeq - Math.max(this.floor, oldest.firstSeq - 1));
       this.cursor.discarded = Math.max(this.cursor.discarded, oldest.lastSeq);
@@ -452,7 +468,13 @@ export class Spool {
       await this.closeReader(oldest.file);
       await rm(this.filePath(oldest.file), { force: true });
       await this.writeCursor();
-      if (lost > 0) this.options.onEvict?.({ records: lost, bytes: oldest.size, firstSeq: oldest.firstSeq, lastSeq: oldest.lastSeq });
+      if (lost > 0)
+        this.options.onEvict?.({
+          records: lost,
+          bytes: oldest.size,
+          firstSeq: oldest.firstSeq,
+          lastSeq: oldest.lastSeq,
+        });
     }
   }
 
@@ -503,7 +525,12 @@ export class Spool {
       const out: SpoolRecord[] = [];
       let payloadBytes = 0;
       let damage: Corruption['reason'] | null = null;
-      while (out.length < limits.maxRecords && offset < segment.size && seq <= segment.lastSeq && seq < this.durableSeq) {
+      while (
+        out.length < limits.maxRecords &&
+        offset < segment.size &&
+        seq <= segment.lastSeq &&
+        seq < this.durableSeq
+      ) {
         if (!(await cover(RECORD_HEADER_BYTES))) {
           damage = 'bad_length';
           break;
@@ -545,7 +572,12 @@ export class Spool {
     }
   }
 
-  private async skipDamaged(segment: Segment, offset: number, reason: Corruption['reason'], fromSeq: number): Promise<void> {
+  private async skipDamaged(
+    segment: Segment,
+    offset: number,
+    reason: Corruption['reason'],
+    fromSeq: number,
+  ): Promise<void> {
     const records = Math.max(0, segment.lastSeq - Math.max(fromSeq - 1, this.floor));
     this.cursor.discarded = Math.max(this.cursor.discarded, segment.lastSeq);
     this.bump('corrupt', records);
@@ -564,13 +596,18 @@ export class Spool {
    */
   ack(throughSeq: number, counters: Record<string, number> = {}): Promise<void> {
     return this.serial(async () => {
-      if (throughSeq >= this.durableSeq) throw new RangeError(`cannot acknowledge ${throughSeq}: only records below ${this.durableSeq} were handed out`);
+      if (throughSeq >= this.durableSeq)
+        throw new RangeError(`cannot acknowledge ${throughSeq}: only records below ${this.durableSeq} were handed out`);
       this.cursor.acked = Math.max(this.cursor.acked, throughSeq);
       for (const [name, delta] of Object.entries(counters)) this.bump(name, delta);
       await this.writeCursor();
       const floor = this.floor;
       let deleted = false;
-      while (this.segments.length > 0 && this.segments[0]!.lastSeq <= floor && this.segments[0]!.lastSeq >= this.segments[0]!.firstSeq) {
+      while (
+        this.segments.length > 0 &&
+        this.segments[0]!.lastSeq <= floor &&
+        this.segments[0]!.lastSeq >= this.segments[0]!.firstSeq
+      ) {
         const done = this.segments[0]!;
         if (done === this.active?.segment) {
           // Nothing unsent in the active segment and no write in flight (we hold the chain):
@@ -692,10 +729,14 @@ async function readCursor(dir: string): Promise<{ state: CursorState; problem: b
   try {
     const parsed = JSON.parse(text) as Partial<CursorState>;
     const nat = (n: unknown) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
-    if (parsed.v !== 1 || typeof parsed.id !== 'string' || !nat(parsed.acked) || !nat(parsed.discarded)) throw new Error('bad cursor');
+    if (parsed.v !== 1 || typeof parsed.id !== 'string' || !nat(parsed.acked) || !nat(parsed.discarded))
+      throw new Error('bad cursor');
     const counters: Record<string, number> = {};
     for (const [k, v] of Object.entries(parsed.counters ?? {})) if (nat(v)) counters[k] = v as number;
-    return { state: { v: 1, id: parsed.id, acked: parsed.acked!, discarded: parsed.discarded!, counters }, problem: false };
+    return {
+      state: { v: 1, id: parsed.id, acked: parsed.acked!, discarded: parsed.discarded!, counters },
+      problem: false,
+    };
   } catch {
     const state = fresh();
     state.counters.cursor_resets = 1;

@@ -24,10 +24,12 @@ export interface TelemetrySection {
 const sentences: Record<string, string> = {
   collector_unreachable: 'The collector could not be reached; retrying with backoff.',
   collector_timeout: 'The collector did not answer in time (CollectorTimeoutSeconds); retrying with backoff.',
-  collector_tls: "The collector's TLS certificate was not trusted or the handshake failed (check CollectorCAFile); retrying.",
+  collector_tls:
+    "The collector's TLS certificate was not trusted or the handshake failed (check CollectorCAFile); retrying.",
   collector_throttled: 'The collector asked to slow down (HTTP 429); retrying after its Retry-After.',
   collector_unavailable: 'The collector is unavailable (HTTP 502/503/504); retrying after its Retry-After.',
-  collector_rejected: 'The collector refused a batch for good (HTTP 4xx); it was dead-lettered (check the token and the URL).',
+  collector_rejected:
+    'The collector refused a batch for good (HTTP 4xx); it was dead-lettered (check the token and the URL).',
   collector_failed: 'The collector failed on a batch (HTTP 5xx); it was dead-lettered.',
   bearer_token_invalid: 'The bearer token is not a valid token (RFC 6750 characters only); nothing is sent.',
   ca_file_invalid: 'CollectorCAFile holds no valid PEM certificate; nothing is sent.',
@@ -39,10 +41,16 @@ const sentences: Record<string, string> = {
   event_invalid: 'A capability produced an event that was refused.',
 };
 
-const fileWords: Record<string, string> = { token_file: 'CollectorBearerTokenFile', ca_file: 'CollectorCAFile', client_certificate: 'CollectorClientCertificateFile', client_key: 'CollectorClientKeyFile' };
+const fileWords: Record<string, string> = {
+  token_file: 'CollectorBearerTokenFile',
+  ca_file: 'CollectorCAFile',
+  client_certificate: 'CollectorClientCertificateFile',
+  client_key: 'CollectorClientKeyFile',
+};
 const problemWords: Record<string, string> = {
   missing: 'does not exist',
-  unsafe: 'is not protected (it must be owned by root, not a link, and not writable — for secrets not readable — by others)',
+  unsafe:
+    'is not protected (it must be owned by root, not a link, and not writable — for secrets not readable — by others)',
   unreadable: 'cannot be read',
   too_large: 'is too large',
 };
@@ -62,7 +70,10 @@ function bytes(n: number): string {
 
 export function telemetryView(section: TelemetrySection): Record<string, unknown> {
   if (section.enabled === false) {
-    return { collector: 'None configured (CollectorURL is empty): telemetry is off', queue: `${section.queue_depth ?? 0} events waiting` };
+    return {
+      collector: 'None configured (CollectorURL is empty): telemetry is off',
+      queue: `${section.queue_depth ?? 0} events waiting`,
+    };
   }
   const view: Record<string, unknown> = {
     collector: section.collector ?? 'None',
@@ -74,7 +85,9 @@ export function telemetryView(section: TelemetrySection): Record<string, unknown
   };
   if (section.state === 'backing_off') view.next_attempt_at = section.next_attempt_at ?? null;
   const error = section.last_error;
-  view.last_error = error ? `${describeTelemetryCode(error.code)}${error.status ? ` (HTTP ${error.status})` : ''} — ${error.at}` : 'None';
+  view.last_error = error
+    ? `${describeTelemetryCode(error.code)}${error.status ? ` (HTTP ${error.status})` : ''} — ${error.at}`
+    : 'None';
   for (const p of section.problems ?? []) view[`problem_${p.code}`] = describeTelemetryCode(p.code);
   return view;
 }

@@ -23,7 +23,9 @@ export async function run({ flags }: CommandInput): Promise<number> {
   const result = answer.result as TestEventsResult;
   if (options.json) console.log(JSON.stringify(result));
   else {
-    console.log(`Queued ${result.ids.length} telemetry.test event${result.ids.length === 1 ? '' : 's'} (sequence ${result.first_sequence}–${result.last_sequence}) for ${result.collector ?? 'no collector'}.`);
+    console.log(
+      `Queued ${result.ids.length} telemetry.test event${result.ids.length === 1 ? '' : 's'} (sequence ${result.first_sequence}–${result.last_sequence}) for ${result.collector ?? 'no collector'}.`,
+    );
     if (result.ids.length <= 10) for (const id of result.ids) console.log(`  event.id ${id}`);
   }
   return exitCodes.ok;

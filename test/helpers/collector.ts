@@ -82,10 +82,30 @@ async function issueClientCertificate(pki: TestPki, dir: string): Promise<Issued
   const leafFile = path.join(dir, 'client-leaf.pem');
   const certFile = path.join(dir, 'client.pem');
   const extFile = path.join(dir, 'client.ext');
-  writeFileSync(extFile, 'basicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\nextendedKeyUsage = clientAuth\n');
+  writeFileSync(
+    extFile,
+    'basicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\nextendedKeyUsage = clientAuth\n',
+  );
   await run('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', keyFile]);
   await run('openssl', ['req', '-new', '-key', keyFile, '-subj', '/CN=device-client', '-out', csrFile]);
-  await run('openssl', ['x509', '-req', '-in', csrFile, '-CA', pki.intermediate.certFile, '-CAkey', pki.intermediate.keyFile, '-set_serial', '4242', '-days', '30', '-extfile', extFile, '-out', leafFile]);
+  await run('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    csrFile,
+    '-CA',
+    pki.intermediate.certFile,
+    '-CAkey',
+    pki.intermediate.keyFile,
+    '-set_serial',
+    '4242',
+    '-days',
+    '30',
+    '-extfile',
+    extFile,
+    '-out',
+    leafFile,
+  ]);
   const certPem = readFileSync(leafFile, 'utf8') + pki.intermediate.certPem;
   writeFileSync(certFile, certPem);
   return { name: 'client', certPem, keyPem: readFileSync(keyFile, 'utf8'), certFile, keyFile };
@@ -113,7 +133,15 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-function nginxConf(c: { dir: string; port: number; tlsPort: number; backendPort: number; leaf: Leaf; caFile: string; token: string }): string {
+function nginxConf(c: {
+  dir: string;
+  port: number;
+  tlsPort: number;
+  backendPort: number;
+  leaf: Leaf;
+  caFile: string;
+  token: string;
+}): string {
   const d = c.dir;
   // $http_authorization is compared here so that the log never holds the token.
   return `
@@ -184,11 +212,14 @@ export async function startCollector(options: { token?: string; mode?: Collector
   let child: ChildProcess | null = null;
   let exited: Promise<void> = Promise.resolve();
 
-  const writeConf = () => writeFileSync(path.join(dir, 'nginx.conf'), nginxConf({ dir, ...ports, leaf, caFile: pki.caFile, token }));
+  const writeConf = () =>
+    writeFileSync(path.join(dir, 'nginx.conf'), nginxConf({ dir, ...ports, leaf, caFile: pki.caFile, token }));
 
   const launch = async (): Promise<boolean> => {
     writeConf();
-    const proc = spawn(nginxPath, ['-p', dir, '-e', path.join(dir, 'error.log'), '-c', path.join(dir, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn(nginxPath, ['-p', dir, '-e', path.join(dir, 'error.log'), '-c', path.join(dir, 'nginx.conf')], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     proc.stderr!.on('data', (d) => (stderr += d));
     let gone = false;
@@ -199,7 +230,11 @@ export async function startCollector(options: { token?: string; mode?: Collector
         if (/Address already in use/.test(log + stderr)) return false;
         throw new Error(`nginx exited during start-up: ${stderr}\n${log.split('\n').slice(-5).join('\n')}`);
       }
-      if ((await canConnect(ports.port)) && (await canConnect(ports.tlsPort)) && (await canConnect(ports.backendPort))) {
+      if (
+        (await canConnect(ports.port)) &&
+        (await canConnect(ports.tlsPort)) &&
+        (await canConnect(ports.backendPort))
+      ) {
         child = proc;
         return true;
       }
@@ -233,7 +268,8 @@ export async function startCollector(options: { token?: string; mode?: Collector
       for (let attempt = 0; attempt < 5; attempt++) {
         if (await launch()) return;
         // Someone took one of our ports while we were down: a first start may pick others.
-        if (collector.requests().length === 0 && attempt > 0) ports = { port: await freePort(), tlsPort: await freePort(), backendPort: await freePort() };
+        if (collector.requests().length === 0 && attempt > 0)
+          ports = { port: await freePort(), tlsPort: await freePort(), backendPort: await freePort() };
         await new Promise((r) => setTimeout(r, 100));
       }
       throw new Error('nginx could not bind its ports');

@@ -18,15 +18,31 @@ interface MessageClass {
 }
 
 const require = createRequire(import.meta.url);
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const root = require('@opentelemetry/otlp-transformer/build/src/generated/root.js') as {
   opentelemetry: { proto: { collector: { logs: { v1: { ExportLogsServiceRequest: MessageClass } } } } };
 };
 export const ExportLogsServiceRequest = root.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
 
-const toObjectOptions = { longs: String, enums: Number, bytes: String, defaults: false, arrays: false, objects: false, oneofs: false, json: true };
+const toObjectOptions = {
+  longs: String,
+  enums: Number,
+  bytes: String,
+  defaults: false,
+  arrays: false,
+  objects: false,
+  oneofs: false,
+  json: true,
+};
 
-const anyValueKeys = new Set(['stringValue', 'boolValue', 'intValue', 'doubleValue', 'arrayValue', 'kvlistValue', 'bytesValue']);
+const anyValueKeys = new Set([
+  'stringValue',
+  'boolValue',
+  'intValue',
+  'doubleValue',
+  'arrayValue',
+  'kvlistValue',
+  'bytesValue',
+]);
 
 /** Every object that looks like an AnyValue must set at most one member of the oneof. */
 function checkOneofs(value: unknown, where: string, problems: string[]): void {

@@ -16,7 +16,14 @@ test('the telemetry keys come from the telemetry capability, with their defaults
     t.false(name in pendingKeys, `${name} moved out of agent/config/schema.ts`);
   }
   const d = defaultConfig('darwin', true);
-  t.like(d, { CollectorURL: '', TelemetryMaxDiskMB: 64, TelemetryFlushIntervalSeconds: 60, TelemetryMaxEventsPerSecond: 200, TelemetryHeartbeatIntervalSeconds: 3600, CollectorTimeoutSeconds: 30 });
+  t.like(d, {
+    CollectorURL: '',
+    TelemetryMaxDiskMB: 64,
+    TelemetryFlushIntervalSeconds: 60,
+    TelemetryMaxEventsPerSecond: 200,
+    TelemetryHeartbeatIntervalSeconds: 3600,
+    CollectorTimeoutSeconds: 30,
+  });
 });
 
 test('values are checked: https (http only to loopback), absolute paths, ranges; a secret is never echoed', (t) => {
@@ -33,12 +40,24 @@ test('values are checked: https (http only to loopback), absolute paths, ranges;
 });
 
 test('cross-key rules: token and token file not both; certificate and key together', (t) => {
-  const both = resolveLayers([{ source: 'profile', values: { CollectorBearerToken: 'abc', CollectorBearerTokenFile: '/etc/token' } }]);
+  const both = resolveLayers([
+    { source: 'profile', values: { CollectorBearerToken: 'abc', CollectorBearerTokenFile: '/etc/token' } },
+  ]);
   t.true(both.problems.some((p) => /CollectorBearerToken or CollectorBearerTokenFile, not both/.test(p)));
   t.is(both.config.CollectorBearerToken, '');
   t.false(both.problems.join(' ').includes('abc'), 'the token is not echoed');
   const half = resolveLayers([{ source: 'profile', values: { CollectorClientCertificateFile: '/etc/client.pem' } }]);
   t.true(half.problems.some((p) => /go together/.test(p)));
-  const fine = resolveLayers([{ source: 'profile', values: { CollectorURL: 'https://otel.example.com', CollectorBearerTokenFile: '/etc/token', CollectorClientCertificateFile: '/etc/c.pem', CollectorClientKeyFile: '/etc/c.key' } }]);
+  const fine = resolveLayers([
+    {
+      source: 'profile',
+      values: {
+        CollectorURL: 'https://otel.example.com',
+        CollectorBearerTokenFile: '/etc/token',
+        CollectorClientCertificateFile: '/etc/c.pem',
+        CollectorClientKeyFile: '/etc/c.key',
+      },
+    },
+  ]);
   t.deepEqual(fine.problems, []);
 });

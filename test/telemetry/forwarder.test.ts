@@ -22,7 +22,9 @@ async function spoolWith(t: { teardown(fn: () => Promise<void> | void): void }, 
 }
 
 /** Records every batch and answers from `script` (then 'delivered'). */
-function scripted(script: Array<SendOutcome | ((batch: SpoolRecord[]) => SendOutcome)> = []): Exporter & { batches: Array<{ at: number; seqs: number[] }> } {
+function scripted(
+  script: Array<SendOutcome | ((batch: SpoolRecord[]) => SendOutcome)> = [],
+): Exporter & { batches: Array<{ at: number; seqs: number[] }> } {
   const batches: Array<{ at: number; seqs: number[] }> = [];
   return {
     batches,
@@ -45,13 +47,26 @@ const until = async (check: () => boolean, ms = 10_000) => {
 test('batches are capped in records and bytes, sent in sequence order, and the spool empties', async (t) => {
   const spool = await spoolWith(t, 1234, 100);
   const exporter = scripted();
-  const f = new Forwarder({ spool, exporter, batchMaxRecords: 200, batchMaxBytes: 100 * 150, maxRecordsPerSecond: 1e6, flushIntervalMs: 60_000 });
+  const f = new Forwarder({
+    spool,
+    exporter,
+    batchMaxRecords: 200,
+    batchMaxBytes: 100 * 150,
+    maxRecordsPerSecond: 1e6,
+    flushIntervalMs: 60_000,
+  });
   f.start(0);
   t.teardown(() => f.stop());
   await until(() => spool.stats().depth === 0 && f.status().state === 'idle');
-  t.true(exporter.batches.every((b) => b.seqs.length <= 150), 'the byte cap (150 records of 100 bytes) binds before the count cap');
+  t.true(
+    exporter.batches.every((b) => b.seqs.length <= 150),
+    'the byte cap (150 records of 100 bytes) binds before the count cap',
+  );
   const all = exporter.batches.flatMap((b) => b.seqs);
-  t.deepEqual(all, Array.from({ length: 1234 }, (_, i) => i + 1));
+  t.deepEqual(
+    all,
+    Array.from({ length: 1234 }, (_, i) => i + 1),
+  );
   t.is(spool.stats().counters.sent, 1234);
   t.is(f.status().state, 'idle');
   t.truthy(f.status().last_success_at);
@@ -60,7 +75,14 @@ test('batches are capped in records and bytes, sent in sequence order, and the s
 test('the drain rate is capped (token bucket): 600 records at 1,000/s with 100 per batch take about half a second', async (t) => {
   const spool = await spoolWith(t, 600, 10);
   const exporter = scripted();
-  const f = new Forwarder({ spool, exporter, batchMaxRecords: 100, batchMaxBytes: 1 << 20, maxRecordsPerSecond: 1000, flushIntervalMs: 60_000 });
+  const f = new Forwarder({
+    spool,
+    exporter,
+    batchMaxRecords: 100,
+    batchMaxBytes: 1 << 20,
+    maxRecordsPerSecond: 1000,
+    flushIntervalMs: 60_000,
+  });
   f.start(0);
   t.teardown(() => f.stop());
   await until(() => spool.stats().depth === 0);
@@ -72,16 +94,37 @@ test('the drain rate is capped (token bucket): 600 records at 1,000/s with 100 p
 test('flush times are randomised: each wait is uniform in [0.5, 1.5) × the interval', async (t) => {
   const spool = await spoolWith(t, 0);
   for (const r of [0, 0.5, 0.999]) {
-    const f = new Forwarder({ spool, exporter: scripted(), batchMaxRecords: 10, batchMaxBytes: 1 << 20, maxRecordsPerSecond: 100, flushIntervalMs: 10_000, random: () => r });
+    const f = new Forwarder({
+      spool,
+      exporter: scripted(),
+      batchMaxRecords: 10,
+      batchMaxBytes: 1 << 20,
+      maxRecordsPerSecond: 100,
+      flushIntervalMs: 10_000,
+      random: () => r,
+    });
     const before = Date.now();
     f.start(0);
-    await until(() => f.status().next_attempt_at !== null && new Date(f.status().next_attempt_at!).getTime() > before + 1000);
+    await until(
+      () => f.status().next_attempt_at !== null && new Date(f.status().next_attempt_at!).getTime() > before + 1000,
+    );
     const wait = new Date(f.status().next_attempt_at!).getTime() - before;
-    t.true(wait >= 10_000 * (0.5 + r) - 50 && wait <= 10_000 * (0.5 + r) + 200, `random ${r}: next flush in ${wait} ms`);
+    t.true(
+      wait >= 10_000 * (0.5 + r) - 50 && wait <= 10_000 * (0.5 + r) + 200,
+      `random ${r}: next flush in ${wait} ms`,
+    );
     await f.stop();
   }
   // And the first flush after start comes at a random point of one interval.
-  const f = new Forwarder({ spool, exporter: scripted(), batchMaxRecords: 10, batchMaxBytes: 1 << 20, maxRecordsPerSecond: 100, flushIntervalMs: 10_000, random: () => 0.25 });
+  const f = new Forwarder({
+    spool,
+    exporter: scripted(),
+    batchMaxRecords: 10,
+    batchMaxBytes: 1 << 20,
+    maxRecordsPerSecond: 100,
+    flushIntervalMs: 10_000,
+    random: () => 0.25,
+  });
   const before = Date.now();
   f.start();
   const first = new Date(f.status().next_attempt_at!).getTime() - before;
@@ -98,7 +141,16 @@ test('temporary failures: Retry-After is honoured, otherwise exponential backoff
     { kind: 'retry', code: 'collector_timeout' },
   ]);
   // random() = 0.999: the longest wait of each step, so the growth is visible.
-  const f = new Forwarder({ spool, exporter, batchMaxRecords: 10, batchMaxBytes: 1 << 20, maxRecordsPerSecond: 1e6, flushIntervalMs: 60_000, backoffBaseMs: 50, random: () => 0.999 });
+  const f = new Forwarder({
+    spool,
+    exporter,
+    batchMaxRecords: 10,
+    batchMaxBytes: 1 << 20,
+    maxRecordsPerSecond: 1e6,
+    flushIntervalMs: 60_000,
+    backoffBaseMs: 50,
+    random: () => 0.999,
+  });
   f.start(0);
   t.teardown(() => f.stop());
   await until(() => exporter.batches.length === 2);
@@ -113,14 +165,25 @@ test('temporary failures: Retry-After is honoured, otherwise exponential backoff
   t.true(gaps[2]! >= 195, `attempt 2: ${gaps[2]}`);
   t.true(gaps[3]! >= 395, `attempt 3: ${gaps[3]}`);
   t.true(gaps[3]! < 395 + 1000, `attempt 3 within its ceiling (plus scheduling slack): ${gaps[3]}`);
-  t.deepEqual(exporter.batches.map((b) => b.seqs), Array(5).fill([1, 2, 3, 4, 5]), 'the same batch each time');
+  t.deepEqual(
+    exporter.batches.map((b) => b.seqs),
+    Array(5).fill([1, 2, 3, 4, 5]),
+    'the same batch each time',
+  );
   t.is(f.status().consecutive_failures, 0);
 });
 
 test('a permanent refusal dead-letters the batch (counted) and the queue moves on', async (t) => {
   const spool = await spoolWith(t, 25);
   const exporter = scripted([{ kind: 'dead_letter', code: 'collector_rejected', status: 400, detail: 'HTTP 400' }]);
-  const f = new Forwarder({ spool, exporter, batchMaxRecords: 10, batchMaxBytes: 1 << 20, maxRecordsPerSecond: 1e6, flushIntervalMs: 60_000 });
+  const f = new Forwarder({
+    spool,
+    exporter,
+    batchMaxRecords: 10,
+    batchMaxBytes: 1 << 20,
+    maxRecordsPerSecond: 1e6,
+    flushIntervalMs: 60_000,
+  });
   f.start(0);
   t.teardown(() => f.stop());
   await until(() => spool.stats().depth === 0);
@@ -132,7 +195,14 @@ test('a permanent refusal dead-letters the batch (counted) and the queue moves o
 test('partial success: records the collector rejected are counted apart; unreadable ones as dead letters', async (t) => {
   const spool = await spoolWith(t, 10);
   const exporter = scripted([{ kind: 'delivered', rejected: 2, unreadable: 1 }]);
-  const f = new Forwarder({ spool, exporter, batchMaxRecords: 10, batchMaxBytes: 1 << 20, maxRecordsPerSecond: 1e6, flushIntervalMs: 60_000 });
+  const f = new Forwarder({
+    spool,
+    exporter,
+    batchMaxRecords: 10,
+    batchMaxBytes: 1 << 20,
+    maxRecordsPerSecond: 1e6,
+    flushIntervalMs: 60_000,
+  });
   f.start(0);
   t.teardown(() => f.stop());
   await until(() => spool.stats().depth === 0);
@@ -148,10 +218,21 @@ test('an exporter that throws is a temporary failure; stop() aborts a send in fl
         signalSeen = signal;
         throw new Error('bug');
       }
-      return new Promise<SendOutcome>((resolve) => signal.addEventListener('abort', () => resolve({ kind: 'retry', code: 'collector_unreachable' })));
+      return new Promise<SendOutcome>((resolve) =>
+        signal.addEventListener('abort', () => resolve({ kind: 'retry', code: 'collector_unreachable' })),
+      );
     },
   };
-  const f = new Forwarder({ spool, exporter, batchMaxRecords: 10, batchMaxBytes: 1 << 20, maxRecordsPerSecond: 1e6, flushIntervalMs: 60_000, backoffBaseMs: 1, random: () => 0 });
+  const f = new Forwarder({
+    spool,
+    exporter,
+    batchMaxRecords: 10,
+    batchMaxBytes: 1 << 20,
+    maxRecordsPerSecond: 1e6,
+    flushIntervalMs: 60_000,
+    backoffBaseMs: 1,
+    random: () => 0,
+  });
   f.start(0);
   await until(() => f.status().last_error?.code === 'exporter_error');
   await until(() => f.status().state === 'sending');
@@ -164,7 +245,16 @@ test('an exporter that throws is a temporary failure; stop() aborts a send in fl
 test('kick: flushes now when idle; keeps a backoff unless forced', async (t) => {
   const spool = await spoolWith(t, 1);
   const exporter = scripted([{ kind: 'retry', code: 'collector_unreachable' }]);
-  const f = new Forwarder({ spool, exporter, batchMaxRecords: 10, batchMaxBytes: 1 << 20, maxRecordsPerSecond: 1e6, flushIntervalMs: 3_600_000, backoffBaseMs: 3_600_000, random: () => 0.5 });
+  const f = new Forwarder({
+    spool,
+    exporter,
+    batchMaxRecords: 10,
+    batchMaxBytes: 1 << 20,
+    maxRecordsPerSecond: 1e6,
+    flushIntervalMs: 3_600_000,
+    backoffBaseMs: 3_600_000,
+    random: () => 0.5,
+  });
   f.start(0);
   t.teardown(() => f.stop());
   await until(() => f.status().state === 'backing_off');

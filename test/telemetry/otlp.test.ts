@@ -3,18 +3,46 @@
 // random events (fast-check); the event checks that keep bad input out of the spool.
 import test from 'ava';
 import fc from 'fast-check';
-import { encodeStoredEvent, limits, parseStoredEvent, prepareEvent, type StoredEvent } from '../../agent/telemetry/events.js';
+import {
+  encodeStoredEvent,
+  limits,
+  parseStoredEvent,
+  prepareEvent,
+  type StoredEvent,
+} from '../../agent/telemetry/events.js';
 import { encodeLogsRequest, msToUnixNano } from '../../agent/telemetry/otlp.js';
 import { logsRequestProblems } from '../helpers/otlp-schema.js';
 
-const resource = { 'service.name': 'trustguard-agent', 'service.version': '0.1.0', 'host.id': '3d1219c7c4c5404aaa1f6d2a48adfda4', 'os.type': 'linux', 'device.serial': null };
+const resource = {
+  'service.name': 'trustguard-agent',
+  'service.version': '0.1.0',
+  'host.id': '3d1219c7c4c5404aaa1f6d2a48adfda4',
+  'os.type': 'linux',
+  'device.serial': null,
+};
 
 function stored(partial: Partial<StoredEvent> = {}): StoredEvent {
-  return { v: 1, id: '6f1c1c1e-8a4e-4c1b-9d7e-0a1b2c3d4e5f', t: 1_700_000_000_123, name: 'clock.state_changed', sev: 'warn', attrs: {}, ...partial };
+  return {
+    v: 1,
+    id: '6f1c1c1e-8a4e-4c1b-9d7e-0a1b2c3d4e5f',
+    t: 1_700_000_000_123,
+    name: 'clock.state_changed',
+    sev: 'warn',
+    attrs: {},
+    ...partial,
+  };
 }
 
 type Attr = { key: string; value: Record<string, unknown> };
-type Json = { resourceLogs: Array<{ resource: { attributes: Attr[] }; scopeLogs: Array<{ scope: { name: string; version: string }; logRecords: Array<Record<string, unknown> & { attributes: Attr[] }> }> }> };
+type Json = {
+  resourceLogs: Array<{
+    resource: { attributes: Attr[] };
+    scopeLogs: Array<{
+      scope: { name: string; version: string };
+      logRecords: Array<Record<string, unknown> & { attributes: Attr[] }>;
+    }>;
+  }>;
+};
 
 const attr = (attrs: Attr[], key: string) => attrs.find((a) => a.key === key)?.value;
 
@@ -24,7 +52,20 @@ test('a typical batch is an ExportLogsServiceRequest the official schema accepts
     scopeVersion: '0.1.0',
     observedMs: 1_700_000_001_000,
     records: [
-      { seq: 41, event: stored({ code: 'skew_over_enforce', attrs: { offset_ms: 92_004.5, previous_state: 'warn', agreeing_sources: 3, confident: true, hint: null, sources: ['a', 'b'] } }) },
+      {
+        seq: 41,
+        event: stored({
+          code: 'skew_over_enforce',
+          attrs: {
+            offset_ms: 92_004.5,
+            previous_state: 'warn',
+            agreeing_sources: 3,
+            confident: true,
+            hint: null,
+            sources: ['a', 'b'],
+          },
+        }),
+      },
       { seq: 42, event: stored({ name: 'agent.heartbeat', sev: 'info', dropped: 2 }) },
     ],
   });
@@ -47,13 +88,20 @@ test('a typical batch is an ExportLogsServiceRequest the official schema accepts
   t.deepEqual(attr(first!.attributes, 'agreeing_sources'), { intValue: '3' });
   t.deepEqual(attr(first!.attributes, 'confident'), { boolValue: true });
   t.deepEqual(attr(first!.attributes, 'hint'), {});
-  t.deepEqual(attr(first!.attributes, 'sources'), { arrayValue: { values: [{ stringValue: 'a' }, { stringValue: 'b' }] } });
+  t.deepEqual(attr(first!.attributes, 'sources'), {
+    arrayValue: { values: [{ stringValue: 'a' }, { stringValue: 'b' }] },
+  });
   t.is(second!.droppedAttributesCount, 2);
   t.is(second!.severityNumber, 9);
 });
 
 test('the schema check is not a rubber stamp: it finds misspelt fields, enum names, numbers for int64 and two oneof members', (t) => {
-  const good = encodeLogsRequest({ resource, scopeVersion: '1', records: [{ seq: 1, event: stored() }], observedMs: 1 });
+  const good = encodeLogsRequest({
+    resource,
+    scopeVersion: '1',
+    records: [{ seq: 1, event: stored() }],
+    observedMs: 1,
+  });
   t.deepEqual(logsRequestProblems(good), []);
   const mutate = (f: (r: Record<string, unknown>) => void) => {
     const copy = JSON.parse(JSON.stringify(good)) as Json;
@@ -64,7 +112,11 @@ test('the schema check is not a rubber stamp: it finds misspelt fields, enum nam
   t.not(mutate((r) => (r.severityNumber = 'SEVERITY_NUMBER_WARN')).length, 0, 'enum as a name');
   t.not(mutate((r) => (r.time_unix_nano = '1')).length, 0, 'snake_case field');
   t.not(mutate((r) => ((r.attributes as Attr[])[1]!.value = { intValue: 1 })).length, 0, 'int64 as a JSON number');
-  t.not(mutate((r) => ((r.attributes as Attr[])[0]!.value = { stringValue: 'a', boolValue: true })).length, 0, 'two oneof members');
+  t.not(
+    mutate((r) => ((r.attributes as Attr[])[0]!.value = { stringValue: 'a', boolValue: true })).length,
+    0,
+    'two oneof members',
+  );
   t.not(logsRequestProblems({ resourceLogs: 'x' }).length, 0);
   t.not(logsRequestProblems(null).length, 0);
 });
@@ -113,7 +165,11 @@ test('bad events: a bad name or severity is refused with a code; bad attributes 
   t.is(p.event.dropped, 6, 'code, event.id, Bad Key, nan, obj, mixed');
   const many = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`k${i}`, i]));
   const capped = prepareEvent({ name: 'x', severity: 'debug', attributes: many });
-  t.true(capped.ok && Object.keys(capped.event.attrs).length === limits.attributes && capped.event.dropped === 100 - limits.attributes);
+  t.true(
+    capped.ok &&
+      Object.keys(capped.event.attrs).length === limits.attributes &&
+      capped.event.dropped === 100 - limits.attributes,
+  );
 });
 
 test('stored events round-trip; anything else is refused without throwing (property)', (t) => {
@@ -123,10 +179,16 @@ test('stored events round-trip; anything else is refused without throwing (prope
   t.is(parseStoredEvent(Buffer.from('{"v":2}')), undefined);
   t.is(parseStoredEvent(Buffer.from('[]')), undefined);
   fc.assert(
-    fc.property(fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.json().map((j) => Buffer.from(j))), (bytes) => {
-      const parsed = parseStoredEvent(bytes);
-      return parsed === undefined || (parsed.v === 1 && typeof parsed.id === 'string');
-    }),
+    fc.property(
+      fc.oneof(
+        fc.uint8Array({ maxLength: 200 }),
+        fc.json().map((j) => Buffer.from(j)),
+      ),
+      (bytes) => {
+        const parsed = parseStoredEvent(bytes);
+        return parsed === undefined || (parsed.v === 1 && typeof parsed.id === 'string');
+      },
+    ),
   );
 });
 
@@ -148,7 +210,10 @@ test('random events encode to requests the official schema accepts, keeping ids,
     fc.property(
       fc.array(
         fc.record({
-          name: fc.oneof(fc.stringMatching(/^[a-z][a-z0-9_]{0,10}(\.[a-z][a-z0-9_]{0,10}){0,3}$/), fc.string({ maxLength: 20 })),
+          name: fc.oneof(
+            fc.stringMatching(/^[a-z][a-z0-9_]{0,10}(\.[a-z][a-z0-9_]{0,10}){0,3}$/),
+            fc.string({ maxLength: 20 }),
+          ),
           severity: fc.constantFrom('debug', 'info', 'warn', 'error'),
           code: fc.option(fc.oneof(fc.stringMatching(/^[a-z][a-z0-9_]{0,20}$/), fc.string()), { nil: undefined }),
           attributes: fc.dictionary(fc.oneof(keyArb, fc.string({ maxLength: 10 })), valueArb, { maxKeys: 80 }),
@@ -172,10 +237,16 @@ test('random events encode to requests the official schema accepts, keeping ids,
         const out = json.resourceLogs[0]!.scopeLogs[0]!.logRecords;
         return out.every((r, i) => {
           const src = records[i]!.event;
-          const seqOk = (attr(r.attributes, 'event.sequence') as { intValue: string }).intValue === String(records[i]!.seq);
+          const seqOk =
+            (attr(r.attributes, 'event.sequence') as { intValue: string }).intValue === String(records[i]!.seq);
           const idOk = (attr(r.attributes, 'event.id') as { stringValue: string }).stringValue === src.id;
           const own = r.attributes.length - 2 - (src.code ? 1 : 0);
-          return seqOk && idOk && own === Object.keys(src.attrs).length && ((r.droppedAttributesCount as number | undefined) ?? 0) === (src.dropped ?? 0);
+          return (
+            seqOk &&
+            idOk &&
+            own === Object.keys(src.attrs).length &&
+            ((r.droppedAttributesCount as number | undefined) ?? 0) === (src.dropped ?? 0)
+          );
         });
       },
     ),

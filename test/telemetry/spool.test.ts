@@ -5,12 +5,28 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { crc32, crc32Table } from '../../agent/telemetry/crc32.js';
-import { RECORD_HEADER_BYTES, Spool, SpoolError, type Eviction, type SpoolRecord } from '../../agent/telemetry/spool.js';
+import {
+  RECORD_HEADER_BYTES,
+  Spool,
+  SpoolError,
+  type Eviction,
+  type SpoolRecord,
+} from '../../agent/telemetry/spool.js';
 
 function tempDir(t: { teardown(fn: () => void): void }): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tg-spool-'));
@@ -18,7 +34,10 @@ function tempDir(t: { teardown(fn: () => void): void }): string {
   return dir;
 }
 
-const segmentFiles = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.seg')).sort();
+const segmentFiles = (dir: string) =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.seg'))
+    .sort();
 const segmentBytes = (dir: string) => segmentFiles(dir).reduce((sum, f) => sum + statSync(path.join(dir, f)).size, 0);
 const text = (records: SpoolRecord[]) => records.map((r) => r.payload.toString());
 
@@ -58,10 +77,16 @@ test('records come back in sequence order; acknowledged segments are deleted', a
   t.true(segmentFiles(dir).length > 1, 'several segments');
   t.is(spool.stats().depth, 300);
   const first = await spool.peek({ maxRecords: 10, maxBytes: 1 << 20 });
-  t.deepEqual(text(first), Array.from({ length: 10 }, (_, i) => `record ${i}`));
+  t.deepEqual(
+    text(first),
+    Array.from({ length: 10 }, (_, i) => `record ${i}`),
+  );
   t.deepEqual(text(await spool.peek({ maxRecords: 10, maxBytes: 1 << 20 })), text(first), 'peek does not consume');
   const all = await drainAll(spool);
-  t.deepEqual(text(all), Array.from({ length: 300 }, (_, i) => `record ${i}`));
+  t.deepEqual(
+    text(all),
+    Array.from({ length: 300 }, (_, i) => `record ${i}`),
+  );
   t.is(spool.stats().depth, 0);
   t.deepEqual(segmentFiles(dir), [], 'every segment was deleted once acknowledged');
   await spool.close();
@@ -99,7 +124,10 @@ test('sequences continue across reopening, also after everything was sent and de
   await spool.close();
   spool = await Spool.open({ dir, maxBytes: 1 << 20 });
   t.is(spool.stats().id, id, 'the spool keeps its identity');
-  t.deepEqual((await drainAll(spool)).map((r) => r.seq), [6]);
+  t.deepEqual(
+    (await drainAll(spool)).map((r) => r.seq),
+    [6],
+  );
   await spool.close();
 });
 
@@ -158,7 +186,10 @@ test('byte bound: the disk stays under it, the newest records are kept, the drop
   t.true(largest <= maxBytes, `segments used ${largest} bytes, bound ${maxBytes}`);
   const stats = spool.stats();
   t.true(stats.bytes <= maxBytes);
-  t.is(stats.dropped, evictions.reduce((s, e) => s + e.records, 0));
+  t.is(
+    stats.dropped,
+    evictions.reduce((s, e) => s + e.records, 0),
+  );
   t.is(stats.dropped + stats.depth, total, 'every record is either queued or counted as dropped');
   t.true(stats.depth > 1000, `kept ${stats.depth}`);
   const kept = await drainAll(spool, 500);
@@ -205,7 +236,11 @@ test('a torn final record (file cut mid-record) is cut on reopen with no other l
     const reopened = await Spool.open({ dir, maxBytes: 1 << 20 });
     t.is(statSync(last).size % recordSize, 0, 'the partial record is gone from the file');
     const records = await drainAll(reopened);
-    t.deepEqual(text(records), Array.from({ length: 49 }, (_, i) => `event-${String(i).padStart(2, '0')}-${'x'.repeat(30)}`), `cut at ${cut}`);
+    t.deepEqual(
+      text(records),
+      Array.from({ length: 49 }, (_, i) => `event-${String(i).padStart(2, '0')}-${'x'.repeat(30)}`),
+      `cut at ${cut}`,
+    );
     t.is(reopened.append(Buffer.from('next')).seq, 50, 'the torn record was never delivered; its sequence is reused');
     await reopened.close();
   }
@@ -294,7 +329,9 @@ test('kill -9 of a writer: every record reported durable is there after reopenin
       }
     }, 2);`;
   for (let round = 0; round < 3; round++) {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', program], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', program], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     await new Promise((r) => setTimeout(r, 400 + Math.random() * 400));
@@ -311,9 +348,20 @@ test('kill -9 of a writer: every record reported durable is there after reopenin
 });
 
 test('model (property): random appends, acks, reopenings and torn tails deliver every durable record once, in order', async (t) => {
-  type Op = { op: 'append'; size: number; n: number } | { op: 'ack'; n: number } | { op: 'reopen' } | { op: 'tear'; bytes: number };
+  type Op =
+    | { op: 'append'; size: number; n: number }
+    | { op: 'ack'; n: number }
+    | { op: 'reopen' }
+    | { op: 'tear'; bytes: number };
   const opArb: fc.Arbitrary<Op> = fc.oneof(
-    { weight: 5, arbitrary: fc.record({ op: fc.constant('append' as const), size: fc.integer({ min: 0, max: 3000 }), n: fc.integer({ min: 1, max: 30 }) }) },
+    {
+      weight: 5,
+      arbitrary: fc.record({
+        op: fc.constant('append' as const),
+        size: fc.integer({ min: 0, max: 3000 }),
+        n: fc.integer({ min: 1, max: 30 }),
+      }),
+    },
     { weight: 3, arbitrary: fc.record({ op: fc.constant('ack' as const), n: fc.integer({ min: 1, max: 40 }) }) },
     { weight: 1, arbitrary: fc.constant({ op: 'reopen' as const }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('tear' as const), bytes: fc.integer({ min: 1, max: 40 }) }) },
