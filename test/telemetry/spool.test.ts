@@ -334,7 +334,9 @@ test('kill -9 of a writer: every record reported durable is there after reopenin
     });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
-    await new Promise((r) => setTimeout(r, 400 + Math.random() * 400));
+    // Kill at a random moment once it writes (start-up takes long on a loaded machine).
+    await new Promise((r) => child.stdout.once('data', r));
+    await new Promise((r) => setTimeout(r, 50 + Math.random() * 400));
     child.kill('SIGKILL');
     await new Promise((r) => child.on('exit', r));
     const reported = out.split('\n').filter(Boolean).map(Number);
