@@ -15,7 +15,7 @@
 import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fullJitterDelay } from '../agent/telemetry/backoff.js';
+import { fullJitterDelay, retryAfterDelay } from '../agent/telemetry/backoff.js';
 import { batchLimits } from '../agent/telemetry/config.js';
 import { encodeStoredEvent, prepareEvent } from '../agent/telemetry/events.js';
 import { OtlpHttpExporter } from '../agent/telemetry/exporter.js';
@@ -239,7 +239,7 @@ interface FleetFigures {
  * device's attempts follow the agent's own fullJitterDelay; the first attempt at or after the
  * collector's return succeeds and the device then drains its backlog under its cap.
  */
-function simulateFleet(devices: number, eventsPerDevicePerHour: number): FleetFigures {
+function simulateFleet(devices: number, eventsPerDevicePerHour: number, retryAfterSeconds?: number): FleetFigures {
   const random = prng(12345);
   const outage = 3600;
   const flush = 60;
@@ -257,7 +257,13 @@ function simulateFleet(devices: number, eventsPerDevicePerHour: number): FleetFi
     const firstEvent = random() * (3600 / eventsPerDevicePerHour);
     let t = firstEvent + flush * (0.5 + random());
     let attempt = 0;
-    while (t < outage) t += fullJitterDelay(attempt++, random) / 1000;
+    // Connection refused: the agent's backoff. A load balancer answering 503 + Retry-After:
+    // that wait (plus the agent's up-to-10 % spread), every time.
+    while (t < outage)
+      t +=
+        (retryAfterSeconds === undefined
+          ? fullJitterDelay(attempt++, random)
+          : retryAfterDelay(retryAfterSeconds * 1000, random)) / 1000;
     const backlog = Math.max(1, Math.floor((t - firstEvent) * (eventsPerDevicePerHour / 3600)) + 1);
     recovery.push(t - outage);
     // Drain: one request per batch, spaced by the rate cap.
@@ -328,7 +334,11 @@ if (!nginxPath) {
     console.log(
       `fleet of 50,000        steady ${fmt(fleet.steadyRequestsPerSecond, 1)} requests/s; after a 1 h outage: peak ${fmt(fleet.outagePeakRequestsPerSecond)} requests/s, ${fmt(fleet.outagePeakEventsPerSecond)} events/s; devices back: half within ${fmt(fleet.outageP50RecoverySeconds)} s, 99 % within ${fmt(fleet.outageP99RecoverySeconds)} s (retrying in step, without jitter: ${fmt(fleet.naivePeakRequestsPerSecond)} requests in one second)`,
     );
-    console.log(`figures                ${JSON.stringify({ enqueue, drain, run, perDay, fleet })}`);
+    const fleet503 = simulateFleet(50_000, 1, 60);
+    console.log(
+      `  … 503 + Retry-After: 60 during the outage: peak ${fmt(fleet503.outagePeakRequestsPerSecond)} requests/s, ${fmt(fleet503.outagePeakEventsPerSecond)} events/s; devices back: half within ${fmt(fleet503.outageP50RecoverySeconds)} s, 99 % within ${fmt(fleet503.outageP99RecoverySeconds)} s`,
+    );
+    console.log(`figures                ${JSON.stringify({ enqueue, drain, run, perDay, fleet, fleet503 })}`);
   } finally {
     await collector.cleanup();
   }

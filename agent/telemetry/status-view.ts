@@ -39,6 +39,7 @@ const sentences: Record<string, string> = {
   exporter_error: 'An internal error stopped an upload; retrying.',
   identity_unavailable: 'The device identity could not be read.',
   event_invalid: 'A capability produced an event that was refused.',
+  config_invalid: 'The configuration has problems (see agentctl config show).',
 };
 
 const fileWords: Record<string, string> = {
