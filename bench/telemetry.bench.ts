@@ -116,6 +116,12 @@ async function benchDrain(
     await forwarder.stop();
     exporter.close();
     await spool.close();
+    // nginx logs a request after answering it: wait for the last lines.
+    let logged = -1;
+    while (logged !== collector.requests().length) {
+      logged = collector.requests().length;
+      await new Promise((r) => setTimeout(r, 200));
+    }
     const requests = collector
       .requests()
       .slice(before)

@@ -14,6 +14,10 @@ export async function run({ flags }: CommandInput): Promise<number> {
     return exitCodes.error;
   }
   const section = answer.result as TelemetrySection;
+  if (section.enabled === false && !options.json) {
+    console.error('agentctl telemetry flush: telemetry is off (CollectorURL is empty); nothing to upload');
+    return exitCodes.error;
+  }
   if (options.json) {
     console.log(JSON.stringify(section, null, 2));
   } else {

@@ -149,7 +149,8 @@ export async function attachTelemetry(daemon: Daemon): Promise<void> {
 
   /** Puts one event in the spool; returns its id and sequence (durable promise included). */
   const record = (event: AgentEvent) => {
-    if (!config().CollectorURL || stopping) return null;
+    // While stopping, events are still taken until the spool is closed (its last group is written).
+    if (!config().CollectorURL) return null;
     const prepared = prepareEvent(event);
     if (!prepared.ok) {
       refused++;
@@ -258,13 +259,13 @@ export async function attachTelemetry(daemon: Daemon): Promise<void> {
     return queued;
   };
 
-  daemon.scheduler.every('telemetry.heartbeat', config().TelemetryHeartbeatIntervalSeconds * 1000, async () => {
+  daemon.scheduler.every('telemetry_heartbeat', config().TelemetryHeartbeatIntervalSeconds * 1000, async () => {
     await heartbeat()?.durable;
   });
   // The compliance signal feeds conditional access: a change goes out with the next upload.
   daemon.bus.subscribe('compliance', (compliance) => {
     if (lastHeartbeat && compliance?.state !== lastHeartbeat.compliance)
-      void daemon.scheduler.runNow('telemetry.heartbeat', 'compliance changed');
+      void daemon.scheduler.runNow('telemetry_heartbeat', 'compliance changed');
   });
 
   // Everything is closed inside a scheduler job, which the daemon waits for when it stops
@@ -276,7 +277,7 @@ export async function attachTelemetry(daemon: Daemon): Promise<void> {
       await spool.close();
     })());
   daemon.scheduler.every(
-    'telemetry.spool',
+    'telemetry_spool',
     60_000,
     async () => {
       await spool.flush();
@@ -287,7 +288,7 @@ export async function attachTelemetry(daemon: Daemon): Promise<void> {
   daemon.on('stopping', () => {
     stopping = true;
     void closeAll();
-    void daemon.scheduler.runNow('telemetry.spool', 'stopping');
+    void daemon.scheduler.runNow('telemetry_spool', 'stopping');
   });
 
   daemon.control.handle(
@@ -332,7 +333,7 @@ export async function attachTelemetry(daemon: Daemon): Promise<void> {
   daemon.on('config', ({ changed, problems }) => {
     reportConfigProblems(problems, 'reload');
     if (touches(changed, 'heartbeat'))
-      daemon.scheduler.setInterval('telemetry.heartbeat', config().TelemetryHeartbeatIntervalSeconds * 1000);
+      daemon.scheduler.setInterval('telemetry_heartbeat', config().TelemetryHeartbeatIntervalSeconds * 1000);
     if (touches(changed, 'spool') && config().TelemetryMaxDiskMB * MB !== spoolMaxBytes) {
       spoolMaxBytes = config().TelemetryMaxDiskMB * MB;
       spool.setMaxBytes(spoolMaxBytes);

@@ -69,6 +69,11 @@ export interface Collector {
   setMode(mode: CollectorMode): void;
   /** Every request logged so far, in order. */
   requests(): CollectorRequest[];
+  /**
+   * Waits until at least `count` requests are logged (nginx writes its access log after the
+   * response, so a client may hear the answer before the line exists).
+   */
+  waitForRequests(count: number, timeoutMs?: number): Promise<CollectorRequest[]>;
   /** The decoded JSON bodies of accepted (2xx) requests to `path`. */
   accepted(pathName?: string): unknown[];
   cleanup(): Promise<void>;
@@ -314,6 +319,15 @@ export async function startCollector(options: { token?: string; mode?: Collector
             tls: e.https === 'on',
           };
         });
+    },
+    async waitForRequests(count, timeoutMs = 5000) {
+      const end = Date.now() + timeoutMs;
+      for (;;) {
+        const all = collector.requests();
+        if (all.length >= count) return all;
+        if (Date.now() > end) throw new Error(`the collector logged ${all.length} requests, expected ${count}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
     },
     accepted(pathName = '/v1/logs') {
       return collector

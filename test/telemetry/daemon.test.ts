@@ -426,3 +426,32 @@ const needsChrony = missing('chronyd', 'libfaketime');
     t.is(stateChange.attrs.to, 'active');
   },
 );
+
+withNginx(
+  `SIGTERM writes the events still waiting for their group fsync; the daemon exits 0 within 5 s${needsNginx}`,
+  async (t) => {
+    const { collector, fixture } = await setup(t, {}, { running: false });
+    const agent = await fixture.start();
+    // A reload with a problem queues an agent.config_problems event; SIGTERM follows at once,
+    // inside the spool's 100 ms group window.
+    fixture.writeConfig({
+      CollectorURL: collector.origin,
+      CollectorBearerTokenFile: path.join(fixture.dir, 'collector-token'),
+      TelemetryFlushIntervalSeconds: 2,
+      AnotherUnknownKey: 1,
+    });
+    const reload = await agentctl(['reload', '--socket', fixture.socketPath]);
+    t.is(reload.code, 1, 'the reload reports the problem');
+    const started = Date.now();
+    agent.child.kill('SIGTERM');
+    t.is((await agent.exited).code, 0);
+    t.true(Date.now() - started < 5000);
+    await collector.start();
+    await fixture.start();
+    const event = await eventually(
+      () => received(collector).find((e) => e.name === 'agent.config_problems' && e.attrs.reason === 'reload'),
+      'the reload problem event, written at shutdown',
+    );
+    t.regex(JSON.stringify(event.attrs.problems), /AnotherUnknownKey/);
+  },
+);

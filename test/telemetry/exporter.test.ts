@@ -73,7 +73,7 @@ withNginx(
     const outcome = await exporter.send(records(25, 100), signal);
     exporter.close();
     t.deepEqual(outcome, { kind: 'delivered', unreadable: 0 });
-    const [request] = collector.requests().slice(before);
+    const [request] = (await collector.waitForRequests(before + 1)).slice(before);
     t.is(request!.path, '/v1/logs');
     t.is(request!.contentEncoding, 'gzip');
     t.is(request!.contentType, 'application/json');
@@ -143,7 +143,7 @@ withNginx(
     );
     t.like(await trusted.send(records(3), signal), { kind: 'delivered' });
     trusted.close();
-    const [request] = collector.requests().slice(before);
+    const [request] = (await collector.waitForRequests(before + 1)).slice(before);
     t.true(request!.tls);
     t.is(request!.clientVerify, 'SUCCESS');
     t.is(request!.clientSubject, 'CN=device-client');
