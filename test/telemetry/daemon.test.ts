@@ -342,8 +342,8 @@ withNginx(
       return (s.last_error as { code?: string } | null)?.code === 'collector_timeout' ? s : undefined;
     }, 'a timeout');
     // Retried: waiting for its next attempt, or already in it (full jitter may pick a short wait).
-  t.true(['backing_off', 'sending'].includes(timedOut.state as string), String(timedOut.state));
-  t.true((timedOut.consecutive_failures as number) >= 1);
+    t.true(['backing_off', 'sending'].includes(timedOut.state as string), String(timedOut.state));
+    t.true((timedOut.consecutive_failures as number) >= 1);
     t.true(sockets.length >= 1, 'the connection was accepted');
     t.true((timedOut.queue_depth as number) >= 1, 'the events stay queued');
   },
