@@ -3,11 +3,15 @@
 // line here.
 import type { Capability } from './capability.js';
 import { clock } from './clock/index.js';
-import { trust } from './trust/index.js';
+import { keychain } from './keychain/index.js';
 import { sso } from './sso/index.js';
+import { telemetry } from './telemetry/index.js';
+import { trust } from './trust/index.js';
 
 export const capabilities: readonly Capability[] = [
   clock,
   trust,
   sso,
+  keychain,
+  telemetry,
 ];

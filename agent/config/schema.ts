@@ -59,54 +59,10 @@ export const coreKeys = {
 } satisfies KeySpecs;
 
 /**
- * Keys whose capabilities have not moved into the contract yet (keychain scrub,
- * telemetry): kept here so that their values validate and show in `config show` meanwhile.
+ * Keys whose capabilities have not moved into the contract yet: none are left (each
+ * capability's keys are in its own config module). Kept for a capability on its way in.
  */
-export const pendingKeys = {
-  TenantDomain: {
-    schema: z.union([z.literal(''), hostname]),
-    expected: 'a domain name such as acme.okta.com, or empty',
-    meaning: 'the current SSO tenant; keychain items tagged for another tenant are scrubbed',
-    default: () => '',
-  },
-  ScrubServices: {
-    schema: z.array(z.string().min(1)).max(64),
-    expected: 'an array of keychain service names',
-    meaning: 'generic-password services the scrub may delete from; empty disables the scrub',
-    default: () => [],
-  },
-  ScrubMode: {
-    schema: z.enum(['dry-run', 'delete']),
-    expected: 'one of "dry-run", "delete"',
-    meaning: 'dry-run reports what would be deleted; delete deletes it',
-    default: () => 'dry-run',
-  },
-  CollectorURL: {
-    schema: z.union([z.literal(''), httpsURL, z.string().regex(/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/.*)?$/)]),
-    expected: 'an https URL (http only to loopback), or empty to disable telemetry',
-    meaning: 'OTLP/HTTP collector base URL',
-    default: () => '',
-  },
-  CollectorCAFile: {
-    schema: optionalAbsolutePath,
-    expected: 'an absolute path to a PEM file, or empty',
-    meaning: 'extra CA certificates for the collector',
-    default: () => '',
-  },
-  CollectorBearerToken: {
-    schema: z.string().max(8192),
-    expected: 'a string',
-    meaning: 'bearer token sent to the collector',
-    default: () => '',
-    secret: true,
-  },
-  TelemetryMaxDiskMB: {
-    schema: int(1, 10240),
-    expected: 'an integer from 1 to 10240',
-    meaning: 'disk the telemetry queue may use; the oldest events are dropped (and counted) beyond it',
-    default: () => 64,
-  },
-} satisfies KeySpecs;
+export const pendingKeys: KeySpecs = {};
 
 /** The daemon's own configuration. */
 export type CoreConfig = ConfigOf<typeof coreKeys>;

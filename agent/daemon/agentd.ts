@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // agentd: the daemon that launchd runs in the foreground. `agentd [--config FILE]`.
 // Every capability in agent/capabilities.ts is attached after startDaemon().
+// `agentd --session` is the same program as the per-user LaunchAgent: it runs each
+// capability's session work once, as the logged-in user, and exits.
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { startDaemon, type Daemon } from './daemon.js';
@@ -9,21 +11,24 @@ import { capabilities } from '../capabilities.js';
 
 const usage = [
   'usage: agentd [--config FILE] [--state-dir DIR]',
+  '       agentd --session [--config FILE]',
   '  --config FILE    read the configuration from FILE (XML or binary plist, or JSON) instead of the system preferences',
   '  --state-dir DIR  keep state in DIR, whatever StateDirectory says (development and tests: the last good',
   '                   configuration is found there even when the configuration file does not parse)',
+  '  --session        run as the per-user session agent (the LaunchAgent): each capability\'s per-user work, once',
 ].join('\n');
 const shutdownCapMs = 4500;
 
-function parseCommandLine(): { configFile?: string; stateDirectory?: string } {
+function parseCommandLine(): { configFile?: string; stateDirectory?: string; session: boolean } {
   try {
-    const { values } = parseArgs({ options: { config: { type: 'string' }, 'state-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+    const { values } = parseArgs({ options: { config: { type: 'string' }, 'state-dir': { type: 'string' }, session: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
     if (values.help) {
       console.log(usage);
       process.exit(0);
     }
     const resolve = (value: string | undefined) => (value === undefined ? undefined : path.resolve(value));
-    return { configFile: resolve(values.config), stateDirectory: resolve(values['state-dir']) };
+    if (values.session && values['state-dir'] !== undefined) throw new Error('--session keeps no state: --state-dir does not apply');
+    return { configFile: resolve(values.config), stateDirectory: resolve(values['state-dir']), session: values.session === true };
   } catch (error) {
     console.error(`agentd: ${(error as Error).message}\n${usage}`);
     process.exit(64);
@@ -31,7 +36,8 @@ function parseCommandLine(): { configFile?: string; stateDirectory?: string } {
 }
 
 async function main(): Promise<void> {
-  const { configFile, stateDirectory } = parseCommandLine();
+  const { configFile, stateDirectory, session } = parseCommandLine();
+  if (session) return (await import('./session.js')).runSession({ configFile });
   // Signal handlers first: a SIGTERM or SIGHUP that arrives while the daemon starts (launchd
   // sends them whenever it likes) is acted on once it has started, never fatal.
   let daemon: Daemon | undefined;
