@@ -5,11 +5,18 @@
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { FailureCode } from './codes.js';
+import { readProtectedFile } from '../telemetry/protected-file.js';
 import { DerError, splitDer } from './der.js';
 
 export type CertificateFileErrorCode = Extract<
   FailureCode,
-  'file_unreadable' | 'not_a_file' | 'file_too_large' | 'file_empty' | 'not_certificates' | 'too_many_certificates'
+  | 'file_unreadable'
+  | 'file_unsafe'
+  | 'not_a_file'
+  | 'file_too_large'
+  | 'file_empty'
+  | 'not_certificates'
+  | 'too_many_certificates'
 >;
 
 export class CertificateFileError extends Error {
@@ -189,4 +196,28 @@ export async function readCertificateFile(
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Reads a certificate file the daemon may rely on (SPEC §1.8): a regular file owned by root (or
+ * by the agent's own user in development), not writable by group or others, in folders nobody
+ * else may write, never through a link. Otherwise a local user could slip in the anchors that
+ * make their own certificates look trusted.
+ */
+export async function readProtectedCertificateFile(
+  file: string,
+  limits: CertificateFileLimits = chainFileLimits,
+): Promise<Buffer[]> {
+  const read = await readProtectedFile(file, { secret: false, maxBytes: limits.maxBytes });
+  if (!read.ok) {
+    const code: CertificateFileErrorCode =
+      read.code === 'file_too_large'
+        ? 'file_too_large'
+        : read.code === 'file_unsafe'
+          ? 'file_unsafe'
+          : 'file_unreadable';
+    const reason = read.code === 'file_unsafe' ? `not safe to trust: ${read.reason}` : read.reason;
+    throw new CertificateFileError(code, `cannot use ${file}: ${reason}`);
+  }
+  return parseCertificates(read.data, limits, file);
 }

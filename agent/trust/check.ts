@@ -11,7 +11,7 @@ import {
   type TrustEvaluationError,
   type TrustResultName,
 } from '../../native/trust.js';
-import { CertificateFileError, readCertificateFile } from './certificates.js';
+import { CertificateFileError, readCertificateFile, readProtectedCertificateFile } from './certificates.js';
 import type { DiagnosisCode, FailureCode, RevocationCode, RevocationStatus } from './codes.js';
 import { DerError } from './der.js';
 import { diagnoseEvaluation, errorClass, outOfValidity } from './diagnosis.js';
@@ -39,6 +39,8 @@ export interface TrustCheckOptions {
   revocation?: RevocationMode;
   /** TLS handshake limit (default 10 s); each OCSP request gets the same. */
   timeoutMs?: number;
+  /** Read a file target as the daemon must (root-owned, not writable by others, no links). */
+  protectedFiles?: boolean;
   /** This machine's wall clock (Unix ms); tests. */
   now?: () => number;
   platform?: NodeJS.Platform;
@@ -271,10 +273,14 @@ export async function checkTrust(options: TrustCheckOptions): Promise<TrustRepor
     chain = fetched.chain;
   } else {
     try {
-      chain = await readCertificateFile(parsed.path);
+      chain = options.protectedFiles
+        ? await readProtectedCertificateFile(parsed.path)
+        : await readCertificateFile(parsed.path);
     } catch (error) {
       if (!(error instanceof CertificateFileError)) throw error;
-      const diagnosis = error.code === 'file_unreadable' || error.code === 'not_a_file' ? 'unreachable' : 'malformed';
+      const unreadable =
+        error.code === 'file_unreadable' || error.code === 'file_unsafe' || error.code === 'not_a_file';
+      const diagnosis = unreadable ? 'unreachable' : 'malformed';
       return failure(base, diagnosis, { code: error.code, message: error.message }, revocation, platform, name);
     }
   }

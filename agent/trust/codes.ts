@@ -28,6 +28,7 @@ export const failureCodes = [
   'tls_failed',
   'no_certificate',
   'file_unreadable',
+  'file_unsafe',
   'not_a_file',
   'file_too_large',
   'file_empty',

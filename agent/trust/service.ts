@@ -4,7 +4,7 @@
 // the guardrail has a confident estimate, at the corrected time. Publishes the Trust section of
 // `agentctl status` and one telemetry event per target and check.
 import type { Daemon } from '../daemon/daemon.js';
-import { caFileLimits, CertificateFileError, readCertificateFile } from './certificates.js';
+import { caFileLimits, CertificateFileError, readProtectedCertificateFile } from './certificates.js';
 import { checkTrust, type Correction, type RevocationMode, type TrustReport } from './check.js';
 import type { CheckReason } from './codes.js';
 import type { TrustConfig } from './config.js';
@@ -91,7 +91,7 @@ export function attachTrustChecks(daemon: Daemon): void {
     const problems: string[] = [];
     for (const file of files) {
       try {
-        out.push(...(await readCertificateFile(file, caFileLimits)));
+        out.push(...(await readProtectedCertificateFile(file, caFileLimits)));
       } catch (error) {
         if (!(error instanceof CertificateFileError)) throw error;
         problems.push(error.message);
@@ -123,6 +123,7 @@ export function attachTrustChecks(daemon: Daemon): void {
           anchors: extra.length ? extra : undefined,
           correction: corrected,
           revocation,
+          protectedFiles: true,
         });
         return { report, origin };
       }),

@@ -167,3 +167,38 @@ test.after.always(async () => {
     );
   },
 );
+
+(needs ? test.skip : test.serial)(
+  `the daemon relies on no certificate file another user could write (SPEC §1.8)${needs ? ` [needs ${needs}]` : ''}`,
+  async (t) => {
+    const fixture = createAgentFixture('tg-trust-daemon-');
+    t.teardown(() => fixture.cleanup());
+    const { chmodSync, copyFileSync } = await import('node:fs');
+    const path = await import('node:path');
+    const writableCa = path.join(fixture.dir, 'writable-ca.pem');
+    const writableTarget = path.join(fixture.dir, 'writable-chain.pem');
+    copyFileSync(pki.caFile, writableCa);
+    copyFileSync(fileTarget, writableTarget);
+    chmodSync(writableCa, 0o666);
+    chmodSync(writableTarget, 0o666);
+    fixture.writeConfig({
+      TrustTargets: [validUrl, writableTarget],
+      TrustCAFiles: [writableCa],
+      TrustRevocation: 'off',
+    });
+    await fixture.start();
+    const section = await eventually(async () => {
+      const s = await trustSection(fixture);
+      return s.targets.length === 2 ? (s as TrustSection & { ca_file_problems: string[] }) : undefined;
+    }, 'the first trust check');
+    // The writable CA file is not used: the test root is then unknown.
+    t.regex(
+      section.ca_file_problems[0] ?? '',
+      /writable-ca\.pem: not safe to trust: mode 0666 gives group or others write access/,
+    );
+    t.is(section.targets[0]!.diagnosis, 'untrusted_root');
+    const file = section.targets[1]! as TrustEntry & { error: { code: string; message: string } };
+    t.is(file.diagnosis, 'unreachable');
+    t.is(file.error.code, 'file_unsafe');
+  },
+);
