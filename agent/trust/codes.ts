@@ -3,7 +3,7 @@
 // sentences are made where they are shown. docs/codes.md ("Trust reporting") explains each code
 // and what to do (test/trust/codes.test.ts checks both ways). Never rename or reuse a code.
 
-/** What is wrong with a target, `diagnosis` and `findings[]` in JSON, `code` of `trust.result` events. */
+/** What is wrong with a target, `diagnosis` and `findings[]` in JSON, `code` of `trust.changed` events. */
 export const diagnosisCodes = [
   'ok',
   'clock_skew',

@@ -2,7 +2,7 @@
 // guardrail's state changes or the Trust keys change, each target (TrustTargets, plus on macOS
 // the IdP hosts of installed Extensible SSO payloads) is evaluated at the system time and, when
 // the guardrail has a confident estimate, at the corrected time. Publishes the Trust section of
-// `agentctl status` and one telemetry event per target and check.
+// `agentctl status` and a telemetry event when a target's verdict changes.
 import type { Daemon } from '../daemon/daemon.js';
 import { caFileLimits, CertificateFileError, readProtectedCertificateFile } from './certificates.js';
 import { checkTrust, type Correction, type RevocationMode, type TrustReport } from './check.js';
@@ -71,7 +71,7 @@ export function attachTrustChecks(daemon: Daemon): void {
   let caProblems: string[] = [];
   let ssoError: string | null = null;
   let correctionSource: string | null = null;
-  const previousDiagnosis = new Map<string, string>();
+  const previousVerdict = new Map<string, string>();
 
   /** The guardrail's corrected time, when it has a confident estimate. */
   const correction = (): Correction | null => {
@@ -135,8 +135,11 @@ export function attachTrustChecks(daemon: Daemon): void {
     correctionSource = corrected ? corrected.source : null;
     lastCheck = { at_ms: Date.now(), reason };
     for (const { report } of reports) {
-      const before = previousDiagnosis.get(report.target);
-      previousDiagnosis.set(report.target, report.diagnosis);
+      // What a fleet counts is a change: one event per target when its verdict or findings
+      // change (and its first result after a start), not one per check.
+      const key = `${report.trusted}:${report.findings.join(',')}`;
+      const before = previousVerdict.get(report.target);
+      previousVerdict.set(report.target, key);
       const attributes = {
         target: report.target,
         trusted: report.trusted,
@@ -145,14 +148,16 @@ export function attachTrustChecks(daemon: Daemon): void {
         error_code: report.error === null ? null : String(report.error.code),
         leaf_expires_in_days: report.leaf_expires_in_days,
         corrected: report.at_corrected_time !== null,
-        previous_diagnosis: before ?? null,
+        previous_findings: before === undefined ? null : before.slice(before.indexOf(':') + 1).split(','),
       };
-      daemon.bus.event({
-        name: 'trust.result',
-        severity: report.trusted ? 'info' : 'warn',
-        code: report.diagnosis,
-        attributes,
-      });
+      if (before !== key) {
+        daemon.bus.event({
+          name: 'trust.changed',
+          severity: report.trusted ? 'info' : 'warn',
+          code: report.diagnosis,
+          attributes,
+        });
+      }
       const log = report.trusted ? logger.info.bind(logger) : logger.warn.bind(logger);
       log(`trust ${report.target}: ${report.trusted ? 'trusted' : 'not trusted'} (${report.diagnosis})`, {
         ...attributes,
@@ -160,8 +165,8 @@ export function attachTrustChecks(daemon: Daemon): void {
         hint: report.hint,
       });
     }
-    for (const target of [...previousDiagnosis.keys()])
-      if (!targets.some((t) => t.target === target)) previousDiagnosis.delete(target);
+    for (const target of [...previousVerdict.keys()])
+      if (!targets.some((t) => t.target === target)) previousVerdict.delete(target);
   });
 
   daemon.status.section('trust', () => ({
