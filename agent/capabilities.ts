@@ -2,5 +2,10 @@
 // A new capability is its folder (agent/<name>/index.ts exporting a Capability) plus one
 // line here.
 import type { Capability } from './capability.js';
+import { clock } from './clock/index.js';
+import { sso } from './sso/index.js';
 
-export const capabilities: readonly Capability[] = [];
+export const capabilities: readonly Capability[] = [
+  clock,
+  sso,
+];

@@ -8,16 +8,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startChrony } from '../test/helpers/chrony.js';
 import { missing } from '../test/helpers/system.js';
+import { median } from '../agent/stats.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const agentctl = path.join(root, 'dist', 'agent', 'cli', 'agentctl.js');
 const runs = 7;
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 function timed(cmd: string, args: string[]): { ms: number; stdout: string; stderr: string; status: number | null } {
   const start = process.hrtime.bigint();

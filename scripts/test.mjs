@@ -74,6 +74,7 @@ const nativeInputs = () => ['binding.gyp', ...readdirSync(path.join(root, 'nativ
 const stale = () => !existsSync(addonFile) || nativeInputs().some((f) => /\.(cc|h|gyp)$/.test(f) && statSync(path.join(root, f)).mtimeMs > statSync(addonFile).mtimeMs);
 if (stale()) run(process.execPath, ['scripts/build-native.mjs']);
 run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);
+run(process.execPath, [path.join(root, 'scripts', 'bundle-cli.mjs')]);
 
 // ava prints its own summary; the closing 'N passed, N failed, N skipped' line is for
 // machines that read only the last line.

@@ -1,133 +1,148 @@
 #!/usr/bin/env node
-// agentctl: the support-staff CLI. Exit codes: 0 healthy, 1 error or daemon unreachable,
-// 2 guardrail active or non-compliant, 64 usage error. Only `status` is on the fast path;
-// every other command imports what it needs when it runs.
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { exitCodes, runStatus } from './status.js';
+// agentctl: the support-staff CLI. Commands come from descriptors (the daemon's own in
+// ./core-commands.ts, each capability's in its index.ts): help is made from their metadata,
+// flags are parsed with node:util's parseArgs, and a command's code is imported only when it
+// runs. Exit codes: agent/exit-codes.ts.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { CommandDescriptor, FlagSpec, FlagValue } from '../capability.js';
+import { capabilities } from '../capabilities.js';
+import { exitCodes } from '../exit-codes.js';
+import { coreCommands } from './core-commands.js';
 
-const commands = () => import('./commands.js');
+const all: readonly CommandDescriptor[] = [...coreCommands, ...capabilities.flatMap((c) => c.commands ?? [])];
 
-function integer(name: string, min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
-    return n;
-  };
+class UsageError extends Error {}
+
+function flagUsage(flag: FlagSpec): string {
+  return `--${flag.name}${flag.value ? ` ${flag.value}` : ''}`;
 }
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-function notYet(name: string) {
-  return async () => {
-    console.error(`agentctl: '${name}' is not yet implemented`);
-    return exitCodes.error;
-  };
+function columns(rows: Array<[string, string]>): string {
+  const width = Math.max(0, ...rows.map(([left]) => left.length));
+  return rows.map(([left, right]) => `  ${left.padEnd(width)}  ${right}`).join('\n');
 }
 
-function build(run: (action: Promise<number>) => void): Command {
-  const program = new Command('agentctl')
-    .description('Ask the TrustGuard agent how this Mac is doing, and tell it what to do.')
-    .exitOverride()
-    .showHelpAfterError('(run with --help for usage)');
-
-  program
-    .command('status')
-    .description('show the daemon, clock, trust, keychain, telemetry and permissions status')
-    .option('--json', 'print stable snake_case JSON')
-    .addOption(new Option('--socket <path>', 'the daemon control socket').conflicts('config'))
-    .option('--config <file>', 'find the socket through this configuration file')
-    .action((o) => run(runStatus(o)));
-
-  const config = program.command('config').description('show or validate the configuration');
-  config
-    .command('show')
-    .description('show the effective configuration and the source of each value (secrets redacted)')
-    .option('--json', 'print JSON')
-    .option('--socket <path>', 'the daemon control socket')
-    .option('--config <file>', 'read this file instead of the system preferences when the daemon is not running')
-    .action((o) => run(commands().then((c) => c.runConfigShow(o))));
-  config
-    .command('validate')
-    .description('check a configuration file (XML or binary plist, or JSON): exit 0 valid, 1 invalid')
-    .argument('<file>', 'the file to check')
-    .action((file: string) => run(commands().then((c) => c.runConfigValidate(file))));
-
-  program
-    .command('reload')
-    .description('make the daemon re-read its configuration (root only)')
-    .option('--socket <path>', 'the daemon control socket (the admin socket is <path>.admin)')
-    .option('--config <file>', 'find the socket through this configuration file')
-    .action((o) => run(commands().then((c) => c.runReload(o))));
-
-  program
-    .command('version')
-    .description('print the version')
-    .action(() => run(commands().then((c) => c.runVersion())));
-
-  program
-    .command('time')
-    .description('measure the clock against the time sources now (standalone, no daemon needed)')
-    .option('--json', 'print JSON')
-    .option('--ntp <host[:port]>', 'an NTP server (repeatable; default: the configured ones)', collect)
-    .option('--https <url>', 'an HTTPS time source (repeatable; default: the configured ones)', collect)
-    .option('--ca <file>', 'extra CA certificates (PEM) for the HTTPS sources')
-    .option('--samples <n>', 'NTP samples per server', integer('--samples', 1, 16))
-    .option('--timeout <ms>', 'NTP reply timeout in milliseconds', integer('--timeout', 100, 30000))
-    .option('--spacing <ms>', 'pause between one server\'s samples in milliseconds (default: NTPSampleSpacingMilliseconds, 2000)', integer('--spacing', 0, 10000))
-    .option('--config <file>', 'read the configured sources and thresholds from this file')
-    .action((o) => run(commands().then((c) => c.runTime(o))));
-
-  program
-    .command('compliance')
-    .description('print the device compliance for Jamf extension attributes, Intune custom compliance, or JSON')
-    .addOption(new Option('--format <format>', 'output format').choices(['jamf', 'intune', 'json']).makeOptionMandatory())
-    .option('--config <file>', 'read the state directory from this configuration file')
-    .action((o) => run(commands().then((c) => c.runCompliance(o))));
-
-  program.command('trust').description('evaluate certificate trust of a URL or certificate file (not yet implemented)').argument('[target]').action(() => run(notYet('trust')()));
-  program.command('doctor').description('check the SSO extension setup (not yet implemented)').argument('[what]').action(() => run(notYet('doctor')()));
-  program.command('scrub').description('scrub the previous tenant\'s SSO keychain items (not yet implemented)').option('--dry-run').action(() => run(notYet('scrub')()));
-
-  // Commander's own errors (unknown command, missing argument) are usage errors.
-  program.commands.forEach(function override(c: Command): void {
-    c.exitOverride();
-    c.commands.forEach(override);
-  });
-  return program;
-}
-
-async function main(): Promise<void> {
-  let pending: Promise<number> | undefined;
-  const program = build((action) => {
-    pending = action;
-  });
-  if (process.argv.length <= 2) {
-    program.outputHelp({ error: true });
-    process.exit(exitCodes.usage);
+function programHelp(): string {
+  const groups = new Map<string, string>();
+  for (const c of all) {
+    const [head, sub] = c.name.split(' ');
+    if (sub === undefined) groups.set(head!, c.summary);
+    else if (!groups.has(head!)) groups.set(head!, `${all.filter((o) => o.name.startsWith(`${head} `)).map((o) => o.name.split(' ')[1]).join('|')}: ${c.summary.split(' (')[0]}`);
   }
+  return [
+    'Usage: agentctl <command> [options]',
+    '',
+    'Ask the TrustGuard agent how this Mac is doing, and tell it what to do.',
+    '',
+    'Commands:',
+    columns([...groups].map(([name, summary]) => [name, summary])),
+    '',
+    'Run agentctl <command> --help for a command\'s options.',
+    'Exit codes: 0 healthy, 1 error or daemon unreachable, 2 guardrail active or non-compliant, 64 usage error.',
+  ].join('\n');
+}
+
+function groupHelp(group: string): string {
+  const members = all.filter((c) => c.name.startsWith(`${group} `));
+  return [`Usage: agentctl ${group} <${members.map((c) => c.name.split(' ')[1]).join('|')}> [options]`, '', 'Commands:', columns(members.map((c) => [c.name, c.summary]))].join('\n');
+}
+
+function commandHelp(c: CommandDescriptor): string {
+  const args = (c.args ?? []).map((a) => (a.required ? `<${a.name}${a.variadic ? '...' : ''}>` : `[${a.name}${a.variadic ? '...' : ''}]`));
+  const flags = c.flags ?? [];
+  const out = [`Usage: agentctl ${c.name}${flags.length ? ' [options]' : ''}${args.length ? ` ${args.join(' ')}` : ''}`, '', `${c.summary[0]!.toUpperCase()}${c.summary.slice(1)}.`];
+  if (c.needsRoot) out.push('Needs root (sudo).');
+  if (c.args?.length) out.push('', 'Arguments:', columns(c.args.map((a) => [a.name, a.description])));
+  const rows: Array<[string, string]> = flags.map((f) => [flagUsage(f), `${f.description}${f.choices ? ` (${f.choices.join(', ')})` : ''}${f.required ? ' (required)' : ''}`]);
+  rows.push(['-h, --help', 'show this help']);
+  out.push('', 'Options:', columns(rows));
+  return out.join('\n');
+}
+
+function parseFlagValues(c: CommandDescriptor, argv: string[]): { args: string[]; flags: Record<string, FlagValue>; help: boolean } {
+  const options: NonNullable<ParseArgsConfig['options']> = { help: { type: 'boolean', short: 'h' } };
+  for (const f of c.flags ?? []) options[f.name] = { type: f.value ? 'string' : 'boolean', multiple: f.multiple === true };
+  let parsed;
   try {
-    await program.parseAsync(process.argv);
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (error) {
-    if (error instanceof CommanderError) {
-      // --help and version exit 0; help shown because a command was incomplete exits non-zero.
-      const benign = ['commander.helpDisplayed', 'commander.version'].includes(error.code) || (error.code === 'commander.help' && error.exitCode === 0);
-      process.exit(benign ? exitCodes.ok : exitCodes.usage);
+    throw new UsageError((error as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
+  }
+  const values = parsed.values as Record<string, FlagValue>;
+  if (values.help === true) return { args: [], flags: {}, help: true };
+  const flags: Record<string, FlagValue> = {};
+  for (const f of c.flags ?? []) {
+    let value = values[f.name];
+    if (value === undefined) {
+      if (f.required) throw new UsageError(`required option '${flagUsage(f)}' not specified`);
+      continue;
     }
-    throw error;
+    const each = Array.isArray(value) ? (value as string[]) : [value as string];
+    if (f.choices) {
+      for (const v of each) if (!f.choices.includes(v)) throw new UsageError(`option '${flagUsage(f)}' argument '${v}' is invalid; allowed: ${f.choices.join(', ')}`);
+    }
+    if (f.integer) {
+      const { min, max } = f.integer;
+      const numbers = each.map((v) => {
+        const n = Number(v);
+        if (v.trim() === '' || !Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${f.name} must be an integer from ${min} to ${max}`);
+        return n;
+      });
+      value = f.multiple ? numbers : numbers[0];
+    }
+    flags[f.name] = value;
   }
-  if (!pending) {
-    // A command group without a subcommand, e.g. `agentctl config`.
-    program.outputHelp({ error: true });
-    process.exit(exitCodes.usage);
-  }
-  let code: number;
-  try {
-    code = await pending;
-  } catch (error) {
-    console.error(`agentctl: ${(error as Error).message}`);
-    code = exitCodes.error;
-  }
-  process.exitCode = code;
+  const specs = c.args ?? [];
+  const positionals = parsed.positionals;
+  const required = specs.filter((a) => a.required).length;
+  if (positionals.length < required) throw new UsageError(`missing required argument '${specs[positionals.length]!.name}'`);
+  if (!specs.some((a) => a.variadic) && positionals.length > specs.length) throw new UsageError(`too many arguments: ${positionals.slice(specs.length).join(' ')}`);
+  return { args: positionals, flags, help: false };
 }
 
-void main();
+async function main(argv: string[]): Promise<number> {
+  const [first, second] = argv;
+  if (first === undefined) {
+    console.error(programHelp());
+    return exitCodes.usage;
+  }
+  if (first === '--help' || first === '-h' || first === 'help') {
+    console.log(programHelp());
+    return exitCodes.ok;
+  }
+  const isGroup = all.some((c) => c.name.startsWith(`${first} `));
+  const command = isGroup ? all.find((c) => c.name === `${first} ${second}`) : all.find((c) => c.name === first);
+  if (!command) {
+    if (isGroup) {
+      const help = second === '--help' || second === '-h';
+      (help ? console.log : console.error)(groupHelp(first));
+      return help ? exitCodes.ok : exitCodes.usage;
+    }
+    console.error(`agentctl: unknown command '${first}'\n(run agentctl --help for the commands)`);
+    return exitCodes.usage;
+  }
+  let parsed;
+  try {
+    parsed = parseFlagValues(command, argv.slice(isGroup ? 2 : 1));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`agentctl ${command.name}: ${error.message}\n(run agentctl ${command.name} --help for usage)`);
+    return exitCodes.usage;
+  }
+  if (parsed.help) {
+    console.log(commandHelp(command));
+    return exitCodes.ok;
+  }
+  const module = await command.load();
+  return module.run({ args: parsed.args, flags: parsed.flags });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(`agentctl: ${(error as Error).message}`);
+    process.exitCode = exitCodes.error;
+  },
+);

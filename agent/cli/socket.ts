@@ -2,6 +2,7 @@
 // preference file exists or --config is given.
 import { existsSync } from 'node:fs';
 import { adminSocketPath, defaultPaths, domain, systemConfigFiles } from '../config/defaults.js';
+import { isRoot } from '../process.js';
 
 export interface SocketChoice {
   path: string;
@@ -26,7 +27,7 @@ export async function chooseSocket(options: { socket?: string; config?: string }
   const user = defaultPaths(process.platform, false).ControlSocketPath;
   if (existsSync(system)) return { path: system, origin: 'default' };
   if (existsSync(user)) return { path: user, origin: 'default (development)' };
-  const installed = process.getuid?.() === 0 || existsSync(`/Library/LaunchDaemons/${domain}.plist`);
+  const installed = isRoot() || existsSync(`/Library/LaunchDaemons/${domain}.plist`);
   return { path: installed ? system : user, origin: 'default' };
 }
 

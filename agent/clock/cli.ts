@@ -1,15 +1,16 @@
-// The bodies of `agentctl time` and `agentctl compliance`. agent/cli parses the flags and the
-// configuration; these functions measure or read, print, and return the exit code.
+// The bodies of `agentctl time` and `agentctl compliance` (their command files parse the flags
+// and the configuration): measure or read, print, and return the exit code.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { roundMs, sourceReports, type ClockMeasurement } from './combine.js';
 import { formatIntune, formatJamf, intuneDiscovery, type ComplianceStatus } from './compliance.js';
-import { defaultThresholds, guardrailStateFile, parsePersistedGuardrail } from './guardrail.js';
+import { exitCodes } from '../exit-codes.js';
+import { guardrailStateFile, parsePersistedGuardrail } from './guardrail.js';
+import { defaultThresholds, stateOfOffset } from './levels.js';
 import { direction, formatSkew, hintFor } from './hint.js';
 import { measureClock } from './measure.js';
 import type { GuardrailState } from './types.js';
 
-export const exitCodes = { ok: 0, error: 1, guardrail: 2 } as const;
 
 export interface TimeCommandOptions {
   json?: boolean;
@@ -33,12 +34,7 @@ export interface TimeCommandOptions {
 
 /** The state of one round on its own (no hysteresis: there is no history here). */
 export function stateOf(m: ClockMeasurement, thresholds: { warnSeconds: number; enforceSeconds: number }): GuardrailState {
-  const c = m.combination;
-  if (!c.confident || c.offsetMs === null) return 'uncertain';
-  const skew = Math.abs(c.offsetMs) / 1000;
-  if (skew >= thresholds.enforceSeconds) return 'active';
-  if (skew >= thresholds.warnSeconds) return 'warn';
-  return 'ok';
+  return stateOfOffset(m.combination.confident, m.combination.offsetMs, thresholds);
 }
 
 /** What `agentctl time --json` prints. */

@@ -3,8 +3,9 @@
 // missed), or the continuous clock ran ahead of the monotonic one (the machine slept: on
 // wake the clock may be far off until the OS resyncs).
 import { continuousClock, wallClock, watchClockChanges, type ClockChangeEvent } from '../../native/clock.js';
+import type { ClockEventReason } from './codes.js';
 
-export type ClockEventReason = 'clock_set' | 'clock_jump' | 'wake';
+export type { ClockEventReason };
 
 export interface ClockEventsOptions {
   onEvent(reason: ClockEventReason, detail: { jumpMs?: number; sleptMs?: number }): void;

@@ -4,7 +4,11 @@
 // broken one ("falseticker") sits apart. On a line, a set of intervals overlaps pairwise exactly
 // when all of them share a common point, so the largest agreeing set is the deepest point of a
 // sweep over the interval endpoints (Marzullo's algorithm).
+import type { SourceReportCode, UncertainReason } from './codes.js';
 import type { SourceFailure, SourceMeasurement, SourceSample } from './types.js';
+import { median } from '../stats.js';
+
+export type { UncertainReason };
 
 export interface Combination {
   /** True when at least 2 sources agree and they are a strict majority of the usable ones. */
@@ -35,12 +39,12 @@ export interface Combination {
   uncertainReason: UncertainReason | null;
 }
 
-export type UncertainReason =
-  | 'no_sources' // nothing was configured or nothing answered
-  | 'single_source' // only one source gave a sample
-  | 'no_agreement' // no two usable sources overlap
-  | 'tie' // two different sets of the same (largest) size overlap
-  | 'no_majority'; // the largest agreeing set is not more than half of the usable sources
+// UncertainReason (codes.ts: uncertainReasons):
+//   no_sources     nothing was configured or nothing answered
+//   single_source  only one source gave a sample
+//   no_agreement   no two usable sources overlap
+//   tie            two different sets of the same (largest) size overlap
+//   no_majority    the largest agreeing set is not more than half of the usable sources
 
 interface Endpoint {
   at: number;
@@ -80,11 +84,8 @@ function deepestGroups(samples: readonly SourceSample[]): { depth: number; group
   return { depth, groups: [...distinct.values()] };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
+
+const nonFiniteError = 'sample has a non-finite offset or uncertainty';
 
 /** Selects the agreeing sources and estimates the offset. Pure: same input set, same answer. */
 export function combine(measurements: readonly SourceMeasurement[]): Combination {
@@ -93,7 +94,7 @@ export function combine(measurements: readonly SourceMeasurement[]): Combination
   // A sample with non-finite numbers is unusable; report it as a failure rather than drop it.
   for (const m of measurements) {
     if (m.ok && !samples.includes(m)) {
-      failures.push({ ok: false, kind: m.kind, address: m.address, error: 'sample has a non-finite offset or uncertainty', kissCode: null, measuredAtMs: m.measuredAtMs });
+      failures.push({ ok: false, kind: m.kind, address: m.address, code: 'non_finite', error: nonFiniteError, kissCode: null, measuredAtMs: m.measuredAtMs });
     }
   }
   const base = { sources: measurements, samples, failures, usable: samples.length, total: measurements.length };
@@ -158,6 +159,9 @@ export interface SourceReport {
   delay_ms: number | null;
   uncertainty_ms: number | null;
   stratum: number | null;
+  /** Why the source is not in the agreeing set (codes.ts): its failure, or `falseticker`; null otherwise. */
+  code: SourceReportCode | null;
+  /** The failure as one sentence, for people; null when the source answered. */
   error: string | null;
   kiss_code: string | null;
 }
@@ -169,10 +173,21 @@ export function roundMs(value: number | null): number | null {
 export function sourceReports(c: Combination): SourceReport[] {
   return c.sources.map((m) => {
     if (!m.ok || !c.samples.includes(m)) {
-      const error = m.ok ? 'sample has a non-finite offset or uncertainty' : m.error;
-      return { kind: m.kind, address: m.address, status: 'error', offset_ms: null, delay_ms: null, uncertainty_ms: null, stratum: null, error, kiss_code: m.ok ? null : m.kissCode };
+      const failed = m.ok ? { code: 'non_finite' as const, error: nonFiniteError, kiss_code: null } : { code: m.code, error: m.error, kiss_code: m.kissCode };
+      return { kind: m.kind, address: m.address, status: 'error', offset_ms: null, delay_ms: null, uncertainty_ms: null, stratum: null, ...failed };
     }
     const status: SourceStatus = c.falsetickers.includes(m) ? 'falseticker' : 'ok';
-    return { kind: m.kind, address: m.address, status, offset_ms: roundMs(m.offsetMs), delay_ms: roundMs(m.delayMs), uncertainty_ms: roundMs(m.uncertaintyMs), stratum: m.stratum, error: null, kiss_code: null };
+    return {
+      kind: m.kind,
+      address: m.address,
+      status,
+      offset_ms: roundMs(m.offsetMs),
+      delay_ms: roundMs(m.delayMs),
+      uncertainty_ms: roundMs(m.uncertaintyMs),
+      stratum: m.stratum,
+      code: status === 'falseticker' ? 'falseticker' : null,
+      error: null,
+      kiss_code: null,
+    };
   });
 }

@@ -5,9 +5,10 @@
 // Non-compliance needs evidence: only `enforce` mode marks a device non-compliant, and only
 // while the guardrail is active on a confident estimate. An uncertain round after an active one
 // keeps the device non-compliant — otherwise blocking the time sources would clear it.
+import type { ComplianceState } from './codes.js';
 import type { GuardrailMode, GuardrailState } from './types.js';
 
-export type ComplianceState = 'compliant' | 'non_compliant' | 'unknown';
+export type { ComplianceState };
 
 export interface ComplianceStatus {
   state: ComplianceState;

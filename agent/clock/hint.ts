@@ -3,6 +3,10 @@
 // behind ("slow") and a negative one that it is ahead ("fast").
 import type { Combination } from './combine.js';
 import type { GuardrailState, SourceSample } from './types.js';
+import { defaultRemediationCommand, serverPlaceholder } from './remediation.js';
+import { direction, formatSkew } from './wording.js';
+
+export { direction, formatSkew };
 
 export interface HintInput {
   state: GuardrailState;
@@ -15,16 +19,7 @@ export interface HintInput {
 }
 
 /** "94 s", "2.5 s", "350 ms": precise where it matters, short where it does not. */
-export function formatSkew(offsetMs: number): string {
-  const abs = Math.abs(offsetMs);
-  if (abs >= 10_000) return `${Math.round(abs / 1000)} s`;
-  if (abs >= 1_000) return `${(abs / 1000).toFixed(1)} s`;
-  return `${Math.round(abs)} ms`;
-}
 
-export function direction(offsetMs: number): 'slow' | 'fast' {
-  return offsetMs > 0 ? 'slow' : 'fast';
-}
 
 /** The host part of "host:port", "[v6]:port" or a URL. */
 export function hostOf(source: Pick<SourceSample, 'kind' | 'address'>): string {
@@ -47,10 +42,10 @@ export function agreeingNtpHost(combination: Combination): string | null {
   return ntp ? hostOf(ntp) : null;
 }
 
-/** Replaces `{server}` in a configured command; null when it needs a server and none agrees. */
+/** Replaces the server placeholder in a configured command; null when it needs a server and none agrees. */
 export function expandCommand(argv: readonly string[], server: string | null): string[] | null {
-  if (argv.some((a) => a.includes('{server}')) && server === null) return null;
-  return argv.map((a) => a.replaceAll('{server}', server ?? ''));
+  if (argv.some((a) => a.includes(serverPlaceholder)) && server === null) return null;
+  return argv.map((a) => a.replaceAll(serverPlaceholder, server ?? ''));
 }
 
 /** The command a person should run to correct the clock now. */
@@ -60,7 +55,12 @@ export function manualCommand(combination: Combination, platform: NodeJS.Platfor
     const argv = expandCommand(configured, server);
     if (argv) return `sudo ${argv.map(shellQuote).join(' ')}`;
   }
-  if (platform === 'darwin') return `sudo sntp -sS ${shellQuote(server ?? 'time.apple.com')}`;
+  const fallback = defaultRemediationCommand(platform);
+  if (fallback) {
+    // For people: the program by name (sntp), as Apple's documentation writes it.
+    const [program, ...args] = expandCommand(fallback, server ?? 'time.apple.com')!;
+    return `sudo ${[program!.split('/').pop()!, ...args].map(shellQuote).join(' ')}`;
+  }
   return 'sudo chronyc makestep';
 }
 

@@ -19,6 +19,7 @@ import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import tls, { type DetailedPeerCertificate, type TLSSocket } from 'node:tls';
 import { wallClock } from '../../native/clock.js';
+import type { SourceFailureCode } from './codes.js';
 import type { SourceFailure, SourceMeasurement } from './types.js';
 
 export type ChainVerdict = { ok: true } | { ok: false; reason: string };
@@ -133,13 +134,27 @@ function peerChainOf(socket: TLSSocket): DetailedPeerCertificate[] {
   return out;
 }
 
-function describeNetworkError(err: NodeJS.ErrnoException, url: URL): string {
+/** An error of our own making while requesting, with its code (a timeout, an oversized body). */
+class RequestError extends Error {
+  constructor(
+    readonly reasonCode: SourceFailureCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function describeNetworkError(err: NodeJS.ErrnoException, url: URL): { code: SourceFailureCode; error: string } {
   const where = `${url.hostname}:${url.port || 443}`;
   const tlsCodes = /CERT|SELF_SIGNED|UNABLE_TO|HOSTNAME|ERR_TLS|SSL/;
-  if (err.code && tlsCodes.test(err.code)) return `TLS certificate of ${where} is not trusted: ${err.message}`;
-  if (err.code === 'ECONNREFUSED') return `connection to ${where} refused`;
-  if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') return `cannot resolve ${url.hostname}: ${err.code}`;
-  return `request to ${where} failed: ${err.message}`;
+  if (err.code && tlsCodes.test(err.code)) return { code: 'tls_untrusted', error: `TLS certificate of ${where} is not trusted: ${err.message}` };
+  if (err.code === 'ECONNREFUSED') return { code: 'connection_refused', error: `connection to ${where} refused` };
+  if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') return { code: 'dns', error: `cannot resolve ${url.hostname}: ${err.code}` };
+  const unreachable = ['ENETUNREACH', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETDOWN', 'EADDRNOTAVAIL'];
+  const error = `request to ${where} failed: ${err.message}`;
+  if (err instanceof RequestError) return { code: err.reasonCode, error };
+  if (err.code && unreachable.includes(err.code)) return { code: 'network_unreachable', error };
+  return { code: 'request_failed', error };
 }
 
 function request(url: URL, method: 'HEAD' | 'GET', ca: (string | Buffer)[] | undefined, verifyNatively: boolean, deadlineNs: bigint, readBody: boolean): Promise<Exchange> {
@@ -154,13 +169,13 @@ function request(url: URL, method: 'HEAD' | 'GET', ca: (string | Buffer)[] | und
       headers: { 'user-agent': 'TrustGuard clock check', accept: readBody ? 'application/json' : '*/*', 'cache-control': 'no-cache' },
       timeout: remainingMs,
     });
-    const timer = setTimeout(() => req.destroy(new Error(`no response within the time limit`)), remainingMs);
+    const timer = setTimeout(() => req.destroy(new RequestError('timeout', 'no response within the time limit')), remainingMs);
     req.on('socket', (socket: TLSSocket) => {
       socket.once('secureConnect', () => {
         sentNs = process.hrtime.bigint();
       });
     });
-    req.on('timeout', () => req.destroy(new Error('no response within the time limit')));
+    req.on('timeout', () => req.destroy(new RequestError('timeout', 'no response within the time limit')));
     req.on('error', (err) => {
       clearTimeout(timer);
       reject(err);
@@ -181,7 +196,7 @@ function request(url: URL, method: 'HEAD' | 'GET', ca: (string | Buffer)[] | und
       let size = 0;
       response.on('data', (chunk: Buffer) => {
         size += chunk.length;
-        if (size > MAX_JSON_BYTES) req.destroy(new Error(`response body larger than ${MAX_JSON_BYTES} bytes`));
+        if (size > MAX_JSON_BYTES) req.destroy(new RequestError('body_too_large', `response body larger than ${MAX_JSON_BYTES} bytes`));
         else chunks.push(chunk);
       });
       response.on('end', () => {
@@ -212,17 +227,25 @@ export async function measureHttpsTime(options: HttpsTimeOptions): Promise<Sourc
   const anchorWallMs = wallClock();
   const anchorNs = process.hrtime.bigint();
   const wallAt = (ns: bigint) => anchorWallMs + Number(ns - anchorNs) / 1e6;
-  const fail = (error: string): SourceFailure => ({ ok: false, kind: 'https', address: options.url, error, kissCode: null, measuredAtMs: wallAt(process.hrtime.bigint()) });
+  const fail = (code: SourceFailureCode, error: string): SourceFailure => ({
+    ok: false,
+    kind: 'https',
+    address: options.url,
+    code,
+    error,
+    kissCode: null,
+    measuredAtMs: wallAt(process.hrtime.bigint()),
+  });
   try {
     let url: URL;
     try {
       url = new URL(options.url);
     } catch {
-      return fail(`"${options.url}" is not a URL`);
+      return fail('url_invalid', `"${options.url}" is not a URL`);
     }
-    if (url.protocol !== 'https:') return fail(`"${options.url}" is not an https URL`);
+    if (url.protocol !== 'https:') return fail('url_invalid', `"${options.url}" is not an https URL`);
     const timeoutMs = options.timeoutMs ?? 5000;
-    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) return fail(`timeout must be a positive number of ms, got ${timeoutMs}`);
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) return fail('options_invalid', `timeout must be a positive number of ms, got ${timeoutMs}`);
     const deadlineNs = anchorNs + BigInt(Math.round(timeoutMs * 1e6));
 
     let ca: (string | Buffer)[] | undefined;
@@ -233,7 +256,7 @@ export async function measureHttpsTime(options: HttpsTimeOptions): Promise<Sourc
         try {
           ca.push(await readFile(options.caFile));
         } catch (err) {
-          return fail(`cannot read CA file ${options.caFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+          return fail('ca_file_unreadable', `cannot read CA file ${options.caFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
         }
       }
     }
@@ -253,7 +276,8 @@ export async function measureHttpsTime(options: HttpsTimeOptions): Promise<Sourc
         }
       }
     } catch (err) {
-      return fail(describeNetworkError(err as NodeJS.ErrnoException, url));
+      const { code, error } = describeNetworkError(err as NodeJS.ErrnoException, url);
+      return fail(code, error);
     }
 
     const rttMs = Number(exchange.receivedNs - exchange.sentNs) / 1e6;
@@ -263,25 +287,25 @@ export async function measureHttpsTime(options: HttpsTimeOptions): Promise<Sourc
     let halfResolutionMs: number;
     if (options.jsonField !== undefined) {
       const status = exchange.response.statusCode ?? 0;
-      if (status < 200 || status > 299) return fail(`server answered HTTP ${status} to GET; expected 2xx with a JSON body`);
+      if (status < 200 || status > 299) return fail('http_status', `server answered HTTP ${status} to GET; expected 2xx with a JSON body`);
       let json: unknown;
       try {
         json = JSON.parse(exchange.body ?? '');
       } catch {
-        return fail('response body is not JSON');
+        return fail('json_invalid', 'response body is not JSON');
       }
       const value = fieldAt(json, options.jsonField);
-      if (value === undefined) return fail(`JSON response has no field "${options.jsonField}"`);
+      if (value === undefined) return fail('json_field_missing', `JSON response has no field "${options.jsonField}"`);
       const parsed = parseJsonTime(value);
-      if (!parsed.ok) return fail(`JSON field "${options.jsonField}": ${parsed.reason}`);
+      if (!parsed.ok) return fail('json_time_invalid', `JSON field "${options.jsonField}": ${parsed.reason}`);
       // The value may be truncated or rounded: centre on it and allow a whole resolution step.
       serverMs = parsed.ms;
       halfResolutionMs = parsed.resolutionMs;
     } else {
       const header = exchange.response.headers.date;
-      if (header === undefined || header === '') return fail('server sent no Date header');
+      if (header === undefined || header === '') return fail('date_missing', 'server sent no Date header');
       const parsed = parseHttpDate(header);
-      if (!parsed.ok) return fail(`server's Date header "${header.slice(0, 80)}" is malformed: ${parsed.reason}`);
+      if (!parsed.ok) return fail('date_malformed', `server's Date header "${header.slice(0, 80)}" is malformed: ${parsed.reason}`);
       serverMs = parsed.ms + 500;
       halfResolutionMs = 500;
     }
@@ -292,7 +316,7 @@ export async function measureHttpsTime(options: HttpsTimeOptions): Promise<Sourc
       const to = Date.parse(cert.valid_to);
       if (!(serverMs >= from && serverMs <= to)) {
         const name = cert.subject?.CN ?? 'a certificate';
-        return fail(`server time ${new Date(serverMs).toISOString()} lies outside the validity of ${name} (${new Date(from).toISOString()} to ${new Date(to).toISOString()})`);
+        return fail('cert_validity', `server time ${new Date(serverMs).toISOString()} lies outside the validity of ${name} (${new Date(from).toISOString()} to ${new Date(to).toISOString()})`);
       }
     }
     if (options.verifyChain) {
@@ -302,7 +326,7 @@ export async function measureHttpsTime(options: HttpsTimeOptions): Promise<Sourc
       } catch (err) {
         verdict = { ok: false, reason: `chain evaluation failed: ${(err as Error).message}` };
       }
-      if (!verdict.ok) return fail(`TLS certificate of ${url.host} is not trusted at the server's time: ${verdict.reason}`);
+      if (!verdict.ok) return fail('tls_untrusted', `TLS certificate of ${url.host} is not trusted at the server's time: ${verdict.reason}`);
     }
 
     return {
@@ -319,6 +343,6 @@ export async function measureHttpsTime(options: HttpsTimeOptions): Promise<Sourc
       measuredAtMs: wallAt(exchange.receivedNs),
     };
   } catch (err) {
-    return fail(`HTTPS time measurement failed unexpectedly: ${(err as Error).message}`);
+    return fail('internal_error', `HTTPS time measurement failed unexpectedly: ${(err as Error).message}`);
   }
 }

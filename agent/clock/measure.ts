@@ -4,6 +4,7 @@
 import { combine, type ClockMeasurement } from './combine.js';
 import { HttpsTimeSource, type VerifyChain } from './https-time.js';
 import { NtpSource, parseServerAddress } from './ntp-source.js';
+import type { NtpSampleCode, SourceFailureCode } from './codes.js';
 import type { SourceMeasurement } from './types.js';
 
 export interface TimeSourcesOptions {
@@ -23,8 +24,8 @@ export interface TimeSourcesOptions {
   httpsTimeoutMs?: number;
   /** The trust capability's evaluator at the server-reported time; Node's TLS when absent. */
   verifyChain?: VerifyChain;
-  /** Debug detail: every rejected NTP reply, with its source. */
-  onRejected?: (address: string, reason: string) => void;
+  /** Debug detail: every rejected NTP reply, with its source and code. */
+  onRejected?: (address: string, reason: string, code: NtpSampleCode) => void;
 }
 
 interface Source {
@@ -33,8 +34,8 @@ interface Source {
 }
 
 /** A source whose configuration entry is unusable: it reports the problem each round. */
-function brokenSource(kind: 'ntp' | 'https', address: string, error: string): Source {
-  return { address, measure: async () => ({ ok: false, kind, address, error, kissCode: null, measuredAtMs: Date.now() }) };
+function brokenSource(kind: 'ntp' | 'https', address: string, code: SourceFailureCode, error: string): Source {
+  return { address, measure: async () => ({ ok: false, kind, address, code, error, kissCode: null, measuredAtMs: Date.now() }) };
 }
 
 export class TimeSources {
@@ -46,12 +47,12 @@ export class TimeSources {
       try {
         parsed = parseServerAddress(text);
       } catch (err) {
-        return brokenSource('ntp', text, (err as Error).message);
+        return brokenSource('ntp', text, 'address_invalid', (err as Error).message);
       }
       try {
-        return new NtpSource({ ...parsed, samples: options.samples, timeoutMs: options.timeoutMs, sampleSpacingMs: options.sampleSpacingMs, onRejected: options.onRejected && ((reason) => options.onRejected!(text, reason)) });
+        return new NtpSource({ ...parsed, samples: options.samples, timeoutMs: options.timeoutMs, sampleSpacingMs: options.sampleSpacingMs, onRejected: options.onRejected && ((reason, code) => options.onRejected!(text, reason, code)) });
       } catch (err) {
-        return brokenSource('ntp', text, (err as Error).message);
+        return brokenSource('ntp', text, 'options_invalid', (err as Error).message);
       }
     });
     const https = options.https.map((url) => new HttpsTimeSource({ url, caFile: options.caFile, timeoutMs: options.httpsTimeoutMs, verifyChain: options.verifyChain }));

@@ -4,12 +4,14 @@
 // the exact origin-timestamp match against our random transmit timestamp (anti-spoofing),
 // mode 4, version 3 or 4, non-zero receive and transmit timestamps, LI ≠ 3, stratum 1–15,
 // root distance < 16 s, and a non-negative round-trip delay. Stratum 0 is a Kiss-o'-Death.
+// A rejection carries a stable code (codes.ts: ntpReplyCodes) and one sentence for people.
 //
 // Length policy: the reply must be the 48-byte header, optionally followed by a structurally
 // valid RFC 7822 tail (extension fields and/or a legacy MAC of 20 or 24 bytes). We never send
 // extension fields or a MAC, so we neither need nor trust anything in the tail: it is ignored.
 // Any other length (truncated, or arbitrary bytes after the header) is rejected.
 import { randomBytes } from 'node:crypto';
+import { kissReplyCode, type NtpReplyCode } from './codes.js';
 
 export const NTP_HEADER_LENGTH = 48;
 /** Seconds from the NTP epoch (1900-01-01) to the Unix epoch (1970-01-01). */
@@ -57,9 +59,16 @@ export interface NtpReply {
   trailingBytes: number;
 }
 
-export type NtpReplyCheck =
-  | { ok: true; reply: NtpReply }
-  | { ok: false; reason: string; /** Set when the server sent a Kiss-o'-Death. */ kissCode: string | null };
+/** Why a reply was rejected: a stable code (codes.ts) and one sentence for people. */
+export interface NtpReplyRejection {
+  ok: false;
+  code: NtpReplyCode;
+  reason: string;
+  /** Set when the server sent a Kiss-o'-Death. */
+  kissCode: string | null;
+}
+
+export type NtpReplyCheck = { ok: true; reply: NtpReply } | NtpReplyRejection;
 
 export interface NtpExchange {
   offsetMs: number;
@@ -68,7 +77,7 @@ export interface NtpExchange {
   uncertaintyMs: number;
 }
 
-export type NtpExchangeCheck = ({ ok: true } & NtpExchange) | { ok: false; reason: string; kissCode: null };
+export type NtpExchangeCheck = ({ ok: true } & NtpExchange) | (NtpReplyRejection & { code: 'negative_delay'; kissCode: null });
 
 /**
  * A client request: version 4, mode 3, every field zero except the transmit timestamp, which
@@ -89,44 +98,44 @@ export function encodeClientRequest(transmit: Uint8Array = randomBytes(8)): NtpC
  * origin) is rejected before its content, so that a spoofed Kiss-o'-Death is never obeyed.
  */
 export function parseServerReply(packet: Uint8Array, expectedOrigin: Uint8Array): NtpReplyCheck {
-  const fail = (reason: string, kissCode: string | null = null): NtpReplyCheck => ({ ok: false, reason, kissCode });
+  const fail = (code: NtpReplyCode, reason: string, kissCode: string | null = null): NtpReplyCheck => ({ ok: false, code, reason, kissCode });
   if (expectedOrigin.length !== 8) throw new RangeError(`the expected origin must be 8 bytes, got ${expectedOrigin.length}`);
   if (packet.length < NTP_HEADER_LENGTH) {
-    return fail(`reply is ${packet.length} bytes, shorter than the 48-byte NTP header`);
+    return fail('short_packet', `reply is ${packet.length} bytes, shorter than the 48-byte NTP header`);
   }
   if (packet.length > NTP_HEADER_LENGTH && !isValidTail(packet, NTP_HEADER_LENGTH)) {
-    return fail(`reply has ${packet.length - NTP_HEADER_LENGTH} bytes after the 48-byte header that are neither extension fields nor a MAC`);
+    return fail('malformed_tail', `reply has ${packet.length - NTP_HEADER_LENGTH} bytes after the 48-byte header that are neither extension fields nor a MAC`);
   }
   const view = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
   const first = packet[0]!;
   const leap = first >> 6;
   const version = (first >> 3) & 7;
   const mode = first & 7;
-  if (mode !== MODE_SERVER) return fail(`reply mode is ${mode}, expected 4 (server)`);
-  if (version !== 3 && version !== 4) return fail(`reply version is ${version}, expected 3 or 4`);
+  if (mode !== MODE_SERVER) return fail('mode_invalid', `reply mode is ${mode}, expected 4 (server)`);
+  if (version !== 3 && version !== 4) return fail('version_invalid', `reply version is ${version}, expected 3 or 4`);
   for (let i = 0; i < 8; i++) {
     if (packet[24 + i] !== expectedOrigin[i]) {
-      return fail('reply origin timestamp does not match request (spoofed, stale or misdirected reply)');
+      return fail('origin_mismatch', 'reply origin timestamp does not match request (spoofed, stale or misdirected reply)');
     }
   }
   const stratum = packet[1]!;
   if (stratum === 0) {
     const kissCode = decodeKissCode(packet.subarray(12, 16));
-    if (kissCode === null) return fail('reply has stratum 0 without a readable Kiss-o\'-Death code');
-    return fail(kissReason(kissCode), kissCode);
+    if (kissCode === null) return fail('kiss_unreadable', 'reply has stratum 0 without a readable Kiss-o\'-Death code');
+    return fail(kissReplyCode(kissCode), kissReason(kissCode), kissCode);
   }
-  if (stratum === STRATUM_UNSYNCHRONISED) return fail('server is unsynchronised (stratum 16)');
-  if (stratum > STRATUM_UNSYNCHRONISED) return fail(`reply stratum ${stratum} is outside 1–15`);
-  if (leap === LEAP_UNSYNCHRONISED) return fail('server clock is unsynchronised (leap indicator 3)');
+  if (stratum === STRATUM_UNSYNCHRONISED) return fail('stratum_unsynchronised', 'server is unsynchronised (stratum 16)');
+  if (stratum > STRATUM_UNSYNCHRONISED) return fail('stratum_invalid', `reply stratum ${stratum} is outside 1–15`);
+  if (leap === LEAP_UNSYNCHRONISED) return fail('leap_alarm', 'server clock is unsynchronised (leap indicator 3)');
   const receive = { seconds: view.getUint32(32), fraction: view.getUint32(36) };
   const transmit = { seconds: view.getUint32(40), fraction: view.getUint32(44) };
-  if (receive.seconds === 0 && receive.fraction === 0) return fail('reply receive timestamp is zero');
-  if (transmit.seconds === 0 && transmit.fraction === 0) return fail('reply transmit timestamp is zero');
+  if (receive.seconds === 0 && receive.fraction === 0) return fail('zero_timestamp', 'reply receive timestamp is zero');
+  if (transmit.seconds === 0 && transmit.fraction === 0) return fail('zero_timestamp', 'reply transmit timestamp is zero');
   const rootDelayMs = shortToMs(view.getUint32(4));
   const rootDispersionMs = shortToMs(view.getUint32(8));
   const rootDistanceMs = rootDelayMs / 2 + rootDispersionMs;
   if (!(rootDistanceMs < MAX_ROOT_DISTANCE_MS)) {
-    return fail(`server root distance ${(rootDistanceMs / 1000).toFixed(3)} s is not below 16 s`);
+    return fail('root_distance', `server root distance ${(rootDistanceMs / 1000).toFixed(3)} s is not below 16 s`);
   }
   return {
     ok: true,
@@ -161,6 +170,7 @@ export function evaluateExchange(reply: NtpReply, t1Ms: number, t4Ms: number): N
   if (delayMs < 0) {
     return {
       ok: false,
+      code: 'negative_delay',
       reason: `round-trip delay is negative (${delayMs.toFixed(3)} ms): the server claims to have held the request longer than the round trip took`,
       kissCode: null,
     };
@@ -175,7 +185,7 @@ export function validateReply(
   expectedOrigin: Uint8Array,
   t1Ms: number,
   t4Ms: number,
-): ({ ok: true; reply: NtpReply } & NtpExchange) | { ok: false; reason: string; kissCode: string | null } {
+): ({ ok: true; reply: NtpReply } & NtpExchange) | NtpReplyRejection {
   const parsed = parseServerReply(packet, expectedOrigin);
   if (!parsed.ok) return parsed;
   const exchange = evaluateExchange(parsed.reply, t1Ms, t4Ms);

@@ -8,6 +8,7 @@ import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import { wallClock } from '../../native/clock.js';
+import { kissReplyCode, type NtpSampleCode, type SourceFailureCode } from './codes.js';
 import { encodeClientRequest, validateReply, type NtpReply } from './ntp-packet.js';
 import type { SourceFailure, SourceMeasurement, SourceSample } from './types.js';
 
@@ -29,8 +30,8 @@ export interface NtpSourceOptions {
   sampleSpacingMs?: number;
   /** First back-off after a Kiss-o'-Death RATE; doubles on each further RATE, up to 64×. Default 64 s. */
   rateBackoffMs?: number;
-  /** Called with one sentence for every datagram or sample that was rejected (for debug logs). */
-  onRejected?: (reason: string) => void;
+  /** Called for every datagram or sample that was rejected, with one sentence and its code (for debug logs). */
+  onRejected?: (reason: string, code: NtpSampleCode) => void;
   /** Monotonic clock (ns) that times the RATE back-off; process.hrtime.bigint by default. Tests pass their own. */
   backoffClockNs?: () => bigint;
 }
@@ -47,7 +48,14 @@ interface TakenSample {
 
 type SampleOutcome =
   | { ok: true; sample: TakenSample }
-  | { ok: false; reason: string; kissCode: string | null; /** How telling the reason is when all samples fail. */ weight: number };
+  | {
+      ok: false;
+      code: NtpSampleCode;
+      reason: string;
+      kissCode: string | null;
+      /** How telling the reason is when all samples fail. */
+      weight: number;
+    };
 
 // Ranking of failure reasons: a kiss beats a rejected reply, which beats a stray datagram,
 // which beats silence.
@@ -64,10 +72,10 @@ export class NtpSource {
   private readonly timeoutMs: number;
   private readonly sampleSpacingMs: number;
   private readonly rateBackoffMs: number;
-  private readonly onRejected: ((reason: string) => void) | undefined;
+  private readonly onRejected: ((reason: string, code: NtpSampleCode) => void) | undefined;
   private readonly backoffClockNs: () => bigint;
-  private retiredReason: string | null = null;
-  private retiredKiss: string | null = null;
+  /** Set by a Kiss-o'-Death DENY or RSTR: the source sends nothing again. */
+  private retirement: { reason: string; kissCode: 'DENY' | 'RSTR' } | null = null;
   private backoffUntilNs: bigint | null = null;
   private backoffDoublings = 0;
 
@@ -99,7 +107,7 @@ export class NtpSource {
 
   /** Why this source no longer sends (Kiss-o'-Death DENY or RSTR), or null while it is in use. */
   get retired(): string | null {
-    return this.retiredReason;
+    return this.retirement?.reason ?? null;
   }
 
   /** Never rejects: every failure is a SourceFailure. */
@@ -107,17 +115,20 @@ export class NtpSource {
     try {
       return await this.measureOnce();
     } catch (error) {
-      return this.failure(`NTP measurement failed unexpectedly: ${(error as Error).message}`, null);
+      return this.failure('internal_error', `NTP measurement failed unexpectedly: ${(error as Error).message}`, null);
     }
   }
 
   private async measureOnce(): Promise<SourceMeasurement> {
-    if (this.retiredReason !== null) return this.failure(this.retiredReason, this.retiredKiss);
+    if (this.retirement !== null) {
+      const { reason, kissCode } = this.retirement;
+      return this.failure(kissCode === 'DENY' ? 'retired_deny' : 'retired_rstr', reason, kissCode);
+    }
     if (this.backoffUntilNs !== null) {
       const leftNs = this.backoffUntilNs - this.backoffClockNs();
       if (leftNs > 0n) {
         const leftS = Math.ceil(Number(leftNs) / 1e9);
-        return this.failure(`server asked us to slow down (Kiss-o'-Death RATE); not asking it again for ${leftS} s`, 'RATE');
+        return this.failure('rate_backoff', `server asked us to slow down (Kiss-o'-Death RATE); not asking it again for ${leftS} s`, 'RATE');
       }
     }
 
@@ -125,10 +136,10 @@ export class NtpSource {
     try {
       target = await resolve(this.host);
     } catch (error) {
-      return this.failure(`cannot resolve NTP server ${this.host}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, null);
+      return this.failure('dns', `cannot resolve NTP server ${this.host}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, null);
     }
 
-    const exchange = new Exchange(target, this.port, this.timeoutMs, (reason) => this.onRejected?.(reason));
+    const exchange = new Exchange(target, this.port, this.timeoutMs, (reason, code) => this.onRejected?.(reason, code));
     const taken: TakenSample[] = [];
     let worst: Extract<SampleOutcome, { ok: false }> | null = null;
     let sent = 0;
@@ -142,7 +153,7 @@ export class NtpSource {
           taken.push(outcome.sample);
           continue;
         }
-        this.onRejected?.(outcome.reason);
+        this.onRejected?.(outcome.reason, outcome.code);
         if (!worst || outcome.weight >= worst.weight) worst = outcome;
         if (outcome.kissCode !== null) {
           // A kiss ends the measurement: sending more would ignore what the server asked.
@@ -154,11 +165,16 @@ export class NtpSource {
       exchange.close();
     }
 
-    if (this.retiredReason !== null) return this.failure(this.retiredReason, this.retiredKiss);
+    // Retired in this round: the code says what the server sent (kiss_deny / kiss_rstr).
+    if (this.retirement !== null) {
+      const { reason, kissCode } = this.retirement;
+      return this.failure(kissReplyCode(kissCode), reason, kissCode);
+    }
     if (taken.length === 0) {
-      if (worst?.kissCode === 'RATE') return this.failure(worst.reason, 'RATE');
+      if (worst?.kissCode === 'RATE') return this.failure(worst.code, worst.reason, 'RATE');
       const why = worst ? worst.reason : 'no reply';
-      return this.failure(`no valid reply from ${this.address} to ${sent} request${sent === 1 ? '' : 's'}: ${why}`, worst?.kissCode ?? null);
+      const text = `no valid reply from ${this.address} to ${sent} request${sent === 1 ? '' : 's'}: ${why}`;
+      return this.failure(worst?.code ?? 'timeout', text, worst?.kissCode ?? null);
     }
     if (worst?.kissCode !== 'RATE') {
       this.backoffDoublings = 0;
@@ -183,8 +199,7 @@ export class NtpSource {
 
   private obeyKiss(code: string, reason: string): void {
     if (code === 'DENY' || code === 'RSTR') {
-      this.retiredReason = `${reason}; not used again until reconfigured`;
-      this.retiredKiss = code;
+      this.retirement = { reason: `${reason}; not used again until reconfigured`, kissCode: code };
     } else if (code === 'RATE') {
       const backoffMs = this.rateBackoffMs * 2 ** this.backoffDoublings;
       this.backoffDoublings = Math.min(this.backoffDoublings + 1, MAX_BACKOFF_DOUBLINGS);
@@ -192,8 +207,8 @@ export class NtpSource {
     }
   }
 
-  private failure(error: string, kissCode: string | null): SourceFailure {
-    return { ok: false, kind: 'ntp', address: this.address, error, kissCode, measuredAtMs: wallClock() };
+  private failure(code: SourceFailureCode, error: string, kissCode: string | null): SourceFailure {
+    return { ok: false, kind: 'ntp', address: this.address, code, error, kissCode, measuredAtMs: wallClock() };
   }
 }
 
@@ -219,13 +234,13 @@ class Exchange {
     private readonly target: { address: string; family: 4 | 6 },
     private readonly port: number,
     private readonly timeoutMs: number,
-    private readonly report: (reason: string) => void,
+    private readonly report: (reason: string, code: NtpSampleCode) => void,
   ) {
     this.socket = dgram.createSocket(target.family === 6 ? 'udp6' : 'udp4');
     this.socket.on('message', (message, remote) => this.receive(message, remote, process.hrtime.bigint()));
     this.socket.on('error', (error) => {
       this.socketError = error;
-      this.pending?.settle({ ok: false, reason: `socket error: ${error.message}`, kissCode: null, weight: WEIGHT_TIMEOUT });
+      this.pending?.settle({ ok: false, code: 'socket_error', reason: `socket error: ${error.message}`, kissCode: null, weight: WEIGHT_TIMEOUT });
     });
   }
 
@@ -242,7 +257,8 @@ class Exchange {
 
   sample(): Promise<SampleOutcome> {
     if (this.socketError) {
-      return Promise.resolve({ ok: false, reason: `socket error: ${this.socketError.message}`, kissCode: null, weight: WEIGHT_TIMEOUT });
+      const reason = `socket error: ${this.socketError.message}`;
+      return Promise.resolve({ ok: false, code: 'socket_error', reason, kissCode: null, weight: WEIGHT_TIMEOUT });
     }
     const request = encodeClientRequest();
     return new Promise<SampleOutcome>((resolve) => {
@@ -258,7 +274,7 @@ class Exchange {
         settle(
           strongest
             ? { ...strongest, reason: `${strongest.reason}, and no valid reply came within ${this.timeoutMs} ms` }
-            : { ok: false, reason: `no reply within ${this.timeoutMs} ms`, kissCode: null, weight: WEIGHT_TIMEOUT },
+            : { ok: false, code: 'timeout', reason: `no reply within ${this.timeoutMs} ms`, kissCode: null, weight: WEIGHT_TIMEOUT },
         );
       }, this.timeoutMs);
       // Read both clocks as late as possible before the datagram leaves.
@@ -266,7 +282,10 @@ class Exchange {
       const sentNs = process.hrtime.bigint();
       this.pending = { transmit: request.transmit, t1Ms, sentNs, strongest: null, settle };
       this.socket.send(request.bytes, this.port, this.target.address, (error) => {
-        if (error) settle({ ok: false, reason: `cannot send to ${this.target.address}: ${error.message}`, kissCode: null, weight: WEIGHT_TIMEOUT });
+        if (error) {
+          const reason = `cannot send to ${this.target.address}: ${error.message}`;
+          settle({ ok: false, code: 'send_failed', reason, kissCode: null, weight: WEIGHT_TIMEOUT });
+        }
       });
     });
   }
@@ -274,16 +293,17 @@ class Exchange {
   private receive(message: Buffer, remote: dgram.RemoteInfo, receivedNs: bigint): void {
     const pending = this.pending;
     if (!sameAddress(remote.address, this.target.address) || remote.port !== this.port) {
-      this.reject(pending, `ignored a datagram from ${formatAddress(remote.address, remote.port)}, which is not the server`, WEIGHT_STRAY);
+      const reason = `ignored a datagram from ${formatAddress(remote.address, remote.port)}, which is not the server`;
+      this.reject(pending, 'stray_datagram', reason, WEIGHT_STRAY);
       return;
     }
     const origin = message.length >= 32 ? message.subarray(24, 32).toString('hex') : '';
     if (this.answered.has(origin)) {
-      this.reject(pending, 'ignored a duplicate reply to an already answered request', WEIGHT_STRAY);
+      this.reject(pending, 'duplicate_reply', 'ignored a duplicate reply to an already answered request', WEIGHT_STRAY);
       return;
     }
     if (!pending) {
-      this.report('ignored a datagram that arrived while no request was outstanding');
+      this.report('ignored a datagram that arrived while no request was outstanding', 'unsolicited_datagram');
       return;
     }
     const t4Ms = pending.t1Ms + Number(receivedNs - pending.sentNs) / 1e6;
@@ -295,9 +315,9 @@ class Exchange {
       const weight = result.kissCode !== null ? WEIGHT_KISS : WEIGHT_REJECTED_REPLY;
       if (matchesRequest) {
         this.answered.add(origin);
-        pending.settle({ ok: false, reason: result.reason, kissCode: result.kissCode, weight });
+        pending.settle({ ok: false, code: result.code, reason: result.reason, kissCode: result.kissCode, weight });
       } else {
-        this.reject(pending, result.reason, weight);
+        this.reject(pending, result.code, result.reason, weight);
       }
       return;
     }
@@ -308,17 +328,17 @@ class Exchange {
     });
   }
 
-  private reject(pending: Exchange['pending'], reason: string, weight: number): void {
-    this.report(reason);
+  private reject(pending: Exchange['pending'], code: NtpSampleCode, reason: string, weight: number): void {
+    this.report(reason, code);
     if (pending && (!pending.strongest || weight >= pending.strongest.weight)) {
-      pending.strongest = { ok: false, reason, kissCode: null, weight };
+      pending.strongest = { ok: false, code, reason, kissCode: null, weight };
     }
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.pending?.settle({ ok: false, reason: 'measurement ended', kissCode: null, weight: WEIGHT_TIMEOUT });
+    this.pending?.settle({ ok: false, code: 'cancelled', reason: 'measurement ended', kissCode: null, weight: WEIGHT_TIMEOUT });
     try {
       this.socket.close();
     } catch {

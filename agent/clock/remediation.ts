@@ -2,6 +2,7 @@
 // time and output, and its result kept for the audit log and the state file. The decision when
 // to run it (confident estimate, rate limit) is the guardrail's.
 import { spawn } from 'node:child_process';
+import type { RemediationCode } from './codes.js';
 
 /** `{server}` in an argument is replaced by the host of an agreeing NTP server. */
 export const serverPlaceholder = '{server}';
@@ -25,6 +26,8 @@ export interface RemediationRecord {
   output: string;
   /** Why it did not run or did not finish (spawn error, timeout); null when it exited. */
   error: string | null;
+  /** Why it did not succeed, as a stable code (codes.ts); null when it exited 0. */
+  code: RemediationCode | null;
   duration_ms: number;
 }
 
@@ -38,13 +41,22 @@ export function remediationAllowed(lastAtMs: number | null, nowMs: number, inter
   return lastAtMs === null || Math.abs(nowMs - lastAtMs) >= intervalMs;
 }
 
+function remediationCode(spawnFailed: boolean, timedOut: boolean, exitCode: number | null): RemediationCode | null {
+  if (spawnFailed) return 'spawn_failed';
+  if (timedOut) return 'killed_timeout';
+  if (exitCode === null) return 'killed_signal';
+  return exitCode === 0 ? null : 'exit_nonzero';
+}
+
 export async function runRemediation(argv: readonly string[], options: { nowMs: number; timeoutMs?: number; maxOutputBytes?: number }): Promise<RemediationRecord> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const maxOutput = options.maxOutputBytes ?? 4096;
   const started = process.hrtime.bigint();
   const elapsed = () => Math.round(Number(process.hrtime.bigint() - started) / 1e6);
   const [file, ...args] = argv;
-  if (!file) return { at_ms: options.nowMs, argv: [...argv], exit_code: null, signal: null, output: '', error: 'remediation command is empty', duration_ms: 0 };
+  if (!file) {
+    return { at_ms: options.nowMs, argv: [...argv], exit_code: null, signal: null, output: '', error: 'remediation command is empty', code: 'command_empty', duration_ms: 0 };
+  }
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -73,6 +85,7 @@ export async function runRemediation(argv: readonly string[], options: { nowMs: 
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const output = Buffer.concat(chunks).toString('utf8') + (truncated ? '…' : '');
+      const failure = remediationCode(spawnError !== null, timedOut, code);
       resolve({
         at_ms: options.nowMs,
         argv: [...argv],
@@ -80,6 +93,7 @@ export async function runRemediation(argv: readonly string[], options: { nowMs: 
         signal,
         output,
         error: spawnError ?? (timedOut ? `killed after ${timeoutMs} ms` : null),
+        code: failure,
         duration_ms: elapsed(),
       });
     });

@@ -2,20 +2,42 @@
 // the clock is set, jumps or the machine wakes; feeds the guardrail; publishes the Clock and
 // Compliance sections of `agentctl status`; answers the root-only `measure` request.
 import { kernelTimeStatus } from '../../native/clock.js';
-import type { AgentConfig } from '../config/schema.js';
 import type { Daemon } from '../daemon/daemon.js';
 import { watchClockEvents } from './clock-events.js';
-import { ClockGuardrail } from './guardrail.js';
+import { sourceOptions, touches, type ClockConfig } from './config.js';
+import { ClockGuardrail, type GuardrailSnapshot } from './guardrail.js';
 import { TimeSources } from './measure.js';
 
-// Sources are rebuilt only when their own keys change: a new TimeSources forgets what the NTP
-// servers asked for (RATE back-off, DENY/RSTR retirement), which only reconfiguring may clear.
-const sourceKeys: ReadonlyArray<keyof AgentConfig> = [
-  'NTPServers', 'NTPSamplesPerServer', 'NTPTimeoutMilliseconds', 'NTPSampleSpacingMilliseconds', 'HTTPSTimeURLs', 'HTTPSTimeCAFile',
-];
-const guardrailKeys: ReadonlyArray<keyof AgentConfig> = [
-  'Mode', 'WarnThresholdSeconds', 'EnforceThresholdSeconds', 'RemediationCommand', 'StateDirectory',
-];
+/** What other capabilities may use of the clock (trust evaluates at the corrected time). */
+export interface ClockEstimate {
+  /** Reference − system time, ms: add it to the system time to get the corrected time. */
+  offset_ms: number | null;
+  uncertainty_ms: number | null;
+  /** A majority of at least two agreeing sources. */
+  confident: boolean;
+  state: GuardrailSnapshot['state'];
+  agreeing_sources: number;
+  /** Wall clock when measured (Unix ms). */
+  at_ms: number | null;
+}
+
+declare module '../daemon/bus.js' {
+  interface Topics {
+    'clock.estimate': ClockEstimate;
+    compliance: GuardrailSnapshot['compliance'];
+  }
+}
+
+export function estimateOf(snapshot: GuardrailSnapshot): ClockEstimate {
+  return {
+    offset_ms: snapshot.offset_ms,
+    uncertainty_ms: snapshot.uncertainty_ms,
+    confident: snapshot.confident,
+    state: snapshot.state,
+    agreeing_sources: snapshot.agreeing_sources,
+    at_ms: snapshot.measured_at_ms,
+  };
+}
 
 const kernelStateNames = ['TIME_OK', 'TIME_INS', 'TIME_DEL', 'TIME_OOP', 'TIME_WAIT', 'TIME_ERROR'];
 const TIME_ERROR = 5;
@@ -55,17 +77,10 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T | und
 
 export function attachClockGuardrail(daemon: Daemon): void {
   const logger = daemon.logger.child('clock');
-  const buildSources = (config: AgentConfig) =>
-    new TimeSources({
-      ntp: config.NTPServers,
-      https: config.HTTPSTimeURLs,
-      caFile: config.HTTPSTimeCAFile || undefined,
-      samples: config.NTPSamplesPerServer,
-      timeoutMs: config.NTPTimeoutMilliseconds,
-      sampleSpacingMs: config.NTPSampleSpacingMilliseconds,
-      onRejected: (address, reason) => logger.debug('NTP reply rejected', { source: address, reason }),
-    });
-  const buildGuardrail = (config: AgentConfig) =>
+  const config = () => daemon.config as ClockConfig;
+  const buildSources = (config: ClockConfig) =>
+    new TimeSources({ ...sourceOptions(config), onRejected: (address, reason, code) => logger.debug('NTP reply rejected', { source: address, code, reason }) });
+  const buildGuardrail = (config: ClockConfig) =>
     new ClockGuardrail({
       stateDir: config.StateDirectory,
       logger,
@@ -74,22 +89,33 @@ export function attachClockGuardrail(daemon: Daemon): void {
       remediationCommand: config.RemediationCommand,
     });
 
-  const current = { sources: buildSources(daemon.config), guardrail: buildGuardrail(daemon.config) };
+  const current = { sources: buildSources(config()), guardrail: buildGuardrail(config()) };
   // A configuration change is applied at the start of the next run, never under a running one:
   // the scheduler does not overlap runs of a job, so the guardrail is never evaluated twice at once.
   const rebuildPending = { sources: false, guardrail: false };
   let measurements = 0;
   let lastCheck: { at_ms: number; reason: string } | null = null;
 
-  daemon.scheduler.every('clock', daemon.config.MeasureIntervalSeconds * 1000, async ({ reason, signal }) => {
-    if (rebuildPending.sources) current.sources = buildSources(daemon.config);
-    if (rebuildPending.guardrail) current.guardrail = buildGuardrail(daemon.config);
+  daemon.scheduler.every('clock', config().MeasureIntervalSeconds * 1000, async ({ reason, signal }) => {
+    if (rebuildPending.sources) current.sources = buildSources(config());
+    if (rebuildPending.guardrail) current.guardrail = buildGuardrail(config());
     rebuildPending.sources = rebuildPending.guardrail = false;
     const measurement = await untilAborted(current.sources.measure(), signal);
     // Shutting down: a round cut short is no evidence, and the daemon must exit within 5 s.
     if (measurement === undefined) return;
+    const previous = current.guardrail.snapshot();
     const snapshot = await current.guardrail.evaluate(measurement);
     measurements++;
+    daemon.bus.publish('clock.estimate', estimateOf(snapshot));
+    daemon.bus.publish('compliance', snapshot.compliance);
+    if (snapshot.state !== previous.state) {
+      daemon.bus.event({
+        name: 'clock.state_changed',
+        severity: snapshot.state === 'active' ? 'warn' : 'info',
+        code: snapshot.state === 'uncertain' ? (snapshot.uncertain_reason ?? 'uncertain') : snapshot.state,
+        attributes: { from: previous.state, to: snapshot.state, offset_ms: snapshot.offset_ms, agreeing_sources: snapshot.agreeing_sources, total_sources: snapshot.total_sources },
+      });
+    }
     lastCheck = { at_ms: Date.now(), reason };
     logger.info('clock measured', {
       reason,
@@ -128,13 +154,13 @@ export function attachClockGuardrail(daemon: Daemon): void {
   });
 
   daemon.on('config', ({ changed }) => {
-    if (changed.includes('MeasureIntervalSeconds')) daemon.scheduler.setInterval('clock', daemon.config.MeasureIntervalSeconds * 1000);
-    const sources = changed.some((key) => sourceKeys.includes(key));
-    const guardrail = changed.some((key) => guardrailKeys.includes(key));
+    if (touches(changed, 'schedule')) daemon.scheduler.setInterval('clock', config().MeasureIntervalSeconds * 1000);
+    const sources = touches(changed, 'sources');
+    const guardrail = touches(changed, 'guardrail');
     if (!sources && !guardrail) return;
     rebuildPending.sources ||= sources;
     rebuildPending.guardrail ||= guardrail;
-    void daemon.scheduler.runNow('clock', 'configuration changed');
+    void daemon.scheduler.runNow('clock', 'config_changed');
   });
   daemon.on('stopping', () => events.stop());
 }

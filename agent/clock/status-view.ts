@@ -1,6 +1,7 @@
 // What `agentctl status` shows a support person of the Clock section: the few rows that
 // answer "is the clock right, by whom, and what do I do" (`--json` keeps everything).
 // Imported by the status command, so it stays free of heavy imports.
+import { describeOffset } from './wording.js';
 
 interface SourceRow {
   kind?: string;
@@ -12,12 +13,7 @@ interface SourceRow {
   error?: string | null;
 }
 
-/** "92.000 s slow", "0.4 ms fast": offset = reference − system, positive = system behind. */
-export function describeOffset(offsetMs: number): string {
-  const size = Math.abs(offsetMs);
-  const text = size >= 1000 ? `${(size / 1000).toFixed(3)} s` : `${size.toFixed(1)} ms`;
-  return size < 0.05 ? 'on time' : `${text} ${offsetMs > 0 ? 'slow' : 'fast'}`;
-}
+export { describeOffset };
 
 function sourceLine(s: SourceRow): string {
   if (s.status === 'error') return `error: ${s.error ?? 'no answer'}`;

@@ -1,5 +1,8 @@
 // Shared shapes of the clock capability. Offsets follow NTP's sign convention:
 // offset = reference − system, so a positive offset means the system clock is behind.
+import type { GuardrailState, SourceFailureCode } from './codes.js';
+
+export type { GuardrailState };
 
 export type SourceKind = 'ntp' | 'https';
 
@@ -34,6 +37,8 @@ export interface SourceFailure {
   ok: false;
   kind: SourceKind;
   address: string;
+  /** What went wrong, as a stable code (codes.ts), e.g. "origin_mismatch". */
+  code: SourceFailureCode;
   /** One sentence: what went wrong, e.g. "reply origin timestamp does not match request". */
   error: string;
   /** Kiss-o'-Death code when the server sent one (RATE, DENY, RSTR, …). */
@@ -41,5 +46,4 @@ export interface SourceFailure {
   measuredAtMs: number;
 }
 
-export type GuardrailState = 'ok' | 'warn' | 'active' | 'uncertain';
 export type GuardrailMode = 'observe' | 'remediate' | 'enforce';

@@ -3,6 +3,7 @@
 // path on its fast path.
 import os from 'node:os';
 import path from 'node:path';
+import { isRoot } from '../process.js';
 
 export const domain = 'com.trustguard.agent';
 
@@ -16,10 +17,6 @@ export interface PathDefaults {
   StateDirectory: string;
   LogDirectory: string;
   ControlSocketPath: string;
-}
-
-function isRoot(): boolean {
-  return typeof process.getuid === 'function' && process.getuid() === 0;
 }
 
 /**

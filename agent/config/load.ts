@@ -3,7 +3,11 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { systemConfigFiles } from './defaults.js';
-import { checkRelations, checkValue, defaultConfig, keyNames, keys, type AgentConfig, type ConfigKey } from './schema.js';
+import { checkRelations, checkValue, defaultConfig, keyTable, loadKeyTable } from './keys.js';
+import type { CoreConfig } from './schema.js';
+
+/** The configuration in force: the daemon's keys typed, each capability's read through its own type. */
+export type AgentConfig = CoreConfig & Readonly<Record<string, unknown>>;
 
 export type ConfigValues = Record<string, unknown>;
 
@@ -79,7 +83,7 @@ export async function readConfigFile(file: string): Promise<ConfigValues> {
 export interface ResolvedConfig {
   config: AgentConfig;
   /** Per key: the file it came from, "default", or "<file> (last good)". */
-  sources: Record<ConfigKey, string>;
+  sources: Record<string, string>;
   /** The files that were read, highest precedence first. */
   files: string[];
   /** Every problem found, each naming its key or file. */
@@ -99,9 +103,10 @@ const lastGood = (source: string) => (source.endsWith(' (last good)') ? source :
  * the default.
  */
 export function resolveLayers(layers: Layer[], previous?: ResolvedConfig, platform: NodeJS.Platform = process.platform): ResolvedConfig {
+  const keyNames = keyTable().names;
   const defaults = defaultConfig(platform);
-  const config = { ...defaults } as Record<ConfigKey, unknown>;
-  const sources = Object.fromEntries(keyNames.map((k) => [k, 'default'])) as Record<ConfigKey, string>;
+  const config: Record<string, unknown> = { ...defaults };
+  const sources: Record<string, string> = Object.fromEntries(keyNames.map((k) => [k, 'default']));
   const problems: string[] = [];
   const known = new Set<string>(keyNames);
   for (const layer of layers) {
@@ -122,18 +127,18 @@ export function resolveLayers(layers: Layer[], previous?: ResolvedConfig, platfo
       if (previous) {
         problems.push(`${problem} (in ${layer.source}); keeping ${JSON.stringify(redactValue(name, previous.config[name]))}`);
         config[name] = previous.config[name];
-        sources[name] = lastGood(previous.sources[name]);
+        sources[name] = lastGood(previous.sources[name] ?? 'default');
         break;
       }
       problems.push(`${problem} (in ${layer.source}); ignored`);
     }
   }
-  for (const relation of checkRelations(config as unknown as AgentConfig)) {
+  for (const relation of checkRelations(config)) {
     const fallback = previous ? 'keeping the previous values' : 'using the defaults';
     problems.push(`${relation.message}; ${fallback} for ${relation.keys.join(' and ')}`);
     for (const name of relation.keys) {
       config[name] = previous ? previous.config[name] : defaults[name];
-      sources[name] = previous ? lastGood(previous.sources[name]) : 'default';
+      sources[name] = previous ? lastGood(previous.sources[name] ?? 'default') : 'default';
     }
   }
   return { config: config as unknown as AgentConfig, sources, files: layers.map((l) => l.source), problems };
@@ -154,6 +159,7 @@ export interface LoadResult extends ResolvedConfig {
 }
 
 export async function loadConfig(options: LoadOptions = {}): Promise<LoadResult> {
+  await loadKeyTable();
   const candidates = options.configFile ? [options.configFile] : [...(options.systemFiles ?? systemConfigFiles)];
   const layers: Layer[] = [];
   const fileProblems: string[] = [];
@@ -174,6 +180,7 @@ export async function loadConfig(options: LoadOptions = {}): Promise<LoadResult>
 
 /** Validates one file on its own (for `agentctl config validate`): every problem, nothing resolved. */
 export async function validateConfigFile(file: string): Promise<string[]> {
+  await loadKeyTable();
   let values: ConfigValues;
   try {
     values = await readConfigFile(file);
@@ -184,15 +191,15 @@ export async function validateConfigFile(file: string): Promise<string[]> {
   return resolved.problems.map((p) => p.replace(` (in ${file})`, '').replace(/; (ignored|using the defaults for .*)$/, ''));
 }
 
-export function redactValue(name: ConfigKey, value: unknown): unknown {
-  if (!keys[name].secret) return value;
+export function redactValue(name: string, value: unknown): unknown {
+  if (!keyTable().keys[name]?.secret) return value;
   return value === '' ? '' : '<redacted>';
 }
 
 /** The effective configuration as `config show` prints it: values (secrets redacted) and sources. */
 export function describeConfig(resolved: ResolvedConfig): Record<string, { value: unknown; source: string }> {
   const out: Record<string, { value: unknown; source: string }> = {};
-  for (const name of keyNames) out[name] = { value: redactValue(name, resolved.config[name]), source: resolved.sources[name] };
+  for (const name of keyTable().names) out[name] = { value: redactValue(name, resolved.config[name]), source: resolved.sources[name] };
   return out;
 }
 

@@ -1,23 +1,29 @@
 #!/usr/bin/env node
 // agentd: the daemon that launchd runs in the foreground. `agentd [--config FILE]`.
-// Capabilities are plugged in in main() below, after startDaemon().
+// Every capability in agent/capabilities.ts is attached after startDaemon().
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { startDaemon, type Daemon } from './daemon.js';
 import { AlreadyRunningError } from './lock.js';
-import { attachClockGuardrail } from '../clock/service.js';
+import { capabilities } from '../capabilities.js';
 
-const usage = 'usage: agentd [--config FILE]\n  --config FILE  read the configuration from FILE (XML or binary plist, or JSON) instead of the system preferences';
+const usage = [
+  'usage: agentd [--config FILE] [--state-dir DIR]',
+  '  --config FILE    read the configuration from FILE (XML or binary plist, or JSON) instead of the system preferences',
+  '  --state-dir DIR  keep state in DIR, whatever StateDirectory says (development and tests: the last good',
+  '                   configuration is found there even when the configuration file does not parse)',
+].join('\n');
 const shutdownCapMs = 4500;
 
-function parseCommandLine(): { configFile?: string } {
+function parseCommandLine(): { configFile?: string; stateDirectory?: string } {
   try {
-    const { values } = parseArgs({ options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+    const { values } = parseArgs({ options: { config: { type: 'string' }, 'state-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
     if (values.help) {
       console.log(usage);
       process.exit(0);
     }
-    return { configFile: values.config === undefined ? undefined : path.resolve(values.config) };
+    const resolve = (value: string | undefined) => (value === undefined ? undefined : path.resolve(value));
+    return { configFile: resolve(values.config), stateDirectory: resolve(values['state-dir']) };
   } catch (error) {
     console.error(`agentd: ${(error as Error).message}\n${usage}`);
     process.exit(64);
@@ -25,20 +31,12 @@ function parseCommandLine(): { configFile?: string } {
 }
 
 async function main(): Promise<void> {
-  const { configFile } = parseCommandLine();
-  let daemon: Daemon;
-  try {
-    daemon = await startDaemon({ configFile });
-  } catch (error) {
-    const message = error instanceof AlreadyRunningError ? `agentd: ${error.message}; not starting a second one` : `agentd: cannot start: ${(error as Error).message}`;
-    console.error(message);
-    process.exit(1);
-  }
-
-  // Capabilities plug in here.
-  attachClockGuardrail(daemon);
-
+  const { configFile, stateDirectory } = parseCommandLine();
+  // Signal handlers first: a SIGTERM or SIGHUP that arrives while the daemon starts (launchd
+  // sends them whenever it likes) is acted on once it has started, never fatal.
+  let daemon: Daemon | undefined;
   let stopping = false;
+  let reloadQueued = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -47,6 +45,7 @@ async function main(): Promise<void> {
       console.error(`agentd: ${signal}: in-flight work did not finish within ${shutdownCapMs} ms; exiting`);
       process.exit(0);
     }, shutdownCapMs);
+    if (!daemon) return; // main() stops it as soon as it exists
     daemon.stop().then(
       () => process.exit(0),
       (error) => {
@@ -57,8 +56,26 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGHUP', () => void daemon.reload('SIGHUP'));
-  process.on('unhandledRejection', (reason) => daemon.logger.error('unhandled rejection', { error: reason instanceof Error ? reason.message : String(reason) }));
+  process.on('SIGHUP', () => {
+    if (daemon) void daemon.reload('SIGHUP');
+    else reloadQueued = true;
+  });
+
+  try {
+    daemon = await startDaemon({ configFile, stateDirectory, capabilities });
+  } catch (error) {
+    const message = error instanceof AlreadyRunningError ? `agentd: ${error.message}; not starting a second one` : `agentd: cannot start: ${(error as Error).message}`;
+    console.error(message);
+    process.exit(1);
+  }
+  const running = daemon;
+  process.on('unhandledRejection', (reason) => running.logger.error('unhandled rejection', { error: reason instanceof Error ? reason.message : String(reason) }));
+  if (stopping) {
+    stopping = false;
+    shutdown('SIGTERM (during start-up)');
+    return;
+  }
+  if (reloadQueued) void running.reload('SIGHUP (during start-up)');
 }
 
 void main();

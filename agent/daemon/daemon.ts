@@ -5,18 +5,21 @@
 //   daemon.on('config', (change) => …)            a configuration reload changed keys
 //   daemon.logger.child('clock')                  a logger with its os_log category
 import { EventEmitter } from 'node:events';
+import type { Capability } from '../capability.js';
 import { adminSocketPath, systemConfigFiles } from '../config/defaults.js';
-import { describeConfig, loadConfig, primarySource, type ResolvedConfig } from '../config/load.js';
-import { keyNames, keys, type AgentConfig, type ConfigKey } from '../config/schema.js';
+import { keyTable } from '../config/keys.js';
+import { describeConfig, loadConfig, primarySource, type AgentConfig, type ResolvedConfig } from '../config/load.js';
 import { ControlServer } from '../control/server.js';
 import { createAgentLogger, type AgentLogger } from '../log/winston.js';
 import { watchConfigFiles, type ConfigWatch } from './config-watch.js';
+import { removeStaleTemporaryFiles } from '../state/state-file.js';
+import { lastGoodConfig, lastGoodDocument, restoredConfig, type LastGoodConfigFile } from './last-good.js';
 import { acquireInstanceLock, type InstanceLock } from './lock.js';
 import { readPermissions } from './permissions.js';
 import { Scheduler } from './scheduler.js';
 import { StatusRegistry } from './status.js';
 import { Bus } from './bus.js';
-import { productVersion } from './version.js';
+import { productVersion } from '../version.js';
 
 export interface DaemonOptions {
   /** `--config FILE`: replaces the system preference files (development, tests). */
@@ -27,18 +30,22 @@ export interface DaemonOptions {
   osLog?: boolean;
   /** Debounce for configuration file changes. */
   configDebounceMs?: number;
+  /** `--state-dir DIR`: replaces StateDirectory (development, tests). */
+  stateDirectory?: string;
+  /** Attached in order before the control sockets open, so the first status has every section. */
+  capabilities?: readonly Capability[];
 }
 
 export interface ConfigChange {
   config: AgentConfig;
   previous: AgentConfig;
-  changed: ConfigKey[];
+  changed: string[];
   problems: string[];
 }
 
 export interface ReloadResult {
   reason: string;
-  changed: ConfigKey[];
+  changed: string[];
   problems: string[];
   kept_previous: boolean;
 }
@@ -80,6 +87,7 @@ class AgentDaemon extends EventEmitter implements Daemon {
     readonly logger: AgentLogger,
     private readonly lock: InstanceLock,
     private readonly options: DaemonOptions,
+    private readonly lastGood: LastGoodConfigFile,
   ) {
     super();
     this.lastProblems = current.problems;
@@ -102,6 +110,14 @@ class AgentDaemon extends EventEmitter implements Daemon {
     this.control.handle('status', () => this.status.collect(), { mutating: false });
     this.control.handle('config', () => ({ files: this.current.files, problems: this.lastProblems, keys: describeConfig(this.current) }), { mutating: false });
     this.control.handle('reload', () => this.reload('control request'), { mutating: true });
+    for (const capability of this.options.capabilities ?? []) {
+      try {
+        await capability.attach?.(this);
+      } catch (error) {
+        // One broken capability must not take the others (or status) down with it.
+        this.logger.error(`capability ${capability.name} could not start`, { capability: capability.name, error: (error as Error).message });
+      }
+    }
     await this.control.start();
     const watched = this.options.configFile ? [this.options.configFile] : [...systemConfigFiles];
     this.watch = watchConfigFiles(watched, (file) => void this.reload(`${file} changed`), this.options.configDebounceMs ?? 500);
@@ -113,6 +129,16 @@ class AgentDaemon extends EventEmitter implements Daemon {
       control_socket: this.control.socketPath,
     });
     this.logProblems(this.current.problems);
+    await this.saveLastGood(this.current);
+  }
+
+  /** Keeps the configuration in force for the next start. */
+  private async saveLastGood(resolved: ResolvedConfig): Promise<void> {
+    try {
+      await this.lastGood.write(lastGoodDocument(resolved));
+    } catch (error) {
+      this.logger.error(`the last good configuration could not be saved (${(error as Error).message})`, { file: this.lastGood.path });
+    }
   }
 
   reload(reason: string): Promise<ReloadResult> {
@@ -121,19 +147,21 @@ class AgentDaemon extends EventEmitter implements Daemon {
       const previous = this.current;
       const loaded = await loadConfig({ configFile: this.options.configFile, previous });
       const next: ResolvedConfig = { config: { ...loaded.config }, sources: { ...loaded.sources }, files: loaded.files, problems: loaded.problems };
-      for (const name of keyNames) {
-        if (keys[name].restart && !sameValue(next.config[name], previous.config[name])) {
+      const { keys, names } = keyTable();
+      for (const name of names) {
+        if (keys[name]!.restart && !sameValue(next.config[name], previous.config[name])) {
           next.problems.push(`${name} changed to ${JSON.stringify(next.config[name])}; it takes effect when the daemon restarts (keeping ${JSON.stringify(previous.config[name])})`);
-          (next.config as unknown as Record<string, unknown>)[name] = previous.config[name];
-          next.sources[name] = previous.sources[name];
+          (next.config as Record<string, unknown>)[name] = previous.config[name];
+          next.sources[name] = previous.sources[name]!;
         }
       }
-      const changed = keyNames.filter((name) => !sameValue(next.config[name], previous.config[name]));
+      const changed = names.filter((name) => !sameValue(next.config[name], previous.config[name]));
       this.current = next;
       this.lastProblems = next.problems;
       this.lastReloadAt = Date.now();
       this.logger.info('configuration reloaded', { reason, changed, kept_previous: loaded.keptPrevious, config_source: primarySource(next) });
       this.logProblems(next.problems);
+      if (!loaded.keptPrevious) await this.saveLastGood(next);
       if (changed.includes('LogLevel')) this.logger.setLevel(next.config.LogLevel);
       if (changed.length > 0) {
         const change: ConfigChange = { config: next.config, previous: previous.config, changed, problems: next.problems };
@@ -195,17 +223,31 @@ function sameValue(a: unknown, b: unknown): boolean {
 
 /** Loads the configuration, takes the instance lock, opens the logs and the control sockets. */
 export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> {
-  const resolved = await loadConfig({ configFile: options.configFile });
-  const lock = acquireInstanceLock(resolved.config.StateDirectory);
+  const fixState = <T extends ResolvedConfig>(loaded: T): T => {
+    if (options.stateDirectory === undefined) return loaded;
+    return { ...loaded, config: { ...loaded.config, StateDirectory: options.stateDirectory }, sources: { ...loaded.sources, StateDirectory: '--state-dir' } };
+  };
+  const fresh = fixState(await loadConfig({ configFile: options.configFile }));
+  const lock = acquireInstanceLock(fresh.config.StateDirectory);
   let logger: AgentLogger | undefined;
   try {
+    const stale = removeStaleTemporaryFiles(fresh.config.StateDirectory);
+    const lastGood = lastGoodConfig(fresh.config.StateDirectory);
+    // A profile that does not parse, or keys that do not validate, fall back to the last good
+    // values of the previous run, not to the defaults: an MDM pushing a broken profile must not
+    // silently drop a fleet from enforce to observe.
+    const previous = lastGood.read();
+    const resolved =
+      fresh.problems.length > 0 && previous.status === 'ok' ? fixState(await loadConfig({ configFile: options.configFile, previous: restoredConfig(previous.value) })) : fresh;
     logger = createAgentLogger({
       directory: resolved.config.LogDirectory,
       level: resolved.config.LogLevel,
       console: options.console ?? process.stderr.isTTY === true,
       subsystem: options.osLog === false ? null : 'com.trustguard.agent',
     });
-    const daemon = new AgentDaemon(resolved, logger, lock, options);
+    if (stale.length > 0) logger.info('removed temporary files of an interrupted write', { files: stale });
+    if (previous.status === 'corrupt') logger.warn(`the last good configuration could not be read (${previous.reason})`, { file: lastGood.path });
+    const daemon = new AgentDaemon(resolved, logger, lock, options, lastGood);
     await daemon.start();
     return daemon;
   } catch (error) {

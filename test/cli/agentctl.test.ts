@@ -3,7 +3,7 @@ import { agentctl } from '../helpers/agent.js';
 import { renderStatus, statusExitCode } from '../../agent/cli/status.js';
 import { formatDate, labelFor } from '../../agent/cli/format.js';
 
-const commands = [['status'], ['config'], ['config', 'show'], ['config', 'validate'], ['reload'], ['version'], ['time'], ['compliance'], ['trust'], ['doctor'], ['scrub']];
+const commands = [['status'], ['config'], ['config', 'show'], ['config', 'validate'], ['reload'], ['version'], ['time'], ['compliance'], ['doctor']];
 
 test('--help works for every command and exits 0', async (t) => {
   for (const command of [[], ...commands]) {
@@ -24,7 +24,7 @@ test('version prints the package version; unimplemented commands say so and exit
   const version = await agentctl(['version']);
   t.is(version.code, 0);
   t.regex(version.stdout, /^agentctl \d+\.\d+\.\d+/);
-  for (const command of ['trust', 'doctor', 'scrub']) {
+  for (const command of ['doctor']) {
     const result = await agentctl([command]);
     t.is(result.code, 1);
     t.regex(result.stderr, /not yet implemented/);
@@ -58,7 +58,7 @@ test('status rendering: aligned rows, local dates, "Never", sources listed, sect
   t.regex(text, /NTP time\.apple\.com:123 +\| ok, 94\.000 s slow, stratum 1/);
   t.true(text.includes(formatDate('2026-01-02T03:04:05Z')));
   t.regex(text, /time\.apple\.com:123/);
-  t.regex(text, />>> Trust\n {2}No data/);
+  t.regex(text, />>> Compliance\n {2}No data/);
   t.false(text.includes('\u001b['));
   const lines = text.split('\n').filter((l) => l.includes(' | '));
   t.is(new Set(lines.map((l) => l.indexOf(' | '))).size, 1, 'the value column is aligned');

@@ -1,15 +1,8 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { combine } from '../../agent/clock/combine.js';
-import type { SourceFailure, SourceSample } from '../../agent/clock/types.js';
+import { combine, sourceReports } from '../../agent/clock/combine.js';
+import { failure, sample } from '../helpers/sources.js';
 
-let counter = 0;
-function sample(offsetMs: number, uncertaintyMs: number, address = `10.0.0.${++counter}:123`): SourceSample {
-  return { ok: true, kind: 'ntp', address, offsetMs, delayMs: 1, uncertaintyMs, stratum: 1, rootDistanceMs: 0, samplesSent: 4, samplesValid: 4, measuredAtMs: 0 };
-}
-function failure(address: string): SourceFailure {
-  return { ok: false, kind: 'ntp', address, error: 'no reply within 1000 ms', kissCode: null, measuredAtMs: 0 };
-}
 const addresses = (xs: { address: string }[]) => xs.map((x) => x.address);
 
 test('two agreeing sources at +92 s outvote one at 0 s', (t) => {
@@ -81,7 +74,17 @@ test('non-finite samples are reported as failures', (t) => {
   const r = combine([sample(Number.NaN, 5, 'nan'), sample(0, 5), sample(1, 5)]);
   t.true(r.confident);
   t.deepEqual(addresses(r.failures), ['nan']);
+  t.deepEqual(r.failures.map((f) => f.code), ['non_finite']);
   t.is(r.usable, 2);
+  t.deepEqual(sourceReports(r).map((s) => [s.status, s.code]), [['error', 'non_finite'], ['ok', null], ['ok', null]]);
+});
+
+test('source rows carry a code: the failure\'s, or falseticker outside the agreeing set; null when agreeing', (t) => {
+  const r = combine([sample(92_001, 5, 'a'), failure('x'), sample(91_999, 5, 'b'), sample(0, 5, 'c')]);
+  const rows = sourceReports(r);
+  t.deepEqual(rows.map((s) => [s.address, s.status, s.code]), [['a', 'ok', null], ['x', 'error', 'timeout'], ['b', 'ok', null], ['c', 'falseticker', 'falseticker']]);
+  t.is(rows[1]!.error, 'no reply within 1000 ms');
+  t.is(rows[3]!.error, null);
 });
 
 // Properties. Offsets and uncertainties in whole milliseconds within ±10 minutes.

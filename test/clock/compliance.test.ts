@@ -8,7 +8,8 @@ import { runComplianceCommand } from '../../agent/clock/cli.js';
 import { combine, type ClockMeasurement } from '../../agent/clock/combine.js';
 import { formatJamf } from '../../agent/clock/compliance.js';
 import { ClockGuardrail, guardrailStateFile } from '../../agent/clock/guardrail.js';
-import type { GuardrailMode, SourceSample } from '../../agent/clock/types.js';
+import type { GuardrailMode } from '../../agent/clock/types.js';
+import { sample } from '../helpers/sources.js';
 import { RecordingLogger } from '../helpers/recording-logger.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -16,12 +17,9 @@ const distRoot = path.resolve(here, '..', '..');
 const sourceRoot = path.resolve(distRoot, '..');
 const agentctl = path.join(distRoot, 'agent', 'cli', 'agentctl.js');
 
-function sample(address: string, offsetMs: number): SourceSample {
-  return { ok: true, kind: 'ntp', address, offsetMs, delayMs: 0.2, uncertaintyMs: 2, stratum: 1, rootDistanceMs: 0, samplesSent: 4, samplesValid: 4, measuredAtMs: 0 };
-}
 const agreeing = (seconds: number): ClockMeasurement => ({
   measuredAtMs: 0,
-  combination: combine(['127.0.0.1:1', '127.0.0.1:2', '127.0.0.1:3'].map((a) => sample(a, seconds * 1000))),
+  combination: combine(['127.0.0.1:1', '127.0.0.1:2', '127.0.0.1:3'].map((a) => sample(seconds * 1000, 2, a))),
 });
 
 async function stateDirWith(t: { teardown(fn: () => Promise<void>): void }, mode: GuardrailMode | null, seconds = 92) {

@@ -5,24 +5,20 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { combine, type ClockMeasurement } from '../../agent/clock/combine.js';
 import { ClockGuardrail, guardrailStateFile, type ClockGuardrailOptions } from '../../agent/clock/guardrail.js';
-import type { SourceFailure, SourceMeasurement, SourceSample } from '../../agent/clock/types.js';
+import { runRemediation } from '../../agent/clock/remediation.js';
+import type { SourceMeasurement } from '../../agent/clock/types.js';
+import { failure, sample } from '../helpers/sources.js';
 import { RecordingLogger } from '../helpers/recording-logger.js';
 
 const minute = 60_000;
 
-function sample(address: string, offsetMs: number): SourceSample {
-  return { ok: true, kind: 'ntp', address, offsetMs, delayMs: 0.2, uncertaintyMs: 2, stratum: 1, rootDistanceMs: 0, samplesSent: 4, samplesValid: 4, measuredAtMs: 0 };
-}
-function failure(address: string): SourceFailure {
-  return { ok: false, kind: 'ntp', address, error: 'no reply within 1000 ms', kissCode: null, measuredAtMs: 0 };
-}
 function round(sources: SourceMeasurement[], atMs = 0): ClockMeasurement {
   return { measuredAtMs: atMs, combination: combine(sources) };
 }
 /** Three agreeing NTP servers at the given skew (seconds). */
-const agreeing = (seconds: number) => round([sample('127.0.0.1:10001', seconds * 1000), sample('127.0.0.1:10002', seconds * 1000 + 1), sample('127.0.0.1:10003', seconds * 1000 - 1)]);
-const disagreeing = () => round([sample('127.0.0.1:10001', 92_000), sample('127.0.0.1:10002', 0)]);
-const single = (seconds: number) => round([sample('127.0.0.1:10001', seconds * 1000), failure('127.0.0.1:10002'), failure('127.0.0.1:10003')]);
+const agreeing = (seconds: number) => round([sample(seconds * 1000, 2, '127.0.0.1:10001'), sample(seconds * 1000 + 1, 2, '127.0.0.1:10002'), sample(seconds * 1000 - 1, 2, '127.0.0.1:10003')]);
+const disagreeing = () => round([sample(92_000, 2, '127.0.0.1:10001'), sample(0, 2, '127.0.0.1:10002')]);
+const single = (seconds: number) => round([sample(seconds * 1000, 2, '127.0.0.1:10001'), failure('127.0.0.1:10002'), failure('127.0.0.1:10003')]);
 
 async function setup(t: { teardown(fn: () => Promise<void>): void }, extra: Partial<ClockGuardrailOptions> = {}) {
   const dir = await mkdtemp(path.join(tmpdir(), 'tg-guardrail-'));
@@ -145,6 +141,7 @@ test('remediation runs on a confident estimate, at most once per 15 minutes, aud
   const s = await g.evaluate(agreeing(92));
   t.deepEqual(await runs(), ['127.0.0.1']);
   t.is(s.remediation.last!.exit_code, 0);
+  t.is(s.remediation.last!.code, null);
   t.is(s.remediation.last!.output, 'stepped\n');
   t.is(s.remediation.next_allowed_at_ms, clock.now + 15 * minute);
   const audit = logger.matching('clock remediation ran')[0]!;
@@ -154,6 +151,7 @@ test('remediation runs on a confident estimate, at most once per 15 minutes, aud
   clock.now += 14 * minute;
   await g.evaluate(agreeing(92));
   t.is((await runs()).length, 1, 'rate limited');
+  t.is(logger.matching('clock remediation skipped: rate limited')[0]?.fields?.code, 'remediation_rate_limited');
   // The rate limit survives a restart.
   const restarted = make({ mode: 'remediate', remediationCommand: command });
   await restarted.evaluate(agreeing(92));
@@ -193,10 +191,12 @@ test('a failing remediation is logged as an error with its exit status and outpu
   const g = make({ mode: 'remediate', remediationCommand: ['/bin/sh', '-c', 'echo "no permission" >&2; exit 3'] });
   const s = await g.evaluate(agreeing(92));
   t.is(s.remediation.last!.exit_code, 3);
+  t.is(s.remediation.last!.code, 'exit_nonzero');
   const line = logger.matching('clock remediation failed')[0]!;
   t.is(line.level, 'error');
   t.regex(line.message, /exit 3/);
   t.is(line.fields!.output, 'no permission\n');
+  t.is(line.fields!.code, 'exit_nonzero');
 });
 
 test('a remediation command that does not exist is reported, not thrown', async (t) => {
@@ -204,7 +204,17 @@ test('a remediation command that does not exist is reported, not thrown', async 
   const s = await make({ mode: 'remediate', remediationCommand: ['/nonexistent/sntp', '-sS', '{server}'] }).evaluate(agreeing(92));
   t.is(s.remediation.last!.exit_code, null);
   t.regex(s.remediation.last!.error!, /could not run \/nonexistent\/sntp/);
+  t.is(s.remediation.last!.code, 'spawn_failed');
   t.is(logger.matching('clock remediation failed').length, 1);
+});
+
+test('a remediation that outlives its timeout is killed; one killed by a signal and an empty one say so', async (t) => {
+  const { make } = await setup(t);
+  const slow = await make({ mode: 'remediate', remediationCommand: ['/bin/sleep', '5'], remediationTimeoutMs: 100 }).evaluate(agreeing(92));
+  t.like(slow.remediation.last, { exit_code: null, error: 'killed after 100 ms', code: 'killed_timeout' });
+  const killed = await runRemediation(['/bin/sh', '-c', 'kill -TERM $$'], { nowMs: 0 });
+  t.like(killed, { exit_code: null, signal: 'SIGTERM', error: null, code: 'killed_signal' });
+  t.like(await runRemediation([], { nowMs: 0 }), { error: 'remediation command is empty', code: 'command_empty' });
 });
 
 test('on Linux with no command, remediation is logged as not configured', async (t) => {
@@ -213,6 +223,7 @@ test('on Linux with no command, remediation is logged as not configured', async 
   await g.evaluate(agreeing(92));
   await g.evaluate(agreeing(92));
   t.is(logger.matching('clock remediation is not configured on linux').length, 1);
+  t.is(logger.matching('clock remediation is not configured on linux')[0]!.fields!.code, 'remediation_not_configured');
   t.false(g.snapshot().remediation.enabled);
 });
 

@@ -63,6 +63,7 @@ it(title('a server with no Date header is rejected'), async (t) => {
   const m = await measureHttpsTime({ url: server.origin, caFile: pki.caFile });
   t.false(m.ok);
   t.is(!m.ok && m.error, 'server sent no Date header');
+  t.is(!m.ok && m.code, 'date_missing');
 });
 
 for (const bad of ['yesterday', 'Sun, 06 Nov 1994 08:49:37 UTC', 'Mon, 06 Nov 1994 08:49:37 GMT', 'Sun, 31 Nov 1994 08:49:37 GMT', '1994-11-06T08:49:37Z']) {
@@ -74,6 +75,7 @@ for (const bad of ['yesterday', 'Sun, 06 Nov 1994 08:49:37 UTC', 'Mon, 06 Nov 19
     const m = await measureHttpsTime({ url: server.origin, caFile: pki.caFile });
     t.false(m.ok);
     t.regex(!m.ok ? m.error : '', /^server's Date header ".*" is malformed: /);
+    t.is(!m.ok && m.code, 'date_malformed');
   });
 }
 
@@ -82,6 +84,7 @@ it(title('an unknown root is not trusted'), async (t) => {
   const m = await measureHttpsTime({ url: server.origin });
   t.false(m.ok);
   t.regex(!m.ok ? m.error : '', /^TLS certificate of 127\.0\.0\.1:\d+ is not trusted/);
+  t.is(!m.ok && m.code, 'tls_untrusted');
 });
 
 it(title('a certificate for another host is not trusted'), async (t) => {
@@ -90,6 +93,7 @@ it(title('a certificate for another host is not trusted'), async (t) => {
   const m = await measureHttpsTime({ url: server.origin, caFile: pki.caFile });
   t.false(m.ok);
   t.regex(!m.ok ? m.error : '', /not trusted.*(altnames|Hostname)/i);
+  t.is(!m.ok && m.code, 'tls_untrusted');
 });
 
 it(title("a server whose time lies outside its certificate's validity is rejected"), async (t) => {
@@ -97,6 +101,7 @@ it(title("a server whose time lies outside its certificate's validity is rejecte
   const m = await measureHttpsTime({ url: server.origin, caFile: pki.caFile });
   t.false(m.ok);
   t.regex(!m.ok ? m.error : '', /^server time \d{4}-.* lies outside the validity of localhost/);
+  t.is(!m.ok && m.code, 'cert_validity');
 });
 
 it(title('verifyChain receives the chain, the server time and the host, and decides'), async (t) => {
@@ -114,6 +119,7 @@ it(title('verifyChain receives the chain, the server time and the host, and deci
   t.true(Math.abs(calls[0]!.atTimeMs - (Date.now() + 92_000)) < 5_000);
   const refused = await measureHttpsTime({ url: server.origin, verifyChain: () => ({ ok: false, reason: 'certificate expired at that time' }) });
   t.is(!refused.ok && refused.error, `TLS certificate of 127.0.0.1:${server.port} is not trusted at the server's time: certificate expired at that time`);
+  t.is(!refused.ok && refused.code, 'tls_untrusted');
 });
 
 it(title('a JSON time field is used when configured'), async (t) => {
@@ -128,6 +134,28 @@ it(title('a JSON time field is used when configured'), async (t) => {
   t.deepEqual(server.requests.map((r) => r.method), ['GET']);
   const missingField = await measureHttpsTime({ url: server.origin, caFile: pki.caFile, jsonField: 'data.later' });
   t.is(!missingField.ok && missingField.error, 'JSON response has no field "data.later"');
+  t.is(!missingField.ok && missingField.code, 'json_field_missing');
+});
+
+it(title('a JSON time URL that fails says why with a code'), async (t) => {
+  const server = await serve(t, (req, res) => {
+    const now = new Date().toISOString();
+    if (req.url === '/forbidden') res.statusCode = 403;
+    if (req.url === '/not-json') return void res.end('<html>hello</html>');
+    if (req.url === '/bad-time') return void res.end(JSON.stringify({ now: 'yesterday' }));
+    if (req.url === '/huge') return void res.end(JSON.stringify({ now, pad: 'x'.repeat(100_000) }));
+    res.end(JSON.stringify({ now }));
+  });
+  const codeOf = async (pathname: string): Promise<string> => {
+    const m = await measureHttpsTime({ url: `${server.origin}${pathname}`, caFile: pki.caFile, jsonField: 'now' });
+    if (!m.ok) t.log(`${pathname}: ${m.error}`);
+    return m.ok ? 'ok' : m.code;
+  };
+  t.is(await codeOf('/'), 'ok');
+  t.is(await codeOf('/forbidden'), 'http_status');
+  t.is(await codeOf('/not-json'), 'json_invalid');
+  t.is(await codeOf('/bad-time'), 'json_time_invalid');
+  t.is(await codeOf('/huge'), 'body_too_large');
 });
 
 it(title('a server that never answers times out'), async (t) => {
@@ -137,13 +165,24 @@ it(title('a server that never answers times out'), async (t) => {
   const m = await measureHttpsTime({ url: server.origin, caFile: pki.caFile, timeoutMs: 300 });
   t.false(m.ok);
   t.regex(!m.ok ? m.error : '', /no response within the time limit/);
+  t.is(!m.ok && m.code, 'timeout');
 });
 
 test('bad URLs and CA files are reported, not thrown', async (t) => {
-  t.is(((await measureHttpsTime({ url: 'not a url' })) as { error: string }).error, '"not a url" is not a URL');
-  t.is(((await measureHttpsTime({ url: 'http://example.com/' })) as { error: string }).error, '"http://example.com/" is not an https URL');
-  t.regex(((await measureHttpsTime({ url: 'https://127.0.0.1:1/', caFile: '/nonexistent.pem' })) as { error: string }).error, /cannot read CA file \/nonexistent\.pem: ENOENT/);
-  t.regex(((await measureHttpsTime({ url: 'https://127.0.0.1:1/' })) as { error: string }).error, /connection to 127\.0\.0\.1:1 refused/);
+  type Failed = { error: string; code: string };
+  const notUrl = (await measureHttpsTime({ url: 'not a url' })) as Failed;
+  t.is(notUrl.error, '"not a url" is not a URL');
+  t.is(notUrl.code, 'url_invalid');
+  const http = (await measureHttpsTime({ url: 'http://example.com/' })) as Failed;
+  t.is(http.error, '"http://example.com/" is not an https URL');
+  t.is(http.code, 'url_invalid');
+  const noCa = (await measureHttpsTime({ url: 'https://127.0.0.1:1/', caFile: '/nonexistent.pem' })) as Failed;
+  t.regex(noCa.error, /cannot read CA file \/nonexistent\.pem: ENOENT/);
+  t.is(noCa.code, 'ca_file_unreadable');
+  const refused = (await measureHttpsTime({ url: 'https://127.0.0.1:1/' })) as Failed;
+  t.regex(refused.error, /connection to 127\.0\.0\.1:1 refused/);
+  t.is(refused.code, 'connection_refused');
+  t.is(((await measureHttpsTime({ url: 'https://127.0.0.1:1/', timeoutMs: -1 })) as Failed).code, 'options_invalid');
 });
 
 test('parseHttpDate accepts the three forms of RFC 9110', (t) => {

@@ -4,6 +4,7 @@
 // arithmetic, a different tail grammar walk) so that a shared mistake is unlikely.
 import test from 'ava';
 import fc from 'fast-check';
+import { isCode, ntpReplyCodes } from '../../agent/clock/codes.js';
 import {
   decodeKissCode,
   encodeClientRequest,
@@ -227,6 +228,9 @@ test('validateReply accepts a mutated reply exactly when every invariant holds, 
         rejected++;
         if (typeof result.reason !== 'string' || result.reason.length < 10 || /\n/.test(result.reason)) return false;
         if (result.kissCode !== null && packet[1] !== 0) return false;
+        // Every rejection has a code from the closed list; a kiss code exactly when a kiss_* code says so.
+        if (!isCode(ntpReplyCodes, result.code)) return false;
+        if ((result.kissCode !== null) !== (result.code.startsWith('kiss_') && result.code !== 'kiss_unreadable')) return false;
       }
       if (verdict === 'either') return true;
       return result.ok === (verdict === 'accept');
@@ -255,7 +259,7 @@ test('for a valid reply, offset and delay follow the NTP formulas', (t) => {
   t.true(Math.abs(result.uncertaintyMs - 14.5) < 1e-3);
 });
 
-test('each rejection names its reason', (t) => {
+test('each rejection names its reason and its code', (t) => {
   const origin = Buffer.from('00112233445566778899', 'hex').subarray(0, 8);
   const good = (): Buffer => {
     const p = Buffer.alloc(48);
@@ -270,16 +274,24 @@ test('each rejection names its reason', (t) => {
     const r = parseServerReply(p, origin);
     return r.ok ? 'accepted' : r.reason;
   };
+  const code = (p: Uint8Array): string => {
+    const r = parseServerReply(p, origin);
+    return r.ok ? 'accepted' : r.code;
+  };
   t.is(reason(good()), 'accepted');
   t.is(reason(good().subarray(0, 47)), 'reply is 47 bytes, shorter than the 48-byte NTP header');
+  t.is(code(good().subarray(0, 47)), 'short_packet');
   t.regex(reason(Buffer.concat([good(), Buffer.alloc(5)])), /5 bytes after the 48-byte header/);
+  t.is(code(Buffer.concat([good(), Buffer.alloc(5)])), 'malformed_tail');
   t.is(reason(Buffer.concat([good(), Buffer.alloc(24)])), 'accepted');
   const mode = good();
   mode[0] = (4 << 3) | 5;
   t.is(reason(mode), 'reply mode is 5, expected 4 (server)');
+  t.is(code(mode), 'mode_invalid');
   const v2 = good();
   v2[0] = (2 << 3) | 4;
   t.is(reason(v2), 'reply version is 2, expected 3 or 4');
+  t.is(code(v2), 'version_invalid');
   const v3 = good();
   v3[0] = (3 << 3) | 4;
   t.is(reason(v3), 'accepted');
@@ -288,14 +300,38 @@ test('each rejection names its reason', (t) => {
   kiss.write('RSTR', 12, 'latin1');
   const kissResult = parseServerReply(kiss, origin);
   t.deepEqual(kissResult.ok ? null : kissResult.kissCode, 'RSTR');
+  t.is(code(kiss), 'kiss_rstr');
+  for (const [kissCode, expected] of [['RATE', 'kiss_rate'], ['DENY', 'kiss_deny'], ['INIT', 'kiss_other']] as const) {
+    kiss.write(kissCode, 12, 'latin1');
+    t.is(code(kiss), expected);
+  }
+  kiss.fill(0, 12, 16);
+  t.is(code(kiss), 'kiss_unreadable');
+  const wrongOrigin = good();
+  wrongOrigin[31] = wrongOrigin[31]! ^ 1;
+  t.is(code(wrongOrigin), 'origin_mismatch');
+  const unsynchronised = good();
+  unsynchronised[1] = 16;
+  t.is(code(unsynchronised), 'stratum_unsynchronised');
+  const leap = good();
+  leap[0] = (3 << 6) | (4 << 3) | 4;
+  t.is(code(leap), 'leap_alarm');
+  const zero = good();
+  zero.fill(0, 40, 48);
+  t.is(code(zero), 'zero_timestamp');
   const unknownKiss = good();
   unknownKiss[1] = 0;
   unknownKiss.write('XYZW', 12, 'latin1');
   t.is(reason(unknownKiss), 'server sent Kiss-o\'-Death XYZW: it did not give us its time');
+  t.is(code(unknownKiss), 'kiss_other');
   const high = good();
   high[1] = 200;
   t.is(reason(high), 'reply stratum 200 is outside 1–15');
+  t.is(code(high), 'stratum_invalid');
   const distance = good();
   distance.writeUInt32BE(16 << 16, 8);
   t.is(reason(distance), 'server root distance 16.000 s is not below 16 s');
+  t.is(code(distance), 'root_distance');
+  const late = validateReply(good(), origin, 1_700_000_000_000 - 50, 1_700_000_000_000 - 49.5);
+  t.is(late.ok ? 'accepted' : late.code, 'negative_delay');
 });

@@ -3,6 +3,7 @@
 import test from 'ava';
 import { networkInterfaces } from 'node:os';
 import { NtpSource, parseServerAddress } from '../../agent/clock/ntp-source.js';
+import type { SourceFailureCode } from '../../agent/clock/codes.js';
 import type { SourceFailure, SourceMeasurement, SourceSample } from '../../agent/clock/types.js';
 import { startHostileNtpServer, type HostileBehaviour } from '../helpers/hostile-ntp-server.js';
 
@@ -62,34 +63,41 @@ test('a reply followed by an extension field and a MAC is accepted (tail ignored
   t.is(result.samplesValid, 1);
 });
 
-// Each behaviour, and a phrase its rejection reason must contain.
-const rejected: Array<[HostileBehaviour, string]> = [
-  ['wrong-origin', 'origin timestamp does not match request'],
-  ['stratum-0', 'stratum 0 without a readable Kiss-o\'-Death code'],
-  ['stratum-16', 'unsynchronised (stratum 16)'],
-  ['leap-3', 'leap indicator 3'],
-  ['zero-transmit', 'transmit timestamp is zero'],
-  ['zero-receive', 'receive timestamp is zero'],
-  ['mode-3', 'mode is 3, expected 4'],
-  ['version-2', 'version is 2, expected 3 or 4'],
-  ['truncated', 'reply is 47 bytes, shorter than the 48-byte NTP header'],
-  ['oversized', '1000 bytes after the 48-byte header that are neither extension fields nor a MAC'],
-  ['other-port', 'which is not the server'],
-  ['huge-root-distance', 'root distance 20.001 s is not below 16 s'],
-  ['negative-delay', 'round-trip delay is negative'],
-  ['silent', `no reply within ${timeoutMs} ms`],
+// Each behaviour, a phrase its rejection reason must contain, and its code.
+const rejected: Array<[HostileBehaviour, string, SourceFailureCode]> = [
+  ['wrong-origin', 'origin timestamp does not match request', 'origin_mismatch'],
+  ['stratum-0', 'stratum 0 without a readable Kiss-o\'-Death code', 'kiss_unreadable'],
+  ['stratum-16', 'unsynchronised (stratum 16)', 'stratum_unsynchronised'],
+  ['leap-3', 'leap indicator 3', 'leap_alarm'],
+  ['zero-transmit', 'transmit timestamp is zero', 'zero_timestamp'],
+  ['zero-receive', 'receive timestamp is zero', 'zero_timestamp'],
+  ['mode-3', 'mode is 3, expected 4', 'mode_invalid'],
+  ['version-2', 'version is 2, expected 3 or 4', 'version_invalid'],
+  ['truncated', 'reply is 47 bytes, shorter than the 48-byte NTP header', 'short_packet'],
+  ['oversized', '1000 bytes after the 48-byte header that are neither extension fields nor a MAC', 'malformed_tail'],
+  ['other-port', 'which is not the server', 'stray_datagram'],
+  ['huge-root-distance', 'root distance 20.001 s is not below 16 s', 'root_distance'],
+  ['negative-delay', 'round-trip delay is negative', 'negative_delay'],
+  ['silent', `no reply within ${timeoutMs} ms`, 'timeout'],
 ];
 
-for (const [behaviour, reason] of rejected) {
-  test(`hostile reply "${behaviour}" is rejected: ${reason}`, async (t) => {
+for (const [behaviour, reason, code] of rejected) {
+  test(`hostile reply "${behaviour}" is rejected: ${reason} (${code})`, async (t) => {
     const server = await startHostileNtpServer({ behaviour });
     t.teardown(() => server.stop());
     const seen: string[] = [];
-    const source = new NtpSource({ host: server.host, port: server.port, samples: 2, timeoutMs, onRejected: (r) => seen.push(r) });
+    const seenCodes: string[] = [];
+    const onRejected = (r: string, c: string): void => {
+      seen.push(r);
+      seenCodes.push(c);
+    };
+    const source = new NtpSource({ host: server.host, port: server.port, samples: 2, timeoutMs, onRejected });
     const result = await source.measure();
     assertFailure(t, result);
     t.log(result.error);
     t.true(result.error.includes(reason), result.error);
+    t.is(result.code, code);
+    t.true(seenCodes.includes(code), seenCodes.join(', '));
     t.true(result.error.startsWith(`no valid reply from 127.0.0.1:${server.port} to 2 requests: `), result.error);
     t.is(result.kissCode, null);
     t.is(result.kind, 'ntp');
@@ -103,12 +111,18 @@ test('a duplicate reply is ignored; each request counts once', async (t) => {
   const server = await startHostileNtpServer({ behaviour: 'duplicate' });
   t.teardown(() => server.stop());
   const seen: string[] = [];
-  const result = await new NtpSource({ host: server.host, port: server.port, samples: 3, timeoutMs, onRejected: (r) => seen.push(r) }).measure();
+  const codes: string[] = [];
+  const onRejected = (r: string, c: string): void => {
+    seen.push(r);
+    codes.push(c);
+  };
+  const result = await new NtpSource({ host: server.host, port: server.port, samples: 3, timeoutMs, onRejected }).measure();
   assertSample(t, result);
   t.is(result.samplesSent, 3);
   t.is(result.samplesValid, 3);
   // The duplicates of the first two replies arrive while a later request is outstanding.
   t.true(seen.filter((r) => r === 'ignored a duplicate reply to an already answered request').length >= 2, seen.join('; '));
+  t.true(codes.filter((c) => c === 'duplicate_reply').length >= 2, codes.join(', '));
 });
 
 test('good and bad samples mix: only the valid ones count, the lowest delay wins', async (t) => {
@@ -129,6 +143,7 @@ test('when every sample fails, the most telling reason is reported (a rejected r
   const result = await new NtpSource({ host: server.host, port: server.port, samples: 3, timeoutMs }).measure();
   assertFailure(t, result);
   t.true(result.error.includes('unsynchronised (stratum 16)'), result.error);
+  t.is(result.code, 'stratum_unsynchronised');
 });
 
 test('Kiss-o\'-Death RATE: the source backs off on the monotonic clock, doubling, and resets after a good measurement', async (t) => {
@@ -142,12 +157,14 @@ test('Kiss-o\'-Death RATE: the source backs off on the monotonic clock, doubling
   const first = await source.measure();
   assertFailure(t, first);
   t.is(first.kissCode, 'RATE');
+  t.is(first.code, 'kiss_rate');
   t.true(first.error.includes('Kiss-o\'-Death RATE'), first.error);
   t.is(server.requests, 1, 'a kiss ends the measurement: no further samples are sent');
 
   const during = await source.measure();
   assertFailure(t, during);
   t.is(during.kissCode, 'RATE');
+  t.is(during.code, 'rate_backoff');
   t.true(during.error.includes('not asking it again for 64 s'), during.error);
   t.is(server.requests, 1, 'nothing is sent while backing off');
   t.is(source.retired, null);
@@ -156,6 +173,7 @@ test('Kiss-o\'-Death RATE: the source backs off on the monotonic clock, doubling
   const second = await source.measure();
   assertFailure(t, second);
   t.is(second.kissCode, 'RATE');
+  t.is(second.code, 'kiss_rate');
   t.is(server.requests, 2, 'the source asks again once the back-off has elapsed');
   const doubled = await source.measure();
   assertFailure(t, doubled);
@@ -189,6 +207,7 @@ for (const code of ['DENY', 'RSTR'] as const) {
     const first = await source.measure();
     assertFailure(t, first);
     t.is(first.kissCode, code);
+    t.is(first.code, code === 'DENY' ? 'kiss_deny' : 'kiss_rstr');
     t.true(first.error.includes(`Kiss-o'-Death ${code}`), first.error);
     t.true(source.retired !== null && source.retired.includes(code) && source.retired.includes('until reconfigured'), String(source.retired));
     t.is(server.requests, 1);
@@ -197,6 +216,7 @@ for (const code of ['DENY', 'RSTR'] as const) {
     const again = await source.measure();
     assertFailure(t, again);
     t.is(again.kissCode, code);
+    t.is(again.code, code === 'DENY' ? 'retired_deny' : 'retired_rstr');
     t.is(server.requests, 1, 'a retired source sends nothing');
 
     const fresh = await new NtpSource({ host: server.host, port: server.port, samples: 1, timeoutMs }).measure();
@@ -247,12 +267,14 @@ ipv6Test(`IPv6: measures against the hostile server on ::1${hasIpv6 ? '' : ' [ne
   const stray = await source.measure();
   assertFailure(t, stray);
   t.true(stray.error.includes('which is not the server'), stray.error);
+  t.is(stray.code, 'stray_datagram');
 });
 
 test('an unresolvable host is a failure, not an exception', async (t) => {
   const result = await new NtpSource({ host: 'no-such-host.invalid', samples: 1, timeoutMs }).measure();
   assertFailure(t, result);
   t.true(result.error.startsWith('cannot resolve NTP server no-such-host.invalid'), result.error);
+  t.is(result.code, 'dns');
 });
 
 test('NtpSource rejects bad options with a clear error', (t) => {

@@ -6,8 +6,14 @@ import { build } from 'plist';
 import path from 'node:path';
 import { defaultPaths } from '../../agent/config/defaults.js';
 import { ConfigFileError, loadConfig, parseConfigBuffer, resolveLayers } from '../../agent/config/load.js';
-import { checkValue, defaultConfig, keyNames } from '../../agent/config/schema.js';
+import { checkValue, defaultConfig, keyTable, loadKeyTable } from '../../agent/config/keys.js';
 import { createAgentFixture } from '../helpers/agent.js';
+
+test.before(async () => {
+  await loadKeyTable();
+});
+
+const keyNames = () => keyTable().names;
 
 const sample = {
   Mode: 'enforce',
@@ -43,7 +49,7 @@ test('defaults: system paths as root (macOS and FHS), ~/.trustguard otherwise; d
   t.deepEqual(darwin.RemediationCommand, ['/usr/bin/sntp', '-sS', '{server}']);
   t.deepEqual(defaultConfig('linux', true).RemediationCommand, []);
   // Every default passes its own schema.
-  for (const name of keyNames) t.is(checkValue(name, darwin[name]), undefined, name);
+  for (const name of keyNames()) t.is(checkValue(name, darwin[name]), undefined, name);
 });
 
 test('a binary plist (bplist-creator) and an XML plist with the same values give the same effective configuration', async (t) => {
@@ -52,9 +58,12 @@ test('a binary plist (bplist-creator) and an XML plist with the same values give
   const xmlFile = path.join(fx.dir, 'agent.plist');
   const binaryFile = path.join(fx.dir, 'agent-binary.plist');
   const jsonFile = path.join(fx.dir, 'agent.json');
-  writeFileSync(xmlFile, build(sample));
-  writeFileSync(binaryFile, bplistCreator(sample));
-  writeFileSync(jsonFile, JSON.stringify(sample));
+  // The fixture's socket, never the machine's default one: an agent running on this machine
+  // must not answer `config show` for these files.
+  const values = { ...sample, ControlSocketPath: fx.socketPath };
+  writeFileSync(xmlFile, build(values));
+  writeFileSync(binaryFile, bplistCreator(values));
+  writeFileSync(jsonFile, JSON.stringify(values));
   const fromXml = await loadConfig({ configFile: xmlFile });
   const fromBinary = await loadConfig({ configFile: binaryFile });
   const fromJson = await loadConfig({ configFile: jsonFile });
@@ -153,13 +162,13 @@ test('property: any bytes either parse into a dictionary or fail with a ConfigFi
 
 test('property: whatever the values, the resolved configuration is valid in every key', (t) => {
   const anyValue = fc.oneof(fc.jsonValue(), fc.integer(), fc.constantFrom('observe', 'enforce', 'https://x.example', '/abs/path'), fc.array(fc.string()));
-  const layer = fc.dictionary(fc.oneof(fc.constantFrom(...keyNames), fc.string()), anyValue, { maxKeys: 12 });
+  const layer = fc.dictionary(fc.oneof(fc.constantFrom(...keyNames()), fc.string()), anyValue, { maxKeys: 12 });
   fc.assert(
     fc.property(fc.array(layer, { maxLength: 3 }), fc.boolean(), (layers, withPrevious) => {
       const previous = withPrevious ? resolveLayers([{ source: 'prev', values: { Mode: 'remediate', WarnThresholdSeconds: 10 } }]) : undefined;
       const resolved = resolveLayers(layers.map((values, i) => ({ source: `layer${i}`, values })), previous);
-      for (const name of keyNames) if (checkValue(name, resolved.config[name]) !== undefined) return false;
-      return resolved.config.WarnThresholdSeconds < resolved.config.EnforceThresholdSeconds;
+      for (const name of keyNames()) if (checkValue(name, resolved.config[name]) !== undefined) return false;
+      return (resolved.config.WarnThresholdSeconds as number) < (resolved.config.EnforceThresholdSeconds as number);
     }),
     { numRuns: 300 },
   );
@@ -171,7 +180,7 @@ test('docs/configuration.md lists every key, and the example profile payload is 
   const { parse } = await import('plist');
   const root = new URL('../../../', import.meta.url);
   const docs = readFileSync(new URL('docs/configuration.md', root), 'utf8');
-  for (const name of keyNames) t.true(docs.includes(`| \`${name}\` |`), name);
+  for (const name of keyNames()) t.true(docs.includes(`| \`${name}\` |`), name);
   const profile = parse(readFileSync(new URL('examples/com.trustguard.agent.mobileconfig', root), 'utf8')) as { PayloadContent: Array<Record<string, unknown>> };
   const payload = profile.PayloadContent.find((p) => p.PayloadType === 'com.trustguard.agent')!;
   t.deepEqual(resolveLayers([{ source: 'profile', values: payload as Record<string, never> }]).problems, []);

@@ -1,5 +1,6 @@
 import test from 'ava';
 import { existsSync, readFileSync } from 'node:fs';
+import { statusSections } from '../../agent/cli/status.js';
 import { createAgentFixture, eventually, requestOnce } from '../helpers/agent.js';
 
 test('agentctl status --json reports the daemon fields from a real agentd', async (t) => {
@@ -17,7 +18,8 @@ test('agentctl status --json reports the daemon fields from a real agentd', asyn
   t.is(status.daemon.mode, 'remediate');
   t.is(status.daemon.control_socket, fx.socketPath);
   t.deepEqual(status.daemon.config_problems, []);
-  t.is(status.permissions.full_disk_access, process.platform === 'darwin' ? status.permissions.full_disk_access : 'not applicable');
+  if (process.platform === 'darwin') t.regex(String(status.permissions.full_disk_access), /^(authorized|denied|not determined|restricted|unknown \(.*\))$/);
+  else t.is(status.permissions.full_disk_access, 'not applicable');
   // Keys are snake_case all the way down.
   const keys = (value: unknown): string[] =>
     Array.isArray(value) ? value.flatMap(keys) : value && typeof value === 'object' ? Object.entries(value).flatMap(([k, v]) => [k, ...keys(v)]) : [];
@@ -25,7 +27,7 @@ test('agentctl status --json reports the daemon fields from a real agentd', asyn
 
   const human = await fx.ctl(['status', '--socket', fx.socketPath]);
   t.is(human.code, 0, human.stderr);
-  for (const section of ['Daemon', 'Clock', 'Trust', 'Keychain', 'Telemetry', 'Permissions']) t.true(human.stdout.includes(`>>> ${section}`), section);
+  for (const section of statusSections().map((s) => s.title)) t.true(human.stdout.includes(`>>> ${section}`), section);
   t.regex(human.stdout, /Mode +\| remediate/);
   t.regex(human.stdout, /Last reload +\| Never/);
   t.false(human.stdout.includes('\u001b['), 'no colour when stdout is not a terminal');
@@ -119,6 +121,36 @@ test('a configuration file that does not parse keeps the last good configuration
   await eventually(() => (fx.logLines().some((l) => String(l.message).includes('keeping the last good configuration')) ? true : undefined), 'the parse failure to be logged');
   const status = await requestOnce(fx.socketPath, { request: 'status' });
   t.is((status.result as { daemon: { mode: string } }).daemon.mode, 'enforce');
+});
+
+test('after a restart, a broken preference file or an invalid key falls back to the last good configuration, not the defaults', async (t) => {
+  const fx = createAgentFixture();
+  t.teardown(fx.cleanup);
+  fx.writeConfig({ Mode: 'enforce', LogLevel: 'debug' });
+  let agent = await fx.start();
+  agent.child.kill('SIGTERM');
+  t.is((await agent.exited).code, 0);
+
+  // The MDM pushes a profile that does not parse while the daemon is down.
+  fx.writeConfig({}, { raw: '<?xml version="1.0"?><plist><dict><key>Mode</key><string>observe' });
+  agent = await fx.start();
+  const status = await fx.ctl(['status', '--json', '--socket', fx.socketPath]);
+  const daemon = (JSON.parse(status.stdout) as { daemon: { mode: string; config_problems: string[] } }).daemon;
+  t.is(daemon.mode, 'enforce');
+  t.true(daemon.config_problems.some((p) => /does not parse.*keeping the last good configuration/.test(p)), JSON.stringify(daemon.config_problems));
+  const human = await fx.ctl(['status', '--socket', fx.socketPath]);
+  t.regex(human.stdout, /last good configuration/);
+  const shown = await fx.ctl(['config', 'show', '--json', '--socket', fx.socketPath]);
+  t.regex((JSON.parse(shown.stdout) as { keys: { Mode: { source: string } } }).keys.Mode.source, /\(last good\)$/);
+  agent.child.kill('SIGTERM');
+  t.is((await agent.exited).code, 0);
+
+  // A profile that parses but whose Mode is wrong keeps the last good Mode, and says so.
+  fx.writeConfig({ Mode: 'enforcing', LogLevel: 'info' });
+  agent = await fx.start();
+  const again = (JSON.parse((await fx.ctl(['status', '--json', '--socket', fx.socketPath])).stdout) as { daemon: { mode: string; config_problems: string[] } }).daemon;
+  t.is(again.mode, 'enforce');
+  t.true(again.config_problems.some((p) => /Mode must be .*keeping "enforce"/.test(p)), JSON.stringify(again.config_problems));
 });
 
 test('changing the configuration file reloads the daemon without a signal', async (t) => {

@@ -96,7 +96,7 @@ export function createAgentFixture(prefix = 'tg-agent-'): AgentFixture {
     },
     async start(extraArgs = []) {
       if (!existsSync(configFile)) fixture.writeConfig({});
-      const child = spawn(process.execPath, [agentdPath, '--config', configFile, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [agentdPath, '--config', configFile, '--state-dir', stateDir, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
       let output = '';
       child.stdout!.on('data', (d) => (output += d));
       child.stderr!.on('data', (d) => (output += d));

@@ -1,0 +1,34 @@
+// `agentctl status`: asks the daemon and prints its sections. Support staff run this and it
+// must answer at once: it loads only node:net, the formatter and the capabilities' views.
+import type { CommandInput } from '../../capability.js';
+import { DaemonUnreachableError, request } from '../../control/client.js';
+import { exitCodes } from '../../exit-codes.js';
+import { renderStatus, statusExitCode } from '../status.js';
+import { chooseSocket, unreachableMessage } from '../socket.js';
+
+export async function run({ flags }: CommandInput): Promise<number> {
+  const options = flags as { json?: boolean; socket?: string; config?: string };
+  if (options.socket !== undefined && options.config !== undefined) {
+    console.error('agentctl status: --socket and --config name the socket twice; give one');
+    return exitCodes.usage;
+  }
+  const socket = await chooseSocket(options);
+  let response;
+  try {
+    response = await request(socket.path, 'status');
+  } catch (error) {
+    if (error instanceof DaemonUnreachableError) {
+      console.error(unreachableMessage(socket.path, error.code));
+      return exitCodes.error;
+    }
+    console.error(`agentctl: ${(error as Error).message}`);
+    return exitCodes.error;
+  }
+  if (!response.ok) {
+    console.error(`agentctl: the daemon refused status: ${response.error.message}`);
+    return exitCodes.error;
+  }
+  const status = response.result as Record<string, unknown>;
+  process.stdout.write(options.json ? `${JSON.stringify(status, null, 2)}\n` : `${renderStatus(status, process.stdout)}\n`);
+  return statusExitCode(status);
+}

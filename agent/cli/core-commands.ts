@@ -1,0 +1,52 @@
+// The daemon's own agentctl commands (capabilities bring theirs in their descriptors). Each
+// command's code is its own file in ./commands, imported only when it runs.
+import type { CommandDescriptor, FlagSpec } from '../capability.js';
+
+const socketFlag: FlagSpec = { name: 'socket', value: '<path>', description: 'the daemon control socket' };
+const findSocketFlag: FlagSpec = { name: 'config', value: '<file>', description: 'find the socket through this configuration file' };
+
+export const coreCommands: readonly CommandDescriptor[] = [
+  {
+    name: 'status',
+    summary: 'show the daemon, clock, trust, keychain, telemetry and permissions status',
+    flags: [{ name: 'json', description: 'print stable snake_case JSON' }, socketFlag, findSocketFlag],
+    needsRoot: false,
+    needsDaemon: true,
+    load: () => import('./commands/status.js'),
+  },
+  {
+    name: 'config show',
+    summary: 'show the effective configuration and the source of each value (secrets redacted)',
+    flags: [
+      { name: 'json', description: 'print JSON' },
+      socketFlag,
+      { name: 'config', value: '<file>', description: 'read this file instead of the system preferences when the daemon is not running' },
+    ],
+    needsRoot: false,
+    needsDaemon: false,
+    load: () => import('./commands/config-show.js'),
+  },
+  {
+    name: 'config validate',
+    summary: 'check a configuration file (XML or binary plist, or JSON): exit 0 valid, 1 invalid',
+    args: [{ name: 'file', description: 'the file to check', required: true }],
+    needsRoot: false,
+    needsDaemon: false,
+    load: () => import('./commands/config-validate.js'),
+  },
+  {
+    name: 'reload',
+    summary: 'make the daemon re-read its configuration (root only)',
+    flags: [{ ...socketFlag, description: 'the daemon control socket (the admin socket is <path>.admin)' }, findSocketFlag],
+    needsRoot: true,
+    needsDaemon: true,
+    load: () => import('./commands/reload.js'),
+  },
+  {
+    name: 'version',
+    summary: 'print the version',
+    needsRoot: false,
+    needsDaemon: false,
+    load: () => import('./commands/version.js'),
+  },
+];
