@@ -26,6 +26,7 @@ export type UnsafePathCode =
   | 'not_a_regular_file'
   | 'hard_linked'
   | 'too_many_links'
+  | 'missing'
   | 'cannot_check';
 
 /** What a path is for, in messages: "the state directory /x is unsafe: …". */
@@ -117,7 +118,7 @@ function walkDirectory(dir: string, role: PathRole, missing?: (at: string, isLas
     const isLast = pending.length === 0;
     let info = stat(next);
     if (!info) {
-      if (!missing || !missing(next, isLast)) fail('cannot_check', next, 'does not exist');
+      if (!missing || !missing(next, isLast)) fail('missing', next, 'does not exist');
       info = stat(next) ?? fail('cannot_check', next, 'could not be created');
     }
     if (info.isSymbolicLink()) {
@@ -230,4 +231,40 @@ export function checkOpenedFile(file: string, info: Stats, role: PathRole): void
 /** True when `error` is one of ours (for callers that report rather than crash). */
 export function isUnsafePath(error: unknown): error is UnsafePathError {
   return error instanceof UnsafePathError;
+}
+
+/**
+ * Checks a program root is about to run: an absolute path whose directories are trusted, a
+ * regular executable file owned by a trusted user that nobody else can write. A symlink is
+ * followed only when root owns it (its directory being trusted, nobody else can replace it).
+ * Returns the real path. Throws UnsafePathError; an absent file or folder throws with code
+ * 'missing' (the caller may let spawn report it).
+ */
+export function checkExecutable(file: string, role: PathRole = 'remediation command'): string {
+  if (!path.isAbsolute(file)) throw new UnsafePathError('cannot_check', file, file, role, 'is not an absolute path');
+  let current = file;
+  for (let hops = 0; hops <= 16; hops++) {
+    const dir = walkDirectory(path.dirname(current), role).real;
+    const real = path.join(dir, path.basename(current));
+    let info: Stats;
+    try {
+      info = lstatSync(real);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') throw new UnsafePathError('missing', file, real, role, 'does not exist');
+      throw new UnsafePathError('cannot_check', file, real, role, `cannot be checked (${code ?? (error as Error).message})`);
+    }
+    if (info.isSymbolicLink()) {
+      if (info.uid !== 0) throw new UnsafePathError('symlink', file, real, role, 'is a symbolic link someone other than root made; root does not follow it');
+      const target = readlinkSync(real);
+      current = target.startsWith('/') ? target : path.join(dir, target);
+      continue;
+    }
+    if (!info.isFile()) throw new UnsafePathError('not_a_regular_file', file, real, role, 'is not a regular file');
+    if (!trustedUids().has(info.uid)) throw new UnsafePathError('untrusted_owner', file, real, role, `belongs to uid ${info.uid}, not root`);
+    if (info.mode & 0o022) throw new UnsafePathError('writable_by_others', file, real, role, `is writable by ${info.mode & 0o002 ? 'anyone' : `group ${info.gid}`} (mode ${octal(info.mode)})`);
+    if (!(info.mode & 0o111)) throw new UnsafePathError('not_a_regular_file', file, real, role, 'is not executable');
+    return real;
+  }
+  throw new UnsafePathError('too_many_links', file, file, role, 'goes through too many symbolic links');
 }

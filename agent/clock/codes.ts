@@ -93,6 +93,7 @@ export type SourceReportCode = SourceFailureCode | (typeof sourceVerdictCodes)[n
 /** Why a remediation command did not succeed (remediation.ts), `remediation.last.code` in JSON; null when it exited 0. */
 export const remediationCodes = [
   'command_empty',
+  'command_untrusted',
   'spawn_failed',
   'killed_timeout',
   'killed_signal',

@@ -7,7 +7,7 @@ import { httpsURL, int, ntpServer, optionalAbsolutePath, type CoreConfig } from 
 import { z } from 'zod';
 import { defaultThresholds } from './levels.js';
 import type { TimeSourcesOptions } from './measure.js';
-import { defaultRemediationCommand, serverPlaceholder } from './remediation.js';
+import { defaultRemediationCommand, serverPlaceholder, untrustedProgram } from './remediation.js';
 
 export const clockKeys = {
   WarnThresholdSeconds: {
@@ -66,10 +66,20 @@ export const clockKeys = {
     default: () => '',
   },
   RemediationCommand: {
-    schema: z.array(z.string().min(1)).max(32),
-    expected: `an array of strings (the program and its arguments; "${serverPlaceholder}" is replaced)`,
-    meaning: 'command run in remediate mode to correct the clock against an agreeing server',
+    // Root runs it: an absolute path (never a PATH lookup), to a program root owns and nobody
+    // else can write, from the managed preferences only (docs/security.md).
+    schema: z
+      .array(z.string().min(1))
+      .max(32)
+      .refine((argv) => argv.length === 0 || argv[0]!.startsWith('/'), 'the program must be an absolute path'),
+    expected: `an array of strings: the absolute path of a root-owned program nobody else can write, then its arguments ("${serverPlaceholder}" is replaced)`,
+    meaning: 'command run in remediate mode to correct the clock against an agreeing server; accepted only from the managed preferences',
     default: (platform) => defaultRemediationCommand(platform) ?? [],
+    managedOnly: true,
+    check: (value) => {
+      const argv = value as string[];
+      return argv.length === 0 ? undefined : (untrustedProgram(argv[0]!) ?? undefined);
+    },
   },
 } satisfies KeySpecs;
 

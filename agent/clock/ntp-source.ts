@@ -380,6 +380,8 @@ export function parseServerAddress(text: string): { host: string; port: number }
   }
   if (host === '') throw new Error(`NTP server address "${text}" has no host`);
   if (/[\s/@]/.test(host)) throw new Error(`NTP server address "${text}" has an invalid host "${host}"`);
+  // It may reach a command line ("{server}" in RemediationCommand), where it would be an option.
+  if (host.startsWith('-')) throw new Error(`NTP server address "${text}" starts with "-"`);
   let port = DEFAULT_NTP_PORT;
   if (portText !== undefined) {
     if (!/^\d{1,5}$/.test(portText)) throw new Error(`NTP server address "${text}" has an invalid port "${portText}"`);

@@ -18,8 +18,9 @@ export const httpsURL = z.string().refine((u) => {
     return false;
   }
 }, 'not an https URL');
-// host, host:port or [v6]:port; no spaces, no scheme.
-export const ntpServer = z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:\d{1,5})?$/);
+// host, host:port or [v6]:port; no spaces, no scheme, and no leading '-': the host may be put
+// on a command line ("{server}" in RemediationCommand), where it would be read as an option.
+export const ntpServer = z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.][A-Za-z0-9._-]*)(:\d{1,5})?$/);
 export const hostname = z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/);
 
 export const coreKeys = {
@@ -123,14 +124,31 @@ export const pendingKeys = {
 /** The daemon's own configuration. */
 export type CoreConfig = ConfigOf<typeof coreKeys>;
 
+/** A value in words for a problem message: short, never throwing, URLs without credentials or queries. */
 export function describeValue(value: unknown): string {
-  if (value instanceof Date) return `a date (${value.toISOString()})`;
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'an invalid date' : `a date (${value.toISOString()})`;
   if (value instanceof Uint8Array) return `data (${value.length} bytes)`;
-  if (Array.isArray(value)) return `an array ${truncate(JSON.stringify(value))}`;
+  if (Array.isArray(value)) return `an array of ${value.length} item${value.length === 1 ? '' : 's'} ${truncate(safeJson(value))}`;
   if (value !== null && typeof value === 'object') return 'a dictionary';
-  if (typeof value === 'string') return `the string ${truncate(JSON.stringify(value))}`;
+  if (typeof value === 'string') return `the string ${truncate(JSON.stringify(stripUrlSecrets(value)))}`;
   if (typeof value === 'bigint') return `the integer ${value}`;
   return `${typeof value} ${String(value)}`;
+}
+
+/** JSON for a message: bigints as numbers' text, nested objects elided, URLs stripped; never throws. */
+function safeJson(value: unknown[]): string {
+  try {
+    return JSON.stringify(value.slice(0, 8), (_key, v: unknown) =>
+      typeof v === 'bigint' ? v.toString() : typeof v === 'string' ? stripUrlSecrets(v) : v instanceof Uint8Array ? `<${v.length} bytes>` : v,
+    );
+  } catch {
+    return '[…]';
+  }
+}
+
+/** https://user:pass@host/p?token=x → https://host/p?… (userinfo and query are where credentials travel). */
+export function stripUrlSecrets(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)([^/\s?#@]*@)?([^\s?#]*)(\?[^\s#]*)?(#\S*)?/gi, (_m, scheme: string, _user: string | undefined, rest: string, query: string | undefined) => `${scheme}${rest}${query ? '?…' : ''}`);
 }
 
 function truncate(text: string): string {
