@@ -3,7 +3,8 @@
 import { ConfigParseError, parseConfigBytes, parseConfigBytesOffThread, readConfigBytes, type ConfigParseCode } from './bounded-parse.js';
 import { systemConfigFiles } from './defaults.js';
 import { checkRelations, checkValue, defaultConfig, keyTable, loadKeyTable } from './keys.js';
-import { stripUrlSecrets, type CoreConfig } from './schema.js';
+import { redactMessage } from '../log/redact.js';
+import type { CoreConfig } from './schema.js';
 
 /** The configuration in force: the daemon's keys typed, each capability's read through its own type. */
 export type AgentConfig = CoreConfig & Readonly<Record<string, unknown>>;
@@ -176,8 +177,8 @@ export async function validateConfigFile(file: string): Promise<string[]> {
 /** A value as output may show it: a secret never (its presence only), URLs without userinfo or query. */
 export function redactValue(name: string, value: unknown): unknown {
   if (keyTable().keys[name]?.secret) return value === '' ? '' : '<redacted>';
-  if (typeof value === 'string') return stripUrlSecrets(value);
-  if (Array.isArray(value)) return value.map((v) => (typeof v === 'string' ? stripUrlSecrets(v) : v));
+  if (typeof value === 'string') return redactMessage(value);
+  if (Array.isArray(value)) return value.map((v) => (typeof v === 'string' ? redactMessage(v) : v));
   return value;
 }
 

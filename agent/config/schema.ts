@@ -3,7 +3,10 @@
 // module; agent/config/keys.ts gathers them all. docs/configuration.md is the same table for
 // admins; a test keeps them in step.
 import { z } from 'zod';
+import { redactMessage, stripUrlSecrets } from '../log/redact.js';
 import { defaultPaths } from './defaults.js';
+
+export { stripUrlSecrets };
 import type { ConfigOf, KeySpec, KeySpecs } from './key-spec.js';
 
 export type { KeySpec };
@@ -124,13 +127,13 @@ export const pendingKeys = {
 /** The daemon's own configuration. */
 export type CoreConfig = ConfigOf<typeof coreKeys>;
 
-/** A value in words for a problem message: short, never throwing, URLs without credentials or queries. */
+/** A value in words for a problem message: short, never throwing, without credentials (agent/log/redact.ts). */
 export function describeValue(value: unknown): string {
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'an invalid date' : `a date (${value.toISOString()})`;
   if (value instanceof Uint8Array) return `data (${value.length} bytes)`;
   if (Array.isArray(value)) return `an array of ${value.length} item${value.length === 1 ? '' : 's'} ${truncate(safeJson(value))}`;
   if (value !== null && typeof value === 'object') return 'a dictionary';
-  if (typeof value === 'string') return `the string ${truncate(JSON.stringify(stripUrlSecrets(value)))}`;
+  if (typeof value === 'string') return `the string ${truncate(JSON.stringify(redactMessage(value)))}`;
   if (typeof value === 'bigint') return `the integer ${value}`;
   return `${typeof value} ${String(value)}`;
 }
@@ -139,16 +142,11 @@ export function describeValue(value: unknown): string {
 function safeJson(value: unknown[]): string {
   try {
     return JSON.stringify(value.slice(0, 8), (_key, v: unknown) =>
-      typeof v === 'bigint' ? v.toString() : typeof v === 'string' ? stripUrlSecrets(v) : v instanceof Uint8Array ? `<${v.length} bytes>` : v,
+      typeof v === 'bigint' ? v.toString() : typeof v === 'string' ? redactMessage(v) : v instanceof Uint8Array ? `<${v.length} bytes>` : v,
     );
   } catch {
     return '[…]';
   }
-}
-
-/** https://user:pass@host/p?token=x → https://host/p?… (userinfo and query are where credentials travel). */
-export function stripUrlSecrets(text: string): string {
-  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)([^/\s?#@]*@)?([^\s?#]*)(\?[^\s#]*)?(#\S*)?/gi, (_m, scheme: string, _user: string | undefined, rest: string, query: string | undefined) => `${scheme}${rest}${query ? '?…' : ''}`);
 }
 
 function truncate(text: string): string {

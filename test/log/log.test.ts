@@ -62,7 +62,7 @@ test('property: values under secret-named keys never survive redaction, at any d
       return !JSON.stringify(redactFields(value)).includes(secret);
     }),
   );
-  t.is(redactMessage('POST https://u:pw@host/x token=abc&x=1 Bearer zzz'), 'POST https://<redacted>@host/x token=<redacted>&x=1 Bearer <redacted>');
+  t.is(redactMessage('POST https://u:pw@host/x token=abc&x=1 Bearer zzz'), 'POST https://host/x token=<redacted>&x=1 Bearer <redacted>');
 });
 
 test('osLog checks its arguments before they reach C++', (t) => {
@@ -96,7 +96,7 @@ const syslogNeeds = missing('root', 'linux', 'python3') ?? (existsSync('/dev/log
   });
   let out = '';
   await new Promise<void>((resolve) => listener.stdout.on('data', (d) => ((out += d), out.includes('ready') && resolve())));
-  const native = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'native', 'index.js');
+  const native = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'native', 'log.js');
   const writer = spawnSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(native)}); m.osLog('com.trustguard.agent', 'test', 'error', 'syslog reached')`]);
   t.is(writer.status, 0, writer.stderr.toString());
   await new Promise<void>((resolve) => listener.on('exit', () => resolve()));
