@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // agentd: the daemon that launchd runs in the foreground. `agentd [--config FILE]`.
 // Every capability in agent/capabilities.ts is attached after startDaemon().
+// Only node: built-ins are imported statically: the signal handlers below are installed before
+// the daemon's modules load (zod, winston, every capability: hundreds of milliseconds on a busy
+// machine, during which a SIGHUP would otherwise kill the process).
 import { parseArgs } from 'node:util';
 import path from 'node:path';
-import { startDaemon, type Daemon } from './daemon.js';
-import { AlreadyRunningError } from './lock.js';
-import { capabilities } from '../capabilities.js';
+import type { Daemon } from './daemon.js';
 
 const usage = [
   'usage: agentd [--config FILE] [--state-dir DIR]',
@@ -31,9 +32,9 @@ function parseCommandLine(): { configFile?: string; stateDirectory?: string } {
 }
 
 async function main(): Promise<void> {
-  const { configFile, stateDirectory } = parseCommandLine();
-  // Signal handlers first: a SIGTERM or SIGHUP that arrives while the daemon starts (launchd
-  // sends them whenever it likes) is acted on once it has started, never fatal.
+  // Signal handlers first, before anything else is loaded or parsed: a SIGTERM or SIGHUP that
+  // arrives while the daemon starts (launchd sends them whenever it likes) is acted on once it
+  // has started, never fatal.
   let daemon: Daemon | undefined;
   let stopping = false;
   let reloadQueued = false;
@@ -61,6 +62,8 @@ async function main(): Promise<void> {
     else reloadQueued = true;
   });
 
+  const { configFile, stateDirectory } = parseCommandLine();
+  const [{ startDaemon }, { AlreadyRunningError }, { capabilities }] = await Promise.all([import('./daemon.js'), import('./lock.js'), import('../capabilities.js')]);
   try {
     daemon = await startDaemon({ configFile, stateDirectory, capabilities });
   } catch (error) {
