@@ -69,6 +69,8 @@ async function main(): Promise<void> {
   } catch (error) {
     const message = error instanceof AlreadyRunningError ? `agentd: ${error.message}; not starting a second one` : `agentd: cannot start: ${(error as Error).message}`;
     console.error(message);
+    // The file log may be what was refused (an unsafe directory): the OS log still gets why.
+    await import('../../native/log.js').then(({ osLog }) => osLog('com.trustguard.agent', 'agent', 'error', message)).catch(() => undefined);
     process.exit(1);
   }
   const running = daemon;

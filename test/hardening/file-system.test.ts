@@ -143,6 +143,10 @@ nobodyTest(nobodyTitle('(1) agentd with a log directory nobody can write keeps r
   await fx.start();
   const status = await requestOnce(fx.socketPath, { request: 'status' });
   t.true(status.ok);
+  // Status says why there is no file log.
+  t.regex(String((status.result as { daemon: { log_problem: string } }).daemon.log_problem), /the file log is off: the log directory .*open-logs is unsafe: is writable by anyone \(mode 0777\)/);
+  const human = await agentctl(['status', '--socket', fx.socketPath]);
+  t.regex(human.stdout, /file log is off/);
   t.true(victim.unchanged());
 });
 
