@@ -15,7 +15,17 @@
 //    writable by nobody else, with one link (a hard link to another file is refused).
 // Once a directory chain is trusted, nobody but root can change it, so checking first and
 // using the path afterwards is sound.
-import { constants, closeSync, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readlinkSync, type Stats } from 'node:fs';
+import {
+  constants,
+  closeSync,
+  fchmodSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readlinkSync,
+  type Stats,
+} from 'node:fs';
 import path from 'node:path';
 
 export type UnsafePathCode =
@@ -30,7 +40,13 @@ export type UnsafePathCode =
   | 'cannot_check';
 
 /** What a path is for, in messages: "the state directory /x is unsafe: …". */
-export type PathRole = 'state directory' | 'log directory' | 'control socket directory' | 'configuration file' | 'remediation command' | 'file';
+export type PathRole =
+  | 'state directory'
+  | 'log directory'
+  | 'control socket directory'
+  | 'configuration file'
+  | 'remediation command'
+  | 'file';
 
 export class UnsafePathError extends Error {
   constructor(
@@ -95,10 +111,13 @@ function walkDirectory(dir: string, role: PathRole, missing?: (at: string, isLas
   // when sticky (the entry below is then checked to be a trusted user's own).
   const checkAncestor = (p: string, info: Stats): void => {
     if (!trusted.has(info.uid)) fail('untrusted_owner', p, `belongs to uid ${info.uid}, not root`);
-    if (info.mode & 0o020 && !groups.has(info.gid) && !(info.mode & 0o1000)) fail('writable_by_others', p, `is writable by group ${info.gid} (mode ${octal(info.mode)})`);
-    if (info.mode & 0o002 && !(info.mode & 0o1000)) fail('writable_by_others', p, `is writable by anyone (mode ${octal(info.mode)})`);
+    if (info.mode & 0o020 && !groups.has(info.gid) && !(info.mode & 0o1000))
+      fail('writable_by_others', p, `is writable by group ${info.gid} (mode ${octal(info.mode)})`);
+    if (info.mode & 0o002 && !(info.mode & 0o1000))
+      fail('writable_by_others', p, `is writable by anyone (mode ${octal(info.mode)})`);
   };
-  const othersCanReplaceEntries = (info: Stats) => (info.mode & 0o002 || (info.mode & 0o020 && !groups.has(info.gid))) !== 0;
+  const othersCanReplaceEntries = (info: Stats) =>
+    (info.mode & 0o002 || (info.mode & 0o020 && !groups.has(info.gid))) !== 0;
 
   // Components are followed as the kernel does ('..' from where a link led, not lexically).
   const parts = (p: string) => p.split('/').filter((c) => c !== '' && c !== '.');
@@ -123,7 +142,12 @@ function walkDirectory(dir: string, role: PathRole, missing?: (at: string, isLas
     }
     if (info.isSymbolicLink()) {
       // Only root's own link in a directory nobody else can write is root's choice.
-      if (info.uid !== 0 || othersCanReplaceEntries(currentInfo)) fail('symlink', next, 'is a symbolic link someone other than root could have made or replaced; root does not follow it');
+      if (info.uid !== 0 || othersCanReplaceEntries(currentInfo))
+        fail(
+          'symlink',
+          next,
+          'is a symbolic link someone other than root could have made or replaced; root does not follow it',
+        );
       if (++hops > 16) fail('too_many_links', next, 'goes through too many symbolic links');
       const target = readlinkSync(next);
       pending = [...parts(target), ...pending];
@@ -143,7 +167,12 @@ function walkDirectory(dir: string, role: PathRole, missing?: (at: string, isLas
   }
   // The directory itself: nobody else may write to it, sticky or not, whatever the group.
   if (!trusted.has(currentInfo.uid)) fail('untrusted_owner', current, `belongs to uid ${currentInfo.uid}, not root`);
-  if (currentInfo.mode & 0o022) fail('writable_by_others', current, `is writable by ${currentInfo.mode & 0o002 ? 'anyone' : `group ${currentInfo.gid}`} (mode ${octal(currentInfo.mode)})`);
+  if (currentInfo.mode & 0o022)
+    fail(
+      'writable_by_others',
+      current,
+      `is writable by ${currentInfo.mode & 0o002 ? 'anyone' : `group ${currentInfo.gid}`} (mode ${octal(currentInfo.mode)})`,
+    );
   return { real: current, info: currentInfo };
 }
 
@@ -162,7 +191,14 @@ export function ensureDirectory(dir: string, mode: number, role: PathRole): stri
     try {
       mkdirSync(at, { mode: wanted });
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new UnsafePathError('cannot_check', dir, at, role, `could not be created (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw new UnsafePathError(
+          'cannot_check',
+          dir,
+          at,
+          role,
+          `could not be created (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+        );
       return true;
     }
     // mkdir's mode passes through the umask: set it exactly, on the directory we just made
@@ -196,7 +232,11 @@ const openFlags: Record<SafeOpenMode, number> = {
  * Its directory is not checked here (see checkDirectory / ensureDirectory). Throws
  * UnsafePathError, or the open's own error (ENOENT…) when the file cannot be opened.
  */
-export function openSafeFile(file: string, how: SafeOpenMode, options: { role?: PathRole; createMode?: number } = {}): SafeFile {
+export function openSafeFile(
+  file: string,
+  how: SafeOpenMode,
+  options: { role?: PathRole; createMode?: number } = {},
+): SafeFile {
   const role = options.role ?? 'file';
   let fd: number;
   try {
@@ -204,7 +244,8 @@ export function openSafeFile(file: string, how: SafeOpenMode, options: { role?: 
   } catch (error) {
     // ELOOP is what O_NOFOLLOW answers for a link (EMLINK on some BSDs).
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP' || code === 'EMLINK') throw new UnsafePathError('symlink', file, file, role, 'is a symbolic link; root does not follow it');
+    if (code === 'ELOOP' || code === 'EMLINK')
+      throw new UnsafePathError('symlink', file, file, role, 'is a symbolic link; root does not follow it');
     throw error;
   }
   try {
@@ -224,8 +265,13 @@ export function checkOpenedFile(file: string, info: Stats, role: PathRole): void
   };
   if (!info.isFile()) fail('not_a_regular_file', 'is not a regular file');
   if (!trustedUids().has(info.uid)) fail('untrusted_owner', `belongs to uid ${info.uid}, not root`);
-  if (info.mode & 0o022) fail('writable_by_others', `is writable by ${info.mode & 0o002 ? 'anyone' : `group ${info.gid}`} (mode ${octal(info.mode)})`);
-  if (info.nlink > 1) fail('hard_linked', `has ${info.nlink} hard links; root only uses a file that is not linked elsewhere`);
+  if (info.mode & 0o022)
+    fail(
+      'writable_by_others',
+      `is writable by ${info.mode & 0o002 ? 'anyone' : `group ${info.gid}`} (mode ${octal(info.mode)})`,
+    );
+  if (info.nlink > 1)
+    fail('hard_linked', `has ${info.nlink} hard links; root only uses a file that is not linked elsewhere`);
 }
 
 /** True when `error` is one of ours (for callers that report rather than crash). */
@@ -252,17 +298,38 @@ export function checkExecutable(file: string, role: PathRole = 'remediation comm
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') throw new UnsafePathError('missing', file, real, role, 'does not exist');
-      throw new UnsafePathError('cannot_check', file, real, role, `cannot be checked (${code ?? (error as Error).message})`);
+      throw new UnsafePathError(
+        'cannot_check',
+        file,
+        real,
+        role,
+        `cannot be checked (${code ?? (error as Error).message})`,
+      );
     }
     if (info.isSymbolicLink()) {
-      if (info.uid !== 0) throw new UnsafePathError('symlink', file, real, role, 'is a symbolic link someone other than root made; root does not follow it');
+      if (info.uid !== 0)
+        throw new UnsafePathError(
+          'symlink',
+          file,
+          real,
+          role,
+          'is a symbolic link someone other than root made; root does not follow it',
+        );
       const target = readlinkSync(real);
       current = target.startsWith('/') ? target : path.join(dir, target);
       continue;
     }
     if (!info.isFile()) throw new UnsafePathError('not_a_regular_file', file, real, role, 'is not a regular file');
-    if (!trustedUids().has(info.uid)) throw new UnsafePathError('untrusted_owner', file, real, role, `belongs to uid ${info.uid}, not root`);
-    if (info.mode & 0o022) throw new UnsafePathError('writable_by_others', file, real, role, `is writable by ${info.mode & 0o002 ? 'anyone' : `group ${info.gid}`} (mode ${octal(info.mode)})`);
+    if (!trustedUids().has(info.uid))
+      throw new UnsafePathError('untrusted_owner', file, real, role, `belongs to uid ${info.uid}, not root`);
+    if (info.mode & 0o022)
+      throw new UnsafePathError(
+        'writable_by_others',
+        file,
+        real,
+        role,
+        `is writable by ${info.mode & 0o002 ? 'anyone' : `group ${info.gid}`} (mode ${octal(info.mode)})`,
+      );
     if (!(info.mode & 0o111)) throw new UnsafePathError('not_a_regular_file', file, real, role, 'is not executable');
     return real;
   }

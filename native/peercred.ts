@@ -30,7 +30,8 @@ function socketFd(socket: net.Socket): number | null {
  * Error when the socket is already closed or the OS refuses (e.g. a TCP socket).
  */
 export function peerCredentials(socket: net.Socket, ...rest: unknown[]): PeerCredentials {
-  if (!(socket instanceof net.Socket)) throw new TypeError(`peerCredentials: expected a net.Socket, got ${describe(socket)}`);
+  if (!(socket instanceof net.Socket))
+    throw new TypeError(`peerCredentials: expected a net.Socket, got ${describe(socket)}`);
   if (rest.length !== 0) throw new TypeError(`peerCredentials() takes one argument, got ${rest.length + 1}`);
   const fd = socketFd(socket);
   if (fd === null) throw new Error('peerCredentials: the socket has no file descriptor (closed, or not yet connected)');
@@ -39,7 +40,8 @@ export function peerCredentials(socket: net.Socket, ...rest: unknown[]): PeerCre
 
 /** The same for a raw file descriptor of a connected Unix domain socket. */
 export function peerCredentialsOfFd(fd: number, ...rest: unknown[]): PeerCredentials {
-  if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`peerCredentialsOfFd: fd must be a non-negative integer, got ${String(fd)}`);
+  if (!Number.isInteger(fd) || fd < 0)
+    throw new TypeError(`peerCredentialsOfFd: fd must be a non-negative integer, got ${String(fd)}`);
   if (rest.length !== 0) throw new TypeError(`peerCredentialsOfFd() takes one argument, got ${rest.length + 1}`);
   return native<PeerCredAddon>().peerCredentials(fd);
 }

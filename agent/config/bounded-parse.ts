@@ -18,9 +18,22 @@ export interface ConfigLimits {
   timeoutMs: number;
 }
 
-export const configLimits: ConfigLimits = { maxBytes: 1024 * 1024, maxDepth: 32, maxObjects: 20_000, timeoutMs: 10_000 };
+export const configLimits: ConfigLimits = {
+  maxBytes: 1024 * 1024,
+  maxDepth: 32,
+  maxObjects: 20_000,
+  timeoutMs: 10_000,
+};
 
-export type ConfigParseCode = 'too_large' | 'too_deep' | 'too_many_objects' | 'does_not_parse' | 'not_a_dictionary' | 'timed_out' | 'unreadable' | 'unsafe_file';
+export type ConfigParseCode =
+  | 'too_large'
+  | 'too_deep'
+  | 'too_many_objects'
+  | 'does_not_parse'
+  | 'not_a_dictionary'
+  | 'timed_out'
+  | 'unreadable'
+  | 'unsafe_file';
 
 export class ConfigParseError extends Error {
   constructor(
@@ -43,15 +56,27 @@ export function readConfigBytes(file: string, options: { trusted?: boolean; maxB
   const maxBytes = options.maxBytes ?? configLimits.maxBytes;
   let opened: SafeFile;
   try {
-    opened = options.trusted === false ? openForValidation(file) : openSafeFile(file, 'read', { role: 'configuration file' });
+    opened =
+      options.trusted === false ? openForValidation(file) : openSafeFile(file, 'read', { role: 'configuration file' });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (error instanceof Error && error.name === 'UnsafePathError') throw new ConfigParseError('unsafe_file', `${error.message.replace(/^the configuration file \S+ is unsafe: /, 'is not trusted: ')}; it is ignored`);
-    throw new ConfigParseError('unreadable', code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? (error as Error).message})`);
+    if (error instanceof Error && error.name === 'UnsafePathError')
+      throw new ConfigParseError(
+        'unsafe_file',
+        `${error.message.replace(/^the configuration file \S+ is unsafe: /, 'is not trusted: ')}; it is ignored`,
+      );
+    throw new ConfigParseError(
+      'unreadable',
+      code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? (error as Error).message})`,
+    );
   }
   try {
     if (!opened.info.isFile()) throw new ConfigParseError('unreadable', 'is not a regular file');
-    if (opened.info.size > maxBytes) throw new ConfigParseError('too_large', `is ${opened.info.size} bytes; configuration files are limited to ${maxBytes} bytes`);
+    if (opened.info.size > maxBytes)
+      throw new ConfigParseError(
+        'too_large',
+        `is ${opened.info.size} bytes; configuration files are limited to ${maxBytes} bytes`,
+      );
     // Read at most maxBytes + 1: a file that grows after the fstat is caught here.
     const buffer = Buffer.alloc(Math.min(opened.info.size, maxBytes) + 1);
     let length = 0;
@@ -61,7 +86,11 @@ export function readConfigBytes(file: string, options: { trusted?: boolean; maxB
       length += n;
       if (length === buffer.length) break;
     }
-    if (length > maxBytes) throw new ConfigParseError('too_large', `is over ${maxBytes} bytes; configuration files are limited to ${maxBytes} bytes`);
+    if (length > maxBytes)
+      throw new ConfigParseError(
+        'too_large',
+        `is over ${maxBytes} bytes; configuration files are limited to ${maxBytes} bytes`,
+      );
     return buffer.subarray(0, length);
   } finally {
     closeSync(opened.fd);
@@ -80,8 +109,10 @@ export function checkTree(value: unknown, limits: Pick<ConfigLimits, 'maxDepth' 
   let objects = 0;
   while (stack.length > 0) {
     const [node, depth] = stack.pop()!;
-    if (++objects > limits.maxObjects) throw new ConfigParseError('too_many_objects', `has more than ${limits.maxObjects} values`);
-    if (depth > limits.maxDepth) throw new ConfigParseError('too_deep', `is nested deeper than ${limits.maxDepth} levels`);
+    if (++objects > limits.maxObjects)
+      throw new ConfigParseError('too_many_objects', `has more than ${limits.maxObjects} values`);
+    if (depth > limits.maxDepth)
+      throw new ConfigParseError('too_deep', `is nested deeper than ${limits.maxDepth} levels`);
     if (node === null || typeof node !== 'object' || node instanceof Date || ArrayBuffer.isView(node)) continue;
     const children = Array.isArray(node) ? node : Object.values(node as object);
     for (const child of children) stack.push([child, depth + 1]);
@@ -90,7 +121,11 @@ export function checkTree(value: unknown, limits: Pick<ConfigLimits, 'maxDepth' 
 
 /** Parses XML plist, binary plist (magic "bplist00") or JSON into a dictionary of keys, within the limits. */
 export async function parseConfigBytes(buffer: Buffer, limits: ConfigLimits = configLimits): Promise<ConfigValues> {
-  if (buffer.length > limits.maxBytes) throw new ConfigParseError('too_large', `is ${buffer.length} bytes; configuration files are limited to ${limits.maxBytes} bytes`);
+  if (buffer.length > limits.maxBytes)
+    throw new ConfigParseError(
+      'too_large',
+      `is ${buffer.length} bytes; configuration files are limited to ${limits.maxBytes} bytes`,
+    );
   let parsed: unknown;
   try {
     const head = buffer.subarray(0, 8).toString('latin1');
@@ -108,12 +143,27 @@ export async function parseConfigBytes(buffer: Buffer, limits: ConfigLimits = co
     }
   } catch (error) {
     if (error instanceof ConfigParseError) throw error;
-    const message = error instanceof RangeError ? `nested too deeply to parse (${error.message})` : error instanceof Error ? error.message : String(error);
-    const code: ConfigParseCode = /more than \d+ objects/.test(message) ? 'too_many_objects' : /nested deeper|nested too deeply/.test(message) ? 'too_deep' : 'does_not_parse';
+    const message =
+      error instanceof RangeError
+        ? `nested too deeply to parse (${error.message})`
+        : error instanceof Error
+          ? error.message
+          : String(error);
+    const code: ConfigParseCode = /more than \d+ objects/.test(message)
+      ? 'too_many_objects'
+      : /nested deeper|nested too deeply/.test(message)
+        ? 'too_deep'
+        : 'does_not_parse';
     throw new ConfigParseError(code, `does not parse: ${message}`);
   }
   checkTree(parsed, limits);
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed) || parsed instanceof Date || ArrayBuffer.isView(parsed)) {
+  if (
+    parsed === null ||
+    typeof parsed !== 'object' ||
+    Array.isArray(parsed) ||
+    parsed instanceof Date ||
+    ArrayBuffer.isView(parsed)
+  ) {
     throw new ConfigParseError('not_a_dictionary', 'does not parse: the top level is not a dictionary');
   }
   return parsed as ConfigValues;
@@ -129,7 +179,10 @@ function quietly<T>(parse: () => T): T {
     return parse();
   } catch (error) {
     if (error instanceof RangeError) throw error;
-    const detail = messages.find((m) => /fatal|error/i.test(m))?.replace(/\s+/g, ' ').trim();
+    const detail = messages
+      .find((m) => /fatal|error/i.test(m))
+      ?.replace(/\s+/g, ' ')
+      .trim();
     throw new Error(detail ? `${(error as Error).message} (${detail})` : (error as Error).message);
   } finally {
     Object.assign(console, saved);
@@ -141,7 +194,13 @@ function quietly<T>(parse: () => T): T {
  * and it is terminated after limits.timeoutMs. Never rejects with anything but ConfigParseError.
  */
 export function parseConfigBytesOffThread(buffer: Buffer, limits: ConfigLimits = configLimits): Promise<ConfigValues> {
-  if (buffer.length > limits.maxBytes) return Promise.reject(new ConfigParseError('too_large', `is ${buffer.length} bytes; configuration files are limited to ${limits.maxBytes} bytes`));
+  if (buffer.length > limits.maxBytes)
+    return Promise.reject(
+      new ConfigParseError(
+        'too_large',
+        `is ${buffer.length} bytes; configuration files are limited to ${limits.maxBytes} bytes`,
+      ),
+    );
   return new Promise((resolve, reject) => {
     let worker: Worker;
     try {
@@ -163,15 +222,37 @@ export function parseConfigBytesOffThread(buffer: Buffer, limits: ConfigLimits =
       fn();
       void worker.terminate();
     };
-    const timer = setTimeout(() => settle(() => reject(new ConfigParseError('timed_out', `took longer than ${limits.timeoutMs} ms to parse; it is ignored`))), limits.timeoutMs);
+    const timer = setTimeout(
+      () =>
+        settle(() =>
+          reject(new ConfigParseError('timed_out', `took longer than ${limits.timeoutMs} ms to parse; it is ignored`)),
+        ),
+      limits.timeoutMs,
+    );
     timer.unref();
-    worker.once('message', (message: { ok: true; values: ConfigValues } | { ok: false; code: ConfigParseCode; message: string }) => {
-      settle(() => (message.ok ? resolve(message.values) : reject(new ConfigParseError(message.code, message.message))));
-    });
+    worker.once(
+      'message',
+      (message: { ok: true; values: ConfigValues } | { ok: false; code: ConfigParseCode; message: string }) => {
+        settle(() =>
+          message.ok ? resolve(message.values) : reject(new ConfigParseError(message.code, message.message)),
+        );
+      },
+    );
     worker.once('error', (error: Error & { code?: string }) => {
       const code: ConfigParseCode = error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'too_large' : 'does_not_parse';
-      settle(() => reject(new ConfigParseError(code, code === 'too_large' ? 'needs more memory to parse than allowed; it is ignored' : `does not parse: ${error.message}`)));
+      settle(() =>
+        reject(
+          new ConfigParseError(
+            code,
+            code === 'too_large'
+              ? 'needs more memory to parse than allowed; it is ignored'
+              : `does not parse: ${error.message}`,
+          ),
+        ),
+      );
     });
-    worker.once('exit', () => settle(() => reject(new ConfigParseError('does_not_parse', 'the parser stopped without an answer'))));
+    worker.once('exit', () =>
+      settle(() => reject(new ConfigParseError('does_not_parse', 'the parser stopped without an answer'))),
+    );
   });
 }

@@ -28,22 +28,26 @@ export class BplistError extends Error {
 const appleEpochMs = Date.UTC(2001, 0, 1);
 
 export function parseBinaryPlist(buffer: Buffer, limits: BplistLimits): unknown {
-  if (buffer.length < 8 + 32 || buffer.toString('latin1', 0, 8) !== 'bplist00') throw new BplistError('not a bplist00 file');
+  if (buffer.length < 8 + 32 || buffer.toString('latin1', 0, 8) !== 'bplist00')
+    throw new BplistError('not a bplist00 file');
   const trailer = buffer.length - 32;
   const offsetSize = buffer[trailer + 6]!;
   const refSize = buffer[trailer + 7]!;
   const objects = readNumber(buffer, trailer + 8, 8);
   const top = readNumber(buffer, trailer + 16, 8);
   const table = readNumber(buffer, trailer + 24, 8);
-  if (offsetSize < 1 || offsetSize > 8 || refSize < 1 || refSize > 8) throw new BplistError('bad trailer: offset or reference size out of range');
+  if (offsetSize < 1 || offsetSize > 8 || refSize < 1 || refSize > 8)
+    throw new BplistError('bad trailer: offset or reference size out of range');
   if (objects < 1 || objects > buffer.length) throw new BplistError('bad trailer: object count out of range');
   if (top >= objects) throw new BplistError('bad trailer: top object out of range');
-  if (table < 8 || table + objects * offsetSize > trailer) throw new BplistError('bad trailer: offset table out of range');
+  if (table < 8 || table + objects * offsetSize > trailer)
+    throw new BplistError('bad trailer: offset table out of range');
   // Objects lie between the header and the offset table.
   const end = table;
 
   const need = (at: number, length: number) => {
-    if (!Number.isSafeInteger(at) || !Number.isSafeInteger(length) || at < 8 || length < 0 || at + length > end) throw new BplistError('truncated: an object runs past the object area');
+    if (!Number.isSafeInteger(at) || !Number.isSafeInteger(length) || at < 8 || length < 0 || at + length > end)
+      throw new BplistError('truncated: an object runs past the object area');
   };
   const offsetOf = (ref: number): number => {
     if (ref < 0 || ref >= objects) throw new BplistError(`reference ${ref} out of range`);
@@ -77,7 +81,10 @@ export function parseBinaryPlist(buffer: Buffer, limits: BplistLimits): unknown 
   };
 
   const decode = (ref: number, depth: number): unknown => {
-    if (--budget < 0) throw new BplistError(`more than ${limits.maxObjects} objects (shared references are counted each time they are used)`);
+    if (--budget < 0)
+      throw new BplistError(
+        `more than ${limits.maxObjects} objects (shared references are counted each time they are used)`,
+      );
     if (depth > limits.maxDepth) throw new BplistError(`nested deeper than ${limits.maxDepth} levels`);
     if (onPath.has(ref)) throw new BplistError(`object ${ref} contains itself`);
     const at = offsetOf(ref);
@@ -96,8 +103,15 @@ export function parseBinaryPlist(buffer: Buffer, limits: BplistLimits): unknown 
         const size = 1 << nibble;
         need(at + 1, size);
         // 1, 2 and 4 bytes are unsigned; 8 bytes signed; 16 bytes: the low 8, signed.
-        const value = size <= 4 ? readBig(buffer, at + 1, size) : size === 8 ? buffer.readBigInt64BE(at + 1) : buffer.readBigInt64BE(at + 9);
-        return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
+        const value =
+          size <= 4
+            ? readBig(buffer, at + 1, size)
+            : size === 8
+              ? buffer.readBigInt64BE(at + 1)
+              : buffer.readBigInt64BE(at + 9);
+        return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
+          ? Number(value)
+          : value;
       }
       case 0x2: {
         if (nibble === 2) {

@@ -36,7 +36,9 @@ export class UntrustedSocketError extends Error {
     readonly socketPath: string,
     readonly reason: string,
   ) {
-    super(`refusing to talk to ${socketPath}: ${reason}; it is not the TrustGuard daemon (ask an administrator to check that path)`);
+    super(
+      `refusing to talk to ${socketPath}: ${reason}; it is not the TrustGuard daemon (ask an administrator to check that path)`,
+    );
     this.name = 'UntrustedSocketError';
   }
 }
@@ -59,7 +61,12 @@ function checkSocketFile(socketPath: string): string | null {
   return null;
 }
 
-export function request(socketPath: string, name: string, args: Record<string, unknown> = {}, timeoutMs = 5000): Promise<ControlResponse> {
+export function request(
+  socketPath: string,
+  name: string,
+  args: Record<string, unknown> = {},
+  timeoutMs = 5000,
+): Promise<ControlResponse> {
   return new Promise((resolve, reject) => {
     const problem = checkSocketFile(socketPath);
     if (problem) {
@@ -92,7 +99,9 @@ export function request(socketPath: string, name: string, args: Record<string, u
       else resolve(response);
       return true;
     };
-    socket.setTimeout(timeoutMs, () => fail(new Error(`the daemon at ${socketPath} did not answer within ${timeoutMs} ms`)));
+    socket.setTimeout(timeoutMs, () =>
+      fail(new Error(`the daemon at ${socketPath} did not answer within ${timeoutMs} ms`)),
+    );
     socket.setEncoding('utf8');
     socket.on('connect', () => {
       connected = true;
@@ -100,7 +109,9 @@ export function request(socketPath: string, name: string, args: Record<string, u
       try {
         peerUid = peerCredentials(socket).uid;
       } catch (error) {
-        fail(new UntrustedSocketError(socketPath, `the peer's credentials cannot be read (${(error as Error).message})`));
+        fail(
+          new UntrustedSocketError(socketPath, `the peer's credentials cannot be read (${(error as Error).message})`),
+        );
         return;
       }
       if (!trustedUid(peerUid)) {

@@ -109,7 +109,8 @@ export class ControlServer {
   handle(name: string, handler: RequestHandler, options: HandlerOptions): void {
     if (this.handlers.has(name)) throw new Error(`control request "${name}" is already registered`);
     const timeoutMs = options.timeoutMs ?? handlerDeadlineMs;
-    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new RangeError(`control request "${name}": timeoutMs must be positive`);
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+      throw new RangeError(`control request "${name}": timeoutMs must be positive`);
     this.handlers.set(name, { handler, mutating: options.mutating, timeoutMs });
   }
 
@@ -119,7 +120,11 @@ export class ControlServer {
 
   /** Connection counts, for the daemon's status: open now, and refused as busy since start. */
   load(): { open: number; refused_busy: number; per_user_limit: number } {
-    return { open: this.connections.size, refused_busy: this.refusedBusy, per_user_limit: this.limits.connectionsPerUser };
+    return {
+      open: this.connections.size,
+      refused_busy: this.refusedBusy,
+      per_user_limit: this.limits.connectionsPerUser,
+    };
   }
 
   async start(): Promise<void> {
@@ -142,7 +147,9 @@ export class ControlServer {
   private async listen(file: string, mode: number, privileged: boolean): Promise<void> {
     await removeStaleSocket(file);
     // allowHalfOpen: a client may shut down its side after the request and still read the answer.
-    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => this.serve(socket, privileged));
+    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) =>
+      this.serve(socket, privileged),
+    );
     server.maxConnections = this.limits.maxConnections;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -158,7 +165,9 @@ export class ControlServer {
         process.umask(saved);
       }
     });
-    server.on('error', (error) => this.options.logger.error('control socket error', { socket: file, error: error.message }));
+    server.on('error', (error) =>
+      this.options.logger.error('control socket error', { socket: file, error: error.message }),
+    );
     this.servers.push(server);
   }
 
@@ -176,7 +185,10 @@ export class ControlServer {
       this.refusedBusy += this.stopping ? 0 : 1;
       const response = this.stopping
         ? errorResponse('shutting_down', 'the daemon is shutting down')
-        : errorResponse('busy', `the daemon is busy: uid ${key} already has ${count} open connections (limit ${this.limits.connectionsPerUser})`);
+        : errorResponse(
+            'busy',
+            `the daemon is busy: uid ${key} already has ${count} open connections (limit ${this.limits.connectionsPerUser})`,
+          );
       socket.end(`${JSON.stringify(response)}\n`);
       socket.destroySoon();
       // Whatever the client does, the socket is gone within the write deadline.
@@ -252,10 +264,16 @@ export class ControlServer {
     if (this.stopping) return errorResponse('shutting_down', 'the daemon is shutting down');
     const registration = this.handlers.get(parsed.request);
     if (!registration) {
-      return errorResponse('unknown_request', `unknown request "${parsed.request}"; known: ${[...this.handlers.keys()].join(', ')}`);
+      return errorResponse(
+        'unknown_request',
+        `unknown request "${parsed.request}"; known: ${[...this.handlers.keys()].join(', ')}`,
+      );
     }
     if (registration.mutating && !privileged) {
-      return errorResponse('forbidden', `"${parsed.request}" changes the daemon and is accepted only on the root-only socket ${this.adminSocketPath} (run agentctl with sudo)`);
+      return errorResponse(
+        'forbidden',
+        `"${parsed.request}" changes the daemon and is accepted only on the root-only socket ${this.adminSocketPath} (run agentctl with sudo)`,
+      );
     }
     // The handler's own deadline, independent of the request deadline (which has passed its use).
     const controller = new AbortController();
@@ -270,7 +288,11 @@ export class ControlServer {
     });
     const run = (async (): Promise<ControlResponse> => {
       try {
-        return { ok: true, result: (await registration.handler(parsed.args ?? {}, { privileged, uid, signal: controller.signal })) ?? null };
+        return {
+          ok: true,
+          result:
+            (await registration.handler(parsed.args ?? {}, { privileged, uid, signal: controller.signal })) ?? null,
+        };
       } catch (error) {
         return errorResponse('failed', error instanceof Error ? error.message : String(error));
       }
@@ -293,7 +315,10 @@ export class ControlServer {
       text = `${JSON.stringify(errorResponse('failed', `the answer could not be serialized: ${(error as Error).message}`))}\n`;
     }
     if (Buffer.byteLength(text) > this.limits.maxResponseBytes) {
-      this.options.logger.warn('control answer too large; sent an error instead', { bytes: Buffer.byteLength(text), limit: this.limits.maxResponseBytes });
+      this.options.logger.warn('control answer too large; sent an error instead', {
+        bytes: Buffer.byteLength(text),
+        limit: this.limits.maxResponseBytes,
+      });
       text = `${JSON.stringify(errorResponse('response_too_large', `the answer exceeds ${this.limits.maxResponseBytes} bytes`))}\n`;
     }
     const cutOff = setTimeout(() => socket.destroy(), this.limits.writeDeadlineMs);
@@ -318,7 +343,9 @@ export function prepareSocketDirectory(dir: string): void {
     ensureDirectory(dir, 0o755, 'control socket directory');
   } catch (error) {
     if (error instanceof UnsafePathError) {
-      throw new UnsafeSocketDirectoryError(`${error.message}; choose another ControlSocketPath or fix its owner and mode`);
+      throw new UnsafeSocketDirectoryError(
+        `${error.message}; choose another ControlSocketPath or fix its owner and mode`,
+      );
     }
     throw error;
   }
@@ -349,11 +376,14 @@ async function removeStaleSocket(file: string): Promise<void> {
     return;
   }
   // Anything that is not a socket is not ours to delete.
-  if (!info.isSocket()) throw new Error(`${file} exists and is not a socket; remove it or choose another ControlSocketPath`);
+  if (!info.isSocket())
+    throw new Error(`${file} exists and is not a socket; remove it or choose another ControlSocketPath`);
   // Connect first: a socket that answers belongs to a running daemon (perhaps one with another
   // state directory, so our lock says nothing about it). Never take its socket away.
   if (await answers(file)) {
-    throw new SocketInUseError(`another process is serving ${file} (it accepted a connection); not replacing the socket of a running daemon: stop it or choose another ControlSocketPath`);
+    throw new SocketInUseError(
+      `another process is serving ${file} (it accepted a connection); not replacing the socket of a running daemon: stop it or choose another ControlSocketPath`,
+    );
   }
   await unlink(file);
 }

@@ -7,9 +7,11 @@
 //    refresh_token, client_secret, id_token, api_key, password…), bare JWTs (eyJ….….…), and
 //    URLs lose their userinfo (user:pass@) and their query string (?token=…).
 
-const secretName = '[A-Za-z0-9_.-]*?(?:token|password|passwd|pwd|secret|api[-_]?key|private[-_]?key|session[-_]?id|credential|authorization|cookie|signature|sig)s?';
+const secretName =
+  '[A-Za-z0-9_.-]*?(?:token|password|passwd|pwd|secret|api[-_]?key|private[-_]?key|session[-_]?id|credential|authorization|cookie|signature|sig)s?';
 const secretKey = new RegExp(`^${secretName}$`, 'i');
-const secretKeyLoose = /(token|password|passwd|secret|authorization|cookie|credential|api[-_]?key|private[-_]?key|session[-_]?id)/i;
+const secretKeyLoose =
+  /(token|password|passwd|secret|authorization|cookie|credential|api[-_]?key|private[-_]?key|session[-_]?id)/i;
 export const redacted = '<redacted>';
 
 /** True when a field of this name holds a secret. */
@@ -29,7 +31,10 @@ export function redactFields(value: unknown, depth = 0, seen: WeakSet<object> = 
   if (ArrayBuffer.isView(value)) return `<${value.byteLength} bytes>`;
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) {
-    out[key] = isSecretKey(key) && v !== '' && v !== null && v !== undefined && v !== false ? redacted : redactFields(v, depth + 1, seen);
+    out[key] =
+      isSecretKey(key) && v !== '' && v !== null && v !== undefined && v !== false
+        ? redacted
+        : redactFields(v, depth + 1, seen);
   }
   return out;
 }
@@ -41,7 +46,11 @@ const jwt = /\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
 
 /** https://user:pass@host/p?token=x#f → https://host/p?… (userinfo and query are where credentials travel). */
 export function stripUrlSecrets(text: string): string {
-  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)([^/\s?#@]*@)?([^\s?#]*)(\?[^\s#]*)?(#\S*)?/gi, (_m, scheme: string, _user: string | undefined, rest: string, query: string | undefined) => `${scheme}${rest}${query ? '?…' : ''}`);
+  return text.replace(
+    /\b([a-z][a-z0-9+.-]*:\/\/)([^/\s?#@]*@)?([^\s?#]*)(\?[^\s#]*)?(#\S*)?/gi,
+    (_m, scheme: string, _user: string | undefined, rest: string, query: string | undefined) =>
+      `${scheme}${rest}${query ? '?…' : ''}`,
+  );
 }
 
 /** Cuts credentials that slipped into free text. */

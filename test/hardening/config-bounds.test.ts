@@ -9,7 +9,13 @@ import fc from 'fast-check';
 import { chmodSync, chownSync, closeSync, ftruncateSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseBinaryPlist } from '../../agent/config/bplist.js';
-import { ConfigParseError, configLimits, parseConfigBytes, parseConfigBytesOffThread, readConfigBytes } from '../../agent/config/bounded-parse.js';
+import {
+  ConfigParseError,
+  configLimits,
+  parseConfigBytes,
+  parseConfigBytesOffThread,
+  readConfigBytes,
+} from '../../agent/config/bounded-parse.js';
 import { asNobody, needsNobody, nobodyTitle, tempFolder } from '../helpers/attacker.js';
 
 const nobodyTest = needsNobody ? test.skip : test;
@@ -46,19 +52,22 @@ function assemble(objects: Buffer[], top: number): Buffer {
   return Buffer.concat([header, ...objects, table, trailer]);
 }
 
-test.serial('the shared-reference bomb (a few hundred bytes, 2^30 leaves) is refused at once by its object budget', async (t) => {
-  const bomb = sharedReferenceBomb(30);
-  t.true(bomb.length < 300, `${bomb.length} bytes`);
-  const started = process.hrtime.bigint();
-  const error = await t.throwsAsync(parseConfigBytes(bomb), { instanceOf: ConfigParseError });
-  const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  t.is(error!.code, 'too_many_objects');
-  t.regex(error!.message, /more than 20000 objects/);
-  t.log(`${bomb.length}-byte bomb refused in ${ms.toFixed(1)} ms (bplist-parser: 37 s and 3.7 GB for 285 bytes)`);
-  // Wide instead of deep: 8 levels of 16 references each.
-  const wide = await t.throwsAsync(parseConfigBytes(sharedReferenceBomb(8, 14)), { instanceOf: ConfigParseError });
-  t.is(wide!.code, 'too_many_objects');
-});
+test.serial(
+  'the shared-reference bomb (a few hundred bytes, 2^30 leaves) is refused at once by its object budget',
+  async (t) => {
+    const bomb = sharedReferenceBomb(30);
+    t.true(bomb.length < 300, `${bomb.length} bytes`);
+    const started = process.hrtime.bigint();
+    const error = await t.throwsAsync(parseConfigBytes(bomb), { instanceOf: ConfigParseError });
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    t.is(error!.code, 'too_many_objects');
+    t.regex(error!.message, /more than 20000 objects/);
+    t.log(`${bomb.length}-byte bomb refused in ${ms.toFixed(1)} ms (bplist-parser: 37 s and 3.7 GB for 285 bytes)`);
+    // Wide instead of deep: 8 levels of 16 references each.
+    const wide = await t.throwsAsync(parseConfigBytes(sharedReferenceBomb(8, 14)), { instanceOf: ConfigParseError });
+    t.is(wide!.code, 'too_many_objects');
+  },
+);
 
 test('a binary plist that contains itself, or is nested past the depth limit, is refused', async (t) => {
   // Array 0 holds a reference to itself.
@@ -96,16 +105,25 @@ test('ordinary binary plists read the same as with bplist-parser: strings, unico
 });
 
 test('property: any bytes after "bplist00", or any corruption of a valid file, give a dictionary or a ConfigParseError, never anything else', async (t) => {
-  const valid = bplistCreator({ Mode: 'observe', NTPServers: ['a', 'b', 'c'], Nested: { List: [1, 2, { X: 'y' }] }, N: 7 });
+  const valid = bplistCreator({
+    Mode: 'observe',
+    NTPServers: ['a', 'b', 'c'],
+    Nested: { List: [1, 2, { X: 'y' }] },
+    N: 7,
+  });
   await fc.assert(
     fc.asyncProperty(
       fc.oneof(
-        fc.uint8Array({ minLength: 0, maxLength: 600 }).map((tail) => Buffer.concat([Buffer.from('bplist00'), Buffer.from(tail)])),
-        fc.array(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }).map((edits) => {
-          const copy = Buffer.from(valid);
-          for (const [at, byte] of edits) copy[at] = byte;
-          return copy;
-        }),
+        fc
+          .uint8Array({ minLength: 0, maxLength: 600 })
+          .map((tail) => Buffer.concat([Buffer.from('bplist00'), Buffer.from(tail)])),
+        fc
+          .array(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 })
+          .map((edits) => {
+            const copy = Buffer.from(valid);
+            for (const [at, byte] of edits) copy[at] = byte;
+            return copy;
+          }),
       ),
       async (bytes) => {
         try {
@@ -125,7 +143,9 @@ test('deeply nested JSON and XML are refused with a reason, not a stack overflow
   const json = Buffer.from(`{"a":${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
   const jsonError = await t.throwsAsync(parseConfigBytes(json), { instanceOf: ConfigParseError });
   t.is(jsonError!.code, 'too_deep');
-  const xml = Buffer.from(`<plist><dict><key>a</key>${'<array>'.repeat(20_000)}${'</array>'.repeat(20_000)}</dict></plist>`);
+  const xml = Buffer.from(
+    `<plist><dict><key>a</key>${'<array>'.repeat(20_000)}${'</array>'.repeat(20_000)}</dict></plist>`,
+  );
   const xmlError = await t.throwsAsync(parseConfigBytes(xml), { instanceOf: ConfigParseError });
   t.is(xmlError!.code, 'too_deep');
   // Many values, shallow: refused by the object count.
@@ -147,58 +167,75 @@ test('a 50 MB file is refused from its size, before a byte is read; a file growi
   t.is(readConfigBytes(ok).toString(), '{"Mode":"observe"}');
 });
 
-test.serial('off the event loop: while a 1 MB XML plist is parsed in the worker, timers keep firing; the result is the same', async (t) => {
-  const xml = Buffer.from(`<plist><dict><key>List</key><array>${`<string>${'abcdefghij'.repeat(5)}</string>`.repeat(15_000)}</array></dict></plist>`);
-  t.true(xml.length > 900_000 && xml.length <= configLimits.maxBytes);
-  let ticks = 0;
-  let longestGap = 0;
-  let last = Date.now();
-  const timer = setInterval(() => {
-    const now = Date.now();
-    longestGap = Math.max(longestGap, now - last);
-    last = now;
-    ticks++;
-  }, 10);
-  t.teardown(() => clearInterval(timer));
-  const values = await parseConfigBytesOffThread(xml);
-  clearInterval(timer);
-  t.is((values.List as string[]).length, 15_000);
-  t.true(ticks >= 5, `${ticks} ticks`);
-  t.log(`parsed off-thread; ${ticks} timer ticks meanwhile, longest gap ${longestGap} ms`);
-  // Errors cross the thread as ConfigParseError with their code.
-  const bomb = await t.throwsAsync(parseConfigBytesOffThread(sharedReferenceBomb(30)), { instanceOf: ConfigParseError });
-  t.is(bomb!.code, 'too_many_objects');
-  const late = await t.throwsAsync(parseConfigBytesOffThread(xml, { ...configLimits, timeoutMs: 1 }), { instanceOf: ConfigParseError });
-  t.is(late!.code, 'timed_out');
-});
+test.serial(
+  'off the event loop: while a 1 MB XML plist is parsed in the worker, timers keep firing; the result is the same',
+  async (t) => {
+    const xml = Buffer.from(
+      `<plist><dict><key>List</key><array>${`<string>${'abcdefghij'.repeat(5)}</string>`.repeat(15_000)}</array></dict></plist>`,
+    );
+    t.true(xml.length > 900_000 && xml.length <= configLimits.maxBytes);
+    let ticks = 0;
+    let longestGap = 0;
+    let last = Date.now();
+    const timer = setInterval(() => {
+      const now = Date.now();
+      longestGap = Math.max(longestGap, now - last);
+      last = now;
+      ticks++;
+    }, 10);
+    t.teardown(() => clearInterval(timer));
+    const values = await parseConfigBytesOffThread(xml);
+    clearInterval(timer);
+    t.is((values.List as string[]).length, 15_000);
+    t.true(ticks >= 5, `${ticks} ticks`);
+    t.log(`parsed off-thread; ${ticks} timer ticks meanwhile, longest gap ${longestGap} ms`);
+    // Errors cross the thread as ConfigParseError with their code.
+    const bomb = await t.throwsAsync(parseConfigBytesOffThread(sharedReferenceBomb(30)), {
+      instanceOf: ConfigParseError,
+    });
+    t.is(bomb!.code, 'too_many_objects');
+    const late = await t.throwsAsync(parseConfigBytesOffThread(xml, { ...configLimits, timeoutMs: 1 }), {
+      instanceOf: ConfigParseError,
+    });
+    t.is(late!.code, 'timed_out');
+  },
+);
 
-nobodyTest(nobodyTitle('(9) a configuration file nobody owns, or anyone can write, is not read for root; through a link neither'), async (t) => {
-  const dir = tempFolder(t);
-  const own = path.join(dir, 'nobodys');
-  mkdirSync(own);
-  chownSync(own, 65534, 65534);
-  const theirs = path.join(own, 'theirs.json');
-  const made = await asNobody('sh', ['-c', `umask 0; printf '{"RemediationCommand":["/tmp/x"]}' > ${theirs}`]);
-  t.is(made.code, 0, made.stderr);
-  t.is((t.throws(() => readConfigBytes(theirs), { instanceOf: ConfigParseError }))!.code, 'unsafe_file');
-  const writable = path.join(dir, 'writable.json');
-  writeFileSync(writable, '{}');
-  chmodSync(writable, 0o666);
-  t.regex(t.throws(() => readConfigBytes(writable))!.message, /is not trusted: is writable by anyone \(mode 0666\); it is ignored/);
-  const groupWritable = path.join(dir, 'group.json');
-  writeFileSync(groupWritable, '{}');
-  chownSync(groupWritable, 0, 50);
-  chmodSync(groupWritable, 0o664);
-  t.regex(t.throws(() => readConfigBytes(groupWritable))!.message, /writable by group 50/);
-  mkdirSync(path.join(dir, 'sub'));
-  const root = path.join(dir, 'sub', 'root.json');
-  writeFileSync(root, '{"Mode":"observe"}', { mode: 0o644 });
-  const { symlinkSync } = await import('node:fs');
-  symlinkSync(root, path.join(dir, 'link.json'));
-  t.is((t.throws(() => readConfigBytes(path.join(dir, 'link.json'))))!.message.includes('symbolic link'), true);
-  // `agentctl config validate` may read any file the caller names.
-  t.is(readConfigBytes(theirs, { trusted: false }).toString(), '{"RemediationCommand":["/tmp/x"]}');
-});
+nobodyTest(
+  nobodyTitle(
+    '(9) a configuration file nobody owns, or anyone can write, is not read for root; through a link neither',
+  ),
+  async (t) => {
+    const dir = tempFolder(t);
+    const own = path.join(dir, 'nobodys');
+    mkdirSync(own);
+    chownSync(own, 65534, 65534);
+    const theirs = path.join(own, 'theirs.json');
+    const made = await asNobody('sh', ['-c', `umask 0; printf '{"RemediationCommand":["/tmp/x"]}' > ${theirs}`]);
+    t.is(made.code, 0, made.stderr);
+    t.is(t.throws(() => readConfigBytes(theirs), { instanceOf: ConfigParseError })!.code, 'unsafe_file');
+    const writable = path.join(dir, 'writable.json');
+    writeFileSync(writable, '{}');
+    chmodSync(writable, 0o666);
+    t.regex(
+      t.throws(() => readConfigBytes(writable))!.message,
+      /is not trusted: is writable by anyone \(mode 0666\); it is ignored/,
+    );
+    const groupWritable = path.join(dir, 'group.json');
+    writeFileSync(groupWritable, '{}');
+    chownSync(groupWritable, 0, 50);
+    chmodSync(groupWritable, 0o664);
+    t.regex(t.throws(() => readConfigBytes(groupWritable))!.message, /writable by group 50/);
+    mkdirSync(path.join(dir, 'sub'));
+    const root = path.join(dir, 'sub', 'root.json');
+    writeFileSync(root, '{"Mode":"observe"}', { mode: 0o644 });
+    const { symlinkSync } = await import('node:fs');
+    symlinkSync(root, path.join(dir, 'link.json'));
+    t.is(t.throws(() => readConfigBytes(path.join(dir, 'link.json')))!.message.includes('symbolic link'), true);
+    // `agentctl config validate` may read any file the caller names.
+    t.is(readConfigBytes(theirs, { trusted: false }).toString(), '{"RemediationCommand":["/tmp/x"]}');
+  },
+);
 
 test('parseBinaryPlist checks every offset: truncated files and out-of-range trailers are refused', (t) => {
   const valid = bplistCreator({ A: 'b' });

@@ -3,7 +3,19 @@
 // write leaves no temporary file for ever; a planted state file is never read through a link.
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  existsSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../agent/config/load.js';
 import { guardrailStore } from '../../agent/clock/guardrail-store.js';
@@ -13,7 +25,9 @@ import { startHostileNtpServer } from '../helpers/hostile-ntp-server.js';
 
 const nobodyTest = needsNobody ? test.skip : test;
 
-async function daemonSection(fx: AgentFixture): Promise<{ config_problems: string[]; mode: string; config_source: string }> {
+async function daemonSection(
+  fx: AgentFixture,
+): Promise<{ config_problems: string[]; mode: string; config_source: string }> {
   const status = await requestOnce(fx.socketPath, { request: 'status' });
   return (status.result as { daemon: { config_problems: string[]; mode: string; config_source: string } }).daemon;
 }
@@ -43,12 +57,17 @@ function bplistBomb(): Buffer {
  * one), stops it, then lets `spoil` break the file. Tests never start a daemon on a file that
  * does not give it the fixture's paths without this: the defaults are the machine's paths.
  */
-async function withLastGood(fx: AgentFixture, good: Record<string, unknown>, spoil: () => void | Promise<void>): Promise<void> {
+async function withLastGood(
+  fx: AgentFixture,
+  good: Record<string, unknown>,
+  spoil: () => void | Promise<void>,
+): Promise<void> {
   fx.writeConfig(good);
   const first = await fx.start(['--state-dir', fx.stateDir]);
   first.child.kill('SIGTERM');
   await first.exited;
-  if (!existsSync(path.join(fx.stateDir, 'last-good-config.json'))) throw new Error('no last good configuration was saved');
+  if (!existsSync(path.join(fx.stateDir, 'last-good-config.json')))
+    throw new Error('no last good configuration was saved');
   await spoil();
 }
 
@@ -65,7 +84,10 @@ test('(8) agentd always starts, on its last good configuration, and says why: a 
     await fx.start(['--state-dir', fx.stateDir]);
     const daemon = await daemonSection(fx);
     t.is(daemon.mode, 'enforce', name);
-    t.true(daemon.config_problems.some((p) => why.test(p)), `${name}: ${daemon.config_problems.join(' | ')}`);
+    t.true(
+      daemon.config_problems.some((p) => why.test(p)),
+      `${name}: ${daemon.config_problems.join(' | ')}`,
+    );
   }
 });
 
@@ -75,7 +97,11 @@ test('(8) a running daemon keeps answering status while a 1 MB file is parsed, a
   fx.writeConfig({ Mode: 'enforce' });
   await fx.start();
   fx.writeConfig({}, { raw: bplistBomb() });
-  await eventually(async () => ((await daemonSection(fx)).config_problems.some((p) => /more than 20000 objects/.test(p)) ? true : undefined), 'the reload of the bomb');
+  await eventually(
+    async () =>
+      (await daemonSection(fx)).config_problems.some((p) => /more than 20000 objects/.test(p)) ? true : undefined,
+    'the reload of the bomb',
+  );
   t.is((await daemonSection(fx)).mode, 'enforce');
   // Nearly 1 MB of XML: while the worker parses it, status answers.
   const big = `<?xml version="1.0"?><plist version="1.0"><dict><key>Mode</key><string>remediate</string><key>Pad</key><array>${`<string>${'p'.repeat(50)}</string>`.repeat(15_000)}</array></dict></plist>`;
@@ -87,68 +113,119 @@ test('(8) a running daemon keeps answering status while a 1 MB file is parsed, a
     answered.push(Date.now() - started);
   }
   t.log(`status answered in ${answered.join(', ')} ms while the file was re-read`);
-  await eventually(async () => ((await daemonSection(fx)).config_problems.some((p) => /Pad is not a known key/.test(p)) ? true : undefined), 'the reload of the large file');
+  await eventually(
+    async () =>
+      (await daemonSection(fx)).config_problems.some((p) => /Pad is not a known key/.test(p)) ? true : undefined,
+    'the reload of the large file',
+  );
 });
 
-nobodyTest(nobodyTitle("(9) a configuration file nobody owns, or anyone can write, is ignored with a reason: nobody's RemediationCommand never runs"), async (t) => {
-  const fx = createAgentFixture('tg-cfg-owner-');
-  t.teardown(fx.cleanup);
-  await withLastGood(fx, { Mode: 'observe' }, () => {
-    fx.writeConfig({ Mode: 'remediate' });
-    chmodSync(fx.configFile, 0o666);
-  });
-  await fx.start(['--state-dir', fx.stateDir]);
-  let daemon = await daemonSection(fx);
-  t.is(daemon.mode, 'observe');
-  t.true(daemon.config_problems.some((p) => /is not trusted: is writable by anyone \(mode 0666\); it is ignored/.test(p)), daemon.config_problems.join(' | '));
-  // Written by nobody through the open mode: still ignored, then owned by nobody: ignored.
-  const { uid, gid } = nobodyIds();
-  const wrote = await asNobody('sh', ['-c', `printf '{"Mode":"enforce"}' > ${fx.configFile}`]);
-  t.is(wrote.code, 0, wrote.stderr);
-  chownSync(fx.configFile, uid, gid);
-  chmodSync(fx.configFile, 0o644);
-  await requestOnce(`${fx.socketPath}.admin`, { request: 'reload' });
-  daemon = await daemonSection(fx);
-  t.is(daemon.mode, 'observe');
-  t.true(daemon.config_problems.some((p) => /belongs to uid \d+, not root/.test(p)), daemon.config_problems.join(' | '));
-});
+nobodyTest(
+  nobodyTitle(
+    "(9) a configuration file nobody owns, or anyone can write, is ignored with a reason: nobody's RemediationCommand never runs",
+  ),
+  async (t) => {
+    const fx = createAgentFixture('tg-cfg-owner-');
+    t.teardown(fx.cleanup);
+    await withLastGood(fx, { Mode: 'observe' }, () => {
+      fx.writeConfig({ Mode: 'remediate' });
+      chmodSync(fx.configFile, 0o666);
+    });
+    await fx.start(['--state-dir', fx.stateDir]);
+    let daemon = await daemonSection(fx);
+    t.is(daemon.mode, 'observe');
+    t.true(
+      daemon.config_problems.some((p) => /is not trusted: is writable by anyone \(mode 0666\); it is ignored/.test(p)),
+      daemon.config_problems.join(' | '),
+    );
+    // Written by nobody through the open mode: still ignored, then owned by nobody: ignored.
+    const { uid, gid } = nobodyIds();
+    const wrote = await asNobody('sh', ['-c', `printf '{"Mode":"enforce"}' > ${fx.configFile}`]);
+    t.is(wrote.code, 0, wrote.stderr);
+    chownSync(fx.configFile, uid, gid);
+    chmodSync(fx.configFile, 0o644);
+    await requestOnce(`${fx.socketPath}.admin`, { request: 'reload' });
+    daemon = await daemonSection(fx);
+    t.is(daemon.mode, 'observe');
+    t.true(
+      daemon.config_problems.some((p) => /belongs to uid \d+, not root/.test(p)),
+      daemon.config_problems.join(' | '),
+    );
+  },
+);
 
-nobodyTest(nobodyTitle('(9) RemediationCommand: a program nobody can write is refused and never runs, even with two agreeing skewed servers; a root-owned one runs'), async (t) => {
-  const servers = await Promise.all([startHostileNtpServer({ offsetMs: 92_000 }), startHostileNtpServer({ offsetMs: 92_000 })]);
-  t.teardown(() => Promise.all(servers.map((s) => s.stop())));
-  const bin = tempFolder(t, 'tg-cfg-bin-');
-  const marker = path.join(bin, 'ran');
-  const theirs = path.join(bin, 'nobody-writable.sh');
-  writeFileSync(theirs, `#!/bin/sh\ntouch ${marker}\n`);
-  chmodSync(theirs, 0o777);
-  const fx = createAgentFixture('tg-cfg-rem-');
-  t.teardown(fx.cleanup);
-  const ntp = servers.map((s) => `127.0.0.1:${s.port}`);
-  fx.writeConfig({ Mode: 'remediate', RemediationCommand: [theirs, '{server}'], NTPServers: ntp, NTPSamplesPerServer: 1, MeasureIntervalSeconds: 3600 });
-  await fx.start();
-  const daemon = await daemonSection(fx);
-  t.true(daemon.config_problems.some((p) => /RemediationCommand is refused: the remediation command .*nobody-writable\.sh is unsafe: is writable by anyone \(mode 0777\)/.test(p)), daemon.config_problems.join(' | '));
-  const clock = await eventually(async () => {
-    const c = ((await requestOnce(fx.socketPath, { request: 'status' })).result as { clock: { measurements: number; state: string } }).clock;
-    return c.measurements >= 1 ? c : undefined;
-  }, 'a measurement');
-  t.is(clock.state, 'active');
-  t.false(existsSync(marker), 'the nobody-writable program ran as root');
-  // Nobody also tried a relative name (a PATH lookup) and an option-looking server name.
-  fx.writeConfig({ Mode: 'remediate', RemediationCommand: ['sh', '-c', `touch ${marker}`], NTPServers: [...ntp, '-oProxyCommand=x'], MeasureIntervalSeconds: 3600 });
-  await requestOnce(`${fx.socketPath}.admin`, { request: 'reload' });
-  const problems = (await daemonSection(fx)).config_problems.join(' | ');
-  t.regex(problems, /RemediationCommand must be an array of strings: the absolute path of a root-owned program/);
-  t.regex(problems, /NTPServers must be/);
-  // The same program, root-owned and 0755: it runs.
-  const good = path.join(bin, 'root-owned.sh');
-  writeFileSync(good, `#!/bin/sh\ntouch ${marker}\n`);
-  chmodSync(good, 0o755);
-  fx.writeConfig({ Mode: 'remediate', RemediationCommand: [good, '{server}'], NTPServers: ntp, NTPSamplesPerServer: 1, MeasureIntervalSeconds: 3600 });
-  await requestOnce(`${fx.socketPath}.admin`, { request: 'reload' });
-  await eventually(() => (existsSync(marker) ? true : undefined), 'the root-owned remediation to run');
-  t.pass();
-});
+nobodyTest(
+  nobodyTitle(
+    '(9) RemediationCommand: a program nobody can write is refused and never runs, even with two agreeing skewed servers; a root-owned one runs',
+  ),
+  async (t) => {
+    const servers = await Promise.all([
+      startHostileNtpServer({ offsetMs: 92_000 }),
+      startHostileNtpServer({ offsetMs: 92_000 }),
+    ]);
+    t.teardown(() => Promise.all(servers.map((s) => s.stop())));
+    const bin = tempFolder(t, 'tg-cfg-bin-');
+    const marker = path.join(bin, 'ran');
+    const theirs = path.join(bin, 'nobody-writable.sh');
+    writeFileSync(theirs, `#!/bin/sh\ntouch ${marker}\n`);
+    chmodSync(theirs, 0o777);
+    const fx = createAgentFixture('tg-cfg-rem-');
+    t.teardown(fx.cleanup);
+    const ntp = servers.map((s) => `127.0.0.1:${s.port}`);
+    fx.writeConfig({
+      Mode: 'remediate',
+      RemediationCommand: [theirs, '{server}'],
+      NTPServers: ntp,
+      NTPSamplesPerServer: 1,
+      MeasureIntervalSeconds: 3600,
+    });
+    await fx.start();
+    const daemon = await daemonSection(fx);
+    t.true(
+      daemon.config_problems.some((p) =>
+        /RemediationCommand is refused: the remediation command .*nobody-writable\.sh is unsafe: is writable by anyone \(mode 0777\)/.test(
+          p,
+        ),
+      ),
+      daemon.config_problems.join(' | '),
+    );
+    const clock = await eventually(async () => {
+      const c = (
+        (await requestOnce(fx.socketPath, { request: 'status' })).result as {
+          clock: { measurements: number; state: string };
+        }
+      ).clock;
+      return c.measurements >= 1 ? c : undefined;
+    }, 'a measurement');
+    t.is(clock.state, 'active');
+    t.false(existsSync(marker), 'the nobody-writable program ran as root');
+    // Nobody also tried a relative name (a PATH lookup) and an option-looking server name.
+    fx.writeConfig({
+      Mode: 'remediate',
+      RemediationCommand: ['sh', '-c', `touch ${marker}`],
+      NTPServers: [...ntp, '-oProxyCommand=x'],
+      MeasureIntervalSeconds: 3600,
+    });
+    await requestOnce(`${fx.socketPath}.admin`, { request: 'reload' });
+    const problems = (await daemonSection(fx)).config_problems.join(' | ');
+    t.regex(problems, /RemediationCommand must be an array of strings: the absolute path of a root-owned program/);
+    t.regex(problems, /NTPServers must be/);
+    // The same program, root-owned and 0755: it runs.
+    const good = path.join(bin, 'root-owned.sh');
+    writeFileSync(good, `#!/bin/sh\ntouch ${marker}\n`);
+    chmodSync(good, 0o755);
+    fx.writeConfig({
+      Mode: 'remediate',
+      RemediationCommand: [good, '{server}'],
+      NTPServers: ntp,
+      NTPSamplesPerServer: 1,
+      MeasureIntervalSeconds: 3600,
+    });
+    await requestOnce(`${fx.socketPath}.admin`, { request: 'reload' });
+    await eventually(() => (existsSync(marker) ? true : undefined), 'the root-owned remediation to run');
+    t.pass();
+  },
+);
 
 test('(9) RemediationCommand is accepted only from the managed preferences, not from /Library/Preferences', async (t) => {
   const dir = tempFolder(t);
@@ -157,9 +234,17 @@ test('(9) RemediationCommand is accepted only from the managed preferences, not 
   writeFileSync(managed, JSON.stringify({ Mode: 'remediate' }), { mode: 0o644 });
   writeFileSync(local, JSON.stringify({ RemediationCommand: ['/usr/bin/true'], LogLevel: 'debug' }), { mode: 0o644 });
   const loaded = await loadConfig({ systemFiles: [managed, local] });
-  t.deepEqual(loaded.config.RemediationCommand, process.platform === 'darwin' ? ['/usr/bin/sntp', '-sS', '{server}'] : []);
+  t.deepEqual(
+    loaded.config.RemediationCommand,
+    process.platform === 'darwin' ? ['/usr/bin/sntp', '-sS', '{server}'] : [],
+  );
   t.is(loaded.config.LogLevel, 'debug');
-  t.true(loaded.problems.some((p) => p === `RemediationCommand is accepted only from the managed preferences (in ${local}); ignored`), loaded.problems.join(' | '));
+  t.true(
+    loaded.problems.some(
+      (p) => p === `RemediationCommand is accepted only from the managed preferences (in ${local}); ignored`,
+    ),
+    loaded.problems.join(' | '),
+  );
   writeFileSync(managed, JSON.stringify({ Mode: 'remediate', RemediationCommand: ['/usr/bin/true'] }));
   const fromManaged = await loadConfig({ systemFiles: [managed, local] });
   t.deepEqual(fromManaged.config.RemediationCommand, ['/usr/bin/true']);
@@ -176,46 +261,65 @@ function catchesSighup(pid: number): boolean {
   }
 }
 
-(process.platform === 'linux' ? test : test.skip)('(10) SIGHUP at any moment of start-up is queued, never fatal (20 of 20 survive); the handlers come before the daemon loads', async (t) => {
-  const fx = createAgentFixture('tg-sighup-');
-  t.teardown(fx.cleanup);
-  fx.writeConfig({});
-  let survived = 0;
-  let handlersBeforeSocket = 0;
-  const sighupReloads = () => fx.logLines().filter((l) => l.message === 'configuration reloaded' && /^SIGHUP/.test(String(l.reason)));
-  for (let i = 0; i < 20; i++) {
-    const child = spawn(process.execPath, [agentdPath, '--config', fx.configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-    // Node's own bootstrap (before any of our code runs) cannot catch a signal; from the moment
-    // agentd's first statements have run, every moment of start-up is covered, 15 ms further each time.
-    await eventually(() => (catchesSighup(child.pid!) ? true : undefined), 'the SIGHUP handler', 400, 5);
-    if (!existsSync(fx.socketPath)) handlersBeforeSocket++;
-    await new Promise((r) => setTimeout(r, i * 15));
-    child.kill('SIGHUP');
-    const alive = await Promise.race([
-      exited.then(() => false),
-      eventually(async () => ((await requestOnce(fx.socketPath, { request: 'status' }).catch(() => null))?.ok ? true : undefined), 'status', 400, 25).catch(() => false),
-    ]);
-    if (alive) {
-      survived++;
-      // The SIGHUP became a reload (queued when it came before the daemon existed).
-      await eventually(() => (sighupReloads().length >= survived ? true : undefined), `reload ${i}`).catch(() => undefined);
-    } else t.log(`start ${i}: ${JSON.stringify(await Promise.race([exited, Promise.resolve('running')]))} ${stderr}`);
-    child.kill('SIGTERM');
-    await exited;
-  }
-  t.is(survived, 20);
-  t.true(handlersBeforeSocket >= 18, `${handlersBeforeSocket} of 20 caught SIGHUP before the socket existed`);
-  // Each SIGHUP became a reload, queued during start-up or run after it.
-  const reloads = sighupReloads();
-  t.is(reloads.length, 20);
-  t.true(reloads.some((l) => l.reason === 'SIGHUP (during start-up)'));
-});
+(process.platform === 'linux' ? test : test.skip)(
+  '(10) SIGHUP at any moment of start-up is queued, never fatal (20 of 20 survive); the handlers come before the daemon loads',
+  async (t) => {
+    const fx = createAgentFixture('tg-sighup-');
+    t.teardown(fx.cleanup);
+    fx.writeConfig({});
+    let survived = 0;
+    let handlersBeforeSocket = 0;
+    const sighupReloads = () =>
+      fx.logLines().filter((l) => l.message === 'configuration reloaded' && /^SIGHUP/.test(String(l.reason)));
+    for (let i = 0; i < 20; i++) {
+      const child = spawn(process.execPath, [agentdPath, '--config', fx.configFile], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+        child.on('exit', (code, signal) => resolve({ code, signal })),
+      );
+      // Node's own bootstrap (before any of our code runs) cannot catch a signal; from the moment
+      // agentd's first statements have run, every moment of start-up is covered, 15 ms further each time.
+      await eventually(() => (catchesSighup(child.pid!) ? true : undefined), 'the SIGHUP handler', 400, 5);
+      if (!existsSync(fx.socketPath)) handlersBeforeSocket++;
+      await new Promise((r) => setTimeout(r, i * 15));
+      child.kill('SIGHUP');
+      const alive = await Promise.race([
+        exited.then(() => false),
+        eventually(
+          async () =>
+            (await requestOnce(fx.socketPath, { request: 'status' }).catch(() => null))?.ok ? true : undefined,
+          'status',
+          400,
+          25,
+        ).catch(() => false),
+      ]);
+      if (alive) {
+        survived++;
+        // The SIGHUP became a reload (queued when it came before the daemon existed).
+        await eventually(() => (sighupReloads().length >= survived ? true : undefined), `reload ${i}`).catch(
+          () => undefined,
+        );
+      } else t.log(`start ${i}: ${JSON.stringify(await Promise.race([exited, Promise.resolve('running')]))} ${stderr}`);
+      child.kill('SIGTERM');
+      await exited;
+    }
+    t.is(survived, 20);
+    t.true(handlersBeforeSocket >= 18, `${handlersBeforeSocket} of 20 caught SIGHUP before the socket existed`);
+    // Each SIGHUP became a reload, queued during start-up or run after it.
+    const reloads = sighupReloads();
+    t.is(reloads.length, 20);
+    t.true(reloads.some((l) => l.reason === 'SIGHUP (during start-up)'));
+  },
+);
 
 test('(10) agentd.ts loads nothing but node built-ins before its signal handlers are installed', (t) => {
-  const source = readFileSync(path.join(path.dirname(agentdPath), '..', '..', '..', 'agent', 'daemon', 'agentd.ts'), 'utf8');
+  const source = readFileSync(
+    path.join(path.dirname(agentdPath), '..', '..', '..', 'agent', 'daemon', 'agentd.ts'),
+    'utf8',
+  );
   const staticImports = [...source.matchAll(/^import\s+(?!type\b)[^;]*?from\s+'([^']+)'/gm)].map((m) => m[1]!);
   t.deepEqual(
     staticImports.filter((spec) => !spec.startsWith('node:')),
@@ -261,7 +365,10 @@ test('(4) a real kill -9 during writes leaves temporaries that the next start re
   }
   t.true(found.length > 0, 'no temporary left behind by 20 kills');
   await fx.start();
-  t.deepEqual(readdirSync(fx.stateDir).filter((n) => n.endsWith('.tmp')), []);
+  t.deepEqual(
+    readdirSync(fx.stateDir).filter((n) => n.endsWith('.tmp')),
+    [],
+  );
 });
 
 test('(1) a symlinked clock-guardrail.json is not read through, and no byte of its target reaches the log', async (t) => {

@@ -27,20 +27,34 @@ test('canonical addresses: IPv6 spellings and IPv4-mapped addresses compare equa
 test('one skewed server listed three times (twice verbatim, once as 127.1) counts once: uncertain, not three agreeing sources', async (t) => {
   const server = await startHostileNtpServer({ offsetMs: 92_000 });
   t.teardown(() => server.stop());
-  const sources = new TimeSources({ ntp: [`127.0.0.1:${server.port}`, `127.0.0.1:${server.port}`, `127.1:${server.port}`], https: [], samples: 1, timeoutMs: 1000 });
+  const sources = new TimeSources({
+    ntp: [`127.0.0.1:${server.port}`, `127.0.0.1:${server.port}`, `127.1:${server.port}`],
+    https: [],
+    samples: 1,
+    timeoutMs: 1000,
+  });
   const { combination } = await sources.measure();
   t.false(combination.confident);
   t.is(combination.usable, 1);
   t.is(combination.uncertainReason, 'single_source');
   const duplicates = combination.failures.filter((f) => f.code === 'duplicate');
   t.is(duplicates.length, 2);
-  t.regex(duplicates[0]!.error, new RegExp(`the same server as 127\\.0\\.0\\.1:${server.port} \\(127\\.0\\.0\\.1 port ${server.port}\\): asked and counted once`));
+  t.regex(
+    duplicates[0]!.error,
+    new RegExp(
+      `the same server as 127\\.0\\.0\\.1:${server.port} \\(127\\.0\\.0\\.1 port ${server.port}\\): asked and counted once`,
+    ),
+  );
   // The server was asked once per round, not three times.
   t.is(server.requests, 1);
   // Two distinct servers do agree.
   const second = await startHostileNtpServer({ offsetMs: 92_000 });
   t.teardown(() => second.stop());
-  const two = await new TimeSources({ ntp: [`127.0.0.1:${server.port}`, `127.0.0.1:${second.port}`], https: [], samples: 1 }).measure();
+  const two = await new TimeSources({
+    ntp: [`127.0.0.1:${server.port}`, `127.0.0.1:${second.port}`],
+    https: [],
+    samples: 1,
+  }).measure();
   t.true(two.combination.confident);
 });
 
@@ -57,11 +71,19 @@ test('in agentd: a duplicated server makes neither `active` nor a remediation ru
   const program = path.join(bin, 'remediate.sh');
   writeFileSync(program, `#!/bin/sh\ntouch ${marker}\n`);
   chmodSync(program, 0o755);
-  fx.writeConfig({ Mode: 'remediate', RemediationCommand: [program, '{server}'], NTPServers: [`127.0.0.1:${server.port}`, `127.1:${server.port}`, `127.0.0.1:${server.port}`], NTPSamplesPerServer: 1, MeasureIntervalSeconds: 3600 });
+  fx.writeConfig({
+    Mode: 'remediate',
+    RemediationCommand: [program, '{server}'],
+    NTPServers: [`127.0.0.1:${server.port}`, `127.1:${server.port}`, `127.0.0.1:${server.port}`],
+    NTPSamplesPerServer: 1,
+    MeasureIntervalSeconds: 3600,
+  });
   await fx.start();
   const clock = await eventually(async () => {
     const status = await requestOnce(fx.socketPath, { request: 'status' });
-    const c = (status.result as { clock: { measurements: number; state: string; sources: Row[]; uncertain_reason: string } }).clock;
+    const c = (
+      status.result as { clock: { measurements: number; state: string; sources: Row[]; uncertain_reason: string } }
+    ).clock;
     return c.measurements >= 1 ? c : undefined;
   }, 'the first measurement');
   t.is(clock.state, 'uncertain');

@@ -23,7 +23,14 @@ const leaks: Array<[string, string, Record<string, unknown>?]> = [
   ['URL userinfo', `connecting to https://admin:${secret}@collector.example.com/v1/logs`],
   ['URL query', `POST https://collector.example.com/v1/logs?api_key=${secret} failed`],
   ['JSON in text', `body: {"access_token": "${secret}", "expires_in": 3600}`],
-  ['structured fields', 'request failed', { request: { headers: { Authorization: `Bearer ${secret}` }, url: `https://x.example.com/?sig=${secret}` }, detail: `refresh_token=${secret}` }],
+  [
+    'structured fields',
+    'request failed',
+    {
+      request: { headers: { Authorization: `Bearer ${secret}` }, url: `https://x.example.com/?sig=${secret}` },
+      detail: `refresh_token=${secret}`,
+    },
+  ],
 ];
 
 test('the redactor cuts each of the twelve test messages and field sets, keeping the rest readable', (t) => {
@@ -31,7 +38,10 @@ test('the redactor cuts each of the twelve test messages and field sets, keeping
     const out = `${redactMessage(message)} ${JSON.stringify(redactFields(fields ?? {}))}`;
     t.false(out.includes(secret) || out.includes(jwtSecret), `${name}: ${out}`);
   }
-  t.is(redactMessage('connecting to https://admin:pw@collector.example.com/v1/logs?token=x'), 'connecting to https://collector.example.com/v1/logs?…');
+  t.is(
+    redactMessage('connecting to https://admin:pw@collector.example.com/v1/logs?token=x'),
+    'connecting to https://collector.example.com/v1/logs?…',
+  );
   t.is(redactMessage('GET /cb?code=1&access_token=abc'), 'GET /cb?code=1&access_token=<redacted>');
   t.is(redactMessage('clock is 92 s slow against 3 of 3 sources'), 'clock is 92 s slow against 3 of 3 sources');
   t.is(redactMessage('token_count: 5 tokens'), 'token_count: 5 tokens');
@@ -89,15 +99,29 @@ test('property: secrets in the configuration never reach the log, status --json 
       // A token of the right type, of the wrong type (a number-like string in an array, a huge string), and URLs carrying secrets.
       fc.constantFrom('string', 'array', 'too-long', 'dictionary'),
       async (s, shape) => {
-        const token = shape === 'string' ? s : shape === 'array' ? [s, s] : shape === 'too-long' ? s.repeat(400) : { value: s };
-        fx.writeConfig({ CollectorBearerToken: token, CollectorURL: `https://user:${s}@collector.example.com/v1?access_token=${s}`, HTTPSTimeURLs: [`https://mdm.example.com/time?token=${s}`, 42] });
+        const token =
+          shape === 'string' ? s : shape === 'array' ? [s, s] : shape === 'too-long' ? s.repeat(400) : { value: s };
+        fx.writeConfig({
+          CollectorBearerToken: token,
+          CollectorURL: `https://user:${s}@collector.example.com/v1?access_token=${s}`,
+          HTTPSTimeURLs: [`https://mdm.example.com/time?token=${s}`, 42],
+        });
         reloads++;
-        await eventually(() => (fx.logLines().filter((l) => l.message === 'configuration reloaded').length >= reloads ? true : undefined), 'the reload');
+        await eventually(
+          () =>
+            fx.logLines().filter((l) => l.message === 'configuration reloaded').length >= reloads ? true : undefined,
+          'the reload',
+        );
         const status = await agentctl(['status', '--json', '--socket', fx.socketPath]);
         const show = await agentctl(['config', 'show', '--json', '--socket', fx.socketPath]);
         const raw = JSON.stringify(await requestOnce(fx.socketPath, { request: 'config' }));
         const log = readFileSync(fx.logFile, 'utf8');
-        for (const [where, text] of [['status', status.stdout + status.stderr], ['config show', show.stdout + show.stderr], ['config request', raw], ['log', log]] as const) {
+        for (const [where, text] of [
+          ['status', status.stdout + status.stderr],
+          ['config show', show.stdout + show.stderr],
+          ['config request', raw],
+          ['log', log],
+        ] as const) {
           if (text.includes(s)) {
             t.log(`${where} leaked ${shape}: ${text.slice(Math.max(0, text.indexOf(s) - 120), text.indexOf(s) + 40)}`);
             return false;
@@ -111,19 +135,34 @@ test('property: secrets in the configuration never reach the log, status --json 
   t.pass();
 });
 
-(needsNobody ? test.skip : test)(`a wrong-typed CollectorBearerToken is described by type and length only, to nobody too${needsNobody ? ` [needs ${needsNobody}]` : ''}`, async (t) => {
-  const fx = createAgentFixture('tg-secrets-type-');
-  t.teardown(fx.cleanup);
-  fx.writeConfig({ CollectorBearerToken: 12345678901234, CollectorURL: 'https://u:p4ssw0rd@collector.example.com/?token=abc' });
-  await fx.start();
-  const status = await agentctl(['status', '--json', '--socket', fx.socketPath], { prefix: [...nobodyPrefix], env: { HOME: '/nonexistent' } });
-  t.is(status.code, 0, status.stderr);
-  const problems = (JSON.parse(status.stdout) as { daemon: { config_problems: string[] } }).daemon.config_problems;
-  t.true(problems.some((p) => /CollectorBearerToken must be a string; got number/.test(p)), problems.join('\n'));
-  t.false(status.stdout.includes('12345678901234'));
-  t.false(status.stdout.includes('p4ssw0rd'));
-  const show = await agentctl(['config', 'show', '--json', '--socket', fx.socketPath], { prefix: [...nobodyPrefix], env: { HOME: '/nonexistent' } });
-  t.is(show.code, 0, show.stderr);
-  t.false(show.stdout.includes('p4ssw0rd'));
-  t.regex(show.stdout, /https:\/\/collector\.example\.com\/\?…/);
-});
+(needsNobody ? test.skip : test)(
+  `a wrong-typed CollectorBearerToken is described by type and length only, to nobody too${needsNobody ? ` [needs ${needsNobody}]` : ''}`,
+  async (t) => {
+    const fx = createAgentFixture('tg-secrets-type-');
+    t.teardown(fx.cleanup);
+    fx.writeConfig({
+      CollectorBearerToken: 12345678901234,
+      CollectorURL: 'https://u:p4ssw0rd@collector.example.com/?token=abc',
+    });
+    await fx.start();
+    const status = await agentctl(['status', '--json', '--socket', fx.socketPath], {
+      prefix: [...nobodyPrefix],
+      env: { HOME: '/nonexistent' },
+    });
+    t.is(status.code, 0, status.stderr);
+    const problems = (JSON.parse(status.stdout) as { daemon: { config_problems: string[] } }).daemon.config_problems;
+    t.true(
+      problems.some((p) => /CollectorBearerToken must be a string; got number/.test(p)),
+      problems.join('\n'),
+    );
+    t.false(status.stdout.includes('12345678901234'));
+    t.false(status.stdout.includes('p4ssw0rd'));
+    const show = await agentctl(['config', 'show', '--json', '--socket', fx.socketPath], {
+      prefix: [...nobodyPrefix],
+      env: { HOME: '/nonexistent' },
+    });
+    t.is(show.code, 0, show.stderr);
+    t.false(show.stdout.includes('p4ssw0rd'));
+    t.regex(show.stdout, /https:\/\/collector\.example\.com\/\?…/);
+  },
+);

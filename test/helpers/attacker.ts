@@ -11,7 +11,8 @@ import { hasCommand, missing } from './system.js';
 export const nobodyPrefix = ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups'] as const;
 
 /** Why the attacker cannot be played here (not root, not Linux, no setpriv), or undefined. */
-export const needsNobody: string | undefined = missing('root', 'linux') ?? (hasCommand('setpriv') ? undefined : 'setpriv');
+export const needsNobody: string | undefined =
+  missing('root', 'linux') ?? (hasCommand('setpriv') ? undefined : 'setpriv');
 
 /** `[needs …]` for a test title when the attacker cannot be played. */
 export const nobodyTitle = (title: string) => `${title}${needsNobody ? ` [needs ${needsNobody}]` : ''}`;
@@ -23,8 +24,15 @@ export function nobodyIds(): { uid: number; gid: number } {
 }
 
 /** Runs a program as nobody to completion. */
-export function asNobody(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CommandResult> {
-  return runProgram(nobodyPrefix[0], [...nobodyPrefix.slice(1), command, ...args], { env: { PATH: process.env.PATH, HOME: '/nonexistent', ...options.env }, input: options.input });
+export function asNobody(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; input?: string } = {},
+): Promise<CommandResult> {
+  return runProgram(nobodyPrefix[0], [...nobodyPrefix.slice(1), command, ...args], {
+    env: { PATH: process.env.PATH, HOME: '/nonexistent', ...options.env },
+    input: options.input,
+  });
 }
 
 /** Runs a CommonJS script with node as nobody to completion. */
@@ -34,7 +42,10 @@ export function nobodyNode(script: string, options: { env?: NodeJS.ProcessEnv } 
 
 /** Starts a long-running node script as nobody (stop it with kill in teardown). */
 export function spawnNobodyNode(script: string): ChildProcess {
-  return spawn(nobodyPrefix[0], [...nobodyPrefix.slice(1), process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH, HOME: '/nonexistent' } });
+  return spawn(nobodyPrefix[0], [...nobodyPrefix.slice(1), process.execPath, '-e', script], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH: process.env.PATH, HOME: '/nonexistent' },
+  });
 }
 
 /** Resolves with the first stdout line of `child` that matches, or rejects when it exits first. */
@@ -42,7 +53,10 @@ export function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs = 20
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
-    const timer = setTimeout(() => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms: ${out}${err}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms: ${out}${err}`)),
+      timeoutMs,
+    );
     child.stderr?.on('data', (d) => (err += d));
     child.stdout?.on('data', (d) => {
       out += d;
