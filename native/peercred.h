@@ -1,6 +1,8 @@
 // Peer credentials of a connected Unix domain socket: who is on the other end, as the kernel
-// recorded it when the peer connected (it cannot be forged by the peer). The control channel
-// uses it to bound connections per user; what to do with a uid is decided in TypeScript.
+// recorded it (it cannot be forged by the peer). Both ends work: a server sees the client's
+// credentials at connect(), a client sees the server's at listen() (Linux unix(7); macOS xnu
+// bsd/kern/uipc_usrreq.c, unp_connect). The control channel bounds connections per user with
+// it, and agentctl checks that root serves the socket; what a uid means is decided in TypeScript.
 #pragma once
 
 #include <string>
