@@ -57,7 +57,7 @@ test('wrong arguments are TypeErrors from the TypeScript layer', (t) => {
 test('a stopped watcher can be stopped again and lets the process exit', (t) => {
   // A child process subscribes, stops, and must then exit by itself with its event loop empty.
   const script = `
-    import { watchClockChanges } from ${JSON.stringify(path.join(sourceRoot, 'dist', 'native', 'index.js'))};
+    import { watchClockChanges } from ${JSON.stringify(path.join(sourceRoot, 'dist', 'native', 'clock.js'))};
     const sub = watchClockChanges(() => {});
     setTimeout(() => { sub.stop(); sub.stop(); console.log('stopped'); }, 50);
   `;
@@ -71,7 +71,7 @@ test('a stopped watcher can be stopped again and lets the process exit', (t) => 
 
 test('a process still watching at exit shuts down cleanly', (t) => {
   const script = `
-    import { watchClockChanges } from ${JSON.stringify(path.join(sourceRoot, 'dist', 'native', 'index.js'))};
+    import { watchClockChanges } from ${JSON.stringify(path.join(sourceRoot, 'dist', 'native', 'clock.js'))};
     watchClockChanges(() => {});
     setTimeout(() => process.exit(0), 50);
   `;
