@@ -125,3 +125,10 @@ export function sourceOptions(config: ClockConfig): TimeSourcesOptions {
 export function thresholdOptions(config: ClockConfig): { warnSeconds: number; enforceSeconds: number } {
   return { warnSeconds: config.WarnThresholdSeconds, enforceSeconds: config.EnforceThresholdSeconds };
 }
+
+/** The longest one measurement round can take with this configuration: the slowest NTP server (servers run in parallel) or an HTTPS source. */
+export function measureRoundMs(config: ClockConfig): number {
+  const ntp = config.NTPSamplesPerServer * (config.NTPSampleSpacingMilliseconds + config.NTPTimeoutMilliseconds);
+  const httpsTimeoutMs = 5000;
+  return Math.max(ntp, config.HTTPSTimeURLs.length > 0 ? httpsTimeoutMs : 0);
+}

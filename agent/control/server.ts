@@ -45,14 +45,17 @@ export type RequestHandler = (args: Record<string, unknown>, context: RequestCon
 
 export interface HandlerOptions {
   mutating: boolean;
-  /** How long the handler may take before the caller gets "timeout" (default handlerDeadlineMs). */
-  timeoutMs?: number;
+  /**
+   * How long the handler may take before the caller gets "timeout" (default handlerDeadlineMs);
+   * a function is asked at each request (a deadline that follows the configuration).
+   */
+  timeoutMs?: number | (() => number);
 }
 
 interface Registration {
   handler: RequestHandler;
   mutating: boolean;
-  timeoutMs: number;
+  timeoutMs: () => number;
 }
 
 export interface ControlServerOptions {
@@ -108,9 +111,19 @@ export class ControlServer {
   /** Registers a request. `mutating` requests are answered only on the admin socket. */
   handle(name: string, handler: RequestHandler, options: HandlerOptions): void {
     if (this.handlers.has(name)) throw new Error(`control request "${name}" is already registered`);
-    const timeoutMs = options.timeoutMs ?? handlerDeadlineMs;
-    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+    const given = options.timeoutMs ?? handlerDeadlineMs;
+    const valid = (ms: number) => Number.isFinite(ms) && ms > 0;
+    if (typeof given === 'number' && !valid(given)) {
       throw new RangeError(`control request "${name}": timeoutMs must be positive`);
+    }
+    // A function's answer that is not a positive number falls back to the default deadline.
+    const timeoutMs =
+      typeof given === 'number'
+        ? () => given
+        : () => {
+            const ms = given();
+            return valid(ms) ? ms : handlerDeadlineMs;
+          };
     this.handlers.set(name, { handler, mutating: options.mutating, timeoutMs });
   }
 
@@ -280,11 +293,12 @@ export class ControlServer {
     const onStop = () => controller.abort();
     this.stopController.signal.addEventListener('abort', onStop, { once: true });
     let timer: NodeJS.Timeout | undefined;
+    const deadlineMs = registration.timeoutMs();
     const timedOut = new Promise<ControlResponse>((resolve) => {
       timer = setTimeout(() => {
         controller.abort();
-        resolve(errorResponse('timeout', `"${parsed.request}" did not finish within ${registration.timeoutMs} ms`));
-      }, registration.timeoutMs);
+        resolve(errorResponse('timeout', `"${parsed.request}" did not finish within ${deadlineMs} ms`));
+      }, deadlineMs);
     });
     const run = (async (): Promise<ControlResponse> => {
       try {

@@ -116,12 +116,21 @@ test('(7) a handler slower than the request deadline still answers; a handler pa
         new Promise((_r, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))),
       { mutating: false, timeoutMs: 300 },
     );
+    // A deadline that follows the configuration: asked at each request.
+    let deadline = 2000;
+    s.handle('follows', async () => new Promise((r) => setTimeout(() => r('late'), 1000)), {
+      mutating: false,
+      timeoutMs: () => deadline,
+    });
+    setTimeout(() => (deadline = 200), 0);
   });
   const slow = firstResponse((await exchange(server.socketPath, '{"request":"slow"}\n')).text);
   t.deepEqual(slow, { ok: true, result: 'done' });
   const stuck = firstResponse((await exchange(server.socketPath, '{"request":"stuck"}\n')).text);
   t.is(stuck.error?.code, 'timeout');
   t.regex(stuck.error?.message ?? '', /"stuck" did not finish within 300 ms/);
+  const follows = firstResponse((await exchange(server.socketPath, '{"request":"follows"}\n')).text);
+  t.regex(follows.error?.message ?? '', /"follows" did not finish within 200 ms/);
 });
 
 test('(6) the request deadline is absolute: a byte every 300 ms does not keep a connection open past it', async (t) => {
