@@ -358,9 +358,16 @@ test('(4) a real kill -9 during writes leaves temporaries that the next start re
   let found: string[] = [];
   for (let attempt = 0; attempt < 20 && found.length === 0; attempt++) {
     const writer = spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
-    await new Promise((r) => setTimeout(r, 150 + attempt * 10));
+    const exited = new Promise((r) => writer.on('exit', r));
+    // Killed the moment a temporary file exists: between its open and its rename.
+    await eventually(
+      () => (readdirSync(fx.stateDir).some((n) => n.endsWith('.tmp')) ? true : undefined),
+      'a write in progress',
+      2000,
+      1,
+    ).catch(() => undefined);
     writer.kill('SIGKILL');
-    await new Promise((r) => writer.on('exit', r));
+    await exited;
     found = readdirSync(fx.stateDir).filter((n) => n.endsWith('.tmp'));
   }
   t.true(found.length > 0, 'no temporary left behind by 20 kills');
