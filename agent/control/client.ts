@@ -1,11 +1,14 @@
-// Sends one request to the daemon and reads one response. Loads only node:net, node:fs and the
-// small peer-credentials binding: agentctl status runs through here and must start fast.
+// Sends one request to the daemon and reads one response. Loads only node:net and node:fs (and,
+// for the admin socket, the small peer-credentials binding): agentctl status runs through here
+// and must start fast.
 //
-// Before anything is sent, the socket must be the daemon's: the socket file is owned by root
-// (or by this user, for a development daemon it runs itself), and the process that accepted
-// the connection runs as root (or this user), as the kernel reports it (peer credentials).
-// An impostor that replaced the socket learns nothing, and root's `agentctl reload` never
-// talks to it.
+// Before anything is sent, the socket must be the daemon's: the socket file is a socket owned by
+// root (or by this user, for a development daemon it runs itself). On the admin socket, where
+// root sends what changes the daemon, the process that accepted the connection must also run as
+// root (or this user), as the kernel reports it (peer credentials): no window between the check
+// and the connect. An impostor that replaced a socket learns nothing, and root's `agentctl
+// reload` never talks to it. (The read-only socket skips the peer check unless asked: loading
+// the addon costs `agentctl status` a few milliseconds, and what status sends is no secret.)
 import { lstatSync } from 'node:fs';
 import net from 'node:net';
 import { peerCredentials } from '../../native/peercred.js';
@@ -61,12 +64,19 @@ function checkSocketFile(socketPath: string): string | null {
   return null;
 }
 
+export interface RequestOptions {
+  /** Check the serving process's uid (peer credentials). Default: on the admin socket (`….admin`). */
+  verifyPeer?: boolean;
+}
+
 export function request(
   socketPath: string,
   name: string,
   args: Record<string, unknown> = {},
   timeoutMs = 5000,
+  options: RequestOptions = {},
 ): Promise<ControlResponse> {
+  const verifyPeer = options.verifyPeer ?? socketPath.endsWith('.admin');
   return new Promise((resolve, reject) => {
     const problem = checkSocketFile(socketPath);
     if (problem) {
@@ -105,6 +115,10 @@ export function request(
     socket.setEncoding('utf8');
     socket.on('connect', () => {
       connected = true;
+      if (!verifyPeer) {
+        socket.write(`${JSON.stringify({ request: name, args })}\n`);
+        return;
+      }
       let peerUid: number;
       try {
         peerUid = peerCredentials(socket).uid;

@@ -336,6 +336,37 @@ nobodyTest(
   },
 );
 
+nobodyTest(
+  nobodyTitle(
+    '(2) on the admin socket agentctl also checks who serves it: a root-owned socket file served by nobody gets nothing',
+  ),
+  async (t) => {
+    const base = tempFolder(t);
+    // nobody listens in a folder of its own; the file is then made root's, so that only the
+    // peer-credentials check can tell (it sees the uid that called listen()).
+    const theirs = attackerFolder(base, 'run', 'owned-by-nobody');
+    const admin = path.join(theirs, 'agent.sock.admin');
+    const impostor = spawnNobodyNode(`
+      const net = require('net');
+      process.umask(0);
+      net.createServer((s) => s.on('data', (d) => console.log('received ' + d.toString().trim()))).listen(${JSON.stringify(admin)}, () => console.log('listening'));
+    `);
+    t.teardown(() => void impostor.kill('SIGKILL'));
+    let received = '';
+    impostor.stdout!.on('data', (d) => (received += d));
+    await waitForLine(impostor, /listening/);
+    chownSync(admin, 0, 0);
+    const result = await agentctl(['reload', '--socket', path.join(theirs, 'agent.sock')]);
+    t.is(result.code, 1, result.stdout);
+    t.regex(
+      result.stderr,
+      /refusing to talk to .*agent\.sock\.admin: the process serving it runs as uid \d+, not root/,
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    t.false(received.includes('received'), received);
+  },
+);
+
 test("(3) a second agentd with another state directory does not take the live daemon's socket", async (t) => {
   const first = createAgentFixture('tg-fs-first-');
   const second = createAgentFixture('tg-fs-second-');
