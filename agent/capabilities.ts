@@ -3,9 +3,13 @@
 // line here.
 import type { Capability } from './capability.js';
 import { clock } from './clock/index.js';
+import { keychain } from './keychain/index.js';
 import { sso } from './sso/index.js';
+import { telemetry } from './telemetry/index.js';
 
 export const capabilities: readonly Capability[] = [
   clock,
   sso,
+  keychain,
+  telemetry,
 ];

@@ -74,6 +74,11 @@ export interface StatusSection<S = Record<string, unknown>> {
   exitCode?(section: S): ExitCode;
 }
 
+export interface SessionOptions {
+  /** `agentd --session --config FILE` (development, tests); otherwise the system preferences. */
+  configFile?: string;
+}
+
 /** The configuration keys a capability owns, loaded only where configuration is read. */
 export interface ConfigContribution {
   keys: Record<string, KeySpec>;
@@ -95,4 +100,10 @@ export interface Capability {
    * for telemetry and other capabilities (daemon.bus). Imports its service code itself.
    */
   attach?(daemon: Daemon): Promise<void>;
+  /**
+   * Per-user work in a login session: `agentd --session`, which the per-user LaunchAgent runs
+   * as the logged-in user (no lock, no control sockets). Runs once and returns the exit code
+   * (0 unless it could not run at all: launchd restarts the agent after a failure).
+   */
+  session?(options: SessionOptions): Promise<number>;
 }

@@ -4,6 +4,9 @@
 // and native/linux/<name>.cc. No policy here or there.
 #include <napi.h>
 
+#include <exception>
+#include <new>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -22,7 +25,19 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Array names = Napi::Array::New(env);
   uint32_t i = 0;
   for (const auto& [name, init] : Registered()) {
-    init(env, exports);
+    // The module's entry point: node-addon-api turns only Napi::Error into a JS exception, so
+    // anything else a capability's init throws is converted here instead of aborting the load.
+    try {
+      init(env, exports);
+    } catch (const Napi::Error&) {
+      throw;
+    } catch (const std::bad_alloc&) {
+      throw Napi::Error::New(env, std::string("out of memory initialising ") + name);
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(env, std::string("native error initialising ") + name + ": " + e.what());
+    } catch (...) {
+      throw Napi::Error::New(env, std::string("native error initialising ") + name);
+    }
     names.Set(i++, Napi::String::New(env, name));
   }
   exports.Set("capabilities", names);

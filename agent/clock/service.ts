@@ -51,6 +51,8 @@ export function kernelNtpSection(): Record<string, unknown> {
       state: kernelStateNames[k.state] ?? String(k.state),
       max_error_ms: k.maxErrorUs / 1000,
       est_error_ms: k.estErrorUs / 1000,
+      offset_ms: k.offsetUs / 1000,
+      status_flags: k.statusFlags,
     };
   } catch (error) {
     return { error: (error as Error).message };
@@ -153,6 +155,9 @@ export function attachClockGuardrail(daemon: Daemon): void {
       logger.info(`clock event: ${reason}`, detail);
       void daemon.scheduler.runNow('clock', reason);
     },
+    // The scheduled measurements and the drift check still run; say that steps may be missed.
+    onWatchFailed: (error) =>
+      logger.warn(`clock-change watcher stopped (${error}): steps are now caught by the drift check only`, { code: 'watch_failed' }),
   });
 
   daemon.on('config', ({ changed }) => {

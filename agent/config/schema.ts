@@ -63,8 +63,8 @@ export const coreKeys = {
 } satisfies KeySpecs;
 
 /**
- * Keys whose capabilities have not moved into the contract yet (trust, keychain scrub,
- * telemetry): kept here so that their values validate and show in `config show` meanwhile.
+ * Keys whose capabilities have not moved into the contract yet (trust): kept here so that
+ * their values validate and show in `config show` meanwhile.
  */
 export const pendingKeys = {
   TrustTargets: {
@@ -78,49 +78,6 @@ export const pendingKeys = {
     expected: 'an integer from 60 to 604800',
     meaning: 'seconds between trust evaluations',
     default: () => 3600,
-  },
-  TenantDomain: {
-    schema: z.union([z.literal(''), hostname]),
-    expected: 'a domain name such as acme.okta.com, or empty',
-    meaning: 'the current SSO tenant; keychain items tagged for another tenant are scrubbed',
-    default: () => '',
-  },
-  ScrubServices: {
-    schema: z.array(z.string().min(1)).max(64),
-    expected: 'an array of keychain service names',
-    meaning: 'generic-password services the scrub may delete from; empty disables the scrub',
-    default: () => [],
-  },
-  ScrubMode: {
-    schema: z.enum(['dry-run', 'delete']),
-    expected: 'one of "dry-run", "delete"',
-    meaning: 'dry-run reports what would be deleted; delete deletes it',
-    default: () => 'dry-run',
-  },
-  CollectorURL: {
-    schema: z.union([z.literal(''), httpsURL, z.string().regex(/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/.*)?$/)]),
-    expected: 'an https URL (http only to loopback), or empty to disable telemetry',
-    meaning: 'OTLP/HTTP collector base URL',
-    default: () => '',
-  },
-  CollectorCAFile: {
-    schema: optionalAbsolutePath,
-    expected: 'an absolute path to a PEM file, or empty',
-    meaning: 'extra CA certificates for the collector',
-    default: () => '',
-  },
-  CollectorBearerToken: {
-    schema: z.string().max(8192),
-    expected: 'a string',
-    meaning: 'bearer token sent to the collector',
-    default: () => '',
-    secret: true,
-  },
-  TelemetryMaxDiskMB: {
-    schema: int(1, 10240),
-    expected: 'an integer from 1 to 10240',
-    meaning: 'disk the telemetry queue may use; the oldest events are dropped (and counted) beyond it',
-    default: () => 64,
   },
 } satisfies KeySpecs;
 

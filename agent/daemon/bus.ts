@@ -27,6 +27,10 @@ export interface AgentEvent {
 export class Bus {
   private readonly emitter = new EventEmitter();
   private readonly values = new Map<string, unknown>();
+  /** Events sent before anyone collected them. */
+  private pending: AgentEvent[] = [];
+  private pendingDropped = 0;
+  static readonly pendingLimit = 1000;
 
   constructor(private readonly onListenerError: (where: string, error: unknown) => void = () => {}) {
     this.emitter.setMaxListeners(100);
@@ -47,14 +51,35 @@ export class Bus {
     return () => this.emitter.off(`topic:${topic}`, wrapped);
   }
 
-  /** Sends an event to whoever collects events (telemetry); dropped when nobody listens. */
+  /**
+   * Sends an event to whoever collects events (telemetry). Until a collector subscribes (a
+   * capability attached before telemetry may report at once), up to `pendingLimit` events wait
+   * and go to the first one; beyond that the oldest are dropped and counted.
+   */
   event(event: AgentEvent): void {
+    if (this.emitter.listenerCount('event') === 0) {
+      this.pending.push(event);
+      if (this.pending.length > Bus.pendingLimit) {
+        this.pending.shift();
+        this.pendingDropped++;
+      }
+      return;
+    }
     this.dispatch('event', event);
   }
 
+  /** Subscribes to events; the first subscriber also gets those sent before it (in order). */
   onEvent(listener: (event: AgentEvent) => void): () => void {
     this.emitter.on('event', listener);
+    const waiting = this.pending;
+    this.pending = [];
+    for (const event of waiting) this.dispatch('event', event);
     return () => this.emitter.off('event', listener);
+  }
+
+  /** Events dropped because nobody collected them and more than pendingLimit waited. */
+  get droppedBeforeSubscription(): number {
+    return this.pendingDropped;
   }
 
   private dispatch(name: string, value: unknown): void {

@@ -42,12 +42,15 @@ bool Arm(int tfd, std::string* error) {
 
 class TimerfdWatcher : public ClockChangeWatcher {
  public:
-  TimerfdWatcher(int tfd, int stopFd, std::function<void()> onChange)
-      : tfd_(tfd), stopFd_(stopFd), onChange_(std::move(onChange)) {
-    thread_ = std::thread([this] { Run(); });
-  }
+  TimerfdWatcher(int tfd, int stopFd, std::function<void(const WatchEvent&)> onEvent)
+      : tfd_(tfd), stopFd_(stopFd), onEvent_(std::move(onEvent)) {}
   ~TimerfdWatcher() override { Stop(); }
 
+  // Separate from the constructor so that a failing std::thread (std::system_error) leaves an
+  // object whose destructor still closes both descriptors.
+  void Start() { thread_ = std::thread([this] { Run(); }); }
+
+  // Must not run on the watcher's own thread (from inside the callback): it joins that thread.
   void Stop() override {
     if (stopped_.exchange(true)) return;
     uint64_t one = 1;
@@ -60,29 +63,55 @@ class TimerfdWatcher : public ClockChangeWatcher {
 
  private:
   void Run() {
+    std::string failure = Watch();
+    if (failure.empty()) return;  // stopped
+    // The thread ends here: say so instead of going quiet (the drift check keeps covering).
+    Deliver(WatchEvent::Kind::kWatcherFailed, failure);
+  }
+
+  // Returns "" when asked to stop, else what failed.
+  std::string Watch() {
     struct pollfd fds[2] = {{tfd_, POLLIN, 0}, {stopFd_, POLLIN, 0}};
     for (;;) {
       int n = poll(fds, 2, -1);
       if (n < 0) {
         if (errno == EINTR) continue;
-        return;
+        return ErrnoText("poll");
       }
-      if (fds[1].revents) return;
+      if (fds[1].revents) return "";
+      if (fds[0].revents & (POLLERR | POLLNVAL)) return "poll: timerfd error";
       if (fds[0].revents) {
         uint64_t expirations;
         ssize_t r = read(tfd_, &expirations, sizeof expirations);
         if (r < 0 && errno == ECANCELED) {
-          std::string ignored;
-          if (!Arm(tfd_, &ignored)) return;
-          onChange_();
+          std::string error;
+          if (!Arm(tfd_, &error)) {
+            Deliver(WatchEvent::Kind::kClockMayHaveBeenSet, "");
+            return error;
+          }
+          Deliver(WatchEvent::Kind::kClockMayHaveBeenSet, "");
+        } else if (r < 0 && errno != EAGAIN && errno != EINTR) {
+          return ErrnoText("read(timerfd)");
         }
       }
     }
   }
 
+  void Deliver(WatchEvent::Kind kind, const std::string& error) {
+    // An exception escaping a std::thread terminates the process; the callback must not
+    // throw and building the event may (std::bad_alloc): drop the event then.
+    try {
+      WatchEvent event;
+      event.kind = kind;
+      event.error = error;
+      onEvent_(event);
+    } catch (...) {
+    }
+  }
+
   int tfd_;
   int stopFd_;
-  std::function<void()> onChange_;
+  std::function<void(const WatchEvent&)> onEvent_;
   std::atomic<bool> stopped_{false};
   std::thread thread_;
 };
@@ -90,7 +119,10 @@ class TimerfdWatcher : public ClockChangeWatcher {
 
 double WallClockMs() { return ReadMs(CLOCK_REALTIME); }
 
+// CLOCK_BOOTTIME counts time spent in suspend; CLOCK_MONOTONIC does not (clock_gettime(2)).
 double ContinuousClockMs() { return ReadMs(CLOCK_BOOTTIME); }
+
+double MonotonicClockMs() { return ReadMs(CLOCK_MONOTONIC); }
 
 bool ReadKernelTimeStatus(KernelTimeStatus* out, std::string* error) {
   struct timex tx;
@@ -103,15 +135,12 @@ bool ReadKernelTimeStatus(KernelTimeStatus* out, std::string* error) {
   out->state = state;
   out->maxErrorUs = tx.maxerror;
   out->estErrorUs = tx.esterror;
-  out->hasStatusFlags = true;
   out->statusFlags = tx.status;
-  out->hasOffset = true;
-  out->offsetUs = (tx.status & STA_NANO) ? static_cast<double>(tx.offset) / 1000.0
-                                         : static_cast<double>(tx.offset);
+  out->offsetUs = (tx.status & STA_NANO) ? static_cast<double>(tx.offset) / 1000.0 : static_cast<double>(tx.offset);
   return true;
 }
 
-std::unique_ptr<ClockChangeWatcher> StartClockChangeWatcher(std::function<void()> onChange,
+std::unique_ptr<ClockChangeWatcher> StartClockChangeWatcher(std::function<void(const WatchEvent&)> onEvent,
                                                             std::string* error) {
   int tfd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
   if (tfd < 0) {
@@ -128,7 +157,16 @@ std::unique_ptr<ClockChangeWatcher> StartClockChangeWatcher(std::function<void()
     close(tfd);
     return nullptr;
   }
-  return std::unique_ptr<ClockChangeWatcher>(new TimerfdWatcher(tfd, stopFd, std::move(onChange)));
+  std::unique_ptr<TimerfdWatcher> watcher;
+  try {
+    watcher.reset(new TimerfdWatcher(tfd, stopFd, std::move(onEvent)));
+  } catch (...) {
+    close(tfd);
+    close(stopFd);
+    throw;
+  }
+  watcher->Start();  // may throw std::system_error; the watcher's destructor closes the fds
+  return watcher;
 }
 
 }  // namespace clock

@@ -1,10 +1,12 @@
 // syslog(3) with the subsystem as ident and facility LOG_DAEMON. openlog keeps the ident
-// pointer, so the ident string lives as long as the process.
+// pointer, so each ident string lives as long as the process: one per distinct subsystem,
+// kept in a set and reused, so switching back and forth allocates nothing more.
 #include "log.h"
 
 #include <syslog.h>
 
 #include <mutex>
+#include <set>
 #include <string>
 
 namespace tg {
@@ -13,7 +15,12 @@ namespace log {
 namespace {
 
 std::mutex identMutex;
-std::string* openIdent = nullptr;
+// Never destroyed (syslog may still read an ident at exit); std::set never moves its elements.
+std::set<std::string>& Idents() {
+  static auto* idents = new std::set<std::string>();
+  return *idents;
+}
+const std::string* openIdent = nullptr;
 
 int PriorityOf(Level level) {
   switch (level) {
@@ -31,8 +38,7 @@ int PriorityOf(Level level) {
 void Write(const std::string& subsystem, const std::string& category, Level level, const std::string& message) {
   std::lock_guard<std::mutex> lock(identMutex);
   if (openIdent == nullptr || *openIdent != subsystem) {
-    // The previous ident string is leaked on purpose: syslog may still point at it.
-    openIdent = new std::string(subsystem);
+    openIdent = &*Idents().insert(subsystem).first;
     openlog(openIdent->c_str(), LOG_PID, LOG_DAEMON);
   }
   syslog(LOG_DAEMON | PriorityOf(level), "[%s] %s", category.c_str(), message.c_str());

@@ -25,7 +25,7 @@ const sample = {
   TrustTargets: ['https://login.example.com', '/etc/ssl/mdm-ca.pem'],
   TenantDomain: 'acme.okta.com',
   ScrubServices: ['com.example.sso'],
-  ScrubMode: 'delete',
+  ScrubMode: 'enforce',
   CollectorURL: 'https://collector.example.com',
   CollectorBearerToken: 'tok-123-secret',
   TelemetryMaxDiskMB: 128,
