@@ -6,12 +6,24 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+// The package root is found by walking up from this module: tsc puts it at dist/native/, but
+// agentctl's fast path is bundled (scripts/bundle-cli.mjs) into dist/agent/cli/…, where a fixed
+// number of '..' would miss build/.
+function addonCandidates(): string[] {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidates = ['Release', 'Debug'].map((build) => path.join(dir, 'build', build, 'trustguard.node'));
+    if (candidates.some((file) => existsSync(file)) || existsSync(path.join(dir, 'binding.gyp'))) return candidates;
+    const parent = path.dirname(dir);
+    if (parent === dir) return ['Release', 'Debug'].map((build) => path.join(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..'), 'build', build, 'trustguard.node'));
+    dir = parent;
+  }
+}
 
 let addon: Record<string, unknown> | undefined;
 
 function loadAddon(): Record<string, unknown> {
-  const candidates = ['Release', 'Debug'].map((dir) => path.join(packageRoot, 'build', dir, 'trustguard.node'));
+  const candidates = addonCandidates();
   const found = candidates.find((file) => existsSync(file));
   if (!found) {
     throw new Error(`TrustGuard's native addon is not built (looked for ${candidates[0]}). Run: npm ci`);

@@ -1,10 +1,10 @@
 // The bodies of `agentctl time` and `agentctl compliance` (their command files parse the flags
 // and the configuration): measure or read, print, and return the exit code.
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { roundMs, sourceReports, type ClockMeasurement } from './combine.js';
 import { formatIntune, formatJamf, intuneDiscovery, type ComplianceStatus } from './compliance.js';
 import { exitCodes } from '../exit-codes.js';
+import { readStateText } from '../state/state-file.js';
 import { guardrailStateFile, parsePersistedGuardrail } from './guardrail.js';
 import { defaultThresholds, stateOfOffset } from './levels.js';
 import { direction, formatSkew, hintFor } from './hint.js';
@@ -126,7 +126,7 @@ export async function runComplianceCommand(options: ComplianceCommandOptions): P
   let snapshot: Record<string, unknown> | null = null;
   let updatedAtMs: number | null = null;
   try {
-    const saved = parsePersistedGuardrail(await readFile(file, 'utf8'));
+    const saved = parsePersistedGuardrail(readStateText(file));
     snapshot = saved.snapshot;
     updatedAtMs = saved.updated_at_ms;
     const stored = saved.snapshot.compliance as Partial<ComplianceStatus> | undefined;

@@ -65,8 +65,11 @@ export const httpsCodes = [
   'internal_error',
 ] as const;
 
-/** A configured source that cannot be used as written (measure.ts). */
-export const sourceConfigCodes = ['address_invalid', 'options_invalid'] as const;
+/**
+ * A configured source that cannot be used as written (measure.ts); `duplicate`: another entry
+ * names the same NTP server (same resolved address and port), which is asked and counted once.
+ */
+export const sourceConfigCodes = ['address_invalid', 'options_invalid', 'duplicate'] as const;
 
 /** A sample that arrived but cannot be combined (combine.ts). */
 export const combineCodes = ['non_finite'] as const;
@@ -93,6 +96,7 @@ export type SourceReportCode = SourceFailureCode | (typeof sourceVerdictCodes)[n
 /** Why a remediation command did not succeed (remediation.ts), `remediation.last.code` in JSON; null when it exited 0. */
 export const remediationCodes = [
   'command_empty',
+  'command_untrusted',
   'spawn_failed',
   'killed_timeout',
   'killed_signal',

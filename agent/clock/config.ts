@@ -7,7 +7,7 @@ import { httpsURL, int, ntpServer, optionalAbsolutePath, type CoreConfig } from 
 import { z } from 'zod';
 import { defaultThresholds } from './levels.js';
 import type { TimeSourcesOptions } from './measure.js';
-import { defaultRemediationCommand, serverPlaceholder } from './remediation.js';
+import { defaultRemediationCommand, serverPlaceholder, untrustedProgram } from './remediation.js';
 
 export const clockKeys = {
   WarnThresholdSeconds: {
@@ -66,10 +66,20 @@ export const clockKeys = {
     default: () => '',
   },
   RemediationCommand: {
-    schema: z.array(z.string().min(1)).max(32),
-    expected: `an array of strings (the program and its arguments; "${serverPlaceholder}" is replaced)`,
-    meaning: 'command run in remediate mode to correct the clock against an agreeing server',
+    // Root runs it: an absolute path (never a PATH lookup), to a program root owns and nobody
+    // else can write, from the managed preferences only (docs/security.md).
+    schema: z
+      .array(z.string().min(1))
+      .max(32)
+      .refine((argv) => argv.length === 0 || argv[0]!.startsWith('/'), 'the program must be an absolute path'),
+    expected: `an array of strings: the absolute path of a root-owned program nobody else can write, then its arguments ("${serverPlaceholder}" is replaced)`,
+    meaning: 'command run in remediate mode to correct the clock against an agreeing server; accepted only from the managed preferences',
     default: (platform) => defaultRemediationCommand(platform) ?? [],
+    managedOnly: true,
+    check: (value) => {
+      const argv = value as string[];
+      return argv.length === 0 ? undefined : (untrustedProgram(argv[0]!) ?? undefined);
+    },
   },
 } satisfies KeySpecs;
 
@@ -114,4 +124,11 @@ export function sourceOptions(config: ClockConfig): TimeSourcesOptions {
 
 export function thresholdOptions(config: ClockConfig): { warnSeconds: number; enforceSeconds: number } {
   return { warnSeconds: config.WarnThresholdSeconds, enforceSeconds: config.EnforceThresholdSeconds };
+}
+
+/** The longest one measurement round can take with this configuration: the slowest NTP server (servers run in parallel) or an HTTPS source. */
+export function measureRoundMs(config: ClockConfig): number {
+  const ntp = config.NTPSamplesPerServer * (config.NTPSampleSpacingMilliseconds + config.NTPTimeoutMilliseconds);
+  const httpsTimeoutMs = 5000;
+  return Math.max(ntp, config.HTTPSTimeURLs.length > 0 ? httpsTimeoutMs : 0);
 }

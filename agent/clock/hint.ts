@@ -44,6 +44,8 @@ export function agreeingNtpHost(combination: Combination): string | null {
 
 /** Replaces the server placeholder in a configured command; null when it needs a server and none agrees. */
 export function expandCommand(argv: readonly string[], server: string | null): string[] | null {
+  // A host that starts with '-' would be read as an option by the program (sntp -…): never.
+  if (server !== null && server.startsWith('-')) server = null;
   if (argv.some((a) => a.includes(serverPlaceholder)) && server === null) return null;
   return argv.map((a) => a.replaceAll(serverPlaceholder, server ?? ''));
 }

@@ -3,7 +3,7 @@
 // (Kiss-o'-Death RATE back-off, DENY/RSTR retirement) is remembered between rounds.
 import { combine, type ClockMeasurement } from './combine.js';
 import { HttpsTimeSource, type VerifyChain } from './https-time.js';
-import { NtpSource, parseServerAddress } from './ntp-source.js';
+import { canonicalAddress, NtpSource, parseServerAddress } from './ntp-source.js';
 import type { NtpSampleCode, SourceFailureCode } from './codes.js';
 import type { SourceMeasurement } from './types.js';
 import { serverTimeChainVerifier } from '../trust/verify-chain.js';
@@ -32,6 +32,8 @@ export interface TimeSourcesOptions {
 interface Source {
   address: string;
   measure(): Promise<SourceMeasurement>;
+  /** NTP sources: asked once per (resolved address, port) per round. */
+  ntp?: NtpSource;
 }
 
 /** A source whose configuration entry is unusable: it reports the problem each round. */
@@ -51,7 +53,8 @@ export class TimeSources {
         return brokenSource('ntp', text, 'address_invalid', (err as Error).message);
       }
       try {
-        return new NtpSource({ ...parsed, samples: options.samples, timeoutMs: options.timeoutMs, sampleSpacingMs: options.sampleSpacingMs, onRejected: options.onRejected && ((reason, code) => options.onRejected!(text, reason, code)) });
+        const source = new NtpSource({ ...parsed, samples: options.samples, timeoutMs: options.timeoutMs, sampleSpacingMs: options.sampleSpacingMs, onRejected: options.onRejected && ((reason, code) => options.onRejected!(text, reason, code)) });
+        return { address: source.address, measure: () => source.measure(), ntp: source };
       } catch (err) {
         return brokenSource('ntp', text, 'options_invalid', (err as Error).message);
       }
@@ -64,9 +67,29 @@ export class TimeSources {
     return this.sources.map((s) => s.address);
   }
 
-  /** Measures all sources concurrently; never rejects. */
+  /**
+   * Measures all sources concurrently; never rejects. NTP entries that resolve to the same
+   * address and port (listed twice, or spelled two ways) are one server: it is asked once and
+   * counted once, and the other entries report `duplicate` — one server's word is never a
+   * majority of two.
+   */
   async measure(): Promise<ClockMeasurement> {
-    const results = await Promise.all(this.sources.map((s) => s.measure()));
+    const targets = await Promise.all(this.sources.map((s) => (s.ntp ? s.ntp.resolveTarget().catch(() => null) : Promise.resolve(null))));
+    const first = new Map<string, string>();
+    const results = await Promise.all(
+      this.sources.map((s, i): Promise<SourceMeasurement> => {
+        const target = targets[i];
+        if (!s.ntp || !target) return s.measure();
+        const key = `${canonicalAddress(target.address)} ${s.ntp.serverPort}`;
+        const same = first.get(key);
+        if (same === undefined) {
+          first.set(key, s.address);
+          return s.ntp.measure(target);
+        }
+        const error = `the same server as ${same} (${canonicalAddress(target.address)} port ${s.ntp.serverPort}): asked and counted once`;
+        return Promise.resolve({ ok: false, kind: 'ntp', address: s.address, code: 'duplicate', error, kissCode: null, measuredAtMs: Date.now() });
+      }),
+    );
     return { measuredAtMs: Date.now(), combination: combine(results) };
   }
 }

@@ -110,16 +110,29 @@ export class NtpSource {
     return this.retirement?.reason ?? null;
   }
 
-  /** Never rejects: every failure is a SourceFailure. */
-  async measure(): Promise<SourceMeasurement> {
+  /** The server's port. */
+  get serverPort(): number {
+    return this.port;
+  }
+
+  /** The address this round would ask (DNS for a name): measure.ts de-duplicates sources by it. */
+  resolveTarget(): Promise<{ address: string; family: 4 | 6 }> {
+    return resolve(this.host);
+  }
+
+  /**
+   * Never rejects: every failure is a SourceFailure. `target`: the address resolveTarget()
+   * gave, so that the server asked is the one the caller de-duplicated.
+   */
+  async measure(target?: { address: string; family: 4 | 6 }): Promise<SourceMeasurement> {
     try {
-      return await this.measureOnce();
+      return await this.measureOnce(target);
     } catch (error) {
       return this.failure('internal_error', `NTP measurement failed unexpectedly: ${(error as Error).message}`, null);
     }
   }
 
-  private async measureOnce(): Promise<SourceMeasurement> {
+  private async measureOnce(given?: { address: string; family: 4 | 6 }): Promise<SourceMeasurement> {
     if (this.retirement !== null) {
       const { reason, kissCode } = this.retirement;
       return this.failure(kissCode === 'DENY' ? 'retired_deny' : 'retired_rstr', reason, kissCode);
@@ -134,7 +147,7 @@ export class NtpSource {
 
     let target: { address: string; family: 4 | 6 };
     try {
-      target = await resolve(this.host);
+      target = given ?? (await resolve(this.host));
     } catch (error) {
       return this.failure('dns', `cannot resolve NTP server ${this.host}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, null);
     }
@@ -380,6 +393,8 @@ export function parseServerAddress(text: string): { host: string; port: number }
   }
   if (host === '') throw new Error(`NTP server address "${text}" has no host`);
   if (/[\s/@]/.test(host)) throw new Error(`NTP server address "${text}" has an invalid host "${host}"`);
+  // It may reach a command line ("{server}" in RemediationCommand), where it would be an option.
+  if (host.startsWith('-')) throw new Error(`NTP server address "${text}" starts with "-"`);
   let port = DEFAULT_NTP_PORT;
   if (portText !== undefined) {
     if (!/^\d{1,5}$/.test(portText)) throw new Error(`NTP server address "${text}" has an invalid port "${portText}"`);
@@ -405,13 +420,25 @@ function sameAddress(a: string, b: string): boolean {
   return canonicalAddress(a) === canonicalAddress(b);
 }
 
-/** IPv6 text has many spellings ("::1", "0:0::1"); the URL parser prints the canonical one. A zone index is dropped. */
-function canonicalAddress(text: string): string {
+/**
+ * IPv6 text has many spellings ("::1", "0:0::1"); the URL parser prints the canonical one. A
+ * zone index is dropped, and an IPv4-mapped address (::ffff:192.0.2.1) is its IPv4 address.
+ */
+export function canonicalAddress(text: string): string {
   const bare = text.split('%')[0]!;
   if (!net.isIPv6(bare)) return bare;
+  let canonical: string;
   try {
-    return new URL(`http://[${bare}]/`).hostname;
+    canonical = new URL(`http://[${bare}]/`).hostname.replace(/^\[|\]$/g, '');
   } catch {
-    return bare.toLowerCase();
+    canonical = bare.toLowerCase();
   }
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(canonical) ?? /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canonical);
+  if (mapped && mapped.length === 2) return mapped[1]!;
+  if (mapped) {
+    const hi = Number.parseInt(mapped[1]!, 16);
+    const lo = Number.parseInt(mapped[2]!, 16);
+    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  }
+  return canonical;
 }

@@ -2,6 +2,7 @@
 // time and output, and its result kept for the audit log and the state file. The decision when
 // to run it (confident estimate, rate limit) is the guardrail's.
 import { spawn } from 'node:child_process';
+import { checkExecutable, UnsafePathError } from '../fs-safety.js';
 import type { RemediationCode } from './codes.js';
 
 /** `{server}` in an argument is replaced by the host of an agreeing NTP server. */
@@ -48,6 +49,17 @@ function remediationCode(spawnFailed: boolean, timedOut: boolean, exitCode: numb
   return exitCode === 0 ? null : 'exit_nonzero';
 }
 
+/** Why root must not run `file`, or null when it may (or when it does not exist: spawn says so). */
+export function untrustedProgram(file: string): string | null {
+  try {
+    checkExecutable(file);
+    return null;
+  } catch (error) {
+    if (error instanceof UnsafePathError && error.code === 'missing') return null;
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
 export async function runRemediation(argv: readonly string[], options: { nowMs: number; timeoutMs?: number; maxOutputBytes?: number }): Promise<RemediationRecord> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const maxOutput = options.maxOutputBytes ?? 4096;
@@ -56,6 +68,13 @@ export async function runRemediation(argv: readonly string[], options: { nowMs: 
   const [file, ...args] = argv;
   if (!file) {
     return { at_ms: options.nowMs, argv: [...argv], exit_code: null, signal: null, output: '', error: 'remediation command is empty', code: 'command_empty', duration_ms: 0 };
+  }
+  // Root runs only an absolute path to a root-owned program nobody else can write, checked
+  // again right before it runs (the configuration was checked when it was read). A missing
+  // program is left to spawn, which reports it as spawn_failed.
+  const untrusted = untrustedProgram(file);
+  if (untrusted) {
+    return { at_ms: options.nowMs, argv: [...argv], exit_code: null, signal: null, output: '', error: untrusted, code: 'command_untrusted', duration_ms: 0 };
   }
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];

@@ -4,7 +4,7 @@
 import { kernelTimeStatus } from '../../native/clock.js';
 import type { Daemon } from '../daemon/daemon.js';
 import { watchClockEvents } from './clock-events.js';
-import { sourceOptions, touches, type ClockConfig } from './config.js';
+import { measureRoundMs, sourceOptions, touches, type ClockConfig } from './config.js';
 import { ClockGuardrail, type GuardrailSnapshot } from './guardrail.js';
 import { TimeSources } from './measure.js';
 
@@ -145,7 +145,9 @@ export function attachClockGuardrail(daemon: Daemon): void {
       await daemon.scheduler.runNow('clock', 'requested');
       return current.guardrail.snapshot();
     },
-    { mutating: true },
+    // Its own deadline (issue 8 item 7): a round takes up to samples × (spacing + reply timeout)
+    // per NTP server (servers are asked in parallel), plus a round already running, plus margin.
+    { mutating: true, timeoutMs: () => 2 * measureRoundMs(daemon.config as ClockConfig) + 5000 },
   );
 
   const events = watchClockEvents({

@@ -36,7 +36,9 @@ export function defaultPaths(platform: NodeJS.Platform = process.platform, root:
     return {
       StateDirectory: '/Library/Application Support/TrustGuard/state',
       LogDirectory: '/Library/Logs/TrustGuard',
-      ControlSocketPath: `/var/run/${domain}.sock`,
+      // Its own directory: /var/run itself is root:daemon 0775, and the socket directory must be
+      // writable by root alone (docs/security.md).
+      ControlSocketPath: '/var/run/trustguard/agent.sock',
     };
   }
   return {

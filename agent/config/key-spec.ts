@@ -14,6 +14,13 @@ export interface KeySpec<S extends z.ZodType = z.ZodType> {
   secret?: boolean;
   /** Changing it needs a daemon restart (the daemon logs that and keeps the old value). */
   restart?: boolean;
+  /**
+   * Accepted only from the managed preferences (the MDM's profile) or `--config`: a value that
+   * makes root run something must not come from a file a local admin could write.
+   */
+  managedOnly?: boolean;
+  /** A check beyond the schema (e.g. on the file system); returns why the value is refused. */
+  check?: (value: z.infer<S>) => string | undefined;
 }
 
 export type KeySpecs = Record<string, KeySpec>;

@@ -53,8 +53,16 @@ export function defaultConfig(platform: NodeJS.Platform = process.platform, root
 export function checkValue(name: string, value: unknown): string | undefined {
   const spec = keyTable().keys[name];
   if (!spec) return `${name} is not a known key`;
-  if (spec.schema.safeParse(value).success) return undefined;
-  return `${name} must be ${spec.expected}; got ${spec.secret ? describeSecret(value) : describeValue(value)}`;
+  // Nothing a value holds may throw out of here (a daemon must start whatever a file says).
+  try {
+    if (spec.schema.safeParse(value).success) {
+      const refused = spec.check?.(value);
+      return refused === undefined ? undefined : `${name} is refused: ${refused}`;
+    }
+    return `${name} must be ${spec.expected}; got ${spec.secret ? describeSecret(value) : describeValue(value)}`;
+  } catch (error) {
+    return `${name} could not be checked (${error instanceof Error ? error.message : String(error)})`;
+  }
 }
 
 /** A secret's value is never described: its type and length only. */

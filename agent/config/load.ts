@@ -1,9 +1,9 @@
 // Reads the configuration sources and resolves the effective configuration. Invalid keys
 // are reported and ignored; a file that does not parse never replaces a good configuration.
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { ConfigParseError, parseConfigBytes, parseConfigBytesOffThread, readConfigBytes, type ConfigParseCode } from './bounded-parse.js';
 import { systemConfigFiles } from './defaults.js';
 import { checkRelations, checkValue, defaultConfig, keyTable, loadKeyTable } from './keys.js';
+import { redactMessage } from '../log/redact.js';
 import type { CoreConfig } from './schema.js';
 
 /** The configuration in force: the daemon's keys typed, each capability's read through its own type. */
@@ -16,67 +16,41 @@ export class ConfigFileError extends Error {
   constructor(
     readonly file: string,
     reason: string,
+    readonly code: ConfigParseCode = 'does_not_parse',
   ) {
     super(`${file}: ${reason}`);
     this.name = 'ConfigFileError';
   }
 }
 
-const require = createRequire(import.meta.url);
-
-/** Parses XML plist, binary plist (magic "bplist00") or JSON into a dictionary of keys. */
-export async function parseConfigBuffer(buffer: Buffer, file: string): Promise<ConfigValues> {
-  let parsed: unknown;
-  const head = buffer.subarray(0, 8).toString('latin1');
-  const text = head.startsWith('bplist') ? '' : buffer.toString('utf8').replace(/^\uFEFF/, '');
+/** Parses XML plist, binary plist (magic "bplist00") or JSON into a dictionary of keys, within the bounds of bounded-parse.ts. */
+export async function parseConfigBuffer(buffer: Buffer, file: string, options: { offThread?: boolean } = {}): Promise<ConfigValues> {
   try {
-    if (head === 'bplist00') {
-      const bplist = require('bplist-parser') as typeof import('bplist-parser');
-      parsed = bplist.parseBuffer(buffer)[0];
-    } else if (head.startsWith('bplist')) {
-      throw new Error(`unsupported binary plist version "${head}"`);
-    } else if (/^\s*[{[]/.test(text)) {
-      parsed = JSON.parse(text);
-    } else if (/^\s*</.test(text)) {
-      const plist = await import('plist');
-      parsed = quietly(() => plist.parse(text));
-    } else {
-      throw new Error('neither a property list (XML or binary) nor JSON');
-    }
+    return options.offThread ? await parseConfigBytesOffThread(buffer) : await parseConfigBytes(buffer);
   } catch (error) {
-    throw new ConfigFileError(file, `does not parse: ${(error as Error).message}`);
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed) || parsed instanceof Date || parsed instanceof Uint8Array) {
-    throw new ConfigFileError(file, 'does not parse: the top level is not a dictionary');
-  }
-  return parsed as ConfigValues;
-}
-
-// xmldom (inside plist) reports XML errors on the console itself; a daemon's console is not
-// where they belong. Parsing is synchronous, so the swap cannot catch anyone else's output.
-function quietly<T>(parse: () => T): T {
-  const saved = { error: console.error, warn: console.warn, log: console.log };
-  const messages: string[] = [];
-  console.error = console.warn = console.log = (...args: unknown[]) => void messages.push(args.map(String).join(' '));
-  try {
-    return parse();
-  } catch (error) {
-    const detail = messages.find((m) => /fatal|error/i.test(m))?.replace(/\s+/g, ' ').trim();
-    throw new Error(detail ? `${(error as Error).message} (${detail})` : (error as Error).message);
-  } finally {
-    Object.assign(console, saved);
+    throw new ConfigFileError(file, error instanceof Error ? error.message : String(error), error instanceof ConfigParseError ? error.code : 'does_not_parse');
   }
 }
 
-export async function readConfigFile(file: string): Promise<ConfigValues> {
+export interface ReadOptions {
+  /** Parse in a worker thread (the daemon: its event loop answers status meanwhile). */
+  offThread?: boolean;
+  /** false: read whoever owns the file (`agentctl config validate`). Default: root's files only. */
+  trusted?: boolean;
+}
+
+/**
+ * Reads one configuration file: at most 1 MB, opened without following a link and, unless
+ * `trusted: false`, only when root owns it and nobody else can write it (agent/fs-safety.ts).
+ */
+export async function readConfigFile(file: string, options: ReadOptions = {}): Promise<ConfigValues> {
   let buffer: Buffer;
   try {
-    buffer = await readFile(file);
+    buffer = readConfigBytes(file, { trusted: options.trusted });
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new ConfigFileError(file, code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? (error as Error).message})`);
+    throw new ConfigFileError(file, error instanceof Error ? error.message : String(error), error instanceof ConfigParseError ? error.code : 'unreadable');
   }
-  return parseConfigBuffer(buffer, file);
+  return parseConfigBuffer(buffer, file, options);
 }
 
 /** The configuration in force, with where each value came from. */
@@ -93,6 +67,8 @@ export interface ResolvedConfig {
 export interface Layer {
   source: string;
   values: ConfigValues;
+  /** The managed preferences (or `--config`): the only source of managedOnly keys. */
+  managed?: boolean;
 }
 
 const lastGood = (source: string) => (source.endsWith(' (last good)') ? source : `${source} (last good)`);
@@ -115,9 +91,14 @@ export function resolveLayers(layers: Layer[], previous?: ResolvedConfig, platfo
       if (!known.has(name) && !name.startsWith('Payload')) problems.push(`${name} is not a known key (in ${layer.source}); ignored`);
     }
   }
+  const { keys } = keyTable();
   for (const name of keyNames) {
     for (const layer of layers) {
       if (!Object.hasOwn(layer.values, name)) continue;
+      if (keys[name]?.managedOnly && !layer.managed) {
+        problems.push(`${name} is accepted only from the managed preferences (in ${layer.source}); ignored`);
+        continue;
+      }
       const problem = checkValue(name, layer.values[name]);
       if (problem === undefined) {
         config[name] = layer.values[name];
@@ -144,7 +125,7 @@ export function resolveLayers(layers: Layer[], previous?: ResolvedConfig, platfo
   return { config: config as unknown as AgentConfig, sources, files: layers.map((l) => l.source), problems };
 }
 
-export interface LoadOptions {
+export interface LoadOptions extends Pick<ReadOptions, 'offThread'> {
   /** `--config FILE`: for development it replaces the system files (an installed profile must not leak into a development run). */
   configFile?: string;
   /** The configuration in force (a running daemon): kept when a file does not parse. */
@@ -163,9 +144,10 @@ export async function loadConfig(options: LoadOptions = {}): Promise<LoadResult>
   const candidates = options.configFile ? [options.configFile] : [...(options.systemFiles ?? systemConfigFiles)];
   const layers: Layer[] = [];
   const fileProblems: string[] = [];
-  for (const file of candidates) {
+  for (const [index, file] of candidates.entries()) {
     try {
-      layers.push({ source: file, values: await readConfigFile(file) });
+      // The managed preferences come first; `--config` (given by whoever starts the daemon) stands in for them.
+      layers.push({ source: file, values: await readConfigFile(file, { offThread: options.offThread }), managed: options.configFile !== undefined || index === 0 });
     } catch (error) {
       const missingSystemFile = !options.configFile && /no such file$/.test((error as Error).message);
       if (!missingSystemFile) fileProblems.push((error as Error).message);
@@ -183,17 +165,21 @@ export async function validateConfigFile(file: string): Promise<string[]> {
   await loadKeyTable();
   let values: ConfigValues;
   try {
-    values = await readConfigFile(file);
+    // Whoever owns it: validating a profile before it is uploaded to the MDM reads the caller's file.
+    values = await readConfigFile(file, { trusted: false });
   } catch (error) {
     return [(error as Error).message];
   }
-  const resolved = resolveLayers([{ source: file, values }]);
+  const resolved = resolveLayers([{ source: file, values, managed: true }]);
   return resolved.problems.map((p) => p.replace(` (in ${file})`, '').replace(/; (ignored|using the defaults for .*)$/, ''));
 }
 
+/** A value as output may show it: a secret never (its presence only), URLs without userinfo or query. */
 export function redactValue(name: string, value: unknown): unknown {
-  if (!keyTable().keys[name]?.secret) return value;
-  return value === '' ? '' : '<redacted>';
+  if (keyTable().keys[name]?.secret) return value === '' ? '' : '<redacted>';
+  if (typeof value === 'string') return redactMessage(value);
+  if (Array.isArray(value)) return value.map((v) => (typeof v === 'string' ? redactMessage(v) : v));
+  return value;
 }
 
 /** The effective configuration as `config show` prints it: values (secrets redacted) and sources. */

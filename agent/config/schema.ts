@@ -3,7 +3,10 @@
 // module; agent/config/keys.ts gathers them all. docs/configuration.md is the same table for
 // admins; a test keeps them in step.
 import { z } from 'zod';
+import { redactMessage, stripUrlSecrets } from '../log/redact.js';
 import { defaultPaths } from './defaults.js';
+
+export { stripUrlSecrets };
 import type { ConfigOf, KeySpec, KeySpecs } from './key-spec.js';
 
 export type { KeySpec };
@@ -18,8 +21,9 @@ export const httpsURL = z.string().refine((u) => {
     return false;
   }
 }, 'not an https URL');
-// host, host:port or [v6]:port; no spaces, no scheme.
-export const ntpServer = z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:\d{1,5})?$/);
+// host, host:port or [v6]:port; no spaces, no scheme, and no leading '-': the host may be put
+// on a command line ("{server}" in RemediationCommand), where it would be read as an option.
+export const ntpServer = z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.][A-Za-z0-9._-]*)(:\d{1,5})?$/);
 export const hostname = z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/);
 
 export const coreKeys = {
@@ -67,14 +71,26 @@ export const pendingKeys: KeySpecs = {};
 /** The daemon's own configuration. */
 export type CoreConfig = ConfigOf<typeof coreKeys>;
 
+/** A value in words for a problem message: short, never throwing, without credentials (agent/log/redact.ts). */
 export function describeValue(value: unknown): string {
-  if (value instanceof Date) return `a date (${value.toISOString()})`;
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'an invalid date' : `a date (${value.toISOString()})`;
   if (value instanceof Uint8Array) return `data (${value.length} bytes)`;
-  if (Array.isArray(value)) return `an array ${truncate(JSON.stringify(value))}`;
+  if (Array.isArray(value)) return `an array of ${value.length} item${value.length === 1 ? '' : 's'} ${truncate(safeJson(value))}`;
   if (value !== null && typeof value === 'object') return 'a dictionary';
-  if (typeof value === 'string') return `the string ${truncate(JSON.stringify(value))}`;
+  if (typeof value === 'string') return `the string ${truncate(JSON.stringify(redactMessage(value)))}`;
   if (typeof value === 'bigint') return `the integer ${value}`;
   return `${typeof value} ${String(value)}`;
+}
+
+/** JSON for a message: bigints as numbers' text, nested objects elided, URLs stripped; never throws. */
+function safeJson(value: unknown[]): string {
+  try {
+    return JSON.stringify(value.slice(0, 8), (_key, v: unknown) =>
+      typeof v === 'bigint' ? v.toString() : typeof v === 'string' ? redactMessage(v) : v instanceof Uint8Array ? `<${v.length} bytes>` : v,
+    );
+  } catch {
+    return '[…]';
+  }
 }
 
 function truncate(text: string): string {

@@ -1,18 +1,28 @@
 // The control channel's wire format: one JSON object per line each way.
 //   request:  {"request": "status", "args": {...}}            (args optional)
 //   response: {"ok": true, "result": ...} | {"ok": false, "error": {"code": "...", "message": "..."}}
-// Requests are capped at maxRequestBytes; a connection that sends nothing complete within
-// the read timeout is closed.
+// One request per connection: the server reads one line, stops reading, answers and closes.
+// Bounds, per connection: the request is capped at maxRequestBytes and must be complete within
+// requestDeadlineMs of the connection (an absolute deadline, not an idle timer: a byte a second
+// does not keep it open); each request's handler has its own deadline (handlerDeadlineMs unless
+// it registered another); an answer above maxResponseBytes is replaced by an error; a client
+// that does not read its answer within writeDeadlineMs is cut off. Per user: at most
+// connectionsPerUser connections at once (from the kernel's peer credentials); one more is
+// answered "busy" and closed.
 
 export const maxRequestBytes = 64 * 1024;
-export const readTimeoutMs = 5000;
+export const requestDeadlineMs = 2000;
+export const handlerDeadlineMs = 15_000;
+export const maxResponseBytes = 1024 * 1024;
+export const writeDeadlineMs = 5000;
+export const connectionsPerUser = 8;
 
 export interface ControlRequest {
   request: string;
   args?: Record<string, unknown>;
 }
 
-export type ErrorCode = 'bad_request' | 'too_large' | 'unknown_request' | 'forbidden' | 'failed' | 'shutting_down';
+export type ErrorCode = 'bad_request' | 'too_large' | 'unknown_request' | 'forbidden' | 'failed' | 'shutting_down' | 'busy' | 'timeout' | 'response_too_large';
 
 export type ControlResponse = { ok: true; result: unknown } | { ok: false; error: { code: ErrorCode; message: string } };
 

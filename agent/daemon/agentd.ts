@@ -3,11 +3,12 @@
 // Every capability in agent/capabilities.ts is attached after startDaemon().
 // `agentd --session` is the same program as the per-user LaunchAgent: it runs each
 // capability's session work once, as the logged-in user, and exits.
+// Only node: built-ins are imported statically: the signal handlers below are installed before
+// the daemon's modules load (zod, winston, every capability: hundreds of milliseconds on a busy
+// machine, during which a SIGHUP would otherwise kill the process).
 import { parseArgs } from 'node:util';
 import path from 'node:path';
-import { startDaemon, type Daemon } from './daemon.js';
-import { AlreadyRunningError } from './lock.js';
-import { capabilities } from '../capabilities.js';
+import type { Daemon } from './daemon.js';
 
 const usage = [
   'usage: agentd [--config FILE] [--state-dir DIR]',
@@ -36,10 +37,12 @@ function parseCommandLine(): { configFile?: string; stateDirectory?: string; ses
 }
 
 async function main(): Promise<void> {
+  // The command line first (node:util only, nothing else is loaded yet).
   const { configFile, stateDirectory, session } = parseCommandLine();
   if (session) return (await import('./session.js')).runSession({ configFile });
-  // Signal handlers first: a SIGTERM or SIGHUP that arrives while the daemon starts (launchd
-  // sends them whenever it likes) is acted on once it has started, never fatal.
+  // Signal handlers next, before the daemon's modules are loaded: a SIGTERM or SIGHUP that
+  // arrives while the daemon starts (launchd sends them whenever it likes) is acted on once it
+  // has started, never fatal.
   let daemon: Daemon | undefined;
   let stopping = false;
   let reloadQueued = false;
@@ -67,11 +70,14 @@ async function main(): Promise<void> {
     else reloadQueued = true;
   });
 
+  const [{ startDaemon }, { AlreadyRunningError }, { capabilities }] = await Promise.all([import('./daemon.js'), import('./lock.js'), import('../capabilities.js')]);
   try {
     daemon = await startDaemon({ configFile, stateDirectory, capabilities });
   } catch (error) {
     const message = error instanceof AlreadyRunningError ? `agentd: ${error.message}; not starting a second one` : `agentd: cannot start: ${(error as Error).message}`;
     console.error(message);
+    // The file log may be what was refused (an unsafe directory): the OS log still gets why.
+    await import('../../native/log.js').then(({ osLog }) => osLog('com.trustguard.agent', 'agent', 'error', message)).catch(() => undefined);
     process.exit(1);
   }
   const running = daemon;

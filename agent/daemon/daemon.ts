@@ -10,6 +10,7 @@ import { adminSocketPath, systemConfigFiles } from '../config/defaults.js';
 import { keyTable } from '../config/keys.js';
 import { describeConfig, loadConfig, primarySource, type AgentConfig, type ResolvedConfig } from '../config/load.js';
 import { ControlServer } from '../control/server.js';
+import { redactFields } from '../log/redact.js';
 import { createAgentLogger, type AgentLogger } from '../log/winston.js';
 import { watchConfigFiles, type ConfigWatch } from './config-watch.js';
 import { removeStaleTemporaryFiles } from '../state/state-file.js';
@@ -107,8 +108,9 @@ class AgentDaemon extends EventEmitter implements Daemon {
   async start(): Promise<void> {
     this.status.section('daemon', () => this.daemonSection());
     this.status.section('permissions', () => readPermissions());
-    this.control.handle('status', () => this.status.collect(), { mutating: false });
-    this.control.handle('config', () => ({ files: this.current.files, problems: this.lastProblems, keys: describeConfig(this.current) }), { mutating: false });
+    // Read-only answers, for any local user: no secret, no URL credentials (agent/log/redact.ts).
+    this.control.handle('status', async () => redactFields(await this.status.collect()), { mutating: false });
+    this.control.handle('config', () => redactFields({ files: this.current.files, problems: this.lastProblems, keys: describeConfig(this.current) }), { mutating: false });
     this.control.handle('reload', () => this.reload('control request'), { mutating: true });
     for (const capability of this.options.capabilities ?? []) {
       try {
@@ -145,7 +147,7 @@ class AgentDaemon extends EventEmitter implements Daemon {
     // Reloads never run concurrently; one that arrives during another runs after it.
     const run = async (): Promise<ReloadResult> => {
       const previous = this.current;
-      const loaded = await loadConfig({ configFile: this.options.configFile, previous });
+      const loaded = await loadConfig({ configFile: this.options.configFile, previous, offThread: true });
       const next: ResolvedConfig = { config: { ...loaded.config }, sources: { ...loaded.sources }, files: loaded.files, problems: loaded.problems };
       const { keys, names } = keyTable();
       for (const name of names) {
@@ -206,6 +208,9 @@ class AgentDaemon extends EventEmitter implements Daemon {
       control_socket: this.control.socketPath,
       admin_socket: adminSocketPath(this.control.socketPath),
       log_file: this.logger.file,
+      // Why the file log is off (an unsafe log directory or file: docs/security.md), else null.
+      log_problem: this.logger.fileProblem,
+      control: this.control.load(),
       state_directory: this.config.StateDirectory,
       rss_bytes: process.memoryUsage.rss(),
       jobs: this.scheduler.status(),
@@ -227,7 +232,8 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     if (options.stateDirectory === undefined) return loaded;
     return { ...loaded, config: { ...loaded.config, StateDirectory: options.stateDirectory }, sources: { ...loaded.sources, StateDirectory: '--state-dir' } };
   };
-  const fresh = fixState(await loadConfig({ configFile: options.configFile }));
+  // Parsed in a worker thread, bounded (agent/config/bounded-parse.ts): no file stops the daemon.
+  const fresh = fixState(await loadConfig({ configFile: options.configFile, offThread: true }));
   const lock = acquireInstanceLock(fresh.config.StateDirectory);
   let logger: AgentLogger | undefined;
   try {
@@ -238,7 +244,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     // silently drop a fleet from enforce to observe.
     const previous = lastGood.read();
     const resolved =
-      fresh.problems.length > 0 && previous.status === 'ok' ? fixState(await loadConfig({ configFile: options.configFile, previous: restoredConfig(previous.value) })) : fresh;
+      fresh.problems.length > 0 && previous.status === 'ok' ? fixState(await loadConfig({ configFile: options.configFile, previous: restoredConfig(previous.value), offThread: true })) : fresh;
     logger = createAgentLogger({
       directory: resolved.config.LogDirectory,
       level: resolved.config.LogLevel,

@@ -1,28 +1,62 @@
-// Secrets never reach a log: fields whose name says "secret" are replaced, and bearer tokens
-// or passwords written into a message are cut out. Pure functions, shared by every transport.
+// Secrets never reach a log or a read-only answer (status, config show). Pure functions, shared
+// by every log transport and by the daemon's answers:
+//  - a field whose name says "secret" (token, password, client_secret, authorization, …) has its
+//    value replaced, at any depth;
+//  - every other string, in a message or a field, is cut where credentials travel in text:
+//    "Bearer …"/"Basic …", key=value or "key": "value" for secret-named keys (access_token,
+//    refresh_token, client_secret, id_token, api_key, password…), bare JWTs (eyJ….….…), and
+//    URLs lose their userinfo (user:pass@) and their query string (?token=…).
 
-const secretKey = /(token|password|passwd|secret|authorization|cookie|credential|api[-_]?key|private[-_]?key|session[-_]?id)/i;
+const secretName =
+  '[A-Za-z0-9_.-]*?(?:token|password|passwd|pwd|secret|api[-_]?key|private[-_]?key|session[-_]?id|credential|authorization|cookie|signature|sig)s?';
+const secretKey = new RegExp(`^${secretName}$`, 'i');
+const secretKeyLoose =
+  /(token|password|passwd|secret|authorization|cookie|credential|api[-_]?key|private[-_]?key|session[-_]?id)/i;
 export const redacted = '<redacted>';
 
-/** A copy of `value` with every secret-named key's value replaced (objects and arrays, any depth). */
+/** True when a field of this name holds a secret. */
+export function isSecretKey(key: string): boolean {
+  return secretKey.test(key) || secretKeyLoose.test(key);
+}
+
+/** A copy of `value` with every secret-named key's value replaced and every string cleaned (objects and arrays, any depth). */
 export function redactFields(value: unknown, depth = 0, seen: WeakSet<object> = new WeakSet()): unknown {
+  if (typeof value === 'string') return redactMessage(value);
   if (value === null || typeof value !== 'object') return value;
-  if (seen.has(value) || depth > 8) return '<nested>';
+  if (seen.has(value) || depth > 16) return '<nested>';
   seen.add(value);
   if (Array.isArray(value)) return value.map((v) => redactFields(v, depth + 1, seen));
   if (value instanceof Error) return { name: value.name, message: redactMessage(value.message) };
   if (value instanceof Date) return value;
+  if (ArrayBuffer.isView(value)) return `<${value.byteLength} bytes>`;
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) {
-    out[key] = secretKey.test(key) && v !== '' && v !== null && v !== undefined ? redacted : redactFields(v, depth + 1, seen);
+    out[key] =
+      isSecretKey(key) && v !== '' && v !== null && v !== undefined && v !== false
+        ? redacted
+        : redactFields(v, depth + 1, seen);
   }
   return out;
 }
 
-/** Cuts credentials that slipped into free text: "Bearer xyz", "password=xyz", "https://user:pw@host". */
+// key=value, key: value, "key": "value", key='value'. The value ends at a quote, space, & , ; or ).
+const keyValue = new RegExp(`(\\b|["'])(${secretName})(["']?\\s*[=:]\\s*["']?)(?!${redacted})[^\\s"'&,;)}\\]]+`, 'gi');
+const authScheme = /\b(Bearer|Basic|Digest|Token)(\s+)(?!<redacted>)[A-Za-z0-9._~+/=-]+/gi;
+const jwt = /\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
+
+/** https://user:pass@host/p?token=x#f → https://host/p?… (userinfo and query are where credentials travel). */
+export function stripUrlSecrets(text: string): string {
+  return text.replace(
+    /\b([a-z][a-z0-9+.-]*:\/\/)([^/\s?#@]*@)?([^\s?#]*)(\?[^\s#]*)?(#\S*)?/gi,
+    (_m, scheme: string, _user: string | undefined, rest: string, query: string | undefined) =>
+      `${scheme}${rest}${query ? '?…' : ''}`,
+  );
+}
+
+/** Cuts credentials that slipped into free text. */
 export function redactMessage(message: string): string {
-  return message
-    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, `$1 ${redacted}`)
-    .replace(/\b(token|password|passwd|secret|api[-_]?key)(["']?\s*[=:]\s*["']?)[^\s"'&,;]+/gi, `$1$2${redacted}`)
-    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/\s:@]+:[^/\s@]+@/gi, `$1${redacted}@`);
+  return stripUrlSecrets(message)
+    .replace(jwt, redacted)
+    .replace(authScheme, `$1$2${redacted}`)
+    .replace(keyValue, `$1$2$3${redacted}`);
 }

@@ -2,10 +2,14 @@
 // agent1.log … agent<maxFiles-1>.log. Written synchronously, one write per entry: winston's
 // own File transport loses entries written in a burst across a rotation, and a daemon's log
 // must also survive kill -9 (nothing is left in a user-space buffer).
-import { closeSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+// The directory must be trusted and each file is opened without following a link and checked
+// to be a regular root-owned file (agent/fs-safety.ts): root never appends to a file someone
+// linked into its log directory.
+import { closeSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import Transport from 'winston-transport';
 import { MESSAGE } from 'triple-beam';
+import { ensureDirectory, openSafeFile } from '../fs-safety.js';
 
 export interface RotatingFileOptions {
   file: string;
@@ -21,7 +25,8 @@ export class RotatingFileTransport extends Transport {
   constructor(private readonly options: RotatingFileOptions) {
     super();
     if (options.maxFiles < 1 || options.maxBytes < 1) throw new RangeError('maxFiles and maxBytes must be positive');
-    mkdirSync(path.dirname(options.file), { recursive: true, mode: 0o755 });
+    // Throws UnsafePathError for an untrusted directory or a planted file.
+    ensureDirectory(path.dirname(options.file), 0o755, 'log directory');
     this.open();
   }
 
@@ -46,8 +51,9 @@ export class RotatingFileTransport extends Transport {
   }
 
   private open(): void {
-    this.fd = openSync(this.options.file, 'a', 0o644);
-    this.size = fstatSync(this.fd).size;
+    const { fd, info } = openSafeFile(this.options.file, 'append', { role: 'file', createMode: 0o644 });
+    this.fd = fd;
+    this.size = info.size;
   }
 
   private rotate(): void {

@@ -1,7 +1,8 @@
 // The daemon's logger on winston: JSON lines to <LogDirectory>/agent.log with size-based
 // rotation (rotating-file.ts), the console when running in the foreground, and the OS log (os_log on macOS,
 // syslog on Linux) through the addon. Every transport sees only redacted entries.
-import { mkdirSync } from 'node:fs';
+// A log directory or file that root must not trust (agent/fs-safety.ts) disables the file log
+// only: the refusal goes to the OS log and the console, and `fileProblem` carries it to status.
 import path from 'node:path';
 import winston from 'winston';
 import Transport from 'winston-transport';
@@ -29,6 +30,8 @@ export interface AgentLogger extends Logger {
   child(category: string): Logger;
   setLevel(level: LogLevel): void;
   readonly file: string;
+  /** Why the file log is off (an unsafe log directory or file), or null when it is written. */
+  readonly fileProblem: string | null;
   /** Flushes every transport and closes the file. */
   close(): Promise<void>;
 }
@@ -62,11 +65,16 @@ class OsLogTransport extends Transport {
 }
 
 export function createAgentLogger(options: AgentLoggerOptions): AgentLogger {
-  mkdirSync(options.directory, { recursive: true, mode: 0o755 });
   const file = path.join(options.directory, 'agent.log');
-  const fileTransport = new RotatingFileTransport({ file, maxBytes: options.maxBytes ?? 10 * 1024 * 1024, maxFiles: options.maxFiles ?? 5 });
-  fileTransport.format = winston.format.combine(winston.format.timestamp(), winston.format.json());
-  const transports: Transport[] = [fileTransport];
+  let fileTransport: RotatingFileTransport | null = null;
+  let fileProblem: string | null = null;
+  try {
+    fileTransport = new RotatingFileTransport({ file, maxBytes: options.maxBytes ?? 10 * 1024 * 1024, maxFiles: options.maxFiles ?? 5 });
+    fileTransport.format = winston.format.combine(winston.format.timestamp(), winston.format.json());
+  } catch (error) {
+    fileProblem = `the file log is off: ${(error as Error).message}`;
+  }
+  const transports: Transport[] = fileTransport ? [fileTransport] : [];
   if (options.console) {
     transports.push(
       new winston.transports.Console({
@@ -82,7 +90,10 @@ export function createAgentLogger(options: AgentLoggerOptions): AgentLogger {
     );
   }
   if (options.subsystem) transports.push(new OsLogTransport(options.subsystem));
+  // winston warns on the console when it has no transport at all; a silent one keeps it quiet.
+  if (transports.length === 0) transports.push(new winston.transports.Console({ silent: true }));
   const logger = winston.createLogger({ level: options.level, format: redactFormat(), transports, exitOnError: false });
+  if (fileProblem) logger.error(fileProblem, { category: 'agent', code: 'unsafe_log_path' });
 
   const wrap = (category: string): Logger => ({
     debug: (message, fields) => logger.debug(message, { category, ...fields }),
@@ -98,13 +109,14 @@ export function createAgentLogger(options: AgentLoggerOptions): AgentLogger {
       logger.level = level;
     },
     file,
+    fileProblem,
     close() {
       closed ??= new Promise<void>((resolve) => {
         // File writes are synchronous: once the logger's stream has finished, all is on disk.
         const cap = setTimeout(resolve, 2000);
         logger.once('finish', () => {
           clearTimeout(cap);
-          fileTransport.close();
+          fileTransport?.close();
           resolve();
         });
         logger.end();

@@ -3,10 +3,11 @@
 // in the same directory, fsync, rename, fsync of the directory) so that kill -9 or a power cut
 // leaves either the old or the new document, never a torn one.
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, readdirSync, readSync, renameSync, rmSync } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { z } from 'zod';
+import { openSafeFile } from '../fs-safety.js';
 
 export type StateReadResult<T> =
   | { status: 'ok'; value: T }
@@ -27,11 +28,15 @@ export class StateFile<T extends { version: number }> {
     this.path = path.join(directory, name);
   }
 
-  /** Reads and checks the document; never throws. A corrupt file is moved aside, not overwritten. */
+  /**
+   * Reads and checks the document; never throws. A corrupt file is moved aside, not overwritten.
+   * Opened without following a link and only when it is a regular root-owned file nobody else
+   * can write (agent/fs-safety.ts); a refusal or a parse error never quotes the file's bytes.
+   */
   read(): StateReadResult<T> {
     let text: string;
     try {
-      text = readFileSync(this.path, 'utf8');
+      text = readStateText(this.path);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       return code === 'ENOENT' ? { status: 'missing' } : { status: 'unreadable', reason: (error as Error).message };
@@ -57,13 +62,37 @@ export class StateFile<T extends { version: number }> {
   }
 }
 
-/** Parses a state document; throws with a one-sentence reason. */
+/** State documents are small; a larger file is not ours. */
+export const maxStateBytes = 4 * 1024 * 1024;
+
+/** A state file's text, read safely (O_NOFOLLOW, fstat checks, size bound). Throws; ENOENT when absent. */
+export function readStateText(file: string): string {
+  const { fd, info } = openSafeFile(file, 'read', { role: 'file' });
+  try {
+    if (info.size > maxStateBytes) throw new Error(`${file} is ${info.size} bytes, more than a state file can be (${maxStateBytes})`);
+    const buffer = Buffer.alloc(info.size);
+    let length = 0;
+    while (length < buffer.length) {
+      const n = readSync(fd, buffer, length, buffer.length - length, null);
+      if (n === 0) break;
+      length += n;
+    }
+    return buffer.subarray(0, length).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Parses a state document; throws with a one-sentence reason that never quotes the content. */
 export function parseStateText<T>(text: string, schema: z.ZodType<T>): T {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new Error(`not JSON (${(error as Error).message})`);
+    // V8's message quotes the text ("Unexpected token 'R', "ROOT-ONLY…" is not valid JSON"):
+    // only where it broke goes into the log.
+    const position = /position (\d+)/.exec((error as Error).message)?.[1];
+    throw new Error(`not JSON${position === undefined ? '' : ` (at byte ${position})`}`);
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {

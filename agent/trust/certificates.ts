@@ -2,10 +2,11 @@
 // explanatory text between blocks is allowed (`openssl x509 -text` and `s_client -showcerts`
 // write it), but binary data, broken block markers, bad base64 and blocks other than
 // CERTIFICATE are errors with the line they are on.
-import { constants } from 'node:fs';
+import { closeSync, constants, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import path from 'node:path';
 import type { FailureCode } from './codes.js';
-import { readProtectedFile } from '../telemetry/protected-file.js';
+import { checkDirectory, isUnsafePath, openSafeFile } from '../fs-safety.js';
 import { DerError, splitDer } from './der.js';
 
 export type CertificateFileErrorCode = Extract<
@@ -199,25 +200,51 @@ export async function readCertificateFile(
 }
 
 /**
- * Reads a certificate file the daemon may rely on (SPEC §1.8): a regular file owned by root (or
- * by the agent's own user in development), not writable by group or others, in folders nobody
- * else may write, never through a link. Otherwise a local user could slip in the anchors that
- * make their own certificates look trusted.
+ * Reads a certificate file the daemon may rely on (SPEC §1.8, agent/fs-safety.ts): its folder
+ * and every one above trusted, the file itself opened without following a link, regular, owned
+ * by root (or the agent's own user in development), writable by nobody else. Otherwise a local
+ * user could slip in the anchors that make their own certificates look trusted.
  */
 export async function readProtectedCertificateFile(
   file: string,
   limits: CertificateFileLimits = chainFileLimits,
 ): Promise<Buffer[]> {
-  const read = await readProtectedFile(file, { secret: false, maxBytes: limits.maxBytes });
-  if (!read.ok) {
-    const code: CertificateFileErrorCode =
-      read.code === 'file_too_large'
-        ? 'file_too_large'
-        : read.code === 'file_unsafe'
-          ? 'file_unsafe'
-          : 'file_unreadable';
-    const reason = read.code === 'file_unsafe' ? `not safe to trust: ${read.reason}` : read.reason;
-    throw new CertificateFileError(code, `cannot use ${file}: ${reason}`);
+  if (!path.isAbsolute(file)) throw new CertificateFileError('file_unsafe', `cannot use ${file}: not an absolute path`);
+  let fd: number;
+  let size: number;
+  try {
+    const folder = checkDirectory(path.dirname(file), 'file');
+    const safe = openSafeFile(path.join(folder, path.basename(file)), 'read', { role: 'file' });
+    fd = safe.fd;
+    size = safe.info.size;
+  } catch (error) {
+    if (isUnsafePath(error)) {
+      if (error.code === 'missing')
+        throw new CertificateFileError('file_unreadable', `cannot read ${file}: its folder does not exist`);
+      throw new CertificateFileError('file_unsafe', `cannot use ${error.message.replace(/^the file /, '')}`);
+    }
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new CertificateFileError('file_unreadable', `cannot read ${file}: ${code ?? (error as Error).message}`);
   }
-  return parseCertificates(read.data, limits, file);
+  try {
+    if (size > limits.maxBytes) {
+      throw new CertificateFileError(
+        'file_too_large',
+        `${file} is ${size} bytes; at most ${limits.maxBytes} are accepted`,
+      );
+    }
+    const buffer = Buffer.alloc(limits.maxBytes + 1);
+    let length = 0;
+    for (;;) {
+      const bytesRead = readSync(fd, buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length > limits.maxBytes) {
+        throw new CertificateFileError('file_too_large', `${file} grew past ${limits.maxBytes} bytes while being read`);
+      }
+    }
+    return parseCertificates(buffer.subarray(0, length), limits, file);
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -36,7 +36,7 @@ test('defaults: system paths as root (macOS and FHS), ~/.trustguard otherwise; d
   t.deepEqual(defaultPaths('darwin', true), {
     StateDirectory: '/Library/Application Support/TrustGuard/state',
     LogDirectory: '/Library/Logs/TrustGuard',
-    ControlSocketPath: '/var/run/com.trustguard.agent.sock',
+    ControlSocketPath: '/var/run/trustguard/agent.sock',
   });
   t.deepEqual(defaultPaths('linux', true), { StateDirectory: '/var/lib/trustguard', LogDirectory: '/var/log/trustguard', ControlSocketPath: '/run/trustguard/agent.sock' });
   t.regex(defaultPaths('linux', false).ControlSocketPath, /\/\.trustguard\/agent\.sock$/);

@@ -30,8 +30,8 @@ export function runProgram(command: string, args: string[], options: { env?: Nod
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-    // A program that exits before reading its input makes this write fail with EPIPE: not an error.
-    child.stdin.on('error', () => undefined);
+    // A program that exits without reading its input makes the write fail with EPIPE: not an error.
+    child.stdin.on('error', () => {});
     child.stdin.end(options.input ?? '');
   });
 }

@@ -194,7 +194,7 @@ test.after.always(async () => {
     // The writable CA file is not used: the test root is then unknown.
     t.regex(
       section.ca_file_problems[0] ?? '',
-      /writable-ca\.pem: not safe to trust: mode 0666 gives group or others write access/,
+      /^cannot use \/.*\/writable-ca\.pem is unsafe: is writable by anyone \(mode 0666\)$/,
     );
     t.is(section.targets[0]!.diagnosis, 'untrusted_root');
     const file = section.targets[1]! as TrustEntry & { error: { code: string; message: string } };

@@ -1,0 +1,258 @@
+// Configuration parsing with bounds: a file must never freeze or stop the daemon. The bytes
+// are at most 1 MB (checked on the open descriptor before reading, and while reading); binary
+// plists go through our bounded reader (bplist.ts); XML plists and JSON are parsed, then walked
+// (without recursion) to bound depth and object count; nothing thrown escapes as anything but
+// a ConfigParseError with a code. The daemon parses in a worker thread
+// (parseConfigBytesOffThread) with its own heap limit and a deadline, so even the largest
+// allowed file never blocks the event loop that answers `agentctl status`.
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { openSafeFile, type SafeFile } from '../fs-safety.js';
+import { parseBinaryPlist } from './bplist.js';
+
+export interface ConfigLimits {
+  maxBytes: number;
+  maxDepth: number;
+  maxObjects: number;
+  /** Off-thread parsing: the worker is stopped after this long. */
+  timeoutMs: number;
+}
+
+export const configLimits: ConfigLimits = {
+  maxBytes: 1024 * 1024,
+  maxDepth: 32,
+  maxObjects: 20_000,
+  timeoutMs: 10_000,
+};
+
+export type ConfigParseCode =
+  | 'too_large'
+  | 'too_deep'
+  | 'too_many_objects'
+  | 'does_not_parse'
+  | 'not_a_dictionary'
+  | 'timed_out'
+  | 'unreadable'
+  | 'unsafe_file';
+
+export class ConfigParseError extends Error {
+  constructor(
+    readonly code: ConfigParseCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ConfigParseError';
+  }
+}
+
+export type ConfigValues = Record<string, unknown>;
+
+/**
+ * Reads a configuration file for root: opened without following a link, a regular file owned
+ * by root (or the daemon's user) that nobody else can write, at most maxBytes.
+ * `trusted: false` skips the owner and mode checks (`agentctl config validate` of any file).
+ */
+export function readConfigBytes(file: string, options: { trusted?: boolean; maxBytes?: number } = {}): Buffer {
+  const maxBytes = options.maxBytes ?? configLimits.maxBytes;
+  let opened: SafeFile;
+  try {
+    opened =
+      options.trusted === false ? openForValidation(file) : openSafeFile(file, 'read', { role: 'configuration file' });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (error instanceof Error && error.name === 'UnsafePathError')
+      throw new ConfigParseError(
+        'unsafe_file',
+        `${error.message.replace(/^the configuration file \S+ is unsafe: /, 'is not trusted: ')}; it is ignored`,
+      );
+    throw new ConfigParseError(
+      'unreadable',
+      code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? (error as Error).message})`,
+    );
+  }
+  try {
+    if (!opened.info.isFile()) throw new ConfigParseError('unreadable', 'is not a regular file');
+    if (opened.info.size > maxBytes)
+      throw new ConfigParseError(
+        'too_large',
+        `is ${opened.info.size} bytes; configuration files are limited to ${maxBytes} bytes`,
+      );
+    // Read at most maxBytes + 1: a file that grows after the fstat is caught here.
+    const buffer = Buffer.alloc(Math.min(opened.info.size, maxBytes) + 1);
+    let length = 0;
+    for (;;) {
+      const n = readSync(opened.fd, buffer, length, buffer.length - length, null);
+      if (n === 0) break;
+      length += n;
+      if (length === buffer.length) break;
+    }
+    if (length > maxBytes)
+      throw new ConfigParseError(
+        'too_large',
+        `is over ${maxBytes} bytes; configuration files are limited to ${maxBytes} bytes`,
+      );
+    return buffer.subarray(0, length);
+  } finally {
+    closeSync(opened.fd);
+  }
+}
+
+function openForValidation(file: string): SafeFile {
+  // No owner check, but still no FIFO hang: O_NONBLOCK, and a regular file only (checked by the caller).
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  return { fd, info: fstatSync(fd) };
+}
+
+/** Walks a parsed value without recursion: throws when it is deeper or larger than allowed. */
+export function checkTree(value: unknown, limits: Pick<ConfigLimits, 'maxDepth' | 'maxObjects'> = configLimits): void {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  let objects = 0;
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (++objects > limits.maxObjects)
+      throw new ConfigParseError('too_many_objects', `has more than ${limits.maxObjects} values`);
+    if (depth > limits.maxDepth)
+      throw new ConfigParseError('too_deep', `is nested deeper than ${limits.maxDepth} levels`);
+    if (node === null || typeof node !== 'object' || node instanceof Date || ArrayBuffer.isView(node)) continue;
+    const children = Array.isArray(node) ? node : Object.values(node as object);
+    for (const child of children) stack.push([child, depth + 1]);
+  }
+}
+
+/** Parses XML plist, binary plist (magic "bplist00") or JSON into a dictionary of keys, within the limits. */
+export async function parseConfigBytes(buffer: Buffer, limits: ConfigLimits = configLimits): Promise<ConfigValues> {
+  if (buffer.length > limits.maxBytes)
+    throw new ConfigParseError(
+      'too_large',
+      `is ${buffer.length} bytes; configuration files are limited to ${limits.maxBytes} bytes`,
+    );
+  let parsed: unknown;
+  try {
+    const head = buffer.subarray(0, 8).toString('latin1');
+    if (head === 'bplist00') {
+      parsed = parseBinaryPlist(buffer, limits);
+    } else if (head.startsWith('bplist')) {
+      throw new Error(`unsupported binary plist version "${head}"`);
+    } else {
+      const text = buffer.toString('utf8').replace(/^\uFEFF/, '');
+      if (/^\s*[{[]/.test(text)) parsed = JSON.parse(text);
+      else if (/^\s*</.test(text)) {
+        const plist = await import('plist');
+        parsed = quietly(() => plist.parse(text));
+      } else throw new Error('neither a property list (XML or binary) nor JSON');
+    }
+  } catch (error) {
+    if (error instanceof ConfigParseError) throw error;
+    const message =
+      error instanceof RangeError
+        ? `nested too deeply to parse (${error.message})`
+        : error instanceof Error
+          ? error.message
+          : String(error);
+    const code: ConfigParseCode = /more than \d+ objects/.test(message)
+      ? 'too_many_objects'
+      : /nested deeper|nested too deeply/.test(message)
+        ? 'too_deep'
+        : 'does_not_parse';
+    throw new ConfigParseError(code, `does not parse: ${message}`);
+  }
+  checkTree(parsed, limits);
+  if (
+    parsed === null ||
+    typeof parsed !== 'object' ||
+    Array.isArray(parsed) ||
+    parsed instanceof Date ||
+    ArrayBuffer.isView(parsed)
+  ) {
+    throw new ConfigParseError('not_a_dictionary', 'does not parse: the top level is not a dictionary');
+  }
+  return parsed as ConfigValues;
+}
+
+// xmldom (inside plist) reports XML errors on the console itself; a daemon's console is not
+// where they belong. Parsing is synchronous, so the swap cannot catch anyone else's output.
+function quietly<T>(parse: () => T): T {
+  const saved = { error: console.error, warn: console.warn, log: console.log };
+  const messages: string[] = [];
+  console.error = console.warn = console.log = (...args: unknown[]) => void messages.push(args.map(String).join(' '));
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof RangeError) throw error;
+    const detail = messages
+      .find((m) => /fatal|error/i.test(m))
+      ?.replace(/\s+/g, ' ')
+      .trim();
+    throw new Error(detail ? `${(error as Error).message} (${detail})` : (error as Error).message);
+  } finally {
+    Object.assign(console, saved);
+  }
+}
+
+/**
+ * parseConfigBytes in a worker thread: the event loop stays free, the worker's heap is capped,
+ * and it is terminated after limits.timeoutMs. Never rejects with anything but ConfigParseError.
+ */
+export function parseConfigBytesOffThread(buffer: Buffer, limits: ConfigLimits = configLimits): Promise<ConfigValues> {
+  if (buffer.length > limits.maxBytes)
+    return Promise.reject(
+      new ConfigParseError(
+        'too_large',
+        `is ${buffer.length} bytes; configuration files are limited to ${limits.maxBytes} bytes`,
+      ),
+    );
+  return new Promise((resolve, reject) => {
+    let worker: Worker;
+    try {
+      worker = new Worker(new URL('./parse-worker.js', import.meta.url), {
+        workerData: { bytes: new Uint8Array(buffer), limits },
+        resourceLimits: { maxOldGenerationSizeMb: 256, maxYoungGenerationSizeMb: 32, stackSizeMb: 4 },
+        stdout: true,
+        stderr: true,
+      });
+    } catch (error) {
+      reject(new ConfigParseError('does_not_parse', `could not start the parser (${(error as Error).message})`));
+      return;
+    }
+    let settled = false;
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      fn();
+      void worker.terminate();
+    };
+    const timer = setTimeout(
+      () =>
+        settle(() =>
+          reject(new ConfigParseError('timed_out', `took longer than ${limits.timeoutMs} ms to parse; it is ignored`)),
+        ),
+      limits.timeoutMs,
+    );
+    timer.unref();
+    worker.once(
+      'message',
+      (message: { ok: true; values: ConfigValues } | { ok: false; code: ConfigParseCode; message: string }) => {
+        settle(() =>
+          message.ok ? resolve(message.values) : reject(new ConfigParseError(message.code, message.message)),
+        );
+      },
+    );
+    worker.once('error', (error: Error & { code?: string }) => {
+      const code: ConfigParseCode = error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'too_large' : 'does_not_parse';
+      settle(() =>
+        reject(
+          new ConfigParseError(
+            code,
+            code === 'too_large'
+              ? 'needs more memory to parse than allowed; it is ignored'
+              : `does not parse: ${error.message}`,
+          ),
+        ),
+      );
+    });
+    worker.once('exit', () =>
+      settle(() => reject(new ConfigParseError('does_not_parse', 'the parser stopped without an answer'))),
+    );
+  });
+}
