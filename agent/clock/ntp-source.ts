@@ -81,17 +81,28 @@ export class NtpSource {
 
   constructor(options: NtpSourceOptions) {
     if (!options || typeof options !== 'object') throw new TypeError('NtpSource needs an options object');
-    const { host, port = DEFAULT_NTP_PORT, samples = 4, timeoutMs = 1000, sampleSpacingMs = 0, rateBackoffMs = 64_000 } = options;
-    if (typeof host !== 'string' || host.trim() === '') throw new TypeError('NtpSource host must be a non-empty string');
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`NTP port must be an integer 1–65535, got ${port}`);
+    const {
+      host,
+      port = DEFAULT_NTP_PORT,
+      samples = 4,
+      timeoutMs = 1000,
+      sampleSpacingMs = 0,
+      rateBackoffMs = 64_000,
+    } = options;
+    if (typeof host !== 'string' || host.trim() === '')
+      throw new TypeError('NtpSource host must be a non-empty string');
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+      throw new RangeError(`NTP port must be an integer 1–65535, got ${port}`);
     if (!Number.isInteger(samples) || samples < 1 || samples > MAX_SAMPLES) {
       throw new RangeError(`samples must be an integer 1–${MAX_SAMPLES}, got ${samples}`);
     }
-    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new RangeError(`timeoutMs must be a positive number, got ${timeoutMs}`);
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+      throw new RangeError(`timeoutMs must be a positive number, got ${timeoutMs}`);
     if (!Number.isFinite(sampleSpacingMs) || sampleSpacingMs < 0 || sampleSpacingMs > 60_000) {
       throw new RangeError(`sampleSpacingMs must be a number 0–60000, got ${sampleSpacingMs}`);
     }
-    if (!Number.isFinite(rateBackoffMs) || rateBackoffMs <= 0) throw new RangeError(`rateBackoffMs must be a positive number, got ${rateBackoffMs}`);
+    if (!Number.isFinite(rateBackoffMs) || rateBackoffMs <= 0)
+      throw new RangeError(`rateBackoffMs must be a positive number, got ${rateBackoffMs}`);
     // "[::1]" is accepted as the bracketed form of an IPv6 literal.
     const trimmed = host.trim();
     this.host = /^\[.*\]$/.test(trimmed) ? trimmed.slice(1, -1) : trimmed;
@@ -141,7 +152,11 @@ export class NtpSource {
       const leftNs = this.backoffUntilNs - this.backoffClockNs();
       if (leftNs > 0n) {
         const leftS = Math.ceil(Number(leftNs) / 1e9);
-        return this.failure('rate_backoff', `server asked us to slow down (Kiss-o'-Death RATE); not asking it again for ${leftS} s`, 'RATE');
+        return this.failure(
+          'rate_backoff',
+          `server asked us to slow down (Kiss-o'-Death RATE); not asking it again for ${leftS} s`,
+          'RATE',
+        );
       }
     }
 
@@ -149,7 +164,11 @@ export class NtpSource {
     try {
       target = given ?? (await resolve(this.host));
     } catch (error) {
-      return this.failure('dns', `cannot resolve NTP server ${this.host}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, null);
+      return this.failure(
+        'dns',
+        `cannot resolve NTP server ${this.host}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+        null,
+      );
     }
 
     const exchange = new Exchange(target, this.port, this.timeoutMs, (reason, code) => this.onRejected?.(reason, code));
@@ -253,7 +272,13 @@ class Exchange {
     this.socket.on('message', (message, remote) => this.receive(message, remote, process.hrtime.bigint()));
     this.socket.on('error', (error) => {
       this.socketError = error;
-      this.pending?.settle({ ok: false, code: 'socket_error', reason: `socket error: ${error.message}`, kissCode: null, weight: WEIGHT_TIMEOUT });
+      this.pending?.settle({
+        ok: false,
+        code: 'socket_error',
+        reason: `socket error: ${error.message}`,
+        kissCode: null,
+        weight: WEIGHT_TIMEOUT,
+      });
     });
   }
 
@@ -275,19 +300,25 @@ class Exchange {
     }
     const request = encodeClientRequest();
     return new Promise<SampleOutcome>((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
+      // settle() runs only after the timer below exists (its callback, a reply, a send error).
       const settle = (outcome: SampleOutcome): void => {
         if (this.pending?.settle !== settle) return;
         this.pending = null;
         clearTimeout(timer);
         resolve(outcome);
       };
-      timer = setTimeout(() => {
+      const timer = setTimeout(() => {
         const strongest = this.pending?.strongest;
         settle(
           strongest
             ? { ...strongest, reason: `${strongest.reason}, and no valid reply came within ${this.timeoutMs} ms` }
-            : { ok: false, code: 'timeout', reason: `no reply within ${this.timeoutMs} ms`, kissCode: null, weight: WEIGHT_TIMEOUT },
+            : {
+                ok: false,
+                code: 'timeout',
+                reason: `no reply within ${this.timeoutMs} ms`,
+                kissCode: null,
+                weight: WEIGHT_TIMEOUT,
+              },
         );
       }, this.timeoutMs);
       // Read both clocks as late as possible before the datagram leaves.
@@ -337,7 +368,12 @@ class Exchange {
     this.answered.add(origin);
     pending.settle({
       ok: true,
-      sample: { reply: result.reply, offsetMs: result.offsetMs, delayMs: result.delayMs, uncertaintyMs: result.uncertaintyMs },
+      sample: {
+        reply: result.reply,
+        offsetMs: result.offsetMs,
+        delayMs: result.delayMs,
+        uncertaintyMs: result.uncertaintyMs,
+      },
     });
   }
 
@@ -351,7 +387,13 @@ class Exchange {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.pending?.settle({ ok: false, code: 'cancelled', reason: 'measurement ended', kissCode: null, weight: WEIGHT_TIMEOUT });
+    this.pending?.settle({
+      ok: false,
+      code: 'cancelled',
+      reason: 'measurement ended',
+      kissCode: null,
+      weight: WEIGHT_TIMEOUT,
+    });
     try {
       this.socket.close();
     } catch {
@@ -379,13 +421,15 @@ export function parseServerAddress(text: string): { host: string; port: number }
       if (!rest.startsWith(':')) throw new Error(`NTP server address "${text}" has text after "]" that is not ":port"`);
       portText = rest.slice(1);
     }
-    if (net.isIPv6(host) === false) throw new Error(`NTP server address "${text}" has "${host}" in brackets, which is not an IPv6 address`);
+    if (net.isIPv6(host) === false)
+      throw new Error(`NTP server address "${text}" has "${host}" in brackets, which is not an IPv6 address`);
   } else {
     const colons = trimmed.split(':').length - 1;
     if (colons === 1) {
       [host, portText] = trimmed.split(':') as [string, string];
     } else if (colons > 1) {
-      if (!net.isIPv6(trimmed)) throw new Error(`NTP server address "${text}" is not a host, host:port, IPv6 address or [IPv6]:port`);
+      if (!net.isIPv6(trimmed))
+        throw new Error(`NTP server address "${text}" is not a host, host:port, IPv6 address or [IPv6]:port`);
       host = trimmed;
     } else {
       host = trimmed;
@@ -433,7 +477,8 @@ export function canonicalAddress(text: string): string {
   } catch {
     canonical = bare.toLowerCase();
   }
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(canonical) ?? /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canonical);
+  const mapped =
+    /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(canonical) ?? /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canonical);
   if (mapped && mapped.length === 2) return mapped[1]!;
   if (mapped) {
     const hi = Number.parseInt(mapped[1]!, 16);
