@@ -8,10 +8,4 @@ import { sso } from './sso/index.js';
 import { telemetry } from './telemetry/index.js';
 import { trust } from './trust/index.js';
 
-export const capabilities: readonly Capability[] = [
-  clock,
-  trust,
-  sso,
-  keychain,
-  telemetry,
-];
+export const capabilities: readonly Capability[] = [clock, trust, sso, keychain, telemetry];

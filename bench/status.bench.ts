@@ -22,7 +22,6 @@ function timeOnce(args: string[]): number {
   return ms;
 }
 
-
 function rssMB(pid: number): number {
   if (process.platform === 'linux') {
     const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
@@ -43,7 +42,9 @@ try {
   const agent = await fx.start();
   for (const args of [['--help'], ['status', '--socket', fx.socketPath]]) {
     const loaded = agentctlImports(args);
-    console.log(`agentctl ${args[0]!.padEnd(8)} loads ${loaded.modules.length} project modules, ${loaded.packages.length} npm packages${loaded.packages.length ? ` (${loaded.packages.join(', ')})` : ''}`);
+    console.log(
+      `agentctl ${args[0]!.padEnd(8)} loads ${loaded.modules.length} project modules, ${loaded.packages.length} npm packages${loaded.packages.length ? ` (${loaded.packages.join(', ')})` : ''}`,
+    );
   }
   const statusArgs = [agentctlPath, 'status', '--socket', fx.socketPath];
   // Warm the file cache for both, then interleave so both see the same machine load.
@@ -65,16 +66,22 @@ try {
   const down: number[] = [];
   for (let i = 0; i < 5; i++) {
     const start = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, [agentctlPath, 'status', '--socket', `${fx.dir}/absent.sock`], { stdio: 'ignore' });
+    const r = spawnSync(process.execPath, [agentctlPath, 'status', '--socket', `${fx.dir}/absent.sock`], {
+      stdio: 'ignore',
+    });
     down.push(Number(process.hrtime.bigint() - start) / 1e6);
     if (r.status !== 1) throw new Error(`agentctl status with no daemon exited ${r.status}, expected 1`);
   }
-  console.log(`status, daemon down    median ${median(down).toFixed(1)} ms (budget < 1000 ms)  ${verdict(median(down) < 1000)}`);
+  console.log(
+    `status, daemon down    median ${median(down).toFixed(1)} ms (budget < 1000 ms)  ${verdict(median(down) < 1000)}`,
+  );
   failed ||= median(down) >= 1000;
 
   await new Promise((r) => setTimeout(r, idleSeconds * 1000));
   const rss = rssMB(agent.pid);
-  console.log(`agentd RSS after ${idleSeconds} s idle  ${rss.toFixed(1)} MB (budget ≤ ${rssBudgetMB} MB)  ${verdict(rss <= rssBudgetMB)}${idleSeconds < 60 ? ' (shortened idle: not the budgeted figure)' : ''}`);
+  console.log(
+    `agentd RSS after ${idleSeconds} s idle  ${rss.toFixed(1)} MB (budget ≤ ${rssBudgetMB} MB)  ${verdict(rss <= rssBudgetMB)}${idleSeconds < 60 ? ' (shortened idle: not the budgeted figure)' : ''}`,
+  );
   failed ||= rss > rssBudgetMB;
 } finally {
   await fx.cleanup();

@@ -14,7 +14,6 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const agentctl = path.join(root, 'dist', 'agent', 'cli', 'agentctl.js');
 const runs = 7;
 
-
 function timed(cmd: string, args: string[]): { ms: number; stdout: string; stderr: string; status: number | null } {
   const start = process.hrtime.bigint();
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 30_000 });
@@ -36,7 +35,15 @@ async function main(): Promise<boolean> {
     const chrony: Array<{ ms: number; offsetMs: number }> = [];
     for (let i = 0; i < runs; i++) {
       // Interleaved so that both see the same machine load.
-      const a = timed(process.execPath, [agentctl, 'time', '--json', '--spacing', '0', '--ntp', `${server.host}:${server.port}`]);
+      const a = timed(process.execPath, [
+        agentctl,
+        'time',
+        '--json',
+        '--spacing',
+        '0',
+        '--ntp',
+        `${server.host}:${server.port}`,
+      ]);
       const parsed = JSON.parse(a.stdout) as { offset_ms: number | null; sources: Array<{ offset_ms: number | null }> };
       const offset = parsed.sources[0]?.offset_ms;
       if (typeof offset !== 'number') throw new Error(`agentctl time gave no offset: ${a.stdout} ${a.stderr}`);
@@ -45,7 +52,13 @@ async function main(): Promise<boolean> {
       // chronyd -Q: measure once and print the offset, never touching the clock. Same sample
       // count as agentctl (4), fastest polling chrony allows so that its time is its own work.
       const c = timed('/usr/sbin/chronyd', [
-        '-Q', '-f', '/dev/null', '-u', 'root', '-t', '10',
+        '-Q',
+        '-f',
+        '/dev/null',
+        '-u',
+        'root',
+        '-t',
+        '10',
         `server ${server.host} port ${server.port} iburst minpoll -6 maxpoll -6 maxsamples 4`,
         `pidfile ${path.join(scratch, 'q.pid')}`,
       ]);
@@ -59,8 +72,12 @@ async function main(): Promise<boolean> {
     const chronyMs = median(chrony.map((r) => r.ms));
     const diff = Math.abs(oursOffset - chronyOffset);
     const agree = diff <= 1;
-    console.log(`agentctl time   offset ${oursOffset.toFixed(3)} ms   process ${oursMs.toFixed(1)} ms (median of ${runs})`);
-    console.log(`chronyd -Q      offset ${chronyOffset.toFixed(3)} ms   process ${chronyMs.toFixed(1)} ms (median of ${runs})`);
+    console.log(
+      `agentctl time   offset ${oursOffset.toFixed(3)} ms   process ${oursMs.toFixed(1)} ms (median of ${runs})`,
+    );
+    console.log(
+      `chronyd -Q      offset ${chronyOffset.toFixed(3)} ms   process ${chronyMs.toFixed(1)} ms (median of ${runs})`,
+    );
     console.log(`offset difference ${diff.toFixed(3)} ms (budget ≤ 1 ms): ${agree ? 'PASS' : 'OVER'}`);
     console.log(`time ratio agentctl/chronyd -Q = ${(oursMs / chronyMs).toFixed(2)} (reported, no budget)`);
     return agree;

@@ -15,7 +15,15 @@ function addonCandidates(): string[] {
     const candidates = ['Release', 'Debug'].map((build) => path.join(dir, 'build', build, 'trustguard.node'));
     if (candidates.some((file) => existsSync(file)) || existsSync(path.join(dir, 'binding.gyp'))) return candidates;
     const parent = path.dirname(dir);
-    if (parent === dir) return ['Release', 'Debug'].map((build) => path.join(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..'), 'build', build, 'trustguard.node'));
+    if (parent === dir)
+      return ['Release', 'Debug'].map((build) =>
+        path.join(
+          path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..'),
+          'build',
+          build,
+          'trustguard.node',
+        ),
+      );
     dir = parent;
   }
 }

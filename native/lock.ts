@@ -10,7 +10,8 @@ interface LockAddon {
  * process does. The OS drops the lock when the process exits, however it exits.
  */
 export function tryLockExclusive(fd: number, ...rest: unknown[]): boolean {
-  if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`tryLockExclusive: fd must be a non-negative integer, got ${String(fd)}`);
+  if (!Number.isInteger(fd) || fd < 0)
+    throw new TypeError(`tryLockExclusive: fd must be a non-negative integer, got ${String(fd)}`);
   if (rest.length !== 0) throw new TypeError(`tryLockExclusive() takes one argument, got ${rest.length + 1}`);
   return native<LockAddon>().tryLockExclusive(fd);
 }

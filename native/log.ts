@@ -13,8 +13,18 @@ interface LogAddon {
  * Writes one message to the OS log: os_log on macOS (subsystem/category, "%{public}s"),
  * syslog(3) on Linux (ident = subsystem, facility LOG_DAEMON, "[category] message").
  */
-export function osLog(subsystem: string, category: string, level: OsLogLevel, message: string, ...rest: unknown[]): void {
-  for (const [name, value] of [['subsystem', subsystem], ['category', category], ['message', message]] as const) {
+export function osLog(
+  subsystem: string,
+  category: string,
+  level: OsLogLevel,
+  message: string,
+  ...rest: unknown[]
+): void {
+  for (const [name, value] of [
+    ['subsystem', subsystem],
+    ['category', category],
+    ['message', message],
+  ] as const) {
     if (typeof value !== 'string') throw new TypeError(`osLog: ${name} must be a string, got ${describe(value)}`);
   }
   if (subsystem === '' || category === '') throw new TypeError('osLog: subsystem and category must not be empty');

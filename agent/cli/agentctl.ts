@@ -27,7 +27,14 @@ function programHelp(): string {
   for (const c of all) {
     const [head, sub] = c.name.split(' ');
     if (sub === undefined) groups.set(head!, c.summary);
-    else if (!groups.has(head!)) groups.set(head!, `${all.filter((o) => o.name.startsWith(`${head} `)).map((o) => o.name.split(' ')[1]).join('|')}: ${c.summary.split(' (')[0]}`);
+    else if (!groups.has(head!))
+      groups.set(
+        head!,
+        `${all
+          .filter((o) => o.name.startsWith(`${head} `))
+          .map((o) => o.name.split(' ')[1])
+          .join('|')}: ${c.summary.split(' (')[0]}`,
+      );
   }
   return [
     'Usage: agentctl <command> [options]',
@@ -37,31 +44,49 @@ function programHelp(): string {
     'Commands:',
     columns([...groups].map(([name, summary]) => [name, summary])),
     '',
-    'Run agentctl <command> --help for a command\'s options.',
+    "Run agentctl <command> --help for a command's options.",
     'Exit codes: 0 healthy, 1 error or daemon unreachable, 2 guardrail active or non-compliant, 64 usage error.',
   ].join('\n');
 }
 
 function groupHelp(group: string): string {
   const members = all.filter((c) => c.name.startsWith(`${group} `));
-  return [`Usage: agentctl ${group} <${members.map((c) => c.name.split(' ')[1]).join('|')}> [options]`, '', 'Commands:', columns(members.map((c) => [c.name, c.summary]))].join('\n');
+  return [
+    `Usage: agentctl ${group} <${members.map((c) => c.name.split(' ')[1]).join('|')}> [options]`,
+    '',
+    'Commands:',
+    columns(members.map((c) => [c.name, c.summary])),
+  ].join('\n');
 }
 
 function commandHelp(c: CommandDescriptor): string {
-  const args = (c.args ?? []).map((a) => (a.required ? `<${a.name}${a.variadic ? '...' : ''}>` : `[${a.name}${a.variadic ? '...' : ''}]`));
+  const args = (c.args ?? []).map((a) =>
+    a.required ? `<${a.name}${a.variadic ? '...' : ''}>` : `[${a.name}${a.variadic ? '...' : ''}]`,
+  );
   const flags = c.flags ?? [];
-  const out = [`Usage: agentctl ${c.name}${flags.length ? ' [options]' : ''}${args.length ? ` ${args.join(' ')}` : ''}`, '', `${c.summary[0]!.toUpperCase()}${c.summary.slice(1)}.`];
+  const out = [
+    `Usage: agentctl ${c.name}${flags.length ? ' [options]' : ''}${args.length ? ` ${args.join(' ')}` : ''}`,
+    '',
+    `${c.summary[0]!.toUpperCase()}${c.summary.slice(1)}.`,
+  ];
   if (c.needsRoot) out.push('Needs root (sudo).');
   if (c.args?.length) out.push('', 'Arguments:', columns(c.args.map((a) => [a.name, a.description])));
-  const rows: Array<[string, string]> = flags.map((f) => [flagUsage(f), `${f.description}${f.choices ? ` (${f.choices.join(', ')})` : ''}${f.required ? ' (required)' : ''}`]);
+  const rows: Array<[string, string]> = flags.map((f) => [
+    flagUsage(f),
+    `${f.description}${f.choices ? ` (${f.choices.join(', ')})` : ''}${f.required ? ' (required)' : ''}`,
+  ]);
   rows.push(['-h, --help', 'show this help']);
   out.push('', 'Options:', columns(rows));
   return out.join('\n');
 }
 
-function parseFlagValues(c: CommandDescriptor, argv: string[]): { args: string[]; flags: Record<string, FlagValue>; help: boolean } {
+function parseFlagValues(
+  c: CommandDescriptor,
+  argv: string[],
+): { args: string[]; flags: Record<string, FlagValue>; help: boolean } {
   const options: NonNullable<ParseArgsConfig['options']> = { help: { type: 'boolean', short: 'h' } };
-  for (const f of c.flags ?? []) options[f.name] = { type: f.value ? 'string' : 'boolean', multiple: f.multiple === true };
+  for (const f of c.flags ?? [])
+    options[f.name] = { type: f.value ? 'string' : 'boolean', multiple: f.multiple === true };
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
@@ -79,13 +104,16 @@ function parseFlagValues(c: CommandDescriptor, argv: string[]): { args: string[]
     }
     const each = Array.isArray(value) ? (value as string[]) : [value as string];
     if (f.choices) {
-      for (const v of each) if (!f.choices.includes(v)) throw new UsageError(`option '${flagUsage(f)}' argument '${v}' is invalid; allowed: ${f.choices.join(', ')}`);
+      for (const v of each)
+        if (!f.choices.includes(v))
+          throw new UsageError(`option '${flagUsage(f)}' argument '${v}' is invalid; allowed: ${f.choices.join(', ')}`);
     }
     if (f.integer) {
       const { min, max } = f.integer;
       const numbers = each.map((v) => {
         const n = Number(v);
-        if (v.trim() === '' || !Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${f.name} must be an integer from ${min} to ${max}`);
+        if (v.trim() === '' || !Number.isInteger(n) || n < min || n > max)
+          throw new UsageError(`--${f.name} must be an integer from ${min} to ${max}`);
         return n;
       });
       value = f.multiple ? numbers : numbers[0];
@@ -95,8 +123,10 @@ function parseFlagValues(c: CommandDescriptor, argv: string[]): { args: string[]
   const specs = c.args ?? [];
   const positionals = parsed.positionals;
   const required = specs.filter((a) => a.required).length;
-  if (positionals.length < required) throw new UsageError(`missing required argument '${specs[positionals.length]!.name}'`);
-  if (!specs.some((a) => a.variadic) && positionals.length > specs.length) throw new UsageError(`too many arguments: ${positionals.slice(specs.length).join(' ')}`);
+  if (positionals.length < required)
+    throw new UsageError(`missing required argument '${specs[positionals.length]!.name}'`);
+  if (!specs.some((a) => a.variadic) && positionals.length > specs.length)
+    throw new UsageError(`too many arguments: ${positionals.slice(specs.length).join(' ')}`);
   return { args: positionals, flags, help: false };
 }
 

@@ -3,7 +3,11 @@
 import type { CommandDescriptor, FlagSpec } from '../capability.js';
 
 const socketFlag: FlagSpec = { name: 'socket', value: '<path>', description: 'the daemon control socket' };
-const findSocketFlag: FlagSpec = { name: 'config', value: '<file>', description: 'find the socket through this configuration file' };
+const findSocketFlag: FlagSpec = {
+  name: 'config',
+  value: '<file>',
+  description: 'find the socket through this configuration file',
+};
 
 export const coreCommands: readonly CommandDescriptor[] = [
   {
@@ -20,7 +24,11 @@ export const coreCommands: readonly CommandDescriptor[] = [
     flags: [
       { name: 'json', description: 'print JSON' },
       socketFlag,
-      { name: 'config', value: '<file>', description: 'read this file instead of the system preferences when the daemon is not running' },
+      {
+        name: 'config',
+        value: '<file>',
+        description: 'read this file instead of the system preferences when the daemon is not running',
+      },
     ],
     needsRoot: false,
     needsDaemon: false,
@@ -37,7 +45,10 @@ export const coreCommands: readonly CommandDescriptor[] = [
   {
     name: 'reload',
     summary: 'make the daemon re-read its configuration (root only)',
-    flags: [{ ...socketFlag, description: 'the daemon control socket (the admin socket is <path>.admin)' }, findSocketFlag],
+    flags: [
+      { ...socketFlag, description: 'the daemon control socket (the admin socket is <path>.admin)' },
+      findSocketFlag,
+    ],
     needsRoot: true,
     needsDaemon: true,
     load: () => import('./commands/reload.js'),

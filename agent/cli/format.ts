@@ -15,12 +15,29 @@ export function paint(style: Style, colour: keyof typeof codes, text: string): s
 }
 
 const acronyms: Record<string, string> = {
-  ntp: 'NTP', https: 'HTTPS', http: 'HTTP', url: 'URL', urls: 'URLs', pid: 'PID', id: 'ID', rss: 'RSS', ca: 'CA', tls: 'TLS', sha256: 'SHA-256', sso: 'SSO', os: 'OS', rtt: 'RTT', ms: 'ms',
+  ntp: 'NTP',
+  https: 'HTTPS',
+  http: 'HTTP',
+  url: 'URL',
+  urls: 'URLs',
+  pid: 'PID',
+  id: 'ID',
+  rss: 'RSS',
+  ca: 'CA',
+  tls: 'TLS',
+  sha256: 'SHA-256',
+  sso: 'SSO',
+  os: 'OS',
+  rtt: 'RTT',
+  ms: 'ms',
 };
 
 /** snake_case key → a row label: "last_run_at" → "Last run", "ntp_servers" → "NTP servers". */
 export function labelFor(key: string): string {
-  const words = key.replace(/_(at|s|ms|bytes)$/, '').split('_').filter(Boolean);
+  const words = key
+    .replace(/_(at|s|ms|bytes)$/, '')
+    .split('_')
+    .filter(Boolean);
   const text = words.map((w, i) => acronyms[w] ?? (i === 0 ? w[0]!.toUpperCase() + w.slice(1) : w)).join(' ');
   return text || key;
 }
@@ -66,7 +83,8 @@ export function formatValue(key: string, value: unknown, style: Style): string {
     if (key.endsWith('_bytes')) return formatBytes(value);
     return String(value);
   }
-  if (typeof value === 'boolean') return paint(style, value === (key.includes('error') ? false : true) ? 'green' : 'red', value ? 'Yes' : 'No');
+  if (typeof value === 'boolean')
+    return paint(style, value === (key.includes('error') ? false : true) ? 'green' : 'red', value ? 'Yes' : 'No');
   if (typeof value === 'string') {
     const lower = value.toLowerCase();
     if (key.includes('error') && value) return paint(style, 'red', value);
@@ -75,7 +93,10 @@ export function formatValue(key: string, value: unknown, style: Style): string {
     if (badWords.has(lower)) return paint(style, 'red', value);
     return value;
   }
-  if (Array.isArray(value)) return value.length === 0 ? 'None' : value.map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v))).join(', ');
+  if (Array.isArray(value))
+    return value.length === 0
+      ? 'None'
+      : value.map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v))).join(', ');
   return JSON.stringify(value);
 }
 
@@ -103,7 +124,11 @@ export function rowsFor(section: Record<string, unknown>, style: Style, indent =
       }
       continue;
     }
-    if (Array.isArray(value) && value.length > 0 && value.every((v) => v !== null && typeof v === 'object' && !Array.isArray(v))) {
+    if (
+      Array.isArray(value) &&
+      value.length > 0 &&
+      value.every((v) => v !== null && typeof v === 'object' && !Array.isArray(v))
+    ) {
       rows.push([indent + labelFor(key), `${value.length}`]);
       for (const item of value as Array<Record<string, unknown>>) {
         const [firstKey, firstValue] = Object.entries(item)[0] ?? ['', ''];

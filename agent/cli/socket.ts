@@ -20,7 +20,8 @@ export async function chooseSocket(options: { socket?: string; config?: string }
   if (systemConfigFiles.some((f) => existsSync(f))) {
     const { loadConfig } = await import('../config/load.js');
     const loaded = await loadConfig();
-    if (loaded.sources.ControlSocketPath !== 'default') return { path: loaded.config.ControlSocketPath, origin: loaded.sources.ControlSocketPath };
+    if (loaded.sources.ControlSocketPath !== 'default')
+      return { path: loaded.config.ControlSocketPath, origin: loaded.sources.ControlSocketPath };
   }
   // The installed daemon runs as root; a development daemon (npm start) as the user.
   const system = defaultPaths(process.platform, true).ControlSocketPath;
@@ -39,6 +40,13 @@ export function unreachableMessage(socketPath: string, code: string): string {
     process.platform === 'darwin'
       ? 'start it with: sudo launchctl kickstart -k system/com.trustguard.agent (or npm start in a development checkout)'
       : 'start it with: npm start (in the TrustGuard checkout) or your service manager';
-  const why = code === 'EACCES' ? 'permission denied on' : code === 'ENOENT' ? 'no socket at' : code === 'ECONNREFUSED' ? 'nobody is listening on' : `${code} on`;
+  const why =
+    code === 'EACCES'
+      ? 'permission denied on'
+      : code === 'ENOENT'
+        ? 'no socket at'
+        : code === 'ECONNREFUSED'
+          ? 'nobody is listening on'
+          : `${code} on`;
   return `agentctl: the TrustGuard daemon is not reachable (${why} ${socketPath}); ${how}`;
 }

@@ -16,7 +16,9 @@ export function statusSections(): AnySection[] {
 }
 
 function asObject(value: unknown): Record<string, unknown> | null {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : null;
 }
 
 /** The largest contribution of the sections present: 2 when the guardrail is active or the device non-compliant. */
@@ -37,7 +39,11 @@ export function renderStatus(status: Record<string, unknown>, stream: NodeJS.Wri
   const keys = new Set(known.map((s) => s.key));
   const extra = Object.keys(status)
     .filter((k) => !keys.has(k))
-    .map((k): AnySection => ({ key: k, title: k[0]!.toUpperCase() + k.slice(1).replaceAll('_', ' '), absent: 'No data' }));
+    .map((k): AnySection => ({
+      key: k,
+      title: k[0]!.toUpperCase() + k.slice(1).replaceAll('_', ' '),
+      absent: 'No data',
+    }));
   return [...known, ...extra]
     .map((section) => {
       const value = status[section.key];

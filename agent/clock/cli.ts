@@ -11,7 +11,6 @@ import { direction, formatSkew, hintFor } from './hint.js';
 import { measureClock } from './measure.js';
 import type { GuardrailState } from './types.js';
 
-
 export interface TimeCommandOptions {
   json?: boolean;
   /** Sources from flags; when any is given, the configured ones are not used. */
@@ -33,12 +32,19 @@ export interface TimeCommandOptions {
 }
 
 /** The state of one round on its own (no hysteresis: there is no history here). */
-export function stateOf(m: ClockMeasurement, thresholds: { warnSeconds: number; enforceSeconds: number }): GuardrailState {
+export function stateOf(
+  m: ClockMeasurement,
+  thresholds: { warnSeconds: number; enforceSeconds: number },
+): GuardrailState {
   return stateOfOffset(m.combination.confident, m.combination.offsetMs, thresholds);
 }
 
 /** What `agentctl time --json` prints. */
-export function timeReport(m: ClockMeasurement, thresholds: { warnSeconds: number; enforceSeconds: number }, platform: NodeJS.Platform = process.platform) {
+export function timeReport(
+  m: ClockMeasurement,
+  thresholds: { warnSeconds: number; enforceSeconds: number },
+  platform: NodeJS.Platform = process.platform,
+) {
   const c = m.combination;
   const state = stateOf(m, thresholds);
   return {
@@ -66,7 +72,14 @@ function signedMs(value: number | null, digits: number): string {
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const numeric = new Set([3, 4, 5]);
-  return rows.map((r) => r.map((cell, i) => (numeric.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => (numeric.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export function formatTimeReport(report: ReturnType<typeof timeReport>): string {
@@ -81,7 +94,15 @@ export function formatTimeReport(report: ReturnType<typeof timeReport>): string 
   lines.push('');
   const rows = [['KIND', 'SOURCE', 'STATUS', 'OFFSET (ms)', 'DELAY (ms)', 'STRATUM', 'ERROR']];
   for (const s of report.sources) {
-    rows.push([s.kind, s.address, s.status, signedMs(s.offset_ms, 3), s.delay_ms === null ? '' : s.delay_ms.toFixed(3), s.stratum === null ? '' : String(s.stratum), s.error ?? '']);
+    rows.push([
+      s.kind,
+      s.address,
+      s.status,
+      signedMs(s.offset_ms, 3),
+      s.delay_ms === null ? '' : s.delay_ms.toFixed(3),
+      s.stratum === null ? '' : String(s.stratum),
+      s.error ?? '',
+    ]);
   }
   if (report.sources.length === 0) lines.push('No time sources configured.');
   else lines.push(table(rows));
@@ -91,13 +112,20 @@ export function formatTimeReport(report: ReturnType<typeof timeReport>): string 
 export async function runTimeCommand(options: TimeCommandOptions): Promise<number> {
   const write = options.write ?? ((text: string) => void process.stdout.write(text));
   const fromFlags = (options.ntp?.length ?? 0) + (options.https?.length ?? 0) > 0;
-  const ntp = fromFlags ? options.ntp ?? [] : options.configuredNtp ?? [];
-  const https = fromFlags ? options.https ?? [] : options.configuredHttps ?? [];
+  const ntp = fromFlags ? (options.ntp ?? []) : (options.configuredNtp ?? []);
+  const https = fromFlags ? (options.https ?? []) : (options.configuredHttps ?? []);
   const thresholds = {
     warnSeconds: options.thresholds?.warnSeconds ?? defaultThresholds.warnSeconds,
     enforceSeconds: options.thresholds?.enforceSeconds ?? defaultThresholds.enforceSeconds,
   };
-  const measurement = await measureClock({ ntp, https, caFile: options.ca, samples: options.samples, timeoutMs: options.timeout, sampleSpacingMs: options.sampleSpacingMs });
+  const measurement = await measureClock({
+    ntp,
+    https,
+    caFile: options.ca,
+    samples: options.samples,
+    timeoutMs: options.timeout,
+    sampleSpacingMs: options.sampleSpacingMs,
+  });
   const report = timeReport(measurement, thresholds, options.platform);
   write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatTimeReport(report));
   if (measurement.combination.usable === 0) return exitCodes.error;
@@ -130,14 +158,28 @@ export async function runComplianceCommand(options: ComplianceCommandOptions): P
     snapshot = saved.snapshot;
     updatedAtMs = saved.updated_at_ms;
     const stored = saved.snapshot.compliance as Partial<ComplianceStatus> | undefined;
-    if (!stored || !['compliant', 'non_compliant'].includes(stored.state as string) || typeof stored.reason !== 'string') {
+    if (
+      !stored ||
+      !['compliant', 'non_compliant'].includes(stored.state as string) ||
+      typeof stored.reason !== 'string'
+    ) {
       throw new Error('it holds no compliance state');
     }
     const ageMs = now - saved.updated_at_ms;
     if (Math.abs(ageMs) > maxAgeMs) {
-      compliance = { state: 'unknown', enforced: stored.enforced === true, reason: `The agent last measured the clock ${Math.round(ageMs / 60_000)} minutes ago: check that agentd is running.`, since_ms: null };
+      compliance = {
+        state: 'unknown',
+        enforced: stored.enforced === true,
+        reason: `The agent last measured the clock ${Math.round(ageMs / 60_000)} minutes ago: check that agentd is running.`,
+        since_ms: null,
+      };
     } else {
-      compliance = { state: stored.state!, enforced: stored.enforced === true, reason: stored.reason, since_ms: typeof stored.since_ms === 'number' ? stored.since_ms : null };
+      compliance = {
+        state: stored.state!,
+        enforced: stored.enforced === true,
+        reason: stored.reason,
+        since_ms: typeof stored.since_ms === 'number' ? stored.since_ms : null,
+      };
       state = saved.state;
       offsetMs = typeof saved.snapshot.offset_ms === 'number' ? saved.snapshot.offset_ms : null;
     }
@@ -153,7 +195,13 @@ export async function runComplianceCommand(options: ComplianceCommandOptions): P
   if (options.format === 'jamf') write(`${formatJamf(compliance)}\n`);
   else if (options.format === 'intune') write(`${formatIntune(intuneDiscovery(compliance, state, offsetMs))}\n`);
   else {
-    const full = { compliance, state, offset_ms: offsetMs, updated_at: updatedAtMs === null ? null : new Date(updatedAtMs).toISOString(), clock: snapshot };
+    const full = {
+      compliance,
+      state,
+      offset_ms: offsetMs,
+      updated_at: updatedAtMs === null ? null : new Date(updatedAtMs).toISOString(),
+      clock: snapshot,
+    };
     write(`${JSON.stringify(full, null, 2)}\n`);
   }
   return compliance.state === 'non_compliant' ? exitCodes.guardrail : exitCodes.ok;

@@ -84,17 +84,26 @@ function deepestGroups(samples: readonly SourceSample[]): { depth: number; group
   return { depth, groups: [...distinct.values()] };
 }
 
-
 const nonFiniteError = 'sample has a non-finite offset or uncertainty';
 
 /** Selects the agreeing sources and estimates the offset. Pure: same input set, same answer. */
 export function combine(measurements: readonly SourceMeasurement[]): Combination {
-  const samples = measurements.filter((m): m is SourceSample => m.ok && Number.isFinite(m.offsetMs) && Number.isFinite(m.uncertaintyMs));
+  const samples = measurements.filter(
+    (m): m is SourceSample => m.ok && Number.isFinite(m.offsetMs) && Number.isFinite(m.uncertaintyMs),
+  );
   const failures = measurements.filter((m): m is SourceFailure => !m.ok);
   // A sample with non-finite numbers is unusable; report it as a failure rather than drop it.
   for (const m of measurements) {
     if (m.ok && !samples.includes(m)) {
-      failures.push({ ok: false, kind: m.kind, address: m.address, code: 'non_finite', error: nonFiniteError, kissCode: null, measuredAtMs: m.measuredAtMs });
+      failures.push({
+        ok: false,
+        kind: m.kind,
+        address: m.address,
+        code: 'non_finite',
+        error: nonFiniteError,
+        kissCode: null,
+        measuredAtMs: m.measuredAtMs,
+      });
     }
   }
   const base = { sources: measurements, samples, failures, usable: samples.length, total: measurements.length };
@@ -112,7 +121,15 @@ export function combine(measurements: readonly SourceMeasurement[]): Combination
   if (samples.length === 1) {
     // One source is reported (as agreeing with itself) but never trusted alone.
     const only = samples[0]!;
-    return { confident: false, offsetMs: only.offsetMs, uncertaintyMs: only.uncertaintyMs, agreeing: [only], falsetickers: [], ...base, uncertainReason: 'single_source' };
+    return {
+      confident: false,
+      offsetMs: only.offsetMs,
+      uncertaintyMs: only.uncertaintyMs,
+      agreeing: [only],
+      falsetickers: [],
+      ...base,
+      uncertainReason: 'single_source',
+    };
   }
   const { depth, groups } = deepestGroups(samples);
   if (depth < 2) return none('no_agreement');
@@ -120,7 +137,10 @@ export function combine(measurements: readonly SourceMeasurement[]): Combination
     // Equally large, different groups: nothing tells which one is right. Every source outside
     // all of the groups is still a falseticker.
     const inSome = new Set(groups.flat());
-    return none('tie', samples.filter((_, i) => !inSome.has(i)));
+    return none(
+      'tie',
+      samples.filter((_, i) => !inSome.has(i)),
+    );
   }
   const chosen = new Set(groups[0]);
   const agreeing = samples.filter((_, i) => chosen.has(i));
@@ -173,8 +193,19 @@ export function roundMs(value: number | null): number | null {
 export function sourceReports(c: Combination): SourceReport[] {
   return c.sources.map((m) => {
     if (!m.ok || !c.samples.includes(m)) {
-      const failed = m.ok ? { code: 'non_finite' as const, error: nonFiniteError, kiss_code: null } : { code: m.code, error: m.error, kiss_code: m.kissCode };
-      return { kind: m.kind, address: m.address, status: 'error', offset_ms: null, delay_ms: null, uncertainty_ms: null, stratum: null, ...failed };
+      const failed = m.ok
+        ? { code: 'non_finite' as const, error: nonFiniteError, kiss_code: null }
+        : { code: m.code, error: m.error, kiss_code: m.kissCode };
+      return {
+        kind: m.kind,
+        address: m.address,
+        status: 'error',
+        offset_ms: null,
+        delay_ms: null,
+        uncertainty_ms: null,
+        stratum: null,
+        ...failed,
+      };
     }
     const status: SourceStatus = c.falsetickers.includes(m) ? 'falseticker' : 'ok';
     return {

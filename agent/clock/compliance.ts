@@ -29,19 +29,34 @@ export function complianceFor(input: {
   sinceMs: number | null;
 }): Omit<ComplianceStatus, 'since_ms'> {
   if (input.mode !== 'enforce') {
-    return { state: 'compliant', enforced: false, reason: `The clock guardrail is in ${input.mode} mode, so it does not mark the device non-compliant.` };
+    return {
+      state: 'compliant',
+      enforced: false,
+      reason: `The clock guardrail is in ${input.mode} mode, so it does not mark the device non-compliant.`,
+    };
   }
   if (input.level === 'active') {
     const reason =
       input.state === 'active'
-        ? input.hint ?? 'The clock guardrail is active.'
+        ? (input.hint ?? 'The clock guardrail is active.')
         : `The clock guardrail is active and no confident measurement has cleared it since: ${input.hint ?? 'check the time sources.'}`;
     return { state: 'non_compliant', enforced: true, reason };
   }
   if (input.level === null) {
-    return { state: 'compliant', enforced: true, reason: 'No confident clock estimate yet; the device is not marked non-compliant without one.' };
+    return {
+      state: 'compliant',
+      enforced: true,
+      reason: 'No confident clock estimate yet; the device is not marked non-compliant without one.',
+    };
   }
-  return { state: 'compliant', enforced: true, reason: input.level === 'warn' ? input.hint ?? 'The clock is off, below the enforce threshold.' : 'The clock agrees with the time sources.' };
+  return {
+    state: 'compliant',
+    enforced: true,
+    reason:
+      input.level === 'warn'
+        ? (input.hint ?? 'The clock is off, below the enforce threshold.')
+        : 'The clock agrees with the time sources.',
+  };
 }
 
 export function formatJamf(status: ComplianceStatus): string {
@@ -60,8 +75,13 @@ export interface IntuneDiscovery {
   TrustGuardClockReason: string;
 }
 
-export function intuneDiscovery(status: ComplianceStatus, state: GuardrailState | 'unknown', offsetMs: number | null): IntuneDiscovery {
-  const value = status.state === 'compliant' ? 'Compliant' : status.state === 'non_compliant' ? 'NonCompliant' : 'Unknown';
+export function intuneDiscovery(
+  status: ComplianceStatus,
+  state: GuardrailState | 'unknown',
+  offsetMs: number | null,
+): IntuneDiscovery {
+  const value =
+    status.state === 'compliant' ? 'Compliant' : status.state === 'non_compliant' ? 'NonCompliant' : 'Unknown';
   return {
     TrustGuardClockCompliance: value,
     TrustGuardClockState: state,

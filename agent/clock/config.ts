@@ -73,7 +73,8 @@ export const clockKeys = {
       .max(32)
       .refine((argv) => argv.length === 0 || argv[0]!.startsWith('/'), 'the program must be an absolute path'),
     expected: `an array of strings: the absolute path of a root-owned program nobody else can write, then its arguments ("${serverPlaceholder}" is replaced)`,
-    meaning: 'command run in remediate mode to correct the clock against an agreeing server; accepted only from the managed preferences',
+    meaning:
+      'command run in remediate mode to correct the clock against an agreeing server; accepted only from the managed preferences',
     default: (platform) => defaultRemediationCommand(platform) ?? [],
     managedOnly: true,
     check: (value) => {
@@ -92,7 +93,14 @@ export type ClockKey = keyof typeof clockKeys;
  * retirement), which only reconfiguring may clear.
  */
 export const rebuilds = {
-  sources: ['NTPServers', 'NTPSamplesPerServer', 'NTPTimeoutMilliseconds', 'NTPSampleSpacingMilliseconds', 'HTTPSTimeURLs', 'HTTPSTimeCAFile'],
+  sources: [
+    'NTPServers',
+    'NTPSamplesPerServer',
+    'NTPTimeoutMilliseconds',
+    'NTPSampleSpacingMilliseconds',
+    'HTTPSTimeURLs',
+    'HTTPSTimeCAFile',
+  ],
   guardrail: ['Mode', 'WarnThresholdSeconds', 'EnforceThresholdSeconds', 'RemediationCommand', 'StateDirectory'],
   schedule: ['MeasureIntervalSeconds'],
 } as const satisfies Record<string, ReadonlyArray<ClockKey | keyof CoreConfig>>;
@@ -105,7 +113,12 @@ export function relations(config: Record<string, unknown>): RelationProblem[] {
   const warn = config.WarnThresholdSeconds as number;
   const enforce = config.EnforceThresholdSeconds as number;
   if (warn < enforce) return [];
-  return [{ keys: ['WarnThresholdSeconds', 'EnforceThresholdSeconds'], message: `WarnThresholdSeconds (${warn}) must be below EnforceThresholdSeconds (${enforce})` }];
+  return [
+    {
+      keys: ['WarnThresholdSeconds', 'EnforceThresholdSeconds'],
+      message: `WarnThresholdSeconds (${warn}) must be below EnforceThresholdSeconds (${enforce})`,
+    },
+  ];
 }
 
 export const contribution: ConfigContribution = { keys: clockKeys, relations };

@@ -16,7 +16,13 @@ export interface MachineState {
   activeSinceMs: number | null;
 }
 
-export const initialMachine: MachineState = { state: 'uncertain', level: null, belowReleaseCount: 0, stateSinceMs: null, activeSinceMs: null };
+export const initialMachine: MachineState = {
+  state: 'uncertain',
+  level: null,
+  belowReleaseCount: 0,
+  stateSinceMs: null,
+  activeSinceMs: null,
+};
 
 export interface Step {
   next: MachineState;
@@ -33,7 +39,12 @@ export function atLeast(level: GuardrailLevel | null, than: GuardrailLevel): boo
 }
 
 /** One round: `offsetMs` is the combined offset when the round was confident, else null. */
-export function step(machine: MachineState, offsetMs: number | null, thresholds: GuardrailThresholds, nowMs: number): Step {
+export function step(
+  machine: MachineState,
+  offsetMs: number | null,
+  thresholds: GuardrailThresholds,
+  nowMs: number,
+): Step {
   const { warnSeconds, enforceSeconds, hysteresisSeconds, releaseMeasurements } = thresholds;
   let { level, belowReleaseCount } = machine;
   let rawLevel: GuardrailLevel | null = null;
@@ -77,9 +88,15 @@ export function step(machine: MachineState, offsetMs: number | null, thresholds:
 }
 
 /** When a level is held by hysteresis: how many more low rounds clear it, and below what. */
-export function releasePending(machine: MachineState, thresholds: GuardrailThresholds): { remaining: number; below_seconds: number } | null {
+export function releasePending(
+  machine: MachineState,
+  thresholds: GuardrailThresholds,
+): { remaining: number; below_seconds: number } | null {
   const held = machine.level !== null && machine.state === machine.level && machine.belowReleaseCount > 0;
   if (!held) return null;
   const threshold = machine.level === 'active' ? thresholds.enforceSeconds : thresholds.warnSeconds;
-  return { remaining: thresholds.releaseMeasurements - machine.belowReleaseCount, below_seconds: threshold - thresholds.hysteresisSeconds };
+  return {
+    remaining: thresholds.releaseMeasurements - machine.belowReleaseCount,
+    below_seconds: threshold - thresholds.hysteresisSeconds,
+  };
 }

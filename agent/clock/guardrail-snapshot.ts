@@ -29,7 +29,13 @@ export interface GuardrailSnapshot {
   sources: SourceReport[];
   falsetickers: string[];
   hint: string | null;
-  thresholds: { warn_seconds: number; enforce_seconds: number; warn_release_seconds: number; enforce_release_seconds: number; release_measurements: number };
+  thresholds: {
+    warn_seconds: number;
+    enforce_seconds: number;
+    warn_release_seconds: number;
+    enforce_release_seconds: number;
+    release_measurements: number;
+  };
   /** When a level is held by hysteresis: how many more low rounds clear it. */
   release_pending: { remaining: number; below_seconds: number } | null;
   compliance: ComplianceStatus;
@@ -70,21 +76,45 @@ const emptyCombination: Combination = {
 };
 
 export function buildSnapshot(input: SnapshotInput): GuardrailSnapshot {
-  const { machine, measurement, stored, thresholds, mode, platform, remediationCommand, remediationIntervalMs, complianceSinceMs, lastRemediation } = input;
+  const {
+    machine,
+    measurement,
+    stored,
+    thresholds,
+    mode,
+    platform,
+    remediationCommand,
+    remediationIntervalMs,
+    complianceSinceMs,
+    lastRemediation,
+  } = input;
   const c = measurement?.combination ?? emptyCombination;
   const { warnSeconds, enforceSeconds, hysteresisSeconds, releaseMeasurements } = thresholds;
   const release = releasePending(machine, thresholds);
   const hint = measurement
-    ? hintFor({ state: machine.state, combination: c, release: release && { remaining: release.remaining, belowSeconds: release.below_seconds }, platform: platform, remediationCommand: remediationCommand })
+    ? hintFor({
+        state: machine.state,
+        combination: c,
+        release: release && { remaining: release.remaining, belowSeconds: release.below_seconds },
+        platform: platform,
+        remediationCommand: remediationCommand,
+      })
     : stored && typeof stored.hint === 'string'
       ? stored.hint
       : machine.state === 'uncertain'
         ? 'The agent has not measured the clock yet.'
         : null;
-  const compliance = complianceFor({ mode: mode, state: machine.state, level: machine.level, hint, sinceMs: complianceSinceMs });
+  const compliance = complianceFor({
+    mode: mode,
+    state: machine.state,
+    level: machine.level,
+    hint,
+    sinceMs: complianceSinceMs,
+  });
   const enabled = mode !== 'observe' && !!remediationCommand && remediationCommand.length > 0;
   const lastAt = lastRemediation?.at_ms ?? null;
-  const restoredNumber = (key: string): number | null => (stored && typeof stored[key] === 'number' ? (stored[key] as number) : null);
+  const restoredNumber = (key: string): number | null =>
+    stored && typeof stored[key] === 'number' ? (stored[key] as number) : null;
   return {
     state: machine.state,
     last_confident_state: machine.level,
@@ -95,12 +125,20 @@ export function buildSnapshot(input: SnapshotInput): GuardrailSnapshot {
     offset_ms: measurement ? roundMs(c.offsetMs) : restoredNumber('offset_ms'),
     uncertainty_ms: measurement ? roundMs(c.uncertaintyMs) : restoredNumber('uncertainty_ms'),
     confident: measurement ? c.confident : stored?.confident === true,
-    uncertain_reason: measurement ? c.uncertainReason : isCode(uncertainReasons, stored?.uncertain_reason) ? stored.uncertain_reason : null,
-    agreeing_sources: measurement ? c.agreeing.length : restoredNumber('agreeing_sources') ?? 0,
-    usable_sources: measurement ? c.usable : restoredNumber('usable_sources') ?? 0,
-    total_sources: measurement ? c.total : restoredNumber('total_sources') ?? 0,
+    uncertain_reason: measurement
+      ? c.uncertainReason
+      : isCode(uncertainReasons, stored?.uncertain_reason)
+        ? stored.uncertain_reason
+        : null,
+    agreeing_sources: measurement ? c.agreeing.length : (restoredNumber('agreeing_sources') ?? 0),
+    usable_sources: measurement ? c.usable : (restoredNumber('usable_sources') ?? 0),
+    total_sources: measurement ? c.total : (restoredNumber('total_sources') ?? 0),
     sources: measurement ? sourceReports(c) : Array.isArray(stored?.sources) ? (stored.sources as SourceReport[]) : [],
-    falsetickers: measurement ? c.falsetickers.map((s) => s.address) : Array.isArray(stored?.falsetickers) ? (stored.falsetickers as string[]) : [],
+    falsetickers: measurement
+      ? c.falsetickers.map((s) => s.address)
+      : Array.isArray(stored?.falsetickers)
+        ? (stored.falsetickers as string[])
+        : [],
     hint,
     thresholds: {
       warn_seconds: warnSeconds,

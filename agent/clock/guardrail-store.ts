@@ -56,7 +56,12 @@ export function machineOf(saved: PersistedGuardrail): MachineState {
 
 export function persisted(
   machine: MachineState,
-  extra: { nowMs: number; complianceSinceMs: number | null; lastRemediation: RemediationRecord | null; snapshot: object },
+  extra: {
+    nowMs: number;
+    complianceSinceMs: number | null;
+    lastRemediation: RemediationRecord | null;
+    snapshot: object;
+  },
 ): PersistedGuardrail {
   return {
     version: 1,

@@ -11,7 +11,13 @@ import { buildSnapshot, type GuardrailSnapshot } from './guardrail-snapshot.js';
 import { guardrailStore, machineOf, persisted, type PersistedGuardrail } from './guardrail-store.js';
 import { agreeingNtpHost, direction, expandCommand, formatSkew } from './hint.js';
 import { defaultThresholds, type GuardrailLevel, type GuardrailThresholds } from './levels.js';
-import { defaultRemediationCommand, defaultRemediationIntervalMs, remediationAllowed, runRemediation, type RemediationRecord } from './remediation.js';
+import {
+  defaultRemediationCommand,
+  defaultRemediationIntervalMs,
+  remediationAllowed,
+  runRemediation,
+  type RemediationRecord,
+} from './remediation.js';
 import type { GuardrailMode } from './types.js';
 
 export { guardrailStateFile, parsePersistedGuardrail, type PersistedGuardrail } from './guardrail-store.js';
@@ -42,7 +48,15 @@ export interface ClockGuardrailOptions {
 
 function validateThresholds(t: GuardrailThresholds): GuardrailThresholds {
   const finite = Object.entries(t).every(([, v]) => Number.isFinite(v));
-  if (!finite || t.warnSeconds <= 0 || t.enforceSeconds < t.warnSeconds || t.hysteresisSeconds < 0 || t.hysteresisSeconds >= t.warnSeconds || !Number.isInteger(t.releaseMeasurements) || t.releaseMeasurements < 1) {
+  if (
+    !finite ||
+    t.warnSeconds <= 0 ||
+    t.enforceSeconds < t.warnSeconds ||
+    t.hysteresisSeconds < 0 ||
+    t.hysteresisSeconds >= t.warnSeconds ||
+    !Number.isInteger(t.releaseMeasurements) ||
+    t.releaseMeasurements < 1
+  ) {
     throw new RangeError(
       `clock thresholds must satisfy 0 < warn (${t.warnSeconds}) ≤ enforce (${t.enforceSeconds}), 0 ≤ hysteresis (${t.hysteresisSeconds}) < warn, release measurements (${t.releaseMeasurements}) a whole number ≥ 1`,
     );
@@ -74,7 +88,8 @@ export class ClockGuardrail {
     this.thresholds = validateThresholds({ ...defaultThresholds, ...options.thresholds });
     this.mode = options.mode ?? 'observe';
     this.platform = options.platform ?? process.platform;
-    this.remediationCommand = options.remediationCommand === undefined ? defaultRemediationCommand(this.platform) : options.remediationCommand;
+    this.remediationCommand =
+      options.remediationCommand === undefined ? defaultRemediationCommand(this.platform) : options.remediationCommand;
     this.remediationIntervalMs = options.remediationIntervalMs ?? defaultRemediationIntervalMs;
     this.remediationTimeoutMs = options.remediationTimeoutMs ?? 30_000;
     this.now = options.now ?? Date.now;
@@ -120,7 +135,9 @@ export class ClockGuardrail {
       this.current.compliance.since_ms = nowMs;
     }
     if (complianceChanged && this.current.compliance.enforced) {
-      this.logger.warn(`device clock compliance ${previousCompliance} → ${this.current.compliance.state}`, { reason: this.current.compliance.reason });
+      this.logger.warn(`device clock compliance ${previousCompliance} → ${this.current.compliance.state}`, {
+        reason: this.current.compliance.reason,
+      });
     }
     await this.persist(nowMs);
     return this.snapshot();
@@ -129,15 +146,28 @@ export class ClockGuardrail {
   private logTransitions(previous: MachineState, result: ReturnType<typeof step>, c: Combination): void {
     const { state } = result.next;
     const skewText = c.offsetMs === null ? 'unknown' : `${formatSkew(c.offsetMs)} ${direction(c.offsetMs)}`;
-    const fields = { offset_ms: roundMs(c.offsetMs), uncertainty_ms: roundMs(c.uncertaintyMs), agreeing: c.agreeing.length, usable: c.usable, total: c.total, falsetickers: c.falsetickers.map((s) => s.address) };
+    const fields = {
+      offset_ms: roundMs(c.offsetMs),
+      uncertainty_ms: roundMs(c.uncertaintyMs),
+      agreeing: c.agreeing.length,
+      usable: c.usable,
+      total: c.total,
+      falsetickers: c.falsetickers.map((s) => s.address),
+    };
     if (result.enteredActive) {
-      this.logger.warn(`${activeMarker}: clock is ${skewText} against ${c.agreeing.length} of ${c.total} sources (enforce threshold ${this.thresholds.enforceSeconds} s, mode ${this.mode})`, { ...fields, mode: this.mode });
+      this.logger.warn(
+        `${activeMarker}: clock is ${skewText} against ${c.agreeing.length} of ${c.total} sources (enforce threshold ${this.thresholds.enforceSeconds} s, mode ${this.mode})`,
+        { ...fields, mode: this.mode },
+      );
     } else if (result.leftActive) {
       this.logger.info(`clock guardrail no longer active: clock is ${skewText}`, fields);
     }
     if (state !== previous.state) {
       const log = state === 'ok' ? this.logger.info : this.logger.warn;
-      log.call(this.logger, `clock guardrail state ${previous.state} → ${state}`, { ...fields, uncertain_reason: c.uncertainReason });
+      log.call(this.logger, `clock guardrail state ${previous.state} → ${state}`, {
+        ...fields,
+        uncertain_reason: c.uncertainReason,
+      });
     }
   }
 
@@ -155,20 +185,39 @@ export class ClockGuardrail {
     if (!c.confident || c.agreeing.length < 2) return;
     const lastAt = this.lastRemediation?.at_ms ?? null;
     if (!remediationAllowed(lastAt, nowMs, this.remediationIntervalMs)) {
-      this.logger.debug('clock remediation skipped: rate limited', { code: 'remediation_rate_limited' satisfies RemediationSkipCode, last_at_ms: lastAt });
+      this.logger.debug('clock remediation skipped: rate limited', {
+        code: 'remediation_rate_limited' satisfies RemediationSkipCode,
+        last_at_ms: lastAt,
+      });
       return;
     }
     const argv = expandCommand(this.remediationCommand, agreeingNtpHost(c));
     if (!argv) {
       const text = 'clock remediation skipped: the command needs an NTP server and no agreeing source is an NTP server';
-      this.logger.warn(text, { code: 'no_agreeing_ntp_server' satisfies RemediationSkipCode, command: [...this.remediationCommand] });
+      this.logger.warn(text, {
+        code: 'no_agreeing_ntp_server' satisfies RemediationSkipCode,
+        command: [...this.remediationCommand],
+      });
       return;
     }
     const record = await runRemediation(argv, { nowMs, timeoutMs: this.remediationTimeoutMs });
     this.lastRemediation = record;
-    const fields = { code: record.code, argv: record.argv, exit_code: record.exit_code, signal: record.signal, error: record.error, output: record.output, duration_ms: record.duration_ms, offset_ms: roundMs(c.offsetMs) };
+    const fields = {
+      code: record.code,
+      argv: record.argv,
+      exit_code: record.exit_code,
+      signal: record.signal,
+      error: record.error,
+      output: record.output,
+      duration_ms: record.duration_ms,
+      offset_ms: roundMs(c.offsetMs),
+    };
     if (record.exit_code === 0) this.logger.info(`clock remediation ran: ${argv.join(' ')} (exit 0)`, fields);
-    else this.logger.error(`clock remediation failed: ${argv.join(' ')} (${record.error ?? `exit ${record.exit_code ?? record.signal}`})`, fields);
+    else
+      this.logger.error(
+        `clock remediation failed: ${argv.join(' ')} (${record.error ?? `exit ${record.exit_code ?? record.signal}`})`,
+        fields,
+      );
   }
 
   private snapshotOf(measurement: ClockMeasurement | null, stored: Record<string, unknown> | null): GuardrailSnapshot {
@@ -199,7 +248,10 @@ export class ClockGuardrail {
       return null;
     }
     if (read.status === 'corrupt') {
-      this.logger.warn(`clock guardrail state file is corrupt (${read.reason}): starting fresh${read.keptAs ? `; the old file is kept as ${read.keptAs}` : ''}`, { file });
+      this.logger.warn(
+        `clock guardrail state file is corrupt (${read.reason}): starting fresh${read.keptAs ? `; the old file is kept as ${read.keptAs}` : ''}`,
+        { file },
+      );
       return null;
     }
     const saved: PersistedGuardrail = read.value;
@@ -207,19 +259,30 @@ export class ClockGuardrail {
     this.complianceSinceMs = saved.compliance_since_ms;
     this.lastRemediation = saved.last_remediation;
     const fields = { file, state: saved.state, saved_at_ms: saved.updated_at_ms };
-    if (saved.level === 'active') this.logger.warn(`clock guardrail restored: still active since ${new Date(saved.active_since_ms ?? saved.updated_at_ms).toISOString()}`, fields);
+    if (saved.level === 'active')
+      this.logger.warn(
+        `clock guardrail restored: still active since ${new Date(saved.active_since_ms ?? saved.updated_at_ms).toISOString()}`,
+        fields,
+      );
     else this.logger.info(`clock guardrail restored: ${saved.state}`, fields);
     return saved.snapshot;
   }
 
   private async persist(nowMs: number): Promise<void> {
-    const data = persisted(this.machine, { nowMs, complianceSinceMs: this.complianceSinceMs, lastRemediation: this.lastRemediation, snapshot: this.current });
+    const data = persisted(this.machine, {
+      nowMs,
+      complianceSinceMs: this.complianceSinceMs,
+      lastRemediation: this.lastRemediation,
+      snapshot: this.current,
+    });
     try {
       // World-readable: `agentctl compliance` (Jamf, Intune) reads it; it holds nothing secret.
       await this.store.write(data, 0o644);
     } catch (err) {
       // The guardrail keeps working in memory; a full or read-only disk must not stop it.
-      this.logger.error(`clock guardrail state could not be saved (${(err as Error).message})`, { file: this.stateFile });
+      this.logger.error(`clock guardrail state could not be saved (${(err as Error).message})`, {
+        file: this.stateFile,
+      });
     }
   }
 }

@@ -20,7 +20,6 @@ export interface HintInput {
 
 /** "94 s", "2.5 s", "350 ms": precise where it matters, short where it does not. */
 
-
 /** The host part of "host:port", "[v6]:port" or a URL. */
 export function hostOf(source: Pick<SourceSample, 'kind' | 'address'>): string {
   if (source.kind === 'https') {
@@ -51,7 +50,11 @@ export function expandCommand(argv: readonly string[], server: string | null): s
 }
 
 /** The command a person should run to correct the clock now. */
-export function manualCommand(combination: Combination, platform: NodeJS.Platform, configured?: readonly string[] | null): string {
+export function manualCommand(
+  combination: Combination,
+  platform: NodeJS.Platform,
+  configured?: readonly string[] | null,
+): string {
   const server = agreeingNtpHost(combination);
   if (configured && configured.length > 0) {
     const argv = expandCommand(configured, server);
@@ -89,7 +92,9 @@ export function hintFor(input: HintInput): string | null {
   if (state === 'ok') return null;
   if (state === 'uncertain' || c.offsetMs === null) return uncertainHint(c);
   const against = `against ${c.agreeing.length} of ${c.total} sources`;
-  const disagreeing = c.falsetickers.length ? ` (${listAddresses(c.falsetickers.map((s) => s.address))} disagrees)` : '';
+  const disagreeing = c.falsetickers.length
+    ? ` (${listAddresses(c.falsetickers.map((s) => s.address))} disagrees)`
+    : '';
   const skew = `Clock is ${formatSkew(c.offsetMs)} ${direction(c.offsetMs)} ${against}${disagreeing}`;
   const command = manualCommand(c, platform, input.remediationCommand);
   if (input.release && input.release.remaining > 0) {
@@ -103,10 +108,12 @@ function uncertainHint(c: Combination): string {
   const failed = c.failures.map((f) => f.address);
   switch (c.uncertainReason) {
     case 'no_sources':
-      if (c.total === 0) return 'No time sources are configured: configure at least three NTP servers or HTTPS time URLs.';
+      if (c.total === 0)
+        return 'No time sources are configured: configure at least three NTP servers or HTTPS time URLs.';
       return `None of ${c.total} time sources answered (${c.failures[0]?.error ?? 'no reply'}): check network access to ${listAddresses(failed)}.`;
     case 'single_source':
-      if (c.total === 1) return `Only one time source is configured (${c.agreeing[0]?.address}), and one source is never trusted alone: configure at least three.`;
+      if (c.total === 1)
+        return `Only one time source is configured (${c.agreeing[0]?.address}), and one source is never trusted alone: configure at least three.`;
       return `Only 1 of ${c.total} time sources answered: check network access to ${listAddresses(failed)}.`;
     case 'no_agreement':
     case 'tie':

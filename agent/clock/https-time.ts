@@ -28,7 +28,11 @@ export type ChainVerdict = { ok: true } | { ok: false; reason: string };
  * Evaluates the server's chain (DER, leaf first, as sent) for `hostname` at `atTimeMs`, the
  * server-reported time. Returns a reason when it is not trusted.
  */
-export type VerifyChain = (certificates: Buffer[], atTimeMs: number, hostname: string) => ChainVerdict | Promise<ChainVerdict>;
+export type VerifyChain = (
+  certificates: Buffer[],
+  atTimeMs: number,
+  hostname: string,
+) => ChainVerdict | Promise<ChainVerdict>;
 
 export interface HttpsTimeOptions {
   url: string;
@@ -53,7 +57,15 @@ const MAX_JSON_BYTES = 64 * 1024;
 
 export type ParsedDate = { ok: true; ms: number } | { ok: false; reason: string };
 
-function fromParts(weekday: number, day: number, month: number, year: number, h: number, m: number, s: number): ParsedDate {
+function fromParts(
+  weekday: number,
+  day: number,
+  month: number,
+  year: number,
+  h: number,
+  m: number,
+  s: number,
+): ParsedDate {
   if (h > 23 || m > 59 || s > 60) return { ok: false, reason: 'time of day out of range' };
   const ms = Date.UTC(year, month, day, h, m, Math.min(s, 59));
   const d = new Date(ms);
@@ -85,16 +97,20 @@ export function parseHttpDate(text: string): ParsedDate {
 }
 
 /** A JSON time value: the time and its resolution (ms). */
-export function parseJsonTime(value: unknown): { ok: true; ms: number; resolutionMs: number } | { ok: false; reason: string } {
+export function parseJsonTime(
+  value: unknown,
+): { ok: true; ms: number; resolutionMs: number } | { ok: false; reason: string } {
   if (typeof value === 'number') {
-    if (!Number.isFinite(value) || value <= 0) return { ok: false, reason: `time value ${value} is not a positive number` };
+    if (!Number.isFinite(value) || value <= 0)
+      return { ok: false, reason: `time value ${value} is not a positive number` };
     // Below 1e11 it is seconds (that is year 5138 in seconds, 1973 in milliseconds).
     if (value < 1e11) return { ok: true, ms: value * 1000, resolutionMs: Number.isInteger(value) ? 1000 : 1 };
     return { ok: true, ms: value, resolutionMs: 1 };
   }
   if (typeof value === 'string') {
     const m = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/.exec(value);
-    if (!m) return { ok: false, reason: `time value "${value.slice(0, 60)}" is not an ISO 8601 date-time with a time zone` };
+    if (!m)
+      return { ok: false, reason: `time value "${value.slice(0, 60)}" is not an ISO 8601 date-time with a time zone` };
     const ms = Date.parse(value.replace(' ', 'T'));
     if (!Number.isFinite(ms)) return { ok: false, reason: `time value "${value.slice(0, 60)}" is not a valid date` };
     const fraction = m[7] ? m[7].length - 1 : 0;
@@ -147,9 +163,11 @@ class RequestError extends Error {
 function describeNetworkError(err: NodeJS.ErrnoException, url: URL): { code: SourceFailureCode; error: string } {
   const where = `${url.hostname}:${url.port || 443}`;
   const tlsCodes = /CERT|SELF_SIGNED|UNABLE_TO|HOSTNAME|ERR_TLS|SSL/;
-  if (err.code && tlsCodes.test(err.code)) return { code: 'tls_untrusted', error: `TLS certificate of ${where} is not trusted: ${err.message}` };
+  if (err.code && tlsCodes.test(err.code))
+    return { code: 'tls_untrusted', error: `TLS certificate of ${where} is not trusted: ${err.message}` };
   if (err.code === 'ECONNREFUSED') return { code: 'connection_refused', error: `connection to ${where} refused` };
-  if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') return { code: 'dns', error: `cannot resolve ${url.hostname}: ${err.code}` };
+  if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN')
+    return { code: 'dns', error: `cannot resolve ${url.hostname}: ${err.code}` };
   const unreachable = ['ENETUNREACH', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETDOWN', 'EADDRNOTAVAIL'];
   const error = `request to ${where} failed: ${err.message}`;
   if (err instanceof RequestError) return { code: err.reasonCode, error };
@@ -157,7 +175,14 @@ function describeNetworkError(err: NodeJS.ErrnoException, url: URL): { code: Sou
   return { code: 'request_failed', error };
 }
 
-function request(url: URL, method: 'HEAD' | 'GET', ca: (string | Buffer)[] | undefined, verifyNatively: boolean, deadlineNs: bigint, readBody: boolean): Promise<Exchange> {
+function request(
+  url: URL,
+  method: 'HEAD' | 'GET',
+  ca: (string | Buffer)[] | undefined,
+  verifyNatively: boolean,
+  deadlineNs: bigint,
+  readBody: boolean,
+): Promise<Exchange> {
   return new Promise((resolve, reject) => {
     const remainingMs = Math.max(1, Number(deadlineNs - process.hrtime.bigint()) / 1e6);
     let sentNs: bigint | null = null;
@@ -166,10 +191,17 @@ function request(url: URL, method: 'HEAD' | 'GET', ca: (string | Buffer)[] | und
       agent: false, // a fresh connection each time: the timing must not include a reused socket's history
       ca,
       rejectUnauthorized: verifyNatively,
-      headers: { 'user-agent': 'TrustGuard clock check', accept: readBody ? 'application/json' : '*/*', 'cache-control': 'no-cache' },
+      headers: {
+        'user-agent': 'TrustGuard clock check',
+        accept: readBody ? 'application/json' : '*/*',
+        'cache-control': 'no-cache',
+      },
       timeout: remainingMs,
     });
-    const timer = setTimeout(() => req.destroy(new RequestError('timeout', 'no response within the time limit')), remainingMs);
+    const timer = setTimeout(
+      () => req.destroy(new RequestError('timeout', 'no response within the time limit')),
+      remainingMs,
+    );
     req.on('socket', (socket: TLSSocket) => {
       socket.once('secureConnect', () => {
         sentNs = process.hrtime.bigint();
@@ -184,7 +216,13 @@ function request(url: URL, method: 'HEAD' | 'GET', ca: (string | Buffer)[] | und
       const receivedNs = process.hrtime.bigint();
       const socket = response.socket as TLSSocket;
       const peerChain = peerChainOf(socket);
-      const base = { response, sentNs: sentNs ?? receivedNs, receivedNs, chain: peerChain.map((c) => c.raw), peerChain };
+      const base = {
+        response,
+        sentNs: sentNs ?? receivedNs,
+        receivedNs,
+        chain: peerChain.map((c) => c.raw),
+        peerChain,
+      };
       if (!readBody) {
         clearTimeout(timer);
         response.resume();
@@ -196,7 +234,8 @@ function request(url: URL, method: 'HEAD' | 'GET', ca: (string | Buffer)[] | und
       let size = 0;
       response.on('data', (chunk: Buffer) => {
         size += chunk.length;
-        if (size > MAX_JSON_BYTES) req.destroy(new RequestError('body_too_large', `response body larger than ${MAX_JSON_BYTES} bytes`));
+        if (size > MAX_JSON_BYTES)
+          req.destroy(new RequestError('body_too_large', `response body larger than ${MAX_JSON_BYTES} bytes`));
         else chunks.push(chunk);
       });
       response.on('end', () => {
@@ -245,7 +284,8 @@ export async function measureHttpsTime(options: HttpsTimeOptions): Promise<Sourc
     }
     if (url.protocol !== 'https:') return fail('url_invalid', `"${options.url}" is not an https URL`);
     const timeoutMs = options.timeoutMs ?? 5000;
-    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) return fail('options_invalid', `timeout must be a positive number of ms, got ${timeoutMs}`);
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+      return fail('options_invalid', `timeout must be a positive number of ms, got ${timeoutMs}`);
     const deadlineNs = anchorNs + BigInt(Math.round(timeoutMs * 1e6));
 
     let ca: (string | Buffer)[] | undefined;
@@ -256,7 +296,10 @@ export async function measureHttpsTime(options: HttpsTimeOptions): Promise<Sourc
         try {
           ca.push(await readFile(options.caFile));
         } catch (err) {
-          return fail('ca_file_unreadable', `cannot read CA file ${options.caFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+          return fail(
+            'ca_file_unreadable',
+            `cannot read CA file ${options.caFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+          );
         }
       }
     }
@@ -287,7 +330,8 @@ export async function measureHttpsTime(options: HttpsTimeOptions): Promise<Sourc
     let halfResolutionMs: number;
     if (options.jsonField !== undefined) {
       const status = exchange.response.statusCode ?? 0;
-      if (status < 200 || status > 299) return fail('http_status', `server answered HTTP ${status} to GET; expected 2xx with a JSON body`);
+      if (status < 200 || status > 299)
+        return fail('http_status', `server answered HTTP ${status} to GET; expected 2xx with a JSON body`);
       let json: unknown;
       try {
         json = JSON.parse(exchange.body ?? '');
@@ -305,7 +349,8 @@ export async function measureHttpsTime(options: HttpsTimeOptions): Promise<Sourc
       const header = exchange.response.headers.date;
       if (header === undefined || header === '') return fail('date_missing', 'server sent no Date header');
       const parsed = parseHttpDate(header);
-      if (!parsed.ok) return fail('date_malformed', `server's Date header "${header.slice(0, 80)}" is malformed: ${parsed.reason}`);
+      if (!parsed.ok)
+        return fail('date_malformed', `server's Date header "${header.slice(0, 80)}" is malformed: ${parsed.reason}`);
       serverMs = parsed.ms + 500;
       halfResolutionMs = 500;
     }
@@ -316,7 +361,10 @@ export async function measureHttpsTime(options: HttpsTimeOptions): Promise<Sourc
       const to = Date.parse(cert.valid_to);
       if (!(serverMs >= from && serverMs <= to)) {
         const name = cert.subject?.CN ?? 'a certificate';
-        return fail('cert_validity', `server time ${new Date(serverMs).toISOString()} lies outside the validity of ${name} (${new Date(from).toISOString()} to ${new Date(to).toISOString()})`);
+        return fail(
+          'cert_validity',
+          `server time ${new Date(serverMs).toISOString()} lies outside the validity of ${name} (${new Date(from).toISOString()} to ${new Date(to).toISOString()})`,
+        );
       }
     }
     if (options.verifyChain) {
@@ -326,7 +374,11 @@ export async function measureHttpsTime(options: HttpsTimeOptions): Promise<Sourc
       } catch (err) {
         verdict = { ok: false, reason: `chain evaluation failed: ${(err as Error).message}` };
       }
-      if (!verdict.ok) return fail('tls_untrusted', `TLS certificate of ${url.host} is not trusted at the server's time: ${verdict.reason}`);
+      if (!verdict.ok)
+        return fail(
+          'tls_untrusted',
+          `TLS certificate of ${url.host} is not trusted at the server's time: ${verdict.reason}`,
+        );
     }
 
     return {

@@ -4,7 +4,11 @@ import type { Capability } from '../capability.js';
 import { exitCodes } from '../exit-codes.js';
 import { clockView, complianceView } from './status-view.js';
 
-const configFlag = { name: 'config', value: '<file>', description: 'read the configured sources and thresholds from this file' } as const;
+const configFlag = {
+  name: 'config',
+  value: '<file>',
+  description: 'read the configured sources and thresholds from this file',
+} as const;
 
 export const clock: Capability = {
   name: 'clock',
@@ -32,12 +36,32 @@ export const clock: Capability = {
       summary: 'measure the clock against the time sources now (standalone, no daemon needed)',
       flags: [
         { name: 'json', description: 'print JSON' },
-        { name: 'ntp', value: '<host[:port]>', multiple: true, description: 'an NTP server (repeatable; default: the configured ones)' },
-        { name: 'https', value: '<url>', multiple: true, description: 'an HTTPS time source (repeatable; default: the configured ones)' },
+        {
+          name: 'ntp',
+          value: '<host[:port]>',
+          multiple: true,
+          description: 'an NTP server (repeatable; default: the configured ones)',
+        },
+        {
+          name: 'https',
+          value: '<url>',
+          multiple: true,
+          description: 'an HTTPS time source (repeatable; default: the configured ones)',
+        },
         { name: 'ca', value: '<file>', description: 'extra CA certificates (PEM) for the HTTPS sources' },
         { name: 'samples', value: '<n>', integer: { min: 1, max: 16 }, description: 'NTP samples per server' },
-        { name: 'timeout', value: '<ms>', integer: { min: 100, max: 30000 }, description: 'NTP reply timeout in milliseconds' },
-        { name: 'spacing', value: '<ms>', integer: { min: 0, max: 10000 }, description: "pause between one server's samples in milliseconds (default: NTPSampleSpacingMilliseconds)" },
+        {
+          name: 'timeout',
+          value: '<ms>',
+          integer: { min: 100, max: 30000 },
+          description: 'NTP reply timeout in milliseconds',
+        },
+        {
+          name: 'spacing',
+          value: '<ms>',
+          integer: { min: 0, max: 10000 },
+          description: "pause between one server's samples in milliseconds (default: NTPSampleSpacingMilliseconds)",
+        },
         configFlag,
       ],
       needsRoot: false,
@@ -48,7 +72,13 @@ export const clock: Capability = {
       name: 'compliance',
       summary: 'print the device compliance for Jamf extension attributes, Intune custom compliance, or JSON',
       flags: [
-        { name: 'format', value: '<format>', choices: ['jamf', 'intune', 'json'], required: true, description: 'output format' },
+        {
+          name: 'format',
+          value: '<format>',
+          choices: ['jamf', 'intune', 'json'],
+          required: true,
+          description: 'output format',
+        },
         { ...configFlag, description: 'read the state directory from this configuration file' },
       ],
       needsRoot: false,

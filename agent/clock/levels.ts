@@ -15,7 +15,12 @@ export interface GuardrailThresholds {
   releaseMeasurements: number;
 }
 
-export const defaultThresholds: GuardrailThresholds = { warnSeconds: 30, enforceSeconds: 75, hysteresisSeconds: 15, releaseMeasurements: 2 };
+export const defaultThresholds: GuardrailThresholds = {
+  warnSeconds: 30,
+  enforceSeconds: 75,
+  hysteresisSeconds: 15,
+  releaseMeasurements: 2,
+};
 
 export function classify(skewSeconds: number, warnSeconds: number, enforceSeconds: number): GuardrailLevel {
   if (skewSeconds >= enforceSeconds) return 'active';
@@ -24,7 +29,11 @@ export function classify(skewSeconds: number, warnSeconds: number, enforceSecond
 }
 
 /** The state of one round on its own (no hysteresis): uncertain without a confident offset. */
-export function stateOfOffset(confident: boolean, offsetMs: number | null, thresholds: { warnSeconds: number; enforceSeconds: number }): GuardrailState {
+export function stateOfOffset(
+  confident: boolean,
+  offsetMs: number | null,
+  thresholds: { warnSeconds: number; enforceSeconds: number },
+): GuardrailState {
   if (!confident || offsetMs === null) return 'uncertain';
   return classify(Math.abs(offsetMs) / 1000, thresholds.warnSeconds, thresholds.enforceSeconds);
 }

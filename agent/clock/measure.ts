@@ -38,7 +38,10 @@ interface Source {
 
 /** A source whose configuration entry is unusable: it reports the problem each round. */
 function brokenSource(kind: 'ntp' | 'https', address: string, code: SourceFailureCode, error: string): Source {
-  return { address, measure: async () => ({ ok: false, kind, address, code, error, kissCode: null, measuredAtMs: Date.now() }) };
+  return {
+    address,
+    measure: async () => ({ ok: false, kind, address, code, error, kissCode: null, measuredAtMs: Date.now() }),
+  };
 }
 
 export class TimeSources {
@@ -53,13 +56,27 @@ export class TimeSources {
         return brokenSource('ntp', text, 'address_invalid', (err as Error).message);
       }
       try {
-        const source = new NtpSource({ ...parsed, samples: options.samples, timeoutMs: options.timeoutMs, sampleSpacingMs: options.sampleSpacingMs, onRejected: options.onRejected && ((reason, code) => options.onRejected!(text, reason, code)) });
+        const source = new NtpSource({
+          ...parsed,
+          samples: options.samples,
+          timeoutMs: options.timeoutMs,
+          sampleSpacingMs: options.sampleSpacingMs,
+          onRejected: options.onRejected && ((reason, code) => options.onRejected!(text, reason, code)),
+        });
         return { address: source.address, measure: () => source.measure(), ntp: source };
       } catch (err) {
         return brokenSource('ntp', text, 'options_invalid', (err as Error).message);
       }
     });
-    const https = options.https.map((url) => new HttpsTimeSource({ url, caFile: options.caFile, timeoutMs: options.httpsTimeoutMs, verifyChain: options.verifyChain ?? serverTimeChainVerifier({ caFile: options.caFile }) }));
+    const https = options.https.map(
+      (url) =>
+        new HttpsTimeSource({
+          url,
+          caFile: options.caFile,
+          timeoutMs: options.httpsTimeoutMs,
+          verifyChain: options.verifyChain ?? serverTimeChainVerifier({ caFile: options.caFile }),
+        }),
+    );
     this.sources = [...ntp, ...https];
   }
 
@@ -74,7 +91,9 @@ export class TimeSources {
    * majority of two.
    */
   async measure(): Promise<ClockMeasurement> {
-    const targets = await Promise.all(this.sources.map((s) => (s.ntp ? s.ntp.resolveTarget().catch(() => null) : Promise.resolve(null))));
+    const targets = await Promise.all(
+      this.sources.map((s) => (s.ntp ? s.ntp.resolveTarget().catch(() => null) : Promise.resolve(null))),
+    );
     const first = new Map<string, string>();
     const results = await Promise.all(
       this.sources.map((s, i): Promise<SourceMeasurement> => {
@@ -87,7 +106,15 @@ export class TimeSources {
           return s.ntp.measure(target);
         }
         const error = `the same server as ${same} (${canonicalAddress(target.address)} port ${s.ntp.serverPort}): asked and counted once`;
-        return Promise.resolve({ ok: false, kind: 'ntp', address: s.address, code: 'duplicate', error, kissCode: null, measuredAtMs: Date.now() });
+        return Promise.resolve({
+          ok: false,
+          kind: 'ntp',
+          address: s.address,
+          code: 'duplicate',
+          error,
+          kissCode: null,
+          measuredAtMs: Date.now(),
+        });
       }),
     );
     return { measuredAtMs: Date.now(), combination: combine(results) };

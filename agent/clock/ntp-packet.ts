@@ -77,7 +77,8 @@ export interface NtpExchange {
   uncertaintyMs: number;
 }
 
-export type NtpExchangeCheck = ({ ok: true } & NtpExchange) | (NtpReplyRejection & { code: 'negative_delay'; kissCode: null });
+export type NtpExchangeCheck =
+  ({ ok: true } & NtpExchange) | (NtpReplyRejection & { code: 'negative_delay'; kissCode: null });
 
 /**
  * A client request: version 4, mode 3, every field zero except the transmit timestamp, which
@@ -98,13 +99,22 @@ export function encodeClientRequest(transmit: Uint8Array = randomBytes(8)): NtpC
  * origin) is rejected before its content, so that a spoofed Kiss-o'-Death is never obeyed.
  */
 export function parseServerReply(packet: Uint8Array, expectedOrigin: Uint8Array): NtpReplyCheck {
-  const fail = (code: NtpReplyCode, reason: string, kissCode: string | null = null): NtpReplyCheck => ({ ok: false, code, reason, kissCode });
-  if (expectedOrigin.length !== 8) throw new RangeError(`the expected origin must be 8 bytes, got ${expectedOrigin.length}`);
+  const fail = (code: NtpReplyCode, reason: string, kissCode: string | null = null): NtpReplyCheck => ({
+    ok: false,
+    code,
+    reason,
+    kissCode,
+  });
+  if (expectedOrigin.length !== 8)
+    throw new RangeError(`the expected origin must be 8 bytes, got ${expectedOrigin.length}`);
   if (packet.length < NTP_HEADER_LENGTH) {
     return fail('short_packet', `reply is ${packet.length} bytes, shorter than the 48-byte NTP header`);
   }
   if (packet.length > NTP_HEADER_LENGTH && !isValidTail(packet, NTP_HEADER_LENGTH)) {
-    return fail('malformed_tail', `reply has ${packet.length - NTP_HEADER_LENGTH} bytes after the 48-byte header that are neither extension fields nor a MAC`);
+    return fail(
+      'malformed_tail',
+      `reply has ${packet.length - NTP_HEADER_LENGTH} bytes after the 48-byte header that are neither extension fields nor a MAC`,
+    );
   }
   const view = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
   const first = packet[0]!;
@@ -115,22 +125,27 @@ export function parseServerReply(packet: Uint8Array, expectedOrigin: Uint8Array)
   if (version !== 3 && version !== 4) return fail('version_invalid', `reply version is ${version}, expected 3 or 4`);
   for (let i = 0; i < 8; i++) {
     if (packet[24 + i] !== expectedOrigin[i]) {
-      return fail('origin_mismatch', 'reply origin timestamp does not match request (spoofed, stale or misdirected reply)');
+      return fail(
+        'origin_mismatch',
+        'reply origin timestamp does not match request (spoofed, stale or misdirected reply)',
+      );
     }
   }
   const stratum = packet[1]!;
   if (stratum === 0) {
     const kissCode = decodeKissCode(packet.subarray(12, 16));
-    if (kissCode === null) return fail('kiss_unreadable', 'reply has stratum 0 without a readable Kiss-o\'-Death code');
+    if (kissCode === null) return fail('kiss_unreadable', "reply has stratum 0 without a readable Kiss-o'-Death code");
     return fail(kissReplyCode(kissCode), kissReason(kissCode), kissCode);
   }
-  if (stratum === STRATUM_UNSYNCHRONISED) return fail('stratum_unsynchronised', 'server is unsynchronised (stratum 16)');
+  if (stratum === STRATUM_UNSYNCHRONISED)
+    return fail('stratum_unsynchronised', 'server is unsynchronised (stratum 16)');
   if (stratum > STRATUM_UNSYNCHRONISED) return fail('stratum_invalid', `reply stratum ${stratum} is outside 1–15`);
   if (leap === LEAP_UNSYNCHRONISED) return fail('leap_alarm', 'server clock is unsynchronised (leap indicator 3)');
   const receive = { seconds: view.getUint32(32), fraction: view.getUint32(36) };
   const transmit = { seconds: view.getUint32(40), fraction: view.getUint32(44) };
   if (receive.seconds === 0 && receive.fraction === 0) return fail('zero_timestamp', 'reply receive timestamp is zero');
-  if (transmit.seconds === 0 && transmit.fraction === 0) return fail('zero_timestamp', 'reply transmit timestamp is zero');
+  if (transmit.seconds === 0 && transmit.fraction === 0)
+    return fail('zero_timestamp', 'reply transmit timestamp is zero');
   const rootDelayMs = shortToMs(view.getUint32(4));
   const rootDispersionMs = shortToMs(view.getUint32(8));
   const rootDistanceMs = rootDelayMs / 2 + rootDispersionMs;
@@ -240,11 +255,11 @@ export function decodeKissCode(referenceId: Uint8Array): string | null {
 function kissReason(code: string): string {
   switch (code) {
     case 'RATE':
-      return 'server sent Kiss-o\'-Death RATE: it asks us to send requests less often';
+      return "server sent Kiss-o'-Death RATE: it asks us to send requests less often";
     case 'DENY':
-      return 'server sent Kiss-o\'-Death DENY: it refuses to serve us';
+      return "server sent Kiss-o'-Death DENY: it refuses to serve us";
     case 'RSTR':
-      return 'server sent Kiss-o\'-Death RSTR: access is restricted';
+      return "server sent Kiss-o'-Death RSTR: access is restricted";
     default:
       return `server sent Kiss-o'-Death ${code}: it did not give us its time`;
   }

@@ -38,7 +38,11 @@ export const defaultRemediationIntervalMs = 15 * 60 * 1000;
  * True when a remediation may run now. The distance is taken both ways: remediation steps the
  * wall clock, so right after a backward step `now` may lie before the last attempt.
  */
-export function remediationAllowed(lastAtMs: number | null, nowMs: number, intervalMs = defaultRemediationIntervalMs): boolean {
+export function remediationAllowed(
+  lastAtMs: number | null,
+  nowMs: number,
+  intervalMs = defaultRemediationIntervalMs,
+): boolean {
   return lastAtMs === null || Math.abs(nowMs - lastAtMs) >= intervalMs;
 }
 
@@ -60,21 +64,42 @@ export function untrustedProgram(file: string): string | null {
   }
 }
 
-export async function runRemediation(argv: readonly string[], options: { nowMs: number; timeoutMs?: number; maxOutputBytes?: number }): Promise<RemediationRecord> {
+export async function runRemediation(
+  argv: readonly string[],
+  options: { nowMs: number; timeoutMs?: number; maxOutputBytes?: number },
+): Promise<RemediationRecord> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const maxOutput = options.maxOutputBytes ?? 4096;
   const started = process.hrtime.bigint();
   const elapsed = () => Math.round(Number(process.hrtime.bigint() - started) / 1e6);
   const [file, ...args] = argv;
   if (!file) {
-    return { at_ms: options.nowMs, argv: [...argv], exit_code: null, signal: null, output: '', error: 'remediation command is empty', code: 'command_empty', duration_ms: 0 };
+    return {
+      at_ms: options.nowMs,
+      argv: [...argv],
+      exit_code: null,
+      signal: null,
+      output: '',
+      error: 'remediation command is empty',
+      code: 'command_empty',
+      duration_ms: 0,
+    };
   }
   // Root runs only an absolute path to a root-owned program nobody else can write, checked
   // again right before it runs (the configuration was checked when it was read). A missing
   // program is left to spawn, which reports it as spawn_failed.
   const untrusted = untrustedProgram(file);
   if (untrusted) {
-    return { at_ms: options.nowMs, argv: [...argv], exit_code: null, signal: null, output: '', error: untrusted, code: 'command_untrusted', duration_ms: 0 };
+    return {
+      at_ms: options.nowMs,
+      argv: [...argv],
+      exit_code: null,
+      signal: null,
+      output: '',
+      error: untrusted,
+      code: 'command_untrusted',
+      duration_ms: 0,
+    };
   }
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];

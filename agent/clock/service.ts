@@ -81,7 +81,10 @@ export function attachClockGuardrail(daemon: Daemon): void {
   const logger = daemon.logger.child('clock');
   const config = () => daemon.config as ClockConfig;
   const buildSources = (config: ClockConfig) =>
-    new TimeSources({ ...sourceOptions(config), onRejected: (address, reason, code) => logger.debug('NTP reply rejected', { source: address, code, reason }) });
+    new TimeSources({
+      ...sourceOptions(config),
+      onRejected: (address, reason, code) => logger.debug('NTP reply rejected', { source: address, code, reason }),
+    });
   const buildGuardrail = (config: ClockConfig) =>
     new ClockGuardrail({
       stateDir: config.StateDirectory,
@@ -115,7 +118,13 @@ export function attachClockGuardrail(daemon: Daemon): void {
         name: 'clock.state_changed',
         severity: snapshot.state === 'active' ? 'warn' : 'info',
         code: snapshot.state === 'uncertain' ? (snapshot.uncertain_reason ?? 'uncertain') : snapshot.state,
-        attributes: { from: previous.state, to: snapshot.state, offset_ms: snapshot.offset_ms, agreeing_sources: snapshot.agreeing_sources, total_sources: snapshot.total_sources },
+        attributes: {
+          from: previous.state,
+          to: snapshot.state,
+          offset_ms: snapshot.offset_ms,
+          agreeing_sources: snapshot.agreeing_sources,
+          total_sources: snapshot.total_sources,
+        },
       });
     }
     lastCheck = { at_ms: Date.now(), reason };
@@ -157,7 +166,9 @@ export function attachClockGuardrail(daemon: Daemon): void {
     },
     // The scheduled measurements and the drift check still run; say that steps may be missed.
     onWatchFailed: (error) =>
-      logger.warn(`clock-change watcher stopped (${error}): steps are now caught by the drift check only`, { code: 'watch_failed' }),
+      logger.warn(`clock-change watcher stopped (${error}): steps are now caught by the drift check only`, {
+        code: 'watch_failed',
+      }),
   });
 
   daemon.on('config', ({ changed }) => {

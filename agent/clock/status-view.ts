@@ -32,7 +32,10 @@ export function clockView(section: Record<string, unknown>): Record<string, unkn
   const compliance = (section.compliance ?? {}) as { state?: string };
   const view: Record<string, unknown> = {
     state: section.state,
-    offset: offset === null || offset === undefined ? 'No estimate' : `${describeOffset(offset)} ± ${(uncertainty ?? 0).toFixed(1)} ms`,
+    offset:
+      offset === null || offset === undefined
+        ? 'No estimate'
+        : `${describeOffset(offset)} ± ${(uncertainty ?? 0).toFixed(1)} ms`,
     mode: section.mode,
     compliance: compliance.state,
     agreeing_sources: `${section.agreeing_sources ?? 0} of ${section.total_sources ?? sources.length}`,
@@ -41,7 +44,9 @@ export function clockView(section: Record<string, unknown>): Record<string, unkn
   for (const s of sources) perSource[`${(s.kind ?? '').toUpperCase()} ${s.address ?? ''}`.trim()] = sourceLine(s);
   view.sources = Object.keys(perSource).length ? perSource : 'None configured';
   view.falsetickers = section.falsetickers;
-  view.kernel_ntp = kernel.error ? `unavailable: ${kernel.error}` : `${kernel.synchronized ? 'synchronized' : 'not synchronized'} (${kernel.state ?? '?'})`;
+  view.kernel_ntp = kernel.error
+    ? `unavailable: ${kernel.error}`
+    : `${kernel.synchronized ? 'synchronized' : 'not synchronized'} (${kernel.state ?? '?'})`;
   view.last_check_at = section.last_check_ms ?? null;
   if (section.last_check_reason) view.last_check_reason = section.last_check_reason;
   if (section.active_since_ms) view.active_since_at = section.active_since_ms;

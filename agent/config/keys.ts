@@ -25,7 +25,8 @@ export function loadKeyTable(): Promise<KeyTable> {
       const contribution = await capability.config?.();
       if (!contribution) continue;
       for (const [name, spec] of Object.entries(contribution.keys)) {
-        if (owner.has(name)) throw new Error(`configuration key ${name} is claimed by ${owner.get(name)} and ${capability.name}`);
+        if (owner.has(name))
+          throw new Error(`configuration key ${name} is claimed by ${owner.get(name)} and ${capability.name}`);
         owner.set(name, capability.name);
         keys[name] = spec;
       }
@@ -67,7 +68,11 @@ export function checkValue(name: string, value: unknown): string | undefined {
 
 /** A secret's value is never described: its type and length only. */
 function describeSecret(value: unknown): string {
-  return typeof value === 'string' ? `a string of ${value.length} characters` : Array.isArray(value) ? 'an array' : typeof value;
+  return typeof value === 'string'
+    ? `a string of ${value.length} characters`
+    : Array.isArray(value)
+      ? 'an array'
+      : typeof value;
 }
 
 export function checkRelations(config: Record<string, unknown>): RelationProblem[] {

@@ -1,6 +1,12 @@
 // Reads the configuration sources and resolves the effective configuration. Invalid keys
 // are reported and ignored; a file that does not parse never replaces a good configuration.
-import { ConfigParseError, parseConfigBytes, parseConfigBytesOffThread, readConfigBytes, type ConfigParseCode } from './bounded-parse.js';
+import {
+  ConfigParseError,
+  parseConfigBytes,
+  parseConfigBytesOffThread,
+  readConfigBytes,
+  type ConfigParseCode,
+} from './bounded-parse.js';
 import { systemConfigFiles } from './defaults.js';
 import { checkRelations, checkValue, defaultConfig, keyTable, loadKeyTable } from './keys.js';
 import { redactMessage } from '../log/redact.js';
@@ -24,11 +30,19 @@ export class ConfigFileError extends Error {
 }
 
 /** Parses XML plist, binary plist (magic "bplist00") or JSON into a dictionary of keys, within the bounds of bounded-parse.ts. */
-export async function parseConfigBuffer(buffer: Buffer, file: string, options: { offThread?: boolean } = {}): Promise<ConfigValues> {
+export async function parseConfigBuffer(
+  buffer: Buffer,
+  file: string,
+  options: { offThread?: boolean } = {},
+): Promise<ConfigValues> {
   try {
     return options.offThread ? await parseConfigBytesOffThread(buffer) : await parseConfigBytes(buffer);
   } catch (error) {
-    throw new ConfigFileError(file, error instanceof Error ? error.message : String(error), error instanceof ConfigParseError ? error.code : 'does_not_parse');
+    throw new ConfigFileError(
+      file,
+      error instanceof Error ? error.message : String(error),
+      error instanceof ConfigParseError ? error.code : 'does_not_parse',
+    );
   }
 }
 
@@ -48,7 +62,11 @@ export async function readConfigFile(file: string, options: ReadOptions = {}): P
   try {
     buffer = readConfigBytes(file, { trusted: options.trusted });
   } catch (error) {
-    throw new ConfigFileError(file, error instanceof Error ? error.message : String(error), error instanceof ConfigParseError ? error.code : 'unreadable');
+    throw new ConfigFileError(
+      file,
+      error instanceof Error ? error.message : String(error),
+      error instanceof ConfigParseError ? error.code : 'unreadable',
+    );
   }
   return parseConfigBuffer(buffer, file, options);
 }
@@ -78,7 +96,11 @@ const lastGood = (source: string) => (source.endsWith(' (last good)') ? source :
  * keeps its previous value when there is one (a running daemon), else the next layer's or
  * the default.
  */
-export function resolveLayers(layers: Layer[], previous?: ResolvedConfig, platform: NodeJS.Platform = process.platform): ResolvedConfig {
+export function resolveLayers(
+  layers: Layer[],
+  previous?: ResolvedConfig,
+  platform: NodeJS.Platform = process.platform,
+): ResolvedConfig {
   const keyNames = keyTable().names;
   const defaults = defaultConfig(platform);
   const config: Record<string, unknown> = { ...defaults };
@@ -88,7 +110,8 @@ export function resolveLayers(layers: Layer[], previous?: ResolvedConfig, platfo
   for (const layer of layers) {
     for (const name of Object.keys(layer.values)) {
       // Payload* keys are configuration-profile metadata that may accompany the settings.
-      if (!known.has(name) && !name.startsWith('Payload')) problems.push(`${name} is not a known key (in ${layer.source}); ignored`);
+      if (!known.has(name) && !name.startsWith('Payload'))
+        problems.push(`${name} is not a known key (in ${layer.source}); ignored`);
     }
   }
   const { keys } = keyTable();
@@ -106,7 +129,9 @@ export function resolveLayers(layers: Layer[], previous?: ResolvedConfig, platfo
         break;
       }
       if (previous) {
-        problems.push(`${problem} (in ${layer.source}); keeping ${JSON.stringify(redactValue(name, previous.config[name]))}`);
+        problems.push(
+          `${problem} (in ${layer.source}); keeping ${JSON.stringify(redactValue(name, previous.config[name]))}`,
+        );
         config[name] = previous.config[name];
         sources[name] = lastGood(previous.sources[name] ?? 'default');
         break;
@@ -147,17 +172,29 @@ export async function loadConfig(options: LoadOptions = {}): Promise<LoadResult>
   for (const [index, file] of candidates.entries()) {
     try {
       // The managed preferences come first; `--config` (given by whoever starts the daemon) stands in for them.
-      layers.push({ source: file, values: await readConfigFile(file, { offThread: options.offThread }), managed: options.configFile !== undefined || index === 0 });
+      layers.push({
+        source: file,
+        values: await readConfigFile(file, { offThread: options.offThread }),
+        managed: options.configFile !== undefined || index === 0,
+      });
     } catch (error) {
       const missingSystemFile = !options.configFile && /no such file$/.test((error as Error).message);
       if (!missingSystemFile) fileProblems.push((error as Error).message);
     }
   }
   if (fileProblems.length > 0 && options.previous) {
-    return { ...options.previous, problems: [...fileProblems.map((p) => `${p}; keeping the last good configuration`)], keptPrevious: true };
+    return {
+      ...options.previous,
+      problems: [...fileProblems.map((p) => `${p}; keeping the last good configuration`)],
+      keptPrevious: true,
+    };
   }
   const resolved = resolveLayers(layers, options.previous);
-  return { ...resolved, problems: [...fileProblems.map((p) => `${p}; ignoring the file`), ...resolved.problems], keptPrevious: false };
+  return {
+    ...resolved,
+    problems: [...fileProblems.map((p) => `${p}; ignoring the file`), ...resolved.problems],
+    keptPrevious: false,
+  };
 }
 
 /** Validates one file on its own (for `agentctl config validate`): every problem, nothing resolved. */
@@ -171,7 +208,9 @@ export async function validateConfigFile(file: string): Promise<string[]> {
     return [(error as Error).message];
   }
   const resolved = resolveLayers([{ source: file, values, managed: true }]);
-  return resolved.problems.map((p) => p.replace(` (in ${file})`, '').replace(/; (ignored|using the defaults for .*)$/, ''));
+  return resolved.problems.map((p) =>
+    p.replace(` (in ${file})`, '').replace(/; (ignored|using the defaults for .*)$/, ''),
+  );
 }
 
 /** A value as output may show it: a secret never (its presence only), URLs without userinfo or query. */
@@ -185,7 +224,8 @@ export function redactValue(name: string, value: unknown): unknown {
 /** The effective configuration as `config show` prints it: values (secrets redacted) and sources. */
 export function describeConfig(resolved: ResolvedConfig): Record<string, { value: unknown; source: string }> {
   const out: Record<string, { value: unknown; source: string }> = {};
-  for (const name of keyTable().names) out[name] = { value: redactValue(name, resolved.config[name]), source: resolved.sources[name] };
+  for (const name of keyTable().names)
+    out[name] = { value: redactValue(name, resolved.config[name]), source: resolved.sources[name] };
   return out;
 }
 

@@ -24,13 +24,16 @@ export const httpsURL = z.string().refine((u) => {
 // host, host:port or [v6]:port; no spaces, no scheme, and no leading '-': the host may be put
 // on a command line ("{server}" in RemediationCommand), where it would be read as an option.
 export const ntpServer = z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.][A-Za-z0-9._-]*)(:\d{1,5})?$/);
-export const hostname = z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/);
+export const hostname = z
+  .string()
+  .regex(/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/);
 
 export const coreKeys = {
   Mode: {
     schema: z.enum(['observe', 'remediate', 'enforce']),
     expected: 'one of "observe", "remediate", "enforce"',
-    meaning: 'observe: measure and report; remediate: also correct the clock on a confident estimate; enforce: also report non-compliance while the guardrail is active',
+    meaning:
+      'observe: measure and report; remediate: also correct the clock on a confident estimate; enforce: also report non-compliance while the guardrail is active',
     default: () => 'observe',
   },
   StateDirectory: {
@@ -73,9 +76,11 @@ export type CoreConfig = ConfigOf<typeof coreKeys>;
 
 /** A value in words for a problem message: short, never throwing, without credentials (agent/log/redact.ts). */
 export function describeValue(value: unknown): string {
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'an invalid date' : `a date (${value.toISOString()})`;
+  if (value instanceof Date)
+    return Number.isNaN(value.getTime()) ? 'an invalid date' : `a date (${value.toISOString()})`;
   if (value instanceof Uint8Array) return `data (${value.length} bytes)`;
-  if (Array.isArray(value)) return `an array of ${value.length} item${value.length === 1 ? '' : 's'} ${truncate(safeJson(value))}`;
+  if (Array.isArray(value))
+    return `an array of ${value.length} item${value.length === 1 ? '' : 's'} ${truncate(safeJson(value))}`;
   if (value !== null && typeof value === 'object') return 'a dictionary';
   if (typeof value === 'string') return `the string ${truncate(JSON.stringify(redactMessage(value)))}`;
   if (typeof value === 'bigint') return `the integer ${value}`;
@@ -86,7 +91,13 @@ export function describeValue(value: unknown): string {
 function safeJson(value: unknown[]): string {
   try {
     return JSON.stringify(value.slice(0, 8), (_key, v: unknown) =>
-      typeof v === 'bigint' ? v.toString() : typeof v === 'string' ? redactMessage(v) : v instanceof Uint8Array ? `<${v.length} bytes>` : v,
+      typeof v === 'bigint'
+        ? v.toString()
+        : typeof v === 'string'
+          ? redactMessage(v)
+          : v instanceof Uint8Array
+            ? `<${v.length} bytes>`
+            : v,
     );
   } catch {
     return '[…]';
@@ -96,4 +107,3 @@ function safeJson(value: unknown[]): string {
 function truncate(text: string): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
-

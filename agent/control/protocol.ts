@@ -22,9 +22,19 @@ export interface ControlRequest {
   args?: Record<string, unknown>;
 }
 
-export type ErrorCode = 'bad_request' | 'too_large' | 'unknown_request' | 'forbidden' | 'failed' | 'shutting_down' | 'busy' | 'timeout' | 'response_too_large';
+export type ErrorCode =
+  | 'bad_request'
+  | 'too_large'
+  | 'unknown_request'
+  | 'forbidden'
+  | 'failed'
+  | 'shutting_down'
+  | 'busy'
+  | 'timeout'
+  | 'response_too_large';
 
-export type ControlResponse = { ok: true; result: unknown } | { ok: false; error: { code: ErrorCode; message: string } };
+export type ControlResponse =
+  { ok: true; result: unknown } | { ok: false; error: { code: ErrorCode; message: string } };
 
 export function errorResponse(code: ErrorCode, message: string): ControlResponse {
   return { ok: false, error: { code, message } };

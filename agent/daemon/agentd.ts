@@ -16,20 +16,34 @@ const usage = [
   '  --config FILE    read the configuration from FILE (XML or binary plist, or JSON) instead of the system preferences',
   '  --state-dir DIR  keep state in DIR, whatever StateDirectory says (development and tests: the last good',
   '                   configuration is found there even when the configuration file does not parse)',
-  '  --session        run as the per-user session agent (the LaunchAgent): each capability\'s per-user work, once',
+  "  --session        run as the per-user session agent (the LaunchAgent): each capability's per-user work, once",
 ].join('\n');
 const shutdownCapMs = 4500;
 
 function parseCommandLine(): { configFile?: string; stateDirectory?: string; session: boolean } {
   try {
-    const { values } = parseArgs({ options: { config: { type: 'string' }, 'state-dir': { type: 'string' }, session: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+    const { values } = parseArgs({
+      options: {
+        config: { type: 'string' },
+        'state-dir': { type: 'string' },
+        session: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
     if (values.help) {
       console.log(usage);
       process.exit(0);
     }
     const resolve = (value: string | undefined) => (value === undefined ? undefined : path.resolve(value));
-    if (values.session && values['state-dir'] !== undefined) throw new Error('--session keeps no state: --state-dir does not apply');
-    return { configFile: resolve(values.config), stateDirectory: resolve(values['state-dir']), session: values.session === true };
+    if (values.session && values['state-dir'] !== undefined)
+      throw new Error('--session keeps no state: --state-dir does not apply');
+    return {
+      configFile: resolve(values.config),
+      stateDirectory: resolve(values['state-dir']),
+      session: values.session === true,
+    };
   } catch (error) {
     console.error(`agentd: ${(error as Error).message}\n${usage}`);
     process.exit(64);
@@ -70,18 +84,29 @@ async function main(): Promise<void> {
     else reloadQueued = true;
   });
 
-  const [{ startDaemon }, { AlreadyRunningError }, { capabilities }] = await Promise.all([import('./daemon.js'), import('./lock.js'), import('../capabilities.js')]);
+  const [{ startDaemon }, { AlreadyRunningError }, { capabilities }] = await Promise.all([
+    import('./daemon.js'),
+    import('./lock.js'),
+    import('../capabilities.js'),
+  ]);
   try {
     daemon = await startDaemon({ configFile, stateDirectory, capabilities });
   } catch (error) {
-    const message = error instanceof AlreadyRunningError ? `agentd: ${error.message}; not starting a second one` : `agentd: cannot start: ${(error as Error).message}`;
+    const message =
+      error instanceof AlreadyRunningError
+        ? `agentd: ${error.message}; not starting a second one`
+        : `agentd: cannot start: ${(error as Error).message}`;
     console.error(message);
     // The file log may be what was refused (an unsafe directory): the OS log still gets why.
-    await import('../../native/log.js').then(({ osLog }) => osLog('com.trustguard.agent', 'agent', 'error', message)).catch(() => undefined);
+    await import('../../native/log.js')
+      .then(({ osLog }) => osLog('com.trustguard.agent', 'agent', 'error', message))
+      .catch(() => undefined);
     process.exit(1);
   }
   const running = daemon;
-  process.on('unhandledRejection', (reason) => running.logger.error('unhandled rejection', { error: reason instanceof Error ? reason.message : String(reason) }));
+  process.on('unhandledRejection', (reason) =>
+    running.logger.error('unhandled rejection', { error: reason instanceof Error ? reason.message : String(reason) }),
+  );
   if (stopping) {
     stopping = false;
     shutdown('SIGTERM (during start-up)');

@@ -9,7 +9,12 @@ export interface ConfigWatch {
   close(): void;
 }
 
-export function watchConfigFiles(files: readonly string[], onChange: (file: string) => void, debounceMs = 500, pollMs = 5000): ConfigWatch {
+export function watchConfigFiles(
+  files: readonly string[],
+  onChange: (file: string) => void,
+  debounceMs = 500,
+  pollMs = 5000,
+): ConfigWatch {
   let timer: NodeJS.Timeout | null = null;
   let changed = '';
   const fire = (file: string) => {
@@ -44,7 +49,8 @@ export function watchConfigFiles(files: readonly string[], onChange: (file: stri
     }
     for (const file of dirFiles) {
       watchFile(file, { persistent: false, interval: pollMs }, (current, previous) => {
-        if (current.mtimeMs !== previous.mtimeMs || current.ino !== previous.ino || current.size !== previous.size) fire(file);
+        if (current.mtimeMs !== previous.mtimeMs || current.ino !== previous.ino || current.size !== previous.size)
+          fire(file);
       });
       polled.push(file);
     }

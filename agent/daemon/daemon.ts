@@ -93,7 +93,9 @@ class AgentDaemon extends EventEmitter implements Daemon {
     super();
     this.lastProblems = current.problems;
     this.scheduler = new Scheduler(logger.child('scheduler'));
-    this.bus = new Bus((where, error) => logger.error('a bus listener failed', { where, error: (error as Error).message }));
+    this.bus = new Bus((where, error) =>
+      logger.error('a bus listener failed', { where, error: (error as Error).message }),
+    );
     this.control = new ControlServer({ socketPath: current.config.ControlSocketPath, logger: logger.child('control') });
   }
 
@@ -110,19 +112,31 @@ class AgentDaemon extends EventEmitter implements Daemon {
     this.status.section('permissions', () => readPermissions());
     // Read-only answers, for any local user: no secret, no URL credentials (agent/log/redact.ts).
     this.control.handle('status', async () => redactFields(await this.status.collect()), { mutating: false });
-    this.control.handle('config', () => redactFields({ files: this.current.files, problems: this.lastProblems, keys: describeConfig(this.current) }), { mutating: false });
+    this.control.handle(
+      'config',
+      () =>
+        redactFields({ files: this.current.files, problems: this.lastProblems, keys: describeConfig(this.current) }),
+      { mutating: false },
+    );
     this.control.handle('reload', () => this.reload('control request'), { mutating: true });
     for (const capability of this.options.capabilities ?? []) {
       try {
         await capability.attach?.(this);
       } catch (error) {
         // One broken capability must not take the others (or status) down with it.
-        this.logger.error(`capability ${capability.name} could not start`, { capability: capability.name, error: (error as Error).message });
+        this.logger.error(`capability ${capability.name} could not start`, {
+          capability: capability.name,
+          error: (error as Error).message,
+        });
       }
     }
     await this.control.start();
     const watched = this.options.configFile ? [this.options.configFile] : [...systemConfigFiles];
-    this.watch = watchConfigFiles(watched, (file) => void this.reload(`${file} changed`), this.options.configDebounceMs ?? 500);
+    this.watch = watchConfigFiles(
+      watched,
+      (file) => void this.reload(`${file} changed`),
+      this.options.configDebounceMs ?? 500,
+    );
     this.logger.info('agentd started', {
       version: this.version,
       pid: process.pid,
@@ -139,7 +153,9 @@ class AgentDaemon extends EventEmitter implements Daemon {
     try {
       await this.lastGood.write(lastGoodDocument(resolved));
     } catch (error) {
-      this.logger.error(`the last good configuration could not be saved (${(error as Error).message})`, { file: this.lastGood.path });
+      this.logger.error(`the last good configuration could not be saved (${(error as Error).message})`, {
+        file: this.lastGood.path,
+      });
     }
   }
 
@@ -148,11 +164,18 @@ class AgentDaemon extends EventEmitter implements Daemon {
     const run = async (): Promise<ReloadResult> => {
       const previous = this.current;
       const loaded = await loadConfig({ configFile: this.options.configFile, previous, offThread: true });
-      const next: ResolvedConfig = { config: { ...loaded.config }, sources: { ...loaded.sources }, files: loaded.files, problems: loaded.problems };
+      const next: ResolvedConfig = {
+        config: { ...loaded.config },
+        sources: { ...loaded.sources },
+        files: loaded.files,
+        problems: loaded.problems,
+      };
       const { keys, names } = keyTable();
       for (const name of names) {
         if (keys[name]!.restart && !sameValue(next.config[name], previous.config[name])) {
-          next.problems.push(`${name} changed to ${JSON.stringify(next.config[name])}; it takes effect when the daemon restarts (keeping ${JSON.stringify(previous.config[name])})`);
+          next.problems.push(
+            `${name} changed to ${JSON.stringify(next.config[name])}; it takes effect when the daemon restarts (keeping ${JSON.stringify(previous.config[name])})`,
+          );
           (next.config as Record<string, unknown>)[name] = previous.config[name];
           next.sources[name] = previous.sources[name]!;
         }
@@ -161,12 +184,22 @@ class AgentDaemon extends EventEmitter implements Daemon {
       this.current = next;
       this.lastProblems = next.problems;
       this.lastReloadAt = Date.now();
-      this.logger.info('configuration reloaded', { reason, changed, kept_previous: loaded.keptPrevious, config_source: primarySource(next) });
+      this.logger.info('configuration reloaded', {
+        reason,
+        changed,
+        kept_previous: loaded.keptPrevious,
+        config_source: primarySource(next),
+      });
       this.logProblems(next.problems);
       if (!loaded.keptPrevious) await this.saveLastGood(next);
       if (changed.includes('LogLevel')) this.logger.setLevel(next.config.LogLevel);
       if (changed.length > 0) {
-        const change: ConfigChange = { config: next.config, previous: previous.config, changed, problems: next.problems };
+        const change: ConfigChange = {
+          config: next.config,
+          previous: previous.config,
+          changed,
+          problems: next.problems,
+        };
         try {
           this.emit('config', change);
         } catch (error) {
@@ -230,7 +263,11 @@ function sameValue(a: unknown, b: unknown): boolean {
 export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> {
   const fixState = <T extends ResolvedConfig>(loaded: T): T => {
     if (options.stateDirectory === undefined) return loaded;
-    return { ...loaded, config: { ...loaded.config, StateDirectory: options.stateDirectory }, sources: { ...loaded.sources, StateDirectory: '--state-dir' } };
+    return {
+      ...loaded,
+      config: { ...loaded.config, StateDirectory: options.stateDirectory },
+      sources: { ...loaded.sources, StateDirectory: '--state-dir' },
+    };
   };
   // Parsed in a worker thread, bounded (agent/config/bounded-parse.ts): no file stops the daemon.
   const fresh = fixState(await loadConfig({ configFile: options.configFile, offThread: true }));
@@ -244,7 +281,15 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     // silently drop a fleet from enforce to observe.
     const previous = lastGood.read();
     const resolved =
-      fresh.problems.length > 0 && previous.status === 'ok' ? fixState(await loadConfig({ configFile: options.configFile, previous: restoredConfig(previous.value), offThread: true })) : fresh;
+      fresh.problems.length > 0 && previous.status === 'ok'
+        ? fixState(
+            await loadConfig({
+              configFile: options.configFile,
+              previous: restoredConfig(previous.value),
+              offThread: true,
+            }),
+          )
+        : fresh;
     logger = createAgentLogger({
       directory: resolved.config.LogDirectory,
       level: resolved.config.LogLevel,
@@ -252,7 +297,8 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       subsystem: options.osLog === false ? null : 'com.trustguard.agent',
     });
     if (stale.length > 0) logger.info('removed temporary files of an interrupted write', { files: stale });
-    if (previous.status === 'corrupt') logger.warn(`the last good configuration could not be read (${previous.reason})`, { file: lastGood.path });
+    if (previous.status === 'corrupt')
+      logger.warn(`the last good configuration could not be read (${previous.reason})`, { file: lastGood.path });
     const daemon = new AgentDaemon(resolved, logger, lock, options, lastGood);
     await daemon.start();
     return daemon;

@@ -20,13 +20,22 @@ export function lastGoodConfig(stateDir: string): LastGoodConfigFile {
 }
 
 export function lastGoodDocument(resolved: ResolvedConfig, nowMs = Date.now()): LastGoodDocument {
-  return { version: 1, saved_at_ms: nowMs, config: { ...resolved.config }, sources: { ...resolved.sources }, files: [...resolved.files] };
+  return {
+    version: 1,
+    saved_at_ms: nowMs,
+    config: { ...resolved.config },
+    sources: { ...resolved.sources },
+    files: [...resolved.files],
+  };
 }
 
 /** The saved configuration as the `previous` of a load: each value's source says "(last good)". */
 export function restoredConfig(document: LastGoodDocument): ResolvedConfig {
   const sources = Object.fromEntries(
-    Object.entries(document.sources).map(([key, source]) => [key, source === 'default' || source.endsWith(' (last good)') ? source : `${source} (last good)`]),
+    Object.entries(document.sources).map(([key, source]) => [
+      key,
+      source === 'default' || source.endsWith(' (last good)') ? source : `${source} (last good)`,
+    ]),
   );
   return { config: document.config as ResolvedConfig['config'], sources, files: document.files, problems: [] };
 }

@@ -17,7 +17,9 @@ export class AlreadyRunningError extends Error {
     readonly lockFile: string,
     readonly pid: number | null,
   ) {
-    super(`another agentd${pid ? ` (pid ${pid})` : ''} is already running with the state directory ${path.dirname(lockFile)} (lock ${lockFile})`);
+    super(
+      `another agentd${pid ? ` (pid ${pid})` : ''} is already running with the state directory ${path.dirname(lockFile)} (lock ${lockFile})`,
+    );
     this.name = 'AlreadyRunningError';
   }
 }

@@ -9,9 +9,13 @@ export interface PermissionsStatus {
 export function readPermissions(): PermissionsStatus {
   if (process.platform !== 'darwin') return { full_disk_access: 'not applicable' };
   try {
-    const permissions = createRequire(import.meta.url)('node-mac-permissions') as { getAuthStatus(type: string): string };
+    const permissions = createRequire(import.meta.url)('node-mac-permissions') as {
+      getAuthStatus(type: string): string;
+    };
     return { full_disk_access: permissions.getAuthStatus('full-disk-access') };
   } catch (error) {
-    return { full_disk_access: `unknown (node-mac-permissions unavailable: ${(error as Error).message.split('\n')[0]})` };
+    return {
+      full_disk_access: `unknown (node-mac-permissions unavailable: ${(error as Error).message.split('\n')[0]})`,
+    };
   }
 }

@@ -55,7 +55,20 @@ export class Scheduler {
   every(name: string, intervalMs: number, job: Job, options: JobOptions = {}): void {
     if (this.entries.has(name)) throw new Error(`job "${name}" is already scheduled`);
     checkInterval(intervalMs);
-    const entry: Entry = { name, intervalMs, job, timer: null, nextRunAt: null, running: null, queued: null, runs: 0, lastRunAt: null, lastReason: null, lastDurationMs: null, lastError: null };
+    const entry: Entry = {
+      name,
+      intervalMs,
+      job,
+      timer: null,
+      nextRunAt: null,
+      running: null,
+      queued: null,
+      runs: 0,
+      lastRunAt: null,
+      lastReason: null,
+      lastDurationMs: null,
+      lastError: null,
+    };
     this.entries.set(name, entry);
     if (options.immediate ?? true) void this.runNow(name, 'start');
     else this.arm(entry, intervalMs);

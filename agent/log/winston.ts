@@ -40,7 +40,8 @@ const redactFormat = winston.format((info) => {
   const clean = redactFields({ ...info }) as winston.Logform.TransformableInfo;
   if (typeof clean.message === 'string') clean.message = redactMessage(clean.message);
   // winston keys its level on symbols, which Object spread keeps but redactFields does not.
-  for (const symbol of Object.getOwnPropertySymbols(info)) (clean as unknown as Record<symbol, unknown>)[symbol] = (info as unknown as Record<symbol, unknown>)[symbol];
+  for (const symbol of Object.getOwnPropertySymbols(info))
+    (clean as unknown as Record<symbol, unknown>)[symbol] = (info as unknown as Record<symbol, unknown>)[symbol];
   return clean;
 });
 
@@ -56,7 +57,12 @@ class OsLogTransport extends Transport {
     try {
       const { level, message, category, timestamp: _t, ...fields } = info;
       const rest = Object.keys(fields).length ? ` ${JSON.stringify(fields)}` : '';
-      osLog(this.subsystem, typeof category === 'string' ? category : 'agent', osLevels[String(level)] ?? 'default', `${String(message)}${rest}`);
+      osLog(
+        this.subsystem,
+        typeof category === 'string' ? category : 'agent',
+        osLevels[String(level)] ?? 'default',
+        `${String(message)}${rest}`,
+      );
     } catch {
       // The OS log is best effort; the file log has the entry.
     }
@@ -69,7 +75,11 @@ export function createAgentLogger(options: AgentLoggerOptions): AgentLogger {
   let fileTransport: RotatingFileTransport | null = null;
   let fileProblem: string | null = null;
   try {
-    fileTransport = new RotatingFileTransport({ file, maxBytes: options.maxBytes ?? 10 * 1024 * 1024, maxFiles: options.maxFiles ?? 5 });
+    fileTransport = new RotatingFileTransport({
+      file,
+      maxBytes: options.maxBytes ?? 10 * 1024 * 1024,
+      maxFiles: options.maxFiles ?? 5,
+    });
     fileTransport.format = winston.format.combine(winston.format.timestamp(), winston.format.json());
   } catch (error) {
     fileProblem = `the file log is off: ${(error as Error).message}`;

@@ -69,7 +69,8 @@ export const maxStateBytes = 4 * 1024 * 1024;
 export function readStateText(file: string): string {
   const { fd, info } = openSafeFile(file, 'read', { role: 'file' });
   try {
-    if (info.size > maxStateBytes) throw new Error(`${file} is ${info.size} bytes, more than a state file can be (${maxStateBytes})`);
+    if (info.size > maxStateBytes)
+      throw new Error(`${file} is ${info.size} bytes, more than a state file can be (${maxStateBytes})`);
     const buffer = Buffer.alloc(info.size);
     let length = 0;
     while (length < buffer.length) {

@@ -3,18 +3,42 @@ import { agentctl } from '../helpers/agent.js';
 import { renderStatus, statusExitCode } from '../../agent/cli/status.js';
 import { formatDate, labelFor } from '../../agent/cli/format.js';
 
-const commands = [['status'], ['config'], ['config', 'show'], ['config', 'validate'], ['reload'], ['version'], ['time'], ['compliance'], ['doctor']];
+const commands = [
+  ['status'],
+  ['config'],
+  ['config', 'show'],
+  ['config', 'validate'],
+  ['reload'],
+  ['version'],
+  ['time'],
+  ['compliance'],
+  ['doctor'],
+];
 
 test('--help works for every command and exits 0', async (t) => {
   for (const command of [[], ...commands]) {
     const result = await agentctl([...command, '--help']);
     t.is(result.code, 0, `${command.join(' ')}: ${result.stderr}`);
-    t.regex(result.stdout, new RegExp(`Usage: agentctl${command.length ? ` ${command.join(' ')}` : ''}`), command.join(' '));
+    t.regex(
+      result.stdout,
+      new RegExp(`Usage: agentctl${command.length ? ` ${command.join(' ')}` : ''}`),
+      command.join(' '),
+    );
   }
 });
 
 test('usage errors exit 64', async (t) => {
-  for (const args of [[], ['bogus'], ['status', '--frobnicate'], ['config'], ['config', 'validate'], ['compliance'], ['compliance', '--format', 'xml'], ['time', '--samples', '0'], ['status', '--socket', '/x', '--config', '/y']]) {
+  for (const args of [
+    [],
+    ['bogus'],
+    ['status', '--frobnicate'],
+    ['config'],
+    ['config', 'validate'],
+    ['compliance'],
+    ['compliance', '--format', 'xml'],
+    ['time', '--samples', '0'],
+    ['status', '--socket', '/x', '--config', '/y'],
+  ]) {
     const result = await agentctl(args);
     t.is(result.code, 64, `${args.join(' ')}: ${result.stderr}`);
   }
@@ -46,7 +70,13 @@ test('status rendering: aligned rows, local dates, "Never", sources listed, sect
   const text = renderStatus(
     {
       daemon: { version: '1.2.3', uptime_s: 3725, last_reload_at: null, config_source: '/x.plist' },
-      clock: { state: 'active', offset_ms: 94000, uncertainty_ms: 0.5, last_check_ms: Date.parse('2026-01-02T03:04:05Z'), sources: [{ kind: 'ntp', address: 'time.apple.com:123', status: 'ok', offset_ms: 94000, stratum: 1 }] },
+      clock: {
+        state: 'active',
+        offset_ms: 94000,
+        uncertainty_ms: 0.5,
+        last_check_ms: Date.parse('2026-01-02T03:04:05Z'),
+        sources: [{ kind: 'ntp', address: 'time.apple.com:123', status: 'ok', offset_ms: 94000, stratum: 1 }],
+      },
       permissions: { full_disk_access: 'not applicable' },
     },
     stream,

@@ -74,22 +74,45 @@ test('non-finite samples are reported as failures', (t) => {
   const r = combine([sample(Number.NaN, 5, 'nan'), sample(0, 5), sample(1, 5)]);
   t.true(r.confident);
   t.deepEqual(addresses(r.failures), ['nan']);
-  t.deepEqual(r.failures.map((f) => f.code), ['non_finite']);
+  t.deepEqual(
+    r.failures.map((f) => f.code),
+    ['non_finite'],
+  );
   t.is(r.usable, 2);
-  t.deepEqual(sourceReports(r).map((s) => [s.status, s.code]), [['error', 'non_finite'], ['ok', null], ['ok', null]]);
+  t.deepEqual(
+    sourceReports(r).map((s) => [s.status, s.code]),
+    [
+      ['error', 'non_finite'],
+      ['ok', null],
+      ['ok', null],
+    ],
+  );
 });
 
-test('source rows carry a code: the failure\'s, or falseticker outside the agreeing set; null when agreeing', (t) => {
+test("source rows carry a code: the failure's, or falseticker outside the agreeing set; null when agreeing", (t) => {
   const r = combine([sample(92_001, 5, 'a'), failure('x'), sample(91_999, 5, 'b'), sample(0, 5, 'c')]);
   const rows = sourceReports(r);
-  t.deepEqual(rows.map((s) => [s.address, s.status, s.code]), [['a', 'ok', null], ['x', 'error', 'timeout'], ['b', 'ok', null], ['c', 'falseticker', 'falseticker']]);
+  t.deepEqual(
+    rows.map((s) => [s.address, s.status, s.code]),
+    [
+      ['a', 'ok', null],
+      ['x', 'error', 'timeout'],
+      ['b', 'ok', null],
+      ['c', 'falseticker', 'falseticker'],
+    ],
+  );
   t.is(rows[1]!.error, 'no reply within 1000 ms');
   t.is(rows[3]!.error, null);
 });
 
 // Properties. Offsets and uncertainties in whole milliseconds within ±10 minutes.
-const arbSample = fc.record({ offset: fc.integer({ min: -600_000, max: 600_000 }), unc: fc.integer({ min: 0, max: 5_000 }) });
-const arbSamples = fc.array(arbSample, { minLength: 0, maxLength: 9 }).map((xs) => xs.map((x, i) => sample(x.offset, x.unc, `s${i}`)));
+const arbSample = fc.record({
+  offset: fc.integer({ min: -600_000, max: 600_000 }),
+  unc: fc.integer({ min: 0, max: 5_000 }),
+});
+const arbSamples = fc
+  .array(arbSample, { minLength: 0, maxLength: 9 })
+  .map((xs) => xs.map((x, i) => sample(x.offset, x.unc, `s${i}`)));
 
 test('property: the answer does not depend on the order of the sources', (t) => {
   fc.assert(
@@ -102,7 +125,14 @@ test('property: the answer does not depend on the order of the sources', (t) => 
       const a = combine(xs);
       const b = combine(shuffled);
       const sorted = (s: { address: string }[]) => addresses(s).sort();
-      return a.confident === b.confident && a.offsetMs === b.offsetMs && a.uncertaintyMs === b.uncertaintyMs && a.uncertainReason === b.uncertainReason && sorted(a.agreeing).join() === sorted(b.agreeing).join() && sorted(a.falsetickers).join() === sorted(b.falsetickers).join();
+      return (
+        a.confident === b.confident &&
+        a.offsetMs === b.offsetMs &&
+        a.uncertaintyMs === b.uncertaintyMs &&
+        a.uncertainReason === b.uncertainReason &&
+        sorted(a.agreeing).join() === sorted(b.agreeing).join() &&
+        sorted(a.falsetickers).join() === sorted(b.falsetickers).join()
+      );
     }),
   );
   t.pass();
@@ -112,7 +142,10 @@ test('property: a majority of truechimers around the true offset is always selec
   fc.assert(
     fc.property(
       fc.integer({ min: -600_000, max: 600_000 }),
-      fc.array(fc.record({ err: fc.integer({ min: -1000, max: 1000 }), extra: fc.integer({ min: 0, max: 1000 }) }), { minLength: 2, maxLength: 6 }),
+      fc.array(fc.record({ err: fc.integer({ min: -1000, max: 1000 }), extra: fc.integer({ min: 0, max: 1000 }) }), {
+        minLength: 2,
+        maxLength: 6,
+      }),
       fc.array(fc.integer({ min: -600_000, max: 600_000 }), { maxLength: 5 }),
       (truth, honest, liars) => {
         fc.pre(liars.length < honest.length);
@@ -121,7 +154,12 @@ test('property: a majority of truechimers around the true offset is always selec
         // Falsetickers: narrow intervals far from the truth and from each other.
         const falsetickers = liars.map((l, i) => sample(truth + 10_000 + Math.abs(l) + i * 20_000, 1, `f${i}`));
         const r = combine([...falsetickers, ...truechimers]);
-        return r.confident && addresses(r.agreeing).sort().join() === addresses(truechimers).sort().join() && r.offsetMs! - r.uncertaintyMs! <= truth && truth <= r.offsetMs! + r.uncertaintyMs!;
+        return (
+          r.confident &&
+          addresses(r.agreeing).sort().join() === addresses(truechimers).sort().join() &&
+          r.offsetMs! - r.uncertaintyMs! <= truth &&
+          truth <= r.offsetMs! + r.uncertaintyMs!
+        );
       },
     ),
   );
@@ -131,15 +169,26 @@ test('property: a majority of truechimers around the true offset is always selec
 test('property: adding a far-away source never changes a majority selection', (t) => {
   // A cluster around a centre plus random others, so that a majority often exists.
   const arbClustered = fc
-      .tuple(fc.integer({ min: -600_000, max: 600_000 }), fc.array(fc.integer({ min: 0, max: 2_000 }), { minLength: 2, maxLength: 5 }), fc.array(arbSample, { maxLength: 4 }))
-      .map(([centre, uncs, others]) => [...uncs.map((u, i) => sample(centre + (i % 2 ? u : -u), u + 1, `c${i}`)), ...others.map((o, i) => sample(o.offset, o.unc, `o${i}`))]);
+    .tuple(
+      fc.integer({ min: -600_000, max: 600_000 }),
+      fc.array(fc.integer({ min: 0, max: 2_000 }), { minLength: 2, maxLength: 5 }),
+      fc.array(arbSample, { maxLength: 4 }),
+    )
+    .map(([centre, uncs, others]) => [
+      ...uncs.map((u, i) => sample(centre + (i % 2 ? u : -u), u + 1, `c${i}`)),
+      ...others.map((o, i) => sample(o.offset, o.unc, `o${i}`)),
+    ]);
   fc.assert(
     fc.property(arbClustered, fc.integer({ min: 1, max: 5_000 }), (xs, unc) => {
       const before = combine(xs);
       fc.pre(before.confident);
       const far = sample(10_000_000, unc, 'far');
       const after = combine([...xs, far]);
-      return addresses(after.agreeing).join() === addresses(before.agreeing).join() && addresses(after.falsetickers).includes('far') && after.offsetMs === before.offsetMs;
+      return (
+        addresses(after.agreeing).join() === addresses(before.agreeing).join() &&
+        addresses(after.falsetickers).includes('far') &&
+        after.offsetMs === before.offsetMs
+      );
     }),
   );
   t.pass();
@@ -155,7 +204,8 @@ test('property: the agreeing set shares a common point and is the largest such s
       if (low > high) return false;
       // No point covered by more intervals: check at every endpoint.
       const points = xs.flatMap((s) => [s.offsetMs - s.uncertaintyMs, s.offsetMs + s.uncertaintyMs]);
-      const depthAt = (p: number) => xs.filter((s) => s.offsetMs - s.uncertaintyMs <= p && p <= s.offsetMs + s.uncertaintyMs).length;
+      const depthAt = (p: number) =>
+        xs.filter((s) => s.offsetMs - s.uncertaintyMs <= p && p <= s.offsetMs + s.uncertaintyMs).length;
       return points.every((p) => depthAt(p) <= r.agreeing.length);
     }),
   );

@@ -25,7 +25,14 @@ const agreeing = (seconds: number): ClockMeasurement => ({
 async function stateDirWith(t: { teardown(fn: () => Promise<void>): void }, mode: GuardrailMode | null, seconds = 92) {
   const dir = await mkdtemp(path.join(tmpdir(), 'tg-compliance-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  if (mode) await new ClockGuardrail({ stateDir: dir, logger: new RecordingLogger(), mode, platform: 'darwin', remediationCommand: null }).evaluate(agreeing(seconds));
+  if (mode)
+    await new ClockGuardrail({
+      stateDir: dir,
+      logger: new RecordingLogger(),
+      mode,
+      platform: 'darwin',
+      remediationCommand: null,
+    }).evaluate(agreeing(seconds));
   return dir;
 }
 
@@ -45,7 +52,12 @@ test('enforce + active: non-compliant in every format, exit 2', async (t) => {
   const intune = await compliance('intune', dir);
   t.is(intune.code, 2);
   t.is(intune.out.split('\n').length, 2, 'one line');
-  t.deepEqual(JSON.parse(intune.out), { TrustGuardClockCompliance: 'NonCompliant', TrustGuardClockState: 'active', TrustGuardClockOffsetSeconds: 92, TrustGuardClockReason: hint });
+  t.deepEqual(JSON.parse(intune.out), {
+    TrustGuardClockCompliance: 'NonCompliant',
+    TrustGuardClockState: 'active',
+    TrustGuardClockOffsetSeconds: 92,
+    TrustGuardClockReason: hint,
+  });
   const json = await compliance('json', dir);
   t.is(json.code, 2);
   const full = JSON.parse(json.out);
@@ -71,13 +83,19 @@ test('enforce + ok: compliant', async (t) => {
 
 test('no state yet, stale state and corrupt state are Unknown, exit 0', async (t) => {
   const empty = await stateDirWith(t, null);
-  t.deepEqual(await compliance('jamf', empty), { code: 0, out: '<result>Unknown: The agent has not measured the clock yet: check that agentd is running.</result>\n' });
+  t.deepEqual(await compliance('jamf', empty), {
+    code: 0,
+    out: '<result>Unknown: The agent has not measured the clock yet: check that agentd is running.</result>\n',
+  });
   t.is(JSON.parse((await compliance('intune', empty)).out).TrustGuardClockCompliance, 'Unknown');
 
   const stale = await stateDirWith(t, 'enforce');
   const later = await compliance('jamf', stale, () => Date.now() + 2 * 3600_000);
   t.is(later.code, 0);
-  t.regex(later.out, /^<result>Unknown: The agent last measured the clock 120 minutes ago: check that agentd is running\.<\/result>\n$/);
+  t.regex(
+    later.out,
+    /^<result>Unknown: The agent last measured the clock 120 minutes ago: check that agentd is running\.<\/result>\n$/,
+  );
 
   const corrupt = await stateDirWith(t, null);
   await writeFile(path.join(corrupt, guardrailStateFile), '{"version":1,');
@@ -87,10 +105,17 @@ test('no state yet, stale state and corrupt state are Unknown, exit 0', async (t
 });
 
 test('the Jamf result never carries markup or line breaks from the reason', (t) => {
-  t.is(formatJamf({ state: 'non_compliant', enforced: true, reason: 'a\nb </result><result>x', since_ms: 0 }), '<result>NonCompliant: a b x</result>');
+  t.is(
+    formatJamf({ state: 'non_compliant', enforced: true, reason: 'a\nb </result><result>x', since_ms: 0 }),
+    '<result>NonCompliant: a b x</result>',
+  );
 });
 
-function runProcess(file: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; out: string; err: string }> {
+function runProcess(
+  file: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
     const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -131,8 +156,16 @@ test('the MDM example scripts print what agentctl says, and Unknown when it cann
   t.is(discovered.TrustGuardClockCompliance, 'NonCompliant');
 
   // Every rule names a key the discovery script prints, with a value of the rule's type.
-  const rules = JSON.parse(await readFile(path.join(sourceRoot, 'examples', 'intune', 'trustguard-clock-rules.json'), 'utf8')) as {
-    Rules: Array<{ SettingName: string; Operator: string; DataType: string; Operand: unknown; RemediationStrings: Array<{ Language: string }> }>;
+  const rules = JSON.parse(
+    await readFile(path.join(sourceRoot, 'examples', 'intune', 'trustguard-clock-rules.json'), 'utf8'),
+  ) as {
+    Rules: Array<{
+      SettingName: string;
+      Operator: string;
+      DataType: string;
+      Operand: unknown;
+      RemediationStrings: Array<{ Language: string }>;
+    }>;
   };
   for (const rule of rules.Rules) {
     t.true(rule.SettingName in discovered, rule.SettingName);

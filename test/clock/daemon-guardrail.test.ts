@@ -28,84 +28,121 @@ const addresses = (servers: RunningChrony[]) => servers.map((s) => `${s.host}:${
 
 const needsChrony = missing('chronyd', 'libfaketime');
 
-(needsChrony ? test.skip : test)(`three skewed sources: active within one measurement, survives a restart, releases with hysteresis${needsChrony ? ` [needs ${needsChrony}]` : ''}`, async (t) => {
-  const skewed = await Promise.all([92, 92, 92].map((skewSeconds) => startChrony({ skewSeconds })));
-  const fine = await Promise.all([0, 0, 0].map((skewSeconds) => startChrony({ skewSeconds })));
-  const fixture = createAgentFixture('tg-guardrail-');
-  t.teardown(async () => {
-    await fixture.cleanup();
-    await Promise.all([...skewed, ...fine].map((s) => s.stop()));
-  });
-  fixture.writeConfig({ Mode: 'enforce', NTPServers: addresses(skewed), HTTPSTimeURLs: [], MeasureIntervalSeconds: 3600 });
+(needsChrony ? test.skip : test)(
+  `three skewed sources: active within one measurement, survives a restart, releases with hysteresis${needsChrony ? ` [needs ${needsChrony}]` : ''}`,
+  async (t) => {
+    const skewed = await Promise.all([92, 92, 92].map((skewSeconds) => startChrony({ skewSeconds })));
+    const fine = await Promise.all([0, 0, 0].map((skewSeconds) => startChrony({ skewSeconds })));
+    const fixture = createAgentFixture('tg-guardrail-');
+    t.teardown(async () => {
+      await fixture.cleanup();
+      await Promise.all([...skewed, ...fine].map((s) => s.stop()));
+    });
+    fixture.writeConfig({
+      Mode: 'enforce',
+      NTPServers: addresses(skewed),
+      HTTPSTimeURLs: [],
+      MeasureIntervalSeconds: 3600,
+    });
 
-  let agent = await fixture.start();
-  const active = await eventually(async () => {
-    const clock = await clockSection(fixture);
-    return clock.measurements >= 1 ? clock : undefined;
-  }, 'the first measurement');
-  t.is(active.state, 'active', JSON.stringify(active));
-  t.true(Math.abs(active.offset_ms! - 92_000) < 5, `offset ${active.offset_ms}`);
-  t.is(active.compliance.state, 'non_compliant');
-  t.regex(active.hint ?? '', /92 s slow/);
-  t.is(fixture.logLines().filter((l) => String(l.message).includes('TRUST_GUARDRAIL_ACTIVE')).length, 1);
+    let agent = await fixture.start();
+    const active = await eventually(async () => {
+      const clock = await clockSection(fixture);
+      return clock.measurements >= 1 ? clock : undefined;
+    }, 'the first measurement');
+    t.is(active.state, 'active', JSON.stringify(active));
+    t.true(Math.abs(active.offset_ms! - 92_000) < 5, `offset ${active.offset_ms}`);
+    t.is(active.compliance.state, 'non_compliant');
+    t.regex(active.hint ?? '', /92 s slow/);
+    t.is(fixture.logLines().filter((l) => String(l.message).includes('TRUST_GUARDRAIL_ACTIVE')).length, 1);
 
-  const status = await agentctl(['status', '--socket', fixture.socketPath]);
-  t.is(status.code, 2, status.stderr);
-  t.regex(status.stdout, /active/);
-  const jamf = await agentctl(['compliance', '--format', 'jamf', '--config', fixture.configFile]);
-  t.is(jamf.code, 2, jamf.stderr);
-  t.regex(jamf.stdout, /<result>NonCompliant/);
+    const status = await agentctl(['status', '--socket', fixture.socketPath]);
+    t.is(status.code, 2, status.stderr);
+    t.regex(status.stdout, /active/);
+    const jamf = await agentctl(['compliance', '--format', 'jamf', '--config', fixture.configFile]);
+    t.is(jamf.code, 2, jamf.stderr);
+    t.regex(jamf.stdout, /<result>NonCompliant/);
 
-  // Restart: the guardrail is still active, since the same moment, and not announced again.
-  agent.child.kill('SIGTERM');
-  t.is((await agent.exited).code, 0);
-  agent = await fixture.start();
-  const afterRestart = await clockSection(fixture);
-  t.is(afterRestart.state, 'active');
-  t.is(afterRestart.active_since_ms, active.active_since_ms);
-  await eventually(async () => ((await clockSection(fixture)).measurements >= 1 ? true : undefined), 'a measurement after restart');
-  t.is(fixture.logLines().filter((l) => String(l.message).includes('TRUST_GUARDRAIL_ACTIVE')).length, 1);
+    // Restart: the guardrail is still active, since the same moment, and not announced again.
+    agent.child.kill('SIGTERM');
+    t.is((await agent.exited).code, 0);
+    agent = await fixture.start();
+    const afterRestart = await clockSection(fixture);
+    t.is(afterRestart.state, 'active');
+    t.is(afterRestart.active_since_ms, active.active_since_ms);
+    await eventually(
+      async () => ((await clockSection(fixture)).measurements >= 1 ? true : undefined),
+      'a measurement after restart',
+    );
+    t.is(fixture.logLines().filter((l) => String(l.message).includes('TRUST_GUARDRAIL_ACTIVE')).length, 1);
 
-  // The sources agree with the clock again: one low round is not enough to leave `active`.
-  fixture.writeConfig({ Mode: 'enforce', NTPServers: addresses(fine), HTTPSTimeURLs: [], MeasureIntervalSeconds: 3600 });
-  const admin = `${fixture.socketPath}.admin`;
-  const measured = () => fixture.logLines().filter((l) => l.message === 'clock measured' && typeof l.offset_ms === 'number' && Math.abs(l.offset_ms as number) < 1000);
-  await eventually(() => (measured().length >= 1 ? true : undefined), 'a measurement against the reconfigured sources');
-  t.is(measured()[0]!.state, 'active', 'left active after a single low measurement');
-  const second = (await requestOnce(admin, { request: 'measure' })) as { ok: boolean; result: ClockSection };
-  t.true(second.ok, JSON.stringify(second));
-  t.is(second.result.state, 'ok');
-  t.is(second.result.compliance.state, 'compliant');
-  const ok = await agentctl(['status', '--json', '--socket', fixture.socketPath]);
-  t.is(ok.code, 0, ok.stderr);
-});
+    // The sources agree with the clock again: one low round is not enough to leave `active`.
+    fixture.writeConfig({
+      Mode: 'enforce',
+      NTPServers: addresses(fine),
+      HTTPSTimeURLs: [],
+      MeasureIntervalSeconds: 3600,
+    });
+    const admin = `${fixture.socketPath}.admin`;
+    const measured = () =>
+      fixture
+        .logLines()
+        .filter(
+          (l) =>
+            l.message === 'clock measured' && typeof l.offset_ms === 'number' && Math.abs(l.offset_ms as number) < 1000,
+        );
+    await eventually(
+      () => (measured().length >= 1 ? true : undefined),
+      'a measurement against the reconfigured sources',
+    );
+    t.is(measured()[0]!.state, 'active', 'left active after a single low measurement');
+    const second = (await requestOnce(admin, { request: 'measure' })) as { ok: boolean; result: ClockSection };
+    t.true(second.ok, JSON.stringify(second));
+    t.is(second.result.state, 'ok');
+    t.is(second.result.compliance.state, 'compliant');
+    const ok = await agentctl(['status', '--json', '--socket', fixture.socketPath]);
+    t.is(ok.code, 0, ok.stderr);
+  },
+);
 
 const needsRoot = missing('root', 'linux', 'python3', 'chronyd');
 
-(needsRoot ? test.skip : test)(`a clock step makes the daemon measure within 1 s${needsRoot ? ` [needs ${needsRoot}]` : ''}`, async (t) => {
-  const servers = await Promise.all([0, 0].map((skewSeconds) => startChrony({ skewSeconds })));
-  const fixture = createAgentFixture('tg-step-');
-  t.teardown(async () => {
-    await fixture.cleanup();
-    await Promise.all(servers.map((s) => s.stop()));
-  });
-  fixture.writeConfig({ NTPServers: addresses(servers), HTTPSTimeURLs: [], MeasureIntervalSeconds: 3600 });
-  await fixture.start();
-  const first = await eventually(async () => {
-    const clock = await clockSection(fixture);
-    return clock.measurements >= 1 ? clock : undefined;
-  }, 'the first measurement');
-
-  const steppedAt = Date.now();
-  stepClock(1000);
-  try {
-    const after = await eventually(async () => {
+(needsRoot ? test.skip : test)(
+  `a clock step makes the daemon measure within 1 s${needsRoot ? ` [needs ${needsRoot}]` : ''}`,
+  async (t) => {
+    const servers = await Promise.all([0, 0].map((skewSeconds) => startChrony({ skewSeconds })));
+    const fixture = createAgentFixture('tg-step-');
+    t.teardown(async () => {
+      await fixture.cleanup();
+      await Promise.all(servers.map((s) => s.stop()));
+    });
+    fixture.writeConfig({ NTPServers: addresses(servers), HTTPSTimeURLs: [], MeasureIntervalSeconds: 3600 });
+    await fixture.start();
+    const first = await eventually(async () => {
       const clock = await clockSection(fixture);
-      return clock.last_check_ms !== null && clock.last_check_ms > first.last_check_ms! && clock.last_check_reason === 'clock_set' ? clock : undefined;
-    }, 'a measurement after the step', 40, 25);
-    t.true(after.last_check_ms! - steppedAt < 1000, `measured ${after.last_check_ms! - steppedAt} ms after the step`);
-    t.is(typeof after.kernel_ntp.synchronized, 'boolean');
-  } finally {
-    stepClock(-1000);
-  }
-});
+      return clock.measurements >= 1 ? clock : undefined;
+    }, 'the first measurement');
+
+    const steppedAt = Date.now();
+    stepClock(1000);
+    try {
+      const after = await eventually(
+        async () => {
+          const clock = await clockSection(fixture);
+          return clock.last_check_ms !== null &&
+            clock.last_check_ms > first.last_check_ms! &&
+            clock.last_check_reason === 'clock_set'
+            ? clock
+            : undefined;
+        },
+        'a measurement after the step',
+        40,
+        25,
+      );
+      t.true(after.last_check_ms! - steppedAt < 1000, `measured ${after.last_check_ms! - steppedAt} ms after the step`);
+      t.is(typeof after.kernel_ntp.synchronized, 'boolean');
+    } finally {
+      stepClock(-1000);
+    }
+  },
+);

@@ -16,16 +16,23 @@ function round(sources: SourceMeasurement[], atMs = 0): ClockMeasurement {
   return { measuredAtMs: atMs, combination: combine(sources) };
 }
 /** Three agreeing NTP servers at the given skew (seconds). */
-const agreeing = (seconds: number) => round([sample(seconds * 1000, 2, '127.0.0.1:10001'), sample(seconds * 1000 + 1, 2, '127.0.0.1:10002'), sample(seconds * 1000 - 1, 2, '127.0.0.1:10003')]);
+const agreeing = (seconds: number) =>
+  round([
+    sample(seconds * 1000, 2, '127.0.0.1:10001'),
+    sample(seconds * 1000 + 1, 2, '127.0.0.1:10002'),
+    sample(seconds * 1000 - 1, 2, '127.0.0.1:10003'),
+  ]);
 const disagreeing = () => round([sample(92_000, 2, '127.0.0.1:10001'), sample(0, 2, '127.0.0.1:10002')]);
-const single = (seconds: number) => round([sample(seconds * 1000, 2, '127.0.0.1:10001'), failure('127.0.0.1:10002'), failure('127.0.0.1:10003')]);
+const single = (seconds: number) =>
+  round([sample(seconds * 1000, 2, '127.0.0.1:10001'), failure('127.0.0.1:10002'), failure('127.0.0.1:10003')]);
 
 async function setup(t: { teardown(fn: () => Promise<void>): void }, extra: Partial<ClockGuardrailOptions> = {}) {
   const dir = await mkdtemp(path.join(tmpdir(), 'tg-guardrail-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const clock = { now: 1_700_000_000_000 };
   const logger = new RecordingLogger();
-  const make = (more: Partial<ClockGuardrailOptions> = {}) => new ClockGuardrail({ stateDir: dir, logger, now: () => clock.now, platform: 'linux', ...extra, ...more });
+  const make = (more: Partial<ClockGuardrailOptions> = {}) =>
+    new ClockGuardrail({ stateDir: dir, logger, now: () => clock.now, platform: 'linux', ...extra, ...more });
   return { dir, clock, logger, make };
 }
 
@@ -40,7 +47,10 @@ test('states go up at once and come down with hysteresis', async (t) => {
   t.deepEqual(states, ['ok', 'warn', 'active', 'active', 'active', 'active', 'active', 'warn', 'warn', 'warn', 'ok']);
   t.is(logger.matching('TRUST_GUARDRAIL_ACTIVE').length, 1);
   t.is(logger.matching('TRUST_GUARDRAIL_ACTIVE')[0]!.level, 'warn');
-  t.regex(logger.matching('TRUST_GUARDRAIL_ACTIVE')[0]!.message, /TRUST_GUARDRAIL_ACTIVE: clock is 92 s slow against 3 of 3 sources/);
+  t.regex(
+    logger.matching('TRUST_GUARDRAIL_ACTIVE')[0]!.message,
+    /TRUST_GUARDRAIL_ACTIVE: clock is 92 s slow against 3 of 3 sources/,
+  );
 });
 
 test('held state says how many low rounds clear it', async (t) => {
@@ -50,7 +60,10 @@ test('held state says how many low rounds clear it', async (t) => {
   const held = await g.evaluate(agreeing(-50));
   t.is(held.state, 'active');
   t.deepEqual(held.release_pending, { remaining: 1, below_seconds: 60 });
-  t.regex(held.hint!, /^Clock is 50 s fast against 3 of 3 sources; the active state clears after 1 more measurement below 60 s/);
+  t.regex(
+    held.hint!,
+    /^Clock is 50 s fast against 3 of 3 sources; the active state clears after 1 more measurement below 60 s/,
+  );
 });
 
 test('the marker is logged again only after the guardrail was left', async (t) => {
@@ -126,7 +139,10 @@ test('a missing state directory is created; an unwritable one is logged, not thr
   t.is(logger.matching('could not be saved').length, 1);
 });
 
-async function remediationSetup(t: Parameters<typeof setup>[0], mode: 'remediate' | 'enforce' | 'observe' = 'remediate') {
+async function remediationSetup(
+  t: Parameters<typeof setup>[0],
+  mode: 'remediate' | 'enforce' | 'observe' = 'remediate',
+) {
   const base = await setup(t);
   const record = path.join(base.dir, 'remediation.log');
   // A harmless remediation: appends the server it was given to a file.
@@ -201,7 +217,9 @@ test('a failing remediation is logged as an error with its exit status and outpu
 
 test('a remediation command that does not exist is reported, not thrown', async (t) => {
   const { make, logger } = await setup(t);
-  const s = await make({ mode: 'remediate', remediationCommand: ['/nonexistent/sntp', '-sS', '{server}'] }).evaluate(agreeing(92));
+  const s = await make({ mode: 'remediate', remediationCommand: ['/nonexistent/sntp', '-sS', '{server}'] }).evaluate(
+    agreeing(92),
+  );
   t.is(s.remediation.last!.exit_code, null);
   t.regex(s.remediation.last!.error!, /could not run \/nonexistent\/sntp/);
   t.is(s.remediation.last!.code, 'spawn_failed');
@@ -210,7 +228,11 @@ test('a remediation command that does not exist is reported, not thrown', async 
 
 test('a remediation that outlives its timeout is killed; one killed by a signal and an empty one say so', async (t) => {
   const { make } = await setup(t);
-  const slow = await make({ mode: 'remediate', remediationCommand: ['/bin/sleep', '5'], remediationTimeoutMs: 100 }).evaluate(agreeing(92));
+  const slow = await make({
+    mode: 'remediate',
+    remediationCommand: ['/bin/sleep', '5'],
+    remediationTimeoutMs: 100,
+  }).evaluate(agreeing(92));
   t.like(slow.remediation.last, { exit_code: null, error: 'killed after 100 ms', code: 'killed_timeout' });
   const killed = await runRemediation(['/bin/sh', '-c', 'kill -TERM $$'], { nowMs: 0 });
   t.like(killed, { exit_code: null, signal: 'SIGTERM', error: null, code: 'killed_signal' });
@@ -250,13 +272,20 @@ test('compliance follows the mode', async (t) => {
 
 test('thresholds are validated', async (t) => {
   const { dir, logger } = await setup(t);
-  t.throws(() => new ClockGuardrail({ stateDir: dir, logger, thresholds: { warnSeconds: 80, enforceSeconds: 75 } }), { instanceOf: RangeError });
-  t.throws(() => new ClockGuardrail({ stateDir: dir, logger, thresholds: { hysteresisSeconds: 30 } }), { instanceOf: RangeError });
+  t.throws(() => new ClockGuardrail({ stateDir: dir, logger, thresholds: { warnSeconds: 80, enforceSeconds: 75 } }), {
+    instanceOf: RangeError,
+  });
+  t.throws(() => new ClockGuardrail({ stateDir: dir, logger, thresholds: { hysteresisSeconds: 30 } }), {
+    instanceOf: RangeError,
+  });
 });
 
 test('concurrent evaluations are serialized', async (t) => {
   const { make } = await setup(t);
   const g = make();
   const results = await Promise.all([g.evaluate(agreeing(92)), g.evaluate(agreeing(0)), g.evaluate(agreeing(0))]);
-  t.deepEqual(results.map((r) => r.state), ['active', 'active', 'ok']);
+  t.deepEqual(
+    results.map((r) => r.state),
+    ['active', 'active', 'ok'],
+  );
 });

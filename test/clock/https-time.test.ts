@@ -4,7 +4,14 @@ import { X509Certificate } from 'node:crypto';
 import { measureHttpsTime, parseHttpDate, parseJsonTime, type VerifyChain } from '../../agent/clock/https-time.js';
 import type { SourceMeasurement, SourceSample } from '../../agent/clock/types.js';
 import { missing } from '../helpers/system.js';
-import { skewedDateHandler, startHttpsServer, TestPki, type Handler, type Leaf, type RunningHttpsServer } from '../helpers/tls.js';
+import {
+  skewedDateHandler,
+  startHttpsServer,
+  TestPki,
+  type Handler,
+  type Leaf,
+  type RunningHttpsServer,
+} from '../helpers/tls.js';
 
 const needs = missing('openssl');
 const it = needs ? test.skip : test.serial;
@@ -22,7 +29,11 @@ test.after.always(async () => {
   await pki?.cleanup();
 });
 
-async function serve(t: { teardown(fn: () => Promise<void>): void }, handler: Handler, certificate: Leaf = leaf): Promise<RunningHttpsServer> {
+async function serve(
+  t: { teardown(fn: () => Promise<void>): void },
+  handler: Handler,
+  certificate: Leaf = leaf,
+): Promise<RunningHttpsServer> {
   const server = await startHttpsServer({ certificate, handler });
   t.teardown(() => server.stop());
   return server;
@@ -38,11 +49,17 @@ for (const skewSeconds of [92, 0, -3600]) {
     const m = await measureHttpsTime({ url: `${server.origin}/`, caFile: pki.caFile });
     assertSample(t, m);
     t.log(`offset ${m.offsetMs.toFixed(1)} ms ± ${m.uncertaintyMs.toFixed(1)} ms, rtt ${m.delayMs.toFixed(2)} ms`);
-    t.true(Math.abs(m.offsetMs - skewSeconds * 1000) <= m.uncertaintyMs, `offset ${m.offsetMs} not within ±${m.uncertaintyMs} of ${skewSeconds * 1000}`);
+    t.true(
+      Math.abs(m.offsetMs - skewSeconds * 1000) <= m.uncertaintyMs,
+      `offset ${m.offsetMs} not within ±${m.uncertaintyMs} of ${skewSeconds * 1000}`,
+    );
     t.true(m.uncertaintyMs >= 500 && m.uncertaintyMs === m.delayMs / 2 + 500);
     t.is(m.kind, 'https');
     t.is(m.stratum, null);
-    t.deepEqual(server.requests.map((r) => r.method), ['HEAD']);
+    t.deepEqual(
+      server.requests.map((r) => r.method),
+      ['HEAD'],
+    );
   });
 }
 
@@ -52,7 +69,10 @@ it(title('HEAD refused with 405 falls back to GET'), async (t) => {
   assertSample(t, m);
   t.true(Math.abs(m.offsetMs - 92_000) <= m.uncertaintyMs);
   t.is(m.samplesSent, 2);
-  t.deepEqual(server.requests, [{ method: 'HEAD', url: '/time' }, { method: 'GET', url: '/time' }]);
+  t.deepEqual(server.requests, [
+    { method: 'HEAD', url: '/time' },
+    { method: 'GET', url: '/time' },
+  ]);
 });
 
 it(title('a server with no Date header is rejected'), async (t) => {
@@ -66,7 +86,13 @@ it(title('a server with no Date header is rejected'), async (t) => {
   t.is(!m.ok && m.code, 'date_missing');
 });
 
-for (const bad of ['yesterday', 'Sun, 06 Nov 1994 08:49:37 UTC', 'Mon, 06 Nov 1994 08:49:37 GMT', 'Sun, 31 Nov 1994 08:49:37 GMT', '1994-11-06T08:49:37Z']) {
+for (const bad of [
+  'yesterday',
+  'Sun, 06 Nov 1994 08:49:37 UTC',
+  'Mon, 06 Nov 1994 08:49:37 GMT',
+  'Sun, 31 Nov 1994 08:49:37 GMT',
+  '1994-11-06T08:49:37Z',
+]) {
   it(title(`a malformed Date header is rejected: ${bad}`), async (t) => {
     const server = await serve(t, (_req, res) => {
       res.setHeader('Date', bad);
@@ -117,8 +143,14 @@ it(title('verifyChain receives the chain, the server time and the host, and deci
   t.is(calls.length, 1);
   t.deepEqual(calls[0]!.subjects, ['CN=localhost', 'CN=TrustGuard Test Intermediate CA']);
   t.true(Math.abs(calls[0]!.atTimeMs - (Date.now() + 92_000)) < 5_000);
-  const refused = await measureHttpsTime({ url: server.origin, verifyChain: () => ({ ok: false, reason: 'certificate expired at that time' }) });
-  t.is(!refused.ok && refused.error, `TLS certificate of 127.0.0.1:${server.port} is not trusted at the server's time: certificate expired at that time`);
+  const refused = await measureHttpsTime({
+    url: server.origin,
+    verifyChain: () => ({ ok: false, reason: 'certificate expired at that time' }),
+  });
+  t.is(
+    !refused.ok && refused.error,
+    `TLS certificate of 127.0.0.1:${server.port} is not trusted at the server's time: certificate expired at that time`,
+  );
   t.is(!refused.ok && refused.code, 'tls_untrusted');
 });
 
@@ -131,7 +163,10 @@ it(title('a JSON time field is used when configured'), async (t) => {
   assertSample(t, m);
   t.true(Math.abs(m.offsetMs - 92_000) <= m.uncertaintyMs);
   t.true(m.uncertaintyMs < 100, 'millisecond resolution gives a tight interval');
-  t.deepEqual(server.requests.map((r) => r.method), ['GET']);
+  t.deepEqual(
+    server.requests.map((r) => r.method),
+    ['GET'],
+  );
   const missingField = await measureHttpsTime({ url: server.origin, caFile: pki.caFile, jsonField: 'data.later' });
   t.is(!missingField.ok && missingField.error, 'JSON response has no field "data.later"');
   t.is(!missingField.ok && missingField.code, 'json_field_missing');
@@ -195,10 +230,13 @@ test('parseHttpDate accepts the three forms of RFC 9110', (t) => {
 
 test('property: every Date.prototype.toUTCString output parses back exactly', (t) => {
   fc.assert(
-    fc.property(fc.date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }), (d) => {
-      const r = parseHttpDate(d.toUTCString());
-      return r.ok && r.ms === Math.floor(d.getTime() / 1000) * 1000;
-    }),
+    fc.property(
+      fc.date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }),
+      (d) => {
+        const r = parseHttpDate(d.toUTCString());
+        return r.ok && r.ms === Math.floor(d.getTime() / 1000) * 1000;
+      },
+    ),
   );
   t.pass();
 });
@@ -215,8 +253,16 @@ test('property: parseHttpDate never throws and accepts only well-formed dates', 
 });
 
 test('parseJsonTime reads ISO strings and Unix seconds or milliseconds', (t) => {
-  t.deepEqual(parseJsonTime('2024-03-01T12:00:00.250Z'), { ok: true, ms: Date.UTC(2024, 2, 1, 12, 0, 0, 250), resolutionMs: 1 });
-  t.deepEqual(parseJsonTime('2024-03-01T13:00:00+01:00'), { ok: true, ms: Date.UTC(2024, 2, 1, 12), resolutionMs: 1000 });
+  t.deepEqual(parseJsonTime('2024-03-01T12:00:00.250Z'), {
+    ok: true,
+    ms: Date.UTC(2024, 2, 1, 12, 0, 0, 250),
+    resolutionMs: 1,
+  });
+  t.deepEqual(parseJsonTime('2024-03-01T13:00:00+01:00'), {
+    ok: true,
+    ms: Date.UTC(2024, 2, 1, 12),
+    resolutionMs: 1000,
+  });
   t.deepEqual(parseJsonTime(1_709_294_400), { ok: true, ms: 1_709_294_400_000, resolutionMs: 1000 });
   t.deepEqual(parseJsonTime(1_709_294_400_123), { ok: true, ms: 1_709_294_400_123, resolutionMs: 1 });
   t.false(parseJsonTime('2024-03-01 noon').ok);

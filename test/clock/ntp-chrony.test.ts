@@ -29,7 +29,9 @@ for (const skewSeconds of [92, 0, -92]) {
 }
 
 chronyTest(`startChrony refuses a sub-second skew it cannot serve faithfully${needs}`, async (t) => {
-  await t.throwsAsync(() => startChrony({ skewSeconds: 0.5 }), { message: /within 1 s it uses real kernel receive timestamps/ });
+  await t.throwsAsync(() => startChrony({ skewSeconds: 0.5 }), {
+    message: /within 1 s it uses real kernel receive timestamps/,
+  });
 });
 
 chronyTest(`stop() ends chronyd: afterwards the port does not answer${needs}`, async (t) => {

@@ -46,10 +46,14 @@ test('NTP timestamps convert to Unix ms with the fraction, in era 0 and era 1 (a
 
 test('unixMsToNtp and ntpToUnixMs round-trip to sub-microsecond precision (property)', (t) => {
   fc.assert(
-    fc.property(fc.double({ min: -2e12, max: 4.1e12, noNaN: true }), fc.integer({ min: -1e9, max: 1e9 }), (unixMs, pivotShift) => {
-      const back = ntpToUnixMs(unixMsToNtp(unixMs), unixMs + pivotShift);
-      return Math.abs(back - unixMs) < 1e-3;
-    }),
+    fc.property(
+      fc.double({ min: -2e12, max: 4.1e12, noNaN: true }),
+      fc.integer({ min: -1e9, max: 1e9 }),
+      (unixMs, pivotShift) => {
+        const back = ntpToUnixMs(unixMsToNtp(unixMs), unixMs + pivotShift);
+        return Math.abs(back - unixMs) < 1e-3;
+      },
+    ),
   );
   t.pass();
 });
@@ -116,7 +120,7 @@ function invariantVerdict(p: Uint8Array, origin: Uint8Array, t1Ms: number, t4Ms:
   // rootDelay/2 + rootDispersion < 16 s, in 2^-16 s units: rootDelay + 2·rootDispersion < 32·2^16.
   if (u32(p, 4) + 2n * u32(p, 8) >= 32n << 16n) return 'reject';
   // Exact delay in ticks of 2^-32 s with T1/T4 converted from (fractional) ms by scaling.
-  const msToTicks = (ms: number): bigint => BigInt(Math.round(ms * 2 ** 22)) * ERA / 4_194_304_000n + NTP_UNIX * ERA;
+  const msToTicks = (ms: number): bigint => (BigInt(Math.round(ms * 2 ** 22)) * ERA) / 4_194_304_000n + NTP_UNIX * ERA;
   const t1 = msToTicks(t1Ms);
   const t4 = msToTicks(t4Ms);
   const t2 = liftTicks(p, 32, t1);
@@ -134,12 +138,18 @@ const pivotMs = fc.double({ min: 0, max: 4.2e12, noNaN: true }); // 1970 … 210
 
 test('parseServerReply never throws on random 0–200 byte buffers and accepts only valid packets (property)', (t) => {
   fc.assert(
-    fc.property(fc.uint8Array({ minLength: 0, maxLength: 200 }), origin8, pivotMs, fc.double({ min: 0, max: 1000, noNaN: true }), (bytes, origin, t1, rtt) => {
-      const result = validateReply(bytes, origin, t1, t1 + rtt);
-      const verdict = invariantVerdict(bytes, origin, t1, t1 + rtt);
-      if (verdict === 'either') return true;
-      return result.ok === (verdict === 'accept');
-    }),
+    fc.property(
+      fc.uint8Array({ minLength: 0, maxLength: 200 }),
+      origin8,
+      pivotMs,
+      fc.double({ min: 0, max: 1000, noNaN: true }),
+      (bytes, origin, t1, rtt) => {
+        const result = validateReply(bytes, origin, t1, t1 + rtt);
+        const verdict = invariantVerdict(bytes, origin, t1, t1 + rtt);
+        if (verdict === 'either') return true;
+        return result.ok === (verdict === 'accept');
+      },
+    ),
     { numRuns: 3000 },
   );
   t.pass();
@@ -156,9 +166,18 @@ const replyFields = fc.record({
   version: often(fc.constantFrom(3, 4), fc.integer({ min: 0, max: 7 })),
   mode: often(fc.constant(4), fc.integer({ min: 0, max: 7 })),
   stratum: often(fc.integer({ min: 1, max: 15 }), fc.oneof(fc.constantFrom(0, 16), fc.integer({ min: 0, max: 255 }))),
-  referenceId: fc.oneof(fc.constantFrom('RATE', 'DENY', 'RSTR', 'INIT', 'AB\0\0').map((s) => Buffer.from(s, 'latin1')), fc.uint8Array({ minLength: 4, maxLength: 4 })),
-  rootDelay: often(fc.integer({ min: 0, max: 0xffff }), fc.oneof(fc.integer({ min: 0, max: 0xffff_ffff }), fc.constantFrom(32 << 16, (32 << 16) - 1))),
-  rootDispersion: often(fc.integer({ min: 0, max: 0xffff }), fc.oneof(fc.integer({ min: 0, max: 0xffff_ffff }), fc.constantFrom(16 << 16, (16 << 16) - 1))),
+  referenceId: fc.oneof(
+    fc.constantFrom('RATE', 'DENY', 'RSTR', 'INIT', 'AB\0\0').map((s) => Buffer.from(s, 'latin1')),
+    fc.uint8Array({ minLength: 4, maxLength: 4 }),
+  ),
+  rootDelay: often(
+    fc.integer({ min: 0, max: 0xffff }),
+    fc.oneof(fc.integer({ min: 0, max: 0xffff_ffff }), fc.constantFrom(32 << 16, (32 << 16) - 1)),
+  ),
+  rootDispersion: often(
+    fc.integer({ min: 0, max: 0xffff }),
+    fc.oneof(fc.integer({ min: 0, max: 0xffff_ffff }), fc.constantFrom(16 << 16, (16 << 16) - 1)),
+  ),
   originKind: often(fc.constant('match'), fc.constantFrom('random', 'one-bit')),
   offsetMs: often(fc.double({ min: -1e5, max: 1e5, noNaN: true }), fc.double({ min: -3e12, max: 3e12, noNaN: true })),
   serverHoldMs: often(fc.double({ min: 0, max: 5, noNaN: true }), fc.double({ min: -2000, max: 2000, noNaN: true })),
@@ -188,7 +207,7 @@ function writeNtp(p: Buffer, at: number, unixMs: number): void {
   p.writeUInt32BE(ntp[1], at + 4);
 }
 function unixMsToNtpIndependent(unixMs: number): [number, number] {
-  const ticks = BigInt(Math.round(unixMs * 2 ** 22)) * ERA / 4_194_304_000n + NTP_UNIX * ERA;
+  const ticks = (BigInt(Math.round(unixMs * 2 ** 22)) * ERA) / 4_194_304_000n + NTP_UNIX * ERA;
   const wrapped = ((ticks % (ERA * ERA)) + ERA * ERA) % (ERA * ERA);
   return [Number(wrapped >> 32n), Number(wrapped & (ERA - 1n))];
 }
@@ -206,7 +225,11 @@ test('validateReply accepts a mutated reply exactly when every invariant holds, 
       p.writeUInt32BE(f.rootDelay, 4);
       p.writeUInt32BE(f.rootDispersion, 8);
       Buffer.from(f.referenceId).copy(p, 12);
-      if (f.originKind === 'random') p.set(origin.map((b) => b ^ 0x5a), 24);
+      if (f.originKind === 'random')
+        p.set(
+          origin.map((b) => b ^ 0x5a),
+          24,
+        );
       else p.set(origin, 24);
       if (f.originKind === 'one-bit') p[31] = p[31]! ^ 1;
       const t4 = t1 + f.rttMs;
@@ -230,7 +253,8 @@ test('validateReply accepts a mutated reply exactly when every invariant holds, 
         if (result.kissCode !== null && packet[1] !== 0) return false;
         // Every rejection has a code from the closed list; a kiss code exactly when a kiss_* code says so.
         if (!isCode(ntpReplyCodes, result.code)) return false;
-        if ((result.kissCode !== null) !== (result.code.startsWith('kiss_') && result.code !== 'kiss_unreadable')) return false;
+        if ((result.kissCode !== null) !== (result.code.startsWith('kiss_') && result.code !== 'kiss_unreadable'))
+          return false;
       }
       if (verdict === 'either') return true;
       return result.ok === (verdict === 'accept');
@@ -301,7 +325,11 @@ test('each rejection names its reason and its code', (t) => {
   const kissResult = parseServerReply(kiss, origin);
   t.deepEqual(kissResult.ok ? null : kissResult.kissCode, 'RSTR');
   t.is(code(kiss), 'kiss_rstr');
-  for (const [kissCode, expected] of [['RATE', 'kiss_rate'], ['DENY', 'kiss_deny'], ['INIT', 'kiss_other']] as const) {
+  for (const [kissCode, expected] of [
+    ['RATE', 'kiss_rate'],
+    ['DENY', 'kiss_deny'],
+    ['INIT', 'kiss_other'],
+  ] as const) {
     kiss.write(kissCode, 12, 'latin1');
     t.is(code(kiss), expected);
   }
@@ -322,7 +350,7 @@ test('each rejection names its reason and its code', (t) => {
   const unknownKiss = good();
   unknownKiss[1] = 0;
   unknownKiss.write('XYZW', 12, 'latin1');
-  t.is(reason(unknownKiss), 'server sent Kiss-o\'-Death XYZW: it did not give us its time');
+  t.is(reason(unknownKiss), "server sent Kiss-o'-Death XYZW: it did not give us its time");
   t.is(code(unknownKiss), 'kiss_other');
   const high = good();
   high[1] = 200;

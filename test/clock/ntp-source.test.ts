@@ -51,7 +51,8 @@ test('samples are spaced by sampleSpacingMs, so rate-limited servers see no burs
   assertSample(t, await source.measure());
   t.is(arrivals.length, 3);
   // setTimeout never fires early: each gap is at least the spacing (1 ms for rounding to ms).
-  for (let i = 1; i < arrivals.length; i++) t.true(arrivals[i]! - arrivals[i - 1]! >= 59, `gap ${arrivals[i]! - arrivals[i - 1]!} ms`);
+  for (let i = 1; i < arrivals.length; i++)
+    t.true(arrivals[i]! - arrivals[i - 1]! >= 59, `gap ${arrivals[i]! - arrivals[i - 1]!} ms`);
   t.throws(() => new NtpSource({ host: '127.0.0.1', sampleSpacingMs: -1 }), { instanceOf: RangeError });
 });
 
@@ -66,7 +67,7 @@ test('a reply followed by an extension field and a MAC is accepted (tail ignored
 // Each behaviour, a phrase its rejection reason must contain, and its code.
 const rejected: Array<[HostileBehaviour, string, SourceFailureCode]> = [
   ['wrong-origin', 'origin timestamp does not match request', 'origin_mismatch'],
-  ['stratum-0', 'stratum 0 without a readable Kiss-o\'-Death code', 'kiss_unreadable'],
+  ['stratum-0', "stratum 0 without a readable Kiss-o'-Death code", 'kiss_unreadable'],
   ['stratum-16', 'unsynchronised (stratum 16)', 'stratum_unsynchronised'],
   ['leap-3', 'leap indicator 3', 'leap_alarm'],
   ['zero-transmit', 'transmit timestamp is zero', 'zero_timestamp'],
@@ -116,12 +117,21 @@ test('a duplicate reply is ignored; each request counts once', async (t) => {
     seen.push(r);
     codes.push(c);
   };
-  const result = await new NtpSource({ host: server.host, port: server.port, samples: 3, timeoutMs, onRejected }).measure();
+  const result = await new NtpSource({
+    host: server.host,
+    port: server.port,
+    samples: 3,
+    timeoutMs,
+    onRejected,
+  }).measure();
   assertSample(t, result);
   t.is(result.samplesSent, 3);
   t.is(result.samplesValid, 3);
   // The duplicates of the first two replies arrive while a later request is outstanding.
-  t.true(seen.filter((r) => r === 'ignored a duplicate reply to an already answered request').length >= 2, seen.join('; '));
+  t.true(
+    seen.filter((r) => r === 'ignored a duplicate reply to an already answered request').length >= 2,
+    seen.join('; '),
+  );
   t.true(codes.filter((c) => c === 'duplicate_reply').length >= 2, codes.join(', '));
 });
 
@@ -146,19 +156,25 @@ test('when every sample fails, the most telling reason is reported (a rejected r
   t.is(result.code, 'stratum_unsynchronised');
 });
 
-test('Kiss-o\'-Death RATE: the source backs off on the monotonic clock, doubling, and resets after a good measurement', async (t) => {
+test("Kiss-o'-Death RATE: the source backs off on the monotonic clock, doubling, and resets after a good measurement", async (t) => {
   const server = await startHostileNtpServer({ behaviour: 'kod-rate' });
   t.teardown(() => server.stop());
   // The back-off is timed by a clock the test moves, so nothing here depends on real time.
   let nowNs = 1_000_000_000n;
   const seconds = (s: number): bigint => BigInt(s) * 1_000_000_000n;
-  const source = new NtpSource({ host: server.host, port: server.port, samples: 4, timeoutMs, backoffClockNs: () => nowNs });
+  const source = new NtpSource({
+    host: server.host,
+    port: server.port,
+    samples: 4,
+    timeoutMs,
+    backoffClockNs: () => nowNs,
+  });
 
   const first = await source.measure();
   assertFailure(t, first);
   t.is(first.kissCode, 'RATE');
   t.is(first.code, 'kiss_rate');
-  t.true(first.error.includes('Kiss-o\'-Death RATE'), first.error);
+  t.true(first.error.includes("Kiss-o'-Death RATE"), first.error);
   t.is(server.requests, 1, 'a kiss ends the measurement: no further samples are sent');
 
   const during = await source.measure();
@@ -209,7 +225,10 @@ for (const code of ['DENY', 'RSTR'] as const) {
     t.is(first.kissCode, code);
     t.is(first.code, code === 'DENY' ? 'kiss_deny' : 'kiss_rstr');
     t.true(first.error.includes(`Kiss-o'-Death ${code}`), first.error);
-    t.true(source.retired !== null && source.retired.includes(code) && source.retired.includes('until reconfigured'), String(source.retired));
+    t.true(
+      source.retired !== null && source.retired.includes(code) && source.retired.includes('until reconfigured'),
+      String(source.retired),
+    );
     t.is(server.requests, 1);
 
     server.setBehaviour('good');
@@ -224,23 +243,47 @@ for (const code of ['DENY', 'RSTR'] as const) {
   });
 }
 
-test('a Kiss-o\'-Death whose origin does not match is not obeyed (it could be spoofed)', async (t) => {
+test("a Kiss-o'-Death whose origin does not match is not obeyed (it could be spoofed)", async (t) => {
   const plan: HostileBehaviour[] = ['spoofed-kod-deny', 'good'];
   const server = await startHostileNtpServer({ behaviour: (i) => plan[i] ?? 'good' });
   t.teardown(() => server.stop());
   const seen: string[] = [];
-  const source = new NtpSource({ host: server.host, port: server.port, samples: 2, timeoutMs, onRejected: (r) => seen.push(r) });
+  const source = new NtpSource({
+    host: server.host,
+    port: server.port,
+    samples: 2,
+    timeoutMs,
+    onRejected: (r) => seen.push(r),
+  });
   const result = await source.measure();
   assertSample(t, result);
   t.is(result.samplesValid, 1);
   t.is(source.retired, null);
-  t.true(seen.some((r) => r.includes('origin timestamp does not match request')), seen.join('; '));
+  t.true(
+    seen.some((r) => r.includes('origin timestamp does not match request')),
+    seen.join('; '),
+  );
 });
 
 test('every hostile behaviour in a row through one source: no crash, every result well-formed', async (t) => {
   const all: HostileBehaviour[] = [
-    'good', 'good-with-extension', 'wrong-origin', 'stratum-0', 'stratum-16', 'leap-3', 'zero-transmit', 'zero-receive', 'mode-3',
-    'version-2', 'truncated', 'oversized', 'other-port', 'duplicate', 'huge-root-distance', 'negative-delay', 'silent',
+    'good',
+    'good-with-extension',
+    'wrong-origin',
+    'stratum-0',
+    'stratum-16',
+    'leap-3',
+    'zero-transmit',
+    'zero-receive',
+    'mode-3',
+    'version-2',
+    'truncated',
+    'oversized',
+    'other-port',
+    'duplicate',
+    'huge-root-distance',
+    'negative-delay',
+    'silent',
   ];
   const server = await startHostileNtpServer({ behaviour: (i) => all[i % all.length]! });
   t.teardown(() => server.stop());
@@ -252,7 +295,9 @@ test('every hostile behaviour in a row through one source: no crash, every resul
 });
 
 // ava needs tests declared synchronously, so the interface list stands in for a bind attempt.
-const hasIpv6 = Object.values(networkInterfaces()).some((addresses) => addresses?.some((a) => a.family === 'IPv6' && a.address === '::1'));
+const hasIpv6 = Object.values(networkInterfaces()).some((addresses) =>
+  addresses?.some((a) => a.family === 'IPv6' && a.address === '::1'),
+);
 const ipv6Test = hasIpv6 ? test : test.skip;
 ipv6Test(`IPv6: measures against the hostile server on ::1${hasIpv6 ? '' : ' [needs IPv6 loopback]'}`, async (t) => {
   const server = await startHostileNtpServer({ host: '::1', offsetMs: 1500 });
@@ -294,7 +339,19 @@ test('parseServerAddress reads host, host:port, [v6]:port and bare v6', (t) => {
   t.deepEqual(parseServerAddress('[::1]'), { host: '::1', port: 123 });
   t.deepEqual(parseServerAddress('::1'), { host: '::1', port: 123 });
   t.deepEqual(parseServerAddress('2001:db8::123'), { host: '2001:db8::123', port: 123 });
-  for (const bad of ['', ':123', 'host:', 'host:0', 'host:65536', 'host:12a', '[::1', '[::1]x', '[host]:1', 'a:b:c', 'a b:1']) {
+  for (const bad of [
+    '',
+    ':123',
+    'host:',
+    'host:0',
+    'host:65536',
+    'host:12a',
+    '[::1',
+    '[::1]x',
+    '[host]:1',
+    'a:b:c',
+    'a b:1',
+  ]) {
     t.throws(() => parseServerAddress(bad), undefined, `"${bad}" should be rejected`);
   }
 });

@@ -29,7 +29,11 @@ const at = (c: RunningChrony) => `${c.host}:${c.port}`;
 
 test.before(async () => {
   if (needs) return;
-  [fast1, fast2, right] = await Promise.all([startChrony({ skewSeconds: 92 }), startChrony({ skewSeconds: 92 }), startChrony({ skewSeconds: 0 })]);
+  [fast1, fast2, right] = await Promise.all([
+    startChrony({ skewSeconds: 92 }),
+    startChrony({ skewSeconds: 92 }),
+    startChrony({ skewSeconds: 0 }),
+  ]);
   pki = await TestPki.create();
   httpsServer = await startHttpsServer({ certificate: await pki.issueLeaf(), handler: skewedDateHandler(92_000) });
 });
@@ -42,7 +46,15 @@ interface TimeJson {
   state: string;
   offset_ms: number | null;
   uncertainty_ms: number | null;
-  sources: Array<{ kind: string; address: string; offset_ms: number | null; delay_ms: number | null; stratum: number | null; status: string; error: string | null }>;
+  sources: Array<{
+    kind: string;
+    address: string;
+    offset_ms: number | null;
+    delay_ms: number | null;
+    stratum: number | null;
+    status: string;
+    error: string | null;
+  }>;
   falsetickers: string[];
   hint: string | null;
 }
@@ -53,7 +65,10 @@ async function timeJson(options: Parameters<typeof runTimeCommand>[0]): Promise<
   return { code, json: JSON.parse(out) as TimeJson };
 }
 
-for (const [name, skew] of [['+92 s', 92_000], ['0 s', 0]] as const) {
+for (const [name, skew] of [
+  ['+92 s', 92_000],
+  ['0 s', 0],
+] as const) {
   it(title(`one chronyd at ${name} is measured within ±5 ms`), async (t) => {
     const server = skew ? fast1 : right;
     const { code, json } = await timeJson({ ntp: [at(server)] });
@@ -76,7 +91,10 @@ it(title('+92, +92 and 0 s: active, the 0 s server a falseticker, a hint with a 
   t.is(json.state, 'active');
   t.true(Math.abs(json.offset_ms! - 92_000) <= 5);
   t.deepEqual(json.falsetickers, [at(right)]);
-  t.deepEqual(json.sources.map((s) => s.status), ['ok', 'falseticker', 'ok']);
+  t.deepEqual(
+    json.sources.map((s) => s.status),
+    ['ok', 'falseticker', 'ok'],
+  );
   t.is(json.hint, `Clock is 92 s slow against 2 of 3 sources (${at(right)} disagrees). Run: sudo sntp -sS 127.0.0.1`);
   t.is(code, 2);
 });
@@ -91,7 +109,12 @@ it(title('+92 and 0 s: uncertain, and the guardrail does not remediate'), async 
   const dir = await mkdtemp(path.join(tmpdir(), 'tg-time-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const marker = path.join(dir, 'remediated');
-  const guardrail = new ClockGuardrail({ stateDir: dir, logger: new RecordingLogger(), mode: 'remediate', remediationCommand: ['/usr/bin/touch', marker] });
+  const guardrail = new ClockGuardrail({
+    stateDir: dir,
+    logger: new RecordingLogger(),
+    mode: 'remediate',
+    remediationCommand: ['/usr/bin/touch', marker],
+  });
   const disagreeing = await guardrail.evaluate(await measureClock({ ntp: [at(fast1), at(right)], https: [] }));
   t.is(disagreeing.state, 'uncertain');
   t.false(existsSync(marker), 'no remediation on disagreeing sources');
@@ -104,19 +127,38 @@ it(title('+92 and 0 s: uncertain, and the guardrail does not remediate'), async 
 });
 
 it(title('NTP and HTTPS sources combine'), async (t) => {
-  const { code, json } = await timeJson({ ntp: [at(fast1), at(right)], https: [`${httpsServer.origin}/`], ca: pki.caFile });
+  const { code, json } = await timeJson({
+    ntp: [at(fast1), at(right)],
+    https: [`${httpsServer.origin}/`],
+    ca: pki.caFile,
+  });
   t.is(json.state, 'active');
-  t.deepEqual(json.sources.map((s) => [s.kind, s.status]), [['ntp', 'ok'], ['ntp', 'falseticker'], ['https', 'ok']]);
+  t.deepEqual(
+    json.sources.map((s) => [s.kind, s.status]),
+    [
+      ['ntp', 'ok'],
+      ['ntp', 'falseticker'],
+      ['https', 'ok'],
+    ],
+  );
   t.is(code, 2);
 });
 
 it(title('flags override the configured sources; human output has aligned rows'), async (t) => {
   let out = '';
-  const code = await runTimeCommand({ ntp: [at(fast1), at(fast2), at(right)], configuredNtp: ['192.0.2.1'], platform: 'darwin', write: (s) => (out += s) });
+  const code = await runTimeCommand({
+    ntp: [at(fast1), at(fast2), at(right)],
+    configuredNtp: ['192.0.2.1'],
+    platform: 'darwin',
+    write: (s) => (out += s),
+  });
   t.is(code, 2);
   t.log(out);
   const lines = out.split('\n');
-  t.regex(lines[0]!, /^Clock {6}ACTIVE: system clock is 92 s slow \(offset \+9[12]\d{3}\.\d{3} ms ± \d+\.\d{3} ms; 2 of 3 sources agree\)$/);
+  t.regex(
+    lines[0]!,
+    /^Clock {6}ACTIVE: system clock is 92 s slow \(offset \+9[12]\d{3}\.\d{3} ms ± \d+\.\d{3} ms; 2 of 3 sources agree\)$/,
+  );
   t.regex(lines[1]!, /^Hint {7}Clock is 92 s slow/);
   const header = lines.find((l) => l.startsWith('KIND'))!;
   const rows = lines.filter((l) => l.startsWith('ntp '));
@@ -127,17 +169,29 @@ it(title('flags override the configured sources; human output has aligned rows')
 });
 
 it(title('no source answers: exit 1 with the reason per source'), async (t) => {
-  const { code, json } = await timeJson({ ntp: ['127.0.0.1:9'], https: ['https://127.0.0.1:9/'], timeout: 200, samples: 1 });
+  const { code, json } = await timeJson({
+    ntp: ['127.0.0.1:9'],
+    https: ['https://127.0.0.1:9/'],
+    timeout: 200,
+    samples: 1,
+  });
   t.is(code, 1);
   t.is(json.state, 'uncertain');
-  t.deepEqual(json.sources.map((s) => s.status), ['error', 'error']);
+  t.deepEqual(
+    json.sources.map((s) => s.status),
+    ['error', 'error'],
+  );
   t.truthy(json.sources[0]!.error);
   t.regex(json.sources[1]!.error!, /refused/);
   t.regex(json.hint!, /^None of 2 time sources answered/);
 });
 
 it(title('agentctl time --json runs the same measurement as a process'), async (t) => {
-  const child = spawn(process.execPath, [agentctl, 'time', '--json', '--spacing', '0', '--ntp', at(fast1), '--ntp', at(fast2), '--ntp', at(right)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [agentctl, 'time', '--json', '--spacing', '0', '--ntp', at(fast1), '--ntp', at(fast2), '--ntp', at(right)],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   let err = '';
   child.stdout.on('data', (c) => (out += c));

@@ -38,7 +38,11 @@ test('defaults: system paths as root (macOS and FHS), ~/.trustguard otherwise; d
     LogDirectory: '/Library/Logs/TrustGuard',
     ControlSocketPath: '/var/run/trustguard/agent.sock',
   });
-  t.deepEqual(defaultPaths('linux', true), { StateDirectory: '/var/lib/trustguard', LogDirectory: '/var/log/trustguard', ControlSocketPath: '/run/trustguard/agent.sock' });
+  t.deepEqual(defaultPaths('linux', true), {
+    StateDirectory: '/var/lib/trustguard',
+    LogDirectory: '/var/log/trustguard',
+    ControlSocketPath: '/run/trustguard/agent.sock',
+  });
   t.regex(defaultPaths('linux', false).ControlSocketPath, /\/\.trustguard\/agent\.sock$/);
   const darwin = defaultConfig('darwin', true);
   t.is(darwin.Mode, 'observe');
@@ -92,7 +96,10 @@ test('agentctl config validate: unknown key, wrong type and out-of-range thresho
   const fx = createAgentFixture('tg-config-');
   t.teardown(fx.cleanup);
   const file = path.join(fx.dir, 'bad.plist');
-  writeFileSync(file, build({ Mode: 'observe', Frobnicate: true, MeasureIntervalSeconds: '90', EnforceThresholdSeconds: 999999 }));
+  writeFileSync(
+    file,
+    build({ Mode: 'observe', Frobnicate: true, MeasureIntervalSeconds: '90', EnforceThresholdSeconds: 999999 }),
+  );
   const result = await fx.ctl(['config', 'validate', file]);
   t.is(result.code, 1);
   t.regex(result.stderr, /3 problems/);
@@ -147,26 +154,44 @@ test('system files: managed preferences win over local preferences, key by key, 
 
 test('property: any bytes either parse into a dictionary or fail with a ConfigFileError', async (t) => {
   await fc.assert(
-    fc.asyncProperty(fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.string().map((s) => new TextEncoder().encode(s)), fc.uint8Array({ maxLength: 200 }).map((b) => Uint8Array.from([...Buffer.from('bplist00'), ...b])), fc.json().map((j) => new TextEncoder().encode(j))), async (bytes) => {
-      try {
-        const values = await parseConfigBuffer(Buffer.from(bytes), 'fuzz');
-        return typeof values === 'object' && values !== null && !Array.isArray(values);
-      } catch (error) {
-        return error instanceof ConfigFileError;
-      }
-    }),
+    fc.asyncProperty(
+      fc.oneof(
+        fc.uint8Array({ maxLength: 300 }),
+        fc.string().map((s) => new TextEncoder().encode(s)),
+        fc.uint8Array({ maxLength: 200 }).map((b) => Uint8Array.from([...Buffer.from('bplist00'), ...b])),
+        fc.json().map((j) => new TextEncoder().encode(j)),
+      ),
+      async (bytes) => {
+        try {
+          const values = await parseConfigBuffer(Buffer.from(bytes), 'fuzz');
+          return typeof values === 'object' && values !== null && !Array.isArray(values);
+        } catch (error) {
+          return error instanceof ConfigFileError;
+        }
+      },
+    ),
     { numRuns: 300 },
   );
   t.pass();
 });
 
 test('property: whatever the values, the resolved configuration is valid in every key', (t) => {
-  const anyValue = fc.oneof(fc.jsonValue(), fc.integer(), fc.constantFrom('observe', 'enforce', 'https://x.example', '/abs/path'), fc.array(fc.string()));
+  const anyValue = fc.oneof(
+    fc.jsonValue(),
+    fc.integer(),
+    fc.constantFrom('observe', 'enforce', 'https://x.example', '/abs/path'),
+    fc.array(fc.string()),
+  );
   const layer = fc.dictionary(fc.oneof(fc.constantFrom(...keyNames()), fc.string()), anyValue, { maxKeys: 12 });
   fc.assert(
     fc.property(fc.array(layer, { maxLength: 3 }), fc.boolean(), (layers, withPrevious) => {
-      const previous = withPrevious ? resolveLayers([{ source: 'prev', values: { Mode: 'remediate', WarnThresholdSeconds: 10 } }]) : undefined;
-      const resolved = resolveLayers(layers.map((values, i) => ({ source: `layer${i}`, values })), previous);
+      const previous = withPrevious
+        ? resolveLayers([{ source: 'prev', values: { Mode: 'remediate', WarnThresholdSeconds: 10 } }])
+        : undefined;
+      const resolved = resolveLayers(
+        layers.map((values, i) => ({ source: `layer${i}`, values })),
+        previous,
+      );
       for (const name of keyNames()) if (checkValue(name, resolved.config[name]) !== undefined) return false;
       return (resolved.config.WarnThresholdSeconds as number) < (resolved.config.EnforceThresholdSeconds as number);
     }),
@@ -181,7 +206,9 @@ test('docs/configuration.md lists every key, and the example profile payload is 
   const root = new URL('../../../', import.meta.url);
   const docs = readFileSync(new URL('docs/configuration.md', root), 'utf8');
   for (const name of keyNames()) t.true(docs.includes(`| \`${name}\` |`), name);
-  const profile = parse(readFileSync(new URL('examples/com.trustguard.agent.mobileconfig', root), 'utf8')) as { PayloadContent: Array<Record<string, unknown>> };
+  const profile = parse(readFileSync(new URL('examples/com.trustguard.agent.mobileconfig', root), 'utf8')) as {
+    PayloadContent: Array<Record<string, unknown>>;
+  };
   const payload = profile.PayloadContent.find((p) => p.PayloadType === 'com.trustguard.agent')!;
   t.deepEqual(resolveLayers([{ source: 'profile', values: payload as Record<string, never> }]).problems, []);
 });

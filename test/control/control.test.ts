@@ -34,8 +34,15 @@ test('one request per connection: the first line is answered, the rest is never 
   const fx = createAgentFixture('tg-control-');
   t.teardown(fx.cleanup);
   await fx.start();
-  const { text, closedByServer } = await rawExchange(fx.socketPath, '{"request":"status"}\nnope\n{"request":"config"}\n', { endAfterWrite: true });
-  const lines = text.trim().split('\n').map((l) => JSON.parse(l) as { ok: boolean; result?: Record<string, unknown> });
+  const { text, closedByServer } = await rawExchange(
+    fx.socketPath,
+    '{"request":"status"}\nnope\n{"request":"config"}\n',
+    { endAfterWrite: true },
+  );
+  const lines = text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { ok: boolean; result?: Record<string, unknown> });
   t.true(closedByServer);
   t.is(lines.length, 1);
   t.true(lines[0]!.ok && 'daemon' in lines[0]!.result!);
@@ -73,15 +80,22 @@ test('property: random bytes on the socket never stop the daemon from serving', 
   t.teardown(fx.cleanup);
   await fx.start();
   await fc.assert(
-    fc.asyncProperty(fc.oneof(fc.uint8Array({ minLength: 1, maxLength: 2048 }), fc.string().map((s) => Buffer.from(`${s}\n`)), fc.json().map((j) => Buffer.from(`${j}\n`))), async (bytes) => {
-      const { text } = await rawExchange(fx.socketPath, Buffer.from(bytes), { endAfterWrite: true });
-      // Every line the server sends is a JSON response.
-      for (const line of text.split('\n').filter(Boolean)) {
-        const response = JSON.parse(line) as { ok: unknown };
-        if (typeof response.ok !== 'boolean') return false;
-      }
-      return statusStillWorks(fx.socketPath);
-    }),
+    fc.asyncProperty(
+      fc.oneof(
+        fc.uint8Array({ minLength: 1, maxLength: 2048 }),
+        fc.string().map((s) => Buffer.from(`${s}\n`)),
+        fc.json().map((j) => Buffer.from(`${j}\n`)),
+      ),
+      async (bytes) => {
+        const { text } = await rawExchange(fx.socketPath, Buffer.from(bytes), { endAfterWrite: true });
+        // Every line the server sends is a JSON response.
+        for (const line of text.split('\n').filter(Boolean)) {
+          const response = JSON.parse(line) as { ok: unknown };
+          if (typeof response.ok !== 'boolean') return false;
+        }
+        return statusStillWorks(fx.socketPath);
+      },
+    ),
     { numRuns: 40 },
   );
   t.pass();
@@ -91,7 +105,10 @@ test('a mutating request on the read-only socket is refused; on the admin socket
   const fx = createAgentFixture('tg-control-');
   t.teardown(fx.cleanup);
   await fx.start();
-  const refused = (await requestOnce(fx.socketPath, { request: 'reload' })) as { ok: boolean; error: { code: string; message: string } };
+  const refused = (await requestOnce(fx.socketPath, { request: 'reload' })) as {
+    ok: boolean;
+    error: { code: string; message: string };
+  };
   t.false(refused.ok);
   t.is(refused.error.code, 'forbidden');
   t.true(refused.error.message.includes(`${fx.socketPath}.admin`));
@@ -103,23 +120,32 @@ test('a mutating request on the read-only socket is refused; on the admin socket
 });
 
 const asNobody = missing('root', 'linux') ?? (process.platform === 'linux' ? undefined : 'linux');
-(asNobody ? test.skip : test)(`a non-root caller gets status but cannot reload (OS-enforced socket modes)${asNobody ? ` [needs ${asNobody}]` : ''}`, async (t) => {
-  const fx = createAgentFixture('tg-control-');
-  t.teardown(fx.cleanup);
-  await fx.start();
-  const nobody = ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups'];
-  const status = await agentctl(['status', '--json', '--socket', fx.socketPath], { prefix: nobody, env: { HOME: '/nonexistent' } });
-  t.is(status.code, 0, status.stderr);
-  t.is((JSON.parse(status.stdout) as { daemon: { mode: string } }).daemon.mode, 'observe');
-  const reload = await agentctl(['reload', '--socket', fx.socketPath], { prefix: nobody, env: { HOME: '/nonexistent' } });
-  t.is(reload.code, 1);
-  t.regex(reload.stderr, /needs root \(permission denied on .*agent\.sock\.admin\)/);
-  // And the mutating request sent to the socket nobody can open is refused by the daemon.
-  const script = `const s=require('net').createConnection(${JSON.stringify(fx.socketPath)});s.on('connect',()=>s.end('{"request":"reload"}\\n'));s.on('data',d=>process.stdout.write(d));`;
-  const raw = await runProgram(nobody[0]!, [...nobody.slice(1), process.execPath, '-e', script]);
-  t.regex(raw.stdout, /"code":"forbidden"/);
-  t.is(fx.logLines().filter((l) => l.message === 'configuration reloaded').length, 0);
-});
+(asNobody ? test.skip : test)(
+  `a non-root caller gets status but cannot reload (OS-enforced socket modes)${asNobody ? ` [needs ${asNobody}]` : ''}`,
+  async (t) => {
+    const fx = createAgentFixture('tg-control-');
+    t.teardown(fx.cleanup);
+    await fx.start();
+    const nobody = ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups'];
+    const status = await agentctl(['status', '--json', '--socket', fx.socketPath], {
+      prefix: nobody,
+      env: { HOME: '/nonexistent' },
+    });
+    t.is(status.code, 0, status.stderr);
+    t.is((JSON.parse(status.stdout) as { daemon: { mode: string } }).daemon.mode, 'observe');
+    const reload = await agentctl(['reload', '--socket', fx.socketPath], {
+      prefix: nobody,
+      env: { HOME: '/nonexistent' },
+    });
+    t.is(reload.code, 1);
+    t.regex(reload.stderr, /needs root \(permission denied on .*agent\.sock\.admin\)/);
+    // And the mutating request sent to the socket nobody can open is refused by the daemon.
+    const script = `const s=require('net').createConnection(${JSON.stringify(fx.socketPath)});s.on('connect',()=>s.end('{"request":"reload"}\\n'));s.on('data',d=>process.stdout.write(d));`;
+    const raw = await runProgram(nobody[0]!, [...nobody.slice(1), process.execPath, '-e', script]);
+    t.regex(raw.stdout, /"code":"forbidden"/);
+    t.is(fx.logLines().filter((l) => l.message === 'configuration reloaded').length, 0);
+  },
+);
 
 test('agentd refuses a socket directory that others can write to', async (t) => {
   const fx = createAgentFixture('tg-control-');

@@ -11,18 +11,29 @@ test('agentctl status --json reports the daemon fields from a real agentd', asyn
   const result = await fx.ctl(['status', '--json', '--config', fx.configFile]);
   t.is(result.code, 0, result.stderr);
   const status = JSON.parse(result.stdout) as { daemon: Record<string, unknown>; permissions: Record<string, unknown> };
-  t.is(status.daemon.version, JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version);
+  t.is(
+    status.daemon.version,
+    JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version,
+  );
   t.is(status.daemon.pid, agent.pid);
   t.true(Number.isInteger(status.daemon.uptime_s) && (status.daemon.uptime_s as number) >= 0);
   t.is(status.daemon.config_source, fx.configFile);
   t.is(status.daemon.mode, 'remediate');
   t.is(status.daemon.control_socket, fx.socketPath);
   t.deepEqual(status.daemon.config_problems, []);
-  if (process.platform === 'darwin') t.regex(String(status.permissions.full_disk_access), /^(authorized|denied|not determined|restricted|unknown \(.*\))$/);
+  if (process.platform === 'darwin')
+    t.regex(
+      String(status.permissions.full_disk_access),
+      /^(authorized|denied|not determined|restricted|unknown \(.*\))$/,
+    );
   else t.is(status.permissions.full_disk_access, 'not applicable');
   // Keys are snake_case all the way down.
   const keys = (value: unknown): string[] =>
-    Array.isArray(value) ? value.flatMap(keys) : value && typeof value === 'object' ? Object.entries(value).flatMap(([k, v]) => [k, ...keys(v)]) : [];
+    Array.isArray(value)
+      ? value.flatMap(keys)
+      : value && typeof value === 'object'
+        ? Object.entries(value).flatMap(([k, v]) => [k, ...keys(v)])
+        : [];
   for (const key of keys(status)) t.regex(key, /^[a-z][a-z0-9_]*$/);
 
   const human = await fx.ctl(['status', '--socket', fx.socketPath]);
@@ -95,18 +106,32 @@ test('a configuration with an unknown key, a wrong type and an out-of-range valu
     const lines = fx.logLines().filter((l) => String(l.message).startsWith('configuration problem'));
     return lines.length >= 3 ? lines.map((l) => String(l.message)) : undefined;
   }, 'the reload to log its problems');
-  t.true(problems.some((p) => p.includes('Colour is not a known key')), problems.join('\n'));
-  t.true(problems.some((p) => p.includes('WarnThresholdSeconds must be') && p.includes('100000')), problems.join('\n'));
-  t.true(problems.some((p) => p.includes('MeasureIntervalSeconds must be') && p.includes('often')), problems.join('\n'));
+  t.true(
+    problems.some((p) => p.includes('Colour is not a known key')),
+    problems.join('\n'),
+  );
+  t.true(
+    problems.some((p) => p.includes('WarnThresholdSeconds must be') && p.includes('100000')),
+    problems.join('\n'),
+  );
+  t.true(
+    problems.some((p) => p.includes('MeasureIntervalSeconds must be') && p.includes('often')),
+    problems.join('\n'),
+  );
   const shown = await fx.ctl(['config', 'show', '--json', '--config', fx.configFile]);
   t.is(shown.code, 0, shown.stderr);
-  const config = JSON.parse(shown.stdout) as { origin: string; keys: Record<string, { value: unknown; source: string }> };
+  const config = JSON.parse(shown.stdout) as {
+    origin: string;
+    keys: Record<string, { value: unknown; source: string }>;
+  };
   t.is(config.origin, 'daemon');
   t.is(config.keys.WarnThresholdSeconds!.value, 20);
   t.regex(config.keys.WarnThresholdSeconds!.source, /last good/);
   t.is(config.keys.MeasureIntervalSeconds!.value, 120);
   t.is(config.keys.Mode!.value, 'enforce');
-  const status = JSON.parse((await fx.ctl(['status', '--json', '--socket', fx.socketPath])).stdout) as { daemon: { config_problems: string[]; last_reload_at: string | null } };
+  const status = JSON.parse((await fx.ctl(['status', '--json', '--socket', fx.socketPath])).stdout) as {
+    daemon: { config_problems: string[]; last_reload_at: string | null };
+  };
   t.is(status.daemon.config_problems.length, 3);
   t.not(status.daemon.last_reload_at, null);
 });
@@ -118,7 +143,11 @@ test('a configuration file that does not parse keeps the last good configuration
   const agent = await fx.start();
   fx.writeConfig({}, { raw: '<?xml version="1.0"?><plist><dict><key>Mode</key><string>observe' });
   agent.child.kill('SIGHUP');
-  await eventually(() => (fx.logLines().some((l) => String(l.message).includes('keeping the last good configuration')) ? true : undefined), 'the parse failure to be logged');
+  await eventually(
+    () =>
+      fx.logLines().some((l) => String(l.message).includes('keeping the last good configuration')) ? true : undefined,
+    'the parse failure to be logged',
+  );
   const status = await requestOnce(fx.socketPath, { request: 'status' });
   t.is((status.result as { daemon: { mode: string } }).daemon.mode, 'enforce');
 });
@@ -137,7 +166,10 @@ test('after a restart, a broken preference file or an invalid key falls back to 
   const status = await fx.ctl(['status', '--json', '--socket', fx.socketPath]);
   const daemon = (JSON.parse(status.stdout) as { daemon: { mode: string; config_problems: string[] } }).daemon;
   t.is(daemon.mode, 'enforce');
-  t.true(daemon.config_problems.some((p) => /does not parse.*keeping the last good configuration/.test(p)), JSON.stringify(daemon.config_problems));
+  t.true(
+    daemon.config_problems.some((p) => /does not parse.*keeping the last good configuration/.test(p)),
+    JSON.stringify(daemon.config_problems),
+  );
   const human = await fx.ctl(['status', '--socket', fx.socketPath]);
   t.regex(human.stdout, /last good configuration/);
   const shown = await fx.ctl(['config', 'show', '--json', '--socket', fx.socketPath]);
@@ -148,9 +180,16 @@ test('after a restart, a broken preference file or an invalid key falls back to 
   // A profile that parses but whose Mode is wrong keeps the last good Mode, and says so.
   fx.writeConfig({ Mode: 'enforcing', LogLevel: 'info' });
   agent = await fx.start();
-  const again = (JSON.parse((await fx.ctl(['status', '--json', '--socket', fx.socketPath])).stdout) as { daemon: { mode: string; config_problems: string[] } }).daemon;
+  const again = (
+    JSON.parse((await fx.ctl(['status', '--json', '--socket', fx.socketPath])).stdout) as {
+      daemon: { mode: string; config_problems: string[] };
+    }
+  ).daemon;
   t.is(again.mode, 'enforce');
-  t.true(again.config_problems.some((p) => /Mode must be .*keeping "enforce"/.test(p)), JSON.stringify(again.config_problems));
+  t.true(
+    again.config_problems.some((p) => /Mode must be .*keeping "enforce"/.test(p)),
+    JSON.stringify(again.config_problems),
+  );
 });
 
 test('changing the configuration file reloads the daemon without a signal', async (t) => {
@@ -165,7 +204,16 @@ test('changing the configuration file reloads the daemon without a signal', asyn
     return value === 'enforce' ? value : undefined;
   }, 'the file change to be picked up');
   t.is(mode, 'enforce');
-  t.true(fx.logLines().some((l) => l.message === 'configuration reloaded' && String(l.reason).endsWith('changed') && (l.changed as string[]).includes('Mode')));
+  t.true(
+    fx
+      .logLines()
+      .some(
+        (l) =>
+          l.message === 'configuration reloaded' &&
+          String(l.reason).endsWith('changed') &&
+          (l.changed as string[]).includes('Mode'),
+      ),
+  );
 });
 
 test('restart-only keys are kept until a restart, and say so', async (t) => {

@@ -44,10 +44,15 @@ test('a failing job is recorded and logged, and runs again next time', async (t)
   const errors: string[] = [];
   const scheduler = new Scheduler({ ...silentLogger, error: (m, f) => errors.push(`${m} ${String(f?.error)}`) });
   let calls = 0;
-  scheduler.every('flaky', 60_000, () => {
-    calls++;
-    if (calls === 1) throw new Error('source unreachable');
-  }, { immediate: false });
+  scheduler.every(
+    'flaky',
+    60_000,
+    () => {
+      calls++;
+      if (calls === 1) throw new Error('source unreachable');
+    },
+    { immediate: false },
+  );
   await scheduler.runNow('flaky', 'test');
   t.is(scheduler.status().flaky!.last_error, 'source unreachable');
   t.deepEqual(errors, ['job flaky failed source unreachable']);

@@ -21,9 +21,17 @@ export interface CommandResult {
 }
 
 /** Runs a program to completion, collecting its output. */
-export function runProgram(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {}): Promise<CommandResult> {
+export function runProgram(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {},
+): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      env: options.env ?? process.env,
+      cwd: options.cwd,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -37,10 +45,15 @@ export function runProgram(command: string, args: string[], options: { env?: Nod
 }
 
 /** The real agentctl, as this user (or through a prefix such as setpriv). */
-export function agentctl(args: string[], options: { prefix?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<CommandResult> {
+export function agentctl(
+  args: string[],
+  options: { prefix?: string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<CommandResult> {
   const prefix = options.prefix ?? [];
   const argv = [...prefix.slice(1), process.execPath, agentctlPath, ...args];
-  return runProgram(prefix[0] ?? process.execPath, prefix.length ? argv : [agentctlPath, ...args], { env: { ...process.env, NO_COLOR: '1', ...options.env } });
+  return runProgram(prefix[0] ?? process.execPath, prefix.length ? argv : [agentctlPath, ...args], {
+    env: { ...process.env, NO_COLOR: '1', ...options.env },
+  });
 }
 
 export interface RunningAgent {
@@ -77,7 +90,14 @@ export function createAgentFixture(prefix = 'tg-agent-'): AgentFixture {
   const socketPath = path.join(dir, 'run', 'agent.sock');
   const configFile = path.join(dir, 'agent.json');
   // No time sources unless a test names them: tests never depend on the internet.
-  const paths = { StateDirectory: stateDir, LogDirectory: logDir, ControlSocketPath: socketPath, NTPServers: [], HTTPSTimeURLs: [], NTPSampleSpacingMilliseconds: 0 };
+  const paths = {
+    StateDirectory: stateDir,
+    LogDirectory: logDir,
+    ControlSocketPath: socketPath,
+    NTPServers: [],
+    HTTPSTimeURLs: [],
+    NTPSampleSpacingMilliseconds: 0,
+  };
   const running = new Set<RunningAgent>();
 
   const fixture: AgentFixture = {
@@ -96,11 +116,17 @@ export function createAgentFixture(prefix = 'tg-agent-'): AgentFixture {
     },
     async start(extraArgs = []) {
       if (!existsSync(configFile)) fixture.writeConfig({});
-      const child = spawn(process.execPath, [agentdPath, '--config', configFile, '--state-dir', stateDir, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(
+        process.execPath,
+        [agentdPath, '--config', configFile, '--state-dir', stateDir, ...extraArgs],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       let output = '';
       child.stdout!.on('data', (d) => (output += d));
       child.stderr!.on('data', (d) => (output += d));
-      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+        child.on('exit', (code, signal) => resolve({ code, signal })),
+      );
       const agent: RunningAgent = { child, pid: child.pid!, exited, output: () => output };
       running.add(agent);
       void exited.then(() => running.delete(agent));
@@ -132,7 +158,11 @@ export function createAgentFixture(prefix = 'tg-agent-'): AgentFixture {
 }
 
 /** Sends one raw line (or raw bytes) to a socket and collects everything until the server closes or `ms` passes. */
-export function rawExchange(socketPath: string, payload: string | Buffer, options: { endAfterWrite?: boolean; waitMs?: number } = {}): Promise<{ text: string; closedByServer: boolean }> {
+export function rawExchange(
+  socketPath: string,
+  payload: string | Buffer,
+  options: { endAfterWrite?: boolean; waitMs?: number } = {},
+): Promise<{ text: string; closedByServer: boolean }> {
   return new Promise((resolve, reject) => {
     const socket = net.createConnection(socketPath);
     let text = '';
@@ -189,7 +219,12 @@ async function waitForStatus(socketPath: string, exited: Promise<unknown>, outpu
 }
 
 /** Polls `check` until it returns a value other than undefined (for asynchronous effects such as a reload). */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, what: string, tries = 200, everyMs = 50): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  what: string,
+  tries = 200,
+  everyMs = 50,
+): Promise<T> {
   for (let i = 0; i < tries; i++) {
     const value = await check();
     if (value !== undefined) return value;

@@ -98,7 +98,10 @@ async function launch(port: number, skewSeconds: number, faketimeLibrary: string
     env.FAKETIME_DONT_FAKE_MONOTONIC = '1';
   }
 
-  const child = spawn(chronydPath, ['-f', conf, '-d', '-x', '-u', 'root'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(chronydPath, ['-f', conf, '-d', '-x', '-u', 'root'], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   running.add(child);
   let log = '';
   child.stderr!.setEncoding('utf8');
@@ -132,7 +135,10 @@ async function launch(port: number, skewSeconds: number, faketimeLibrary: string
   };
 
   try {
-    await waitUntilServing(port, () => spawnError ?? (child.exitCode !== null || child.signalCode !== null ? new Error('exited') : undefined));
+    await waitUntilServing(
+      port,
+      () => spawnError ?? (child.exitCode !== null || child.signalCode !== null ? new Error('exited') : undefined),
+    );
   } catch (error) {
     await stop();
     throw new Error(`chronyd did not serve NTP on ${host}:${port}: ${(error as Error).message}\n${log.trim()}`);

@@ -52,7 +52,11 @@ export interface HostileNtpServer {
 const NTP_UNIX_DELTA_S = 2_208_988_800;
 
 export async function startHostileNtpServer(
-  options: { host?: string; offsetMs?: number; behaviour?: HostileBehaviour | ((requestIndex: number) => HostileBehaviour) } = {},
+  options: {
+    host?: string;
+    offsetMs?: number;
+    behaviour?: HostileBehaviour | ((requestIndex: number) => HostileBehaviour);
+  } = {},
 ): Promise<HostileNtpServer> {
   const host = options.host ?? '127.0.0.1';
   const offsetMs = options.offsetMs ?? 0;
@@ -190,7 +194,9 @@ function writeTimestamp(buffer: Buffer, at: number, unixMs: number): void {
   buffer.writeUInt32BE(Math.min(fraction, 2 ** 32 - 1), at + 4);
 }
 
-function toChooser(behaviour: HostileBehaviour | ((index: number) => HostileBehaviour)): (index: number) => HostileBehaviour {
+function toChooser(
+  behaviour: HostileBehaviour | ((index: number) => HostileBehaviour),
+): (index: number) => HostileBehaviour {
   return typeof behaviour === 'function' ? behaviour : () => behaviour;
 }
 

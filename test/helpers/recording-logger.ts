@@ -22,6 +22,8 @@ export class RecordingLogger implements Logger {
     this.lines.push({ level: 'error', message, fields });
   }
   matching(pattern: RegExp | string): LogLine[] {
-    return this.lines.filter((l) => (typeof pattern === 'string' ? l.message.includes(pattern) : pattern.test(l.message)));
+    return this.lines.filter((l) =>
+      typeof pattern === 'string' ? l.message.includes(pattern) : pattern.test(l.message),
+    );
   }
 }

@@ -20,7 +20,9 @@ export function libfaketimePath(): string | undefined {
 }
 
 /** Returns why a test cannot run here, or undefined when it can. */
-export function missing(...needs: Array<'root' | 'linux' | 'chronyd' | 'libfaketime' | 'openssl' | 'python3' | 'nginx'>): string | undefined {
+export function missing(
+  ...needs: Array<'root' | 'linux' | 'chronyd' | 'libfaketime' | 'openssl' | 'python3' | 'nginx'>
+): string | undefined {
   const absent: string[] = [];
   for (const need of needs) {
     if (need === 'root' && !isRoot) absent.push('root');

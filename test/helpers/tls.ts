@@ -67,7 +67,9 @@ export class TestPki {
    * A root CA and an intermediate in a new temporary directory. Call `cleanup()` in teardown.
    * `notBefore`/`notAfter` shape the validity window of both CAs (default: ten years either side of now).
    */
-  static async create(options: { rootName?: string; intermediateName?: string; notBefore?: Date; notAfter?: Date } = {}): Promise<TestPki> {
+  static async create(
+    options: { rootName?: string; intermediateName?: string; notBefore?: Date; notAfter?: Date } = {},
+  ): Promise<TestPki> {
     const dir = await mkdtemp(path.join(tmpdir(), 'tg-pki-'));
     await mkdir(path.join(dir, 'issued'));
     await writeFile(path.join(dir, 'index.txt'), '');
@@ -75,8 +77,16 @@ export class TestPki {
     const pki = new TestPki(dir);
     const notBefore = options.notBefore ?? new Date(Date.now() - 3650 * day);
     const notAfter = options.notAfter ?? new Date(Date.now() + 3650 * day);
-    pki.root = await pki.issue({ commonName: options.rootName ?? 'TrustGuard Test Root CA', notBefore, notAfter }, 'root', null);
-    pki.intermediate = await pki.issue({ commonName: options.intermediateName ?? 'TrustGuard Test Intermediate CA', notBefore, notAfter }, 'ca', pki.root);
+    pki.root = await pki.issue(
+      { commonName: options.rootName ?? 'TrustGuard Test Root CA', notBefore, notAfter },
+      'root',
+      null,
+    );
+    pki.intermediate = await pki.issue(
+      { commonName: options.intermediateName ?? 'TrustGuard Test Intermediate CA', notBefore, notAfter },
+      'ca',
+      pki.root,
+    );
     return pki;
   }
 
@@ -87,7 +97,11 @@ export class TestPki {
 
   /** A TLS server certificate; by default signed by the intermediate, SANs DNS:localhost and IP:127.0.0.1. */
   async issueLeaf(spec: Partial<CertificateSpec> = {}): Promise<Leaf> {
-    const full: CertificateSpec = { commonName: 'localhost', sans: ['DNS:localhost', 'IP:127.0.0.1', 'IP:::1'], ...spec };
+    const full: CertificateSpec = {
+      commonName: 'localhost',
+      sans: ['DNS:localhost', 'IP:127.0.0.1', 'IP:::1'],
+      ...spec,
+    };
     const issuer = full.issuer ?? this.intermediate;
     const leaf = await this.issue(full, 'leaf', issuer);
     // Send the chain up to (not including) the root.
@@ -102,7 +116,19 @@ export class TestPki {
   /** Marks `certificate` revoked in the CA database (what `openssl ocsp -index` answers from). */
   async revoke(certificate: IssuedCertificate, issuer: IssuedCertificate = this.intermediate): Promise<void> {
     const confFile = path.join(this.dir, `${certificate.name}.cnf`);
-    await run('openssl', ['ca', '-config', confFile, '-revoke', certificate.certFile, '-cert', issuer.certFile, '-keyfile', issuer.keyFile, '-crl_reason', 'keyCompromise']);
+    await run('openssl', [
+      'ca',
+      '-config',
+      confFile,
+      '-revoke',
+      certificate.certFile,
+      '-cert',
+      issuer.certFile,
+      '-keyfile',
+      issuer.keyFile,
+      '-crl_reason',
+      'keyCompromise',
+    ]);
   }
 
   /** The CA database (index.txt) that `openssl ca` keeps: the responder's -index. */
@@ -114,7 +140,11 @@ export class TestPki {
     await rm(this.dir, { recursive: true, force: true });
   }
 
-  private async issue(spec: CertificateSpec, role: 'root' | 'ca' | 'leaf', issuer: IssuedCertificate | null): Promise<IssuedCertificate> {
+  private async issue(
+    spec: CertificateSpec,
+    role: 'root' | 'ca' | 'leaf',
+    issuer: IssuedCertificate | null,
+  ): Promise<IssuedCertificate> {
     const name = `${role}-${++this.serial}`;
     const keyFile = path.join(this.dir, `${name}.key`);
     const csrFile = path.join(this.dir, `${name}.csr`);
@@ -151,12 +181,45 @@ export class TestPki {
     ].join('\n');
     await writeFile(confFile, conf);
     await run('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', keyFile]);
-    await run('openssl', ['req', '-new', '-key', keyFile, '-subj', `/CN=${spec.commonName.replace(/[/=]/g, '_')}`, '-out', csrFile]);
+    await run('openssl', [
+      'req',
+      '-new',
+      '-key',
+      keyFile,
+      '-subj',
+      `/CN=${spec.commonName.replace(/[/=]/g, '_')}`,
+      '-out',
+      csrFile,
+    ]);
     const notBefore = spec.notBefore ?? new Date(Date.now() - day);
     const notAfter = spec.notAfter ?? new Date(Date.now() + 365 * day);
-    const signer = issuer === null ? ['-selfsign', '-keyfile', keyFile] : ['-cert', issuer.certFile, '-keyfile', issuer.keyFile];
-    await run('openssl', ['ca', '-batch', '-notext', '-config', confFile, '-extensions', 'extensions', ...signer, '-startdate', asn1Time(notBefore), '-enddate', asn1Time(notAfter), '-in', csrFile, '-out', certFile]);
-    return { name, certPem: await readFile(certFile, 'utf8'), keyPem: await readFile(keyFile, 'utf8'), certFile, keyFile };
+    const signer =
+      issuer === null ? ['-selfsign', '-keyfile', keyFile] : ['-cert', issuer.certFile, '-keyfile', issuer.keyFile];
+    await run('openssl', [
+      'ca',
+      '-batch',
+      '-notext',
+      '-config',
+      confFile,
+      '-extensions',
+      'extensions',
+      ...signer,
+      '-startdate',
+      asn1Time(notBefore),
+      '-enddate',
+      asn1Time(notAfter),
+      '-in',
+      csrFile,
+      '-out',
+      certFile,
+    ]);
+    return {
+      name,
+      certPem: await readFile(certFile, 'utf8'),
+      keyPem: await readFile(keyFile, 'utf8'),
+      certFile,
+      keyFile,
+    };
   }
 }
 
@@ -177,13 +240,20 @@ export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
  * The handler decides everything about the response; Node adds a `Date` header unless the handler
  * sets one or sets `res.sendDate = false`.
  */
-export async function startHttpsServer(options: { certificate: Pick<Leaf, 'chainPem' | 'keyPem'>; handler: Handler; host?: string }): Promise<RunningHttpsServer> {
+export async function startHttpsServer(options: {
+  certificate: Pick<Leaf, 'chainPem' | 'keyPem'>;
+  handler: Handler;
+  host?: string;
+}): Promise<RunningHttpsServer> {
   const host = options.host ?? '127.0.0.1';
   const requests: RunningHttpsServer['requests'] = [];
-  const server = https.createServer({ cert: options.certificate.chainPem, key: options.certificate.keyPem }, (req, res) => {
-    requests.push({ method: req.method ?? '', url: req.url ?? '' });
-    options.handler(req, res);
-  });
+  const server = https.createServer(
+    { cert: options.certificate.chainPem, key: options.certificate.keyPem },
+    (req, res) => {
+      requests.push({ method: req.method ?? '', url: req.url ?? '' });
+      options.handler(req, res);
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, host, () => resolve());
@@ -213,6 +283,6 @@ export function skewedDateHandler(skewMs: number, options: { allowHead?: boolean
     }
     res.setHeader('Date', new Date(Date.now() + skewMs).toUTCString());
     res.setHeader('Content-Type', 'text/plain');
-    res.end(req.method === 'HEAD' ? undefined : options.body ?? 'ok\n');
+    res.end(req.method === 'HEAD' ? undefined : (options.body ?? 'ok\n'));
   };
 }

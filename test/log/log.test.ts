@@ -16,12 +16,24 @@ function tempDir(t: { teardown(f: () => void): void }): string {
 
 test('the file log is JSON lines with level, message, category and timestamp; secrets are redacted', async (t) => {
   const dir = tempDir(t);
-  const logger = createAgentLogger({ directory: dir, level: 'info', console: false, subsystem: 'com.trustguard.agent.test' });
-  logger.info('collector configured', { url: 'https://collector.example.com', bearer_token: 'abc123', nested: { password: 'hunter2', ok: 1 } });
+  const logger = createAgentLogger({
+    directory: dir,
+    level: 'info',
+    console: false,
+    subsystem: 'com.trustguard.agent.test',
+  });
+  logger.info('collector configured', {
+    url: 'https://collector.example.com',
+    bearer_token: 'abc123',
+    nested: { password: 'hunter2', ok: 1 },
+  });
   logger.child('clock').warn('upload failed: Authorization: Bearer eyJhbGciOi.secret.part', {});
   logger.debug('not written at info');
   await logger.close();
-  const lines = readFileSync(path.join(dir, 'agent.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = readFileSync(path.join(dir, 'agent.log'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   t.is(lines.length, 2);
   t.is(lines[0]!.level, 'info');
   t.is(lines[0]!.category, 'agent');
@@ -36,7 +48,14 @@ test('the file log is JSON lines with level, message, category and timestamp; se
 
 test('the file log rotates by size and keeps maxFiles files', async (t) => {
   const dir = tempDir(t);
-  const logger = createAgentLogger({ directory: dir, level: 'info', console: false, subsystem: null, maxBytes: 2000, maxFiles: 3 });
+  const logger = createAgentLogger({
+    directory: dir,
+    level: 'info',
+    console: false,
+    subsystem: null,
+    maxBytes: 2000,
+    maxFiles: 3,
+  });
   for (let i = 0; i < 200; i++) logger.info(`line ${i} ${'x'.repeat(50)}`);
   await logger.close();
   const files = readdirSync(dir).sort();
@@ -45,28 +64,53 @@ test('the file log rotates by size and keeps maxFiles files', async (t) => {
   const all = files.map((f) => readFileSync(path.join(dir, f), 'utf8')).join('');
   for (const f of files) t.true(readFileSync(path.join(dir, f)).length <= 2000, f);
   // A burst across rotations loses nothing that is kept: the kept lines are consecutive up to the last.
-  const numbers = files.reverse().flatMap((f) => [...readFileSync(path.join(dir, f), 'utf8').matchAll(/"line (\d+) /g)].map((m) => Number(m[1])));
+  const numbers = files
+    .reverse()
+    .flatMap((f) => [...readFileSync(path.join(dir, f), 'utf8').matchAll(/"line (\d+) /g)].map((m) => Number(m[1])));
   t.is(numbers.at(-1), 199);
-  t.deepEqual(numbers, numbers.map((_, i) => 199 - (numbers.length - 1) + i));
+  t.deepEqual(
+    numbers,
+    numbers.map((_, i) => 199 - (numbers.length - 1) + i),
+  );
   t.true(all.length > 0);
   // The newest entries are in agent.log (tailable rotation).
   t.true(readFileSync(path.join(dir, 'agent.log'), 'utf8').includes('line 199'));
 });
 
 test('property: values under secret-named keys never survive redaction, at any depth', (t) => {
-  const secretKey = fc.constantFrom('token', 'access_token', 'Password', 'client_secret', 'Authorization', 'apiKey', 'private_key', 'cookie');
-  fc.assert(
-    fc.property(secretKey, fc.string({ minLength: 6 }).map((s) => `S3CR3T${s}`), fc.array(fc.constantFrom('a', 'b', 'items'), { maxLength: 4 }), (key, secret, route) => {
-      let value: Record<string, unknown> = { [key]: secret };
-      for (const step of route) value = { [step]: step === 'items' ? [value] : value };
-      return !JSON.stringify(redactFields(value)).includes(secret);
-    }),
+  const secretKey = fc.constantFrom(
+    'token',
+    'access_token',
+    'Password',
+    'client_secret',
+    'Authorization',
+    'apiKey',
+    'private_key',
+    'cookie',
   );
-  t.is(redactMessage('POST https://u:pw@host/x token=abc&x=1 Bearer zzz'), 'POST https://host/x token=<redacted>&x=1 Bearer <redacted>');
+  fc.assert(
+    fc.property(
+      secretKey,
+      fc.string({ minLength: 6 }).map((s) => `S3CR3T${s}`),
+      fc.array(fc.constantFrom('a', 'b', 'items'), { maxLength: 4 }),
+      (key, secret, route) => {
+        let value: Record<string, unknown> = { [key]: secret };
+        for (const step of route) value = { [step]: step === 'items' ? [value] : value };
+        return !JSON.stringify(redactFields(value)).includes(secret);
+      },
+    ),
+  );
+  t.is(
+    redactMessage('POST https://u:pw@host/x token=abc&x=1 Bearer zzz'),
+    'POST https://host/x token=<redacted>&x=1 Bearer <redacted>',
+  );
 });
 
 test('osLog checks its arguments before they reach C++', (t) => {
-  const call = (...args: unknown[]) => () => (osLog as (...a: unknown[]) => void)(...args);
+  const call =
+    (...args: unknown[]) =>
+    () =>
+      (osLog as (...a: unknown[]) => void)(...args);
   t.throws(call('com.trustguard.agent', 'test', 'loud', 'x'), { instanceOf: TypeError, message: /level/ });
   t.throws(call('com.trustguard.agent', '', 'info', 'x'), { instanceOf: TypeError });
   t.throws(call('com.trustguard.agent', 'test', 'info', 42), { instanceOf: TypeError });
@@ -78,28 +122,44 @@ test('osLog checks its arguments before they reach C++', (t) => {
 // the test binds /dev/log itself with python3 (Node has no Unix datagram sockets) and
 // reads what the addon sent.
 const syslogNeeds = missing('root', 'linux', 'python3') ?? (existsSync('/dev/log') ? 'no /dev/log in use' : undefined);
-(syslogNeeds ? test.skip : test)(`on Linux osLog writes to syslog with the subsystem as ident and facility daemon${syslogNeeds ? ` [needs ${syslogNeeds}]` : ''}`, async (t) => {
-  const { spawn, spawnSync } = await import('node:child_process');
-  const listener = spawn('python3', ['-c', [
-    'import socket,sys,os',
-    's=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)',
-    "s.bind('/dev/log')",
-    "print('ready', flush=True)",
-    's.settimeout(10)',
-    'data=s.recv(65536)',
-    "print(data.decode('utf8','replace'), flush=True)",
-    "os.unlink('/dev/log')",
-  ].join('\n')], { stdio: ['ignore', 'pipe', 'inherit'] });
-  t.teardown(() => {
-    listener.kill();
-    rmSync('/dev/log', { force: true });
-  });
-  let out = '';
-  await new Promise<void>((resolve) => listener.stdout.on('data', (d) => ((out += d), out.includes('ready') && resolve())));
-  const native = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'native', 'log.js');
-  const writer = spawnSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(native)}); m.osLog('com.trustguard.agent', 'test', 'error', 'syslog reached')`]);
-  t.is(writer.status, 0, writer.stderr.toString());
-  await new Promise<void>((resolve) => listener.on('exit', () => resolve()));
-  // <27> = facility daemon (3) * 8 + LOG_ERR (3)
-  t.regex(out, /<27>.*com\.trustguard\.agent\[\d+\]: \[test\] syslog reached/);
-});
+(syslogNeeds ? test.skip : test)(
+  `on Linux osLog writes to syslog with the subsystem as ident and facility daemon${syslogNeeds ? ` [needs ${syslogNeeds}]` : ''}`,
+  async (t) => {
+    const { spawn, spawnSync } = await import('node:child_process');
+    const listener = spawn(
+      'python3',
+      [
+        '-c',
+        [
+          'import socket,sys,os',
+          's=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)',
+          "s.bind('/dev/log')",
+          "print('ready', flush=True)",
+          's.settimeout(10)',
+          'data=s.recv(65536)',
+          "print(data.decode('utf8','replace'), flush=True)",
+          "os.unlink('/dev/log')",
+        ].join('\n'),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    t.teardown(() => {
+      listener.kill();
+      rmSync('/dev/log', { force: true });
+    });
+    let out = '';
+    await new Promise<void>((resolve) =>
+      listener.stdout.on('data', (d) => ((out += d), out.includes('ready') && resolve())),
+    );
+    const native = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'native', 'log.js');
+    const writer = spawnSync(process.execPath, [
+      '--input-type=module',
+      '-e',
+      `const m = await import(${JSON.stringify(native)}); m.osLog('com.trustguard.agent', 'test', 'error', 'syslog reached')`,
+    ]);
+    t.is(writer.status, 0, writer.stderr.toString());
+    await new Promise<void>((resolve) => listener.on('exit', () => resolve()));
+    // <27> = facility daemon (3) * 8 + LOG_ERR (3)
+    t.regex(out, /<27>.*com\.trustguard\.agent\[\d+\]: \[test\] syslog reached/);
+  },
+);

@@ -38,7 +38,10 @@ test('continuousClock is monotonic and advances with real time', async (t) => {
   await new Promise((r) => setTimeout(r, 50));
   const elapsed = continuousClock() - start;
   const hrElapsed = Number(process.hrtime.bigint() - hrStart) / 1e6;
-  t.true(elapsed >= 45 && Math.abs(elapsed - hrElapsed) < 20, `50 ms sleep measured as ${elapsed} ms (hrtime: ${hrElapsed} ms)`);
+  t.true(
+    elapsed >= 45 && Math.abs(elapsed - hrElapsed) < 20,
+    `50 ms sleep measured as ${elapsed} ms (hrtime: ${hrElapsed} ms)`,
+  );
 });
 
 test('monotonicClock never goes back and advances with real time', async (t) => {
@@ -54,7 +57,10 @@ test('monotonicClock never goes back and advances with real time', async (t) => 
   await new Promise((r) => setTimeout(r, 50));
   const elapsed = monotonicClock() - start;
   const hrElapsed = Number(process.hrtime.bigint() - hrStart) / 1e6;
-  t.true(elapsed >= 45 && Math.abs(elapsed - hrElapsed) < 20, `50 ms sleep measured as ${elapsed} ms (hrtime: ${hrElapsed} ms)`);
+  t.true(
+    elapsed >= 45 && Math.abs(elapsed - hrElapsed) < 20,
+    `50 ms sleep measured as ${elapsed} ms (hrtime: ${hrElapsed} ms)`,
+  );
 });
 
 test('continuous − monotonic (time slept since boot) is stable while the machine is awake', async (t) => {

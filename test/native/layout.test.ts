@@ -5,7 +5,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const sources = (dir: string) => readdirSync(path.join(root, 'native', dir)).filter((f) => f.endsWith('.cc')).sort();
+const sources = (dir: string) =>
+  readdirSync(path.join(root, 'native', dir))
+    .filter((f) => f.endsWith('.cc'))
+    .sort();
 
 test('every darwin source has a linux twin of the same name, and vice versa', (t) => {
   t.deepEqual(sources('darwin'), sources('linux'));
@@ -14,9 +17,12 @@ test('every darwin source has a linux twin of the same name, and vice versa', (t
 
 test('binding.gyp builds every binding, posix and platform source on its platform', (t) => {
   for (const os of ['darwin', 'linux']) {
-    const listed = spawnSync(process.execPath, [path.join(root, 'scripts', 'native-sources.mjs'), os], { encoding: 'utf8' }).stdout.split('\n');
+    const listed = spawnSync(process.execPath, [path.join(root, 'scripts', 'native-sources.mjs'), os], {
+      encoding: 'utf8',
+    }).stdout.split('\n');
     for (const dir of ['bindings', 'posix', os]) {
-      for (const file of sources(dir)) t.true(listed.includes(`native/${dir}/${file}`), `${os} build misses native/${dir}/${file}`);
+      for (const file of sources(dir))
+        t.true(listed.includes(`native/${dir}/${file}`), `${os} build misses native/${dir}/${file}`);
     }
   }
   const gyp = readFileSync(path.join(root, 'binding.gyp'), 'utf8');
@@ -26,7 +32,10 @@ test('binding.gyp builds every binding, posix and platform source on its platfor
 test('each binding registers itself and has a typed wrapper', (t) => {
   for (const file of sources('bindings')) {
     const name = file.replace(/\.cc$/, '');
-    t.regex(readFileSync(path.join(root, 'native', 'bindings', file), 'utf8'), new RegExp(`TG_NATIVE_CAPABILITY\\(${name},`));
+    t.regex(
+      readFileSync(path.join(root, 'native', 'bindings', file), 'utf8'),
+      new RegExp(`TG_NATIVE_CAPABILITY\\(${name},`),
+    );
     t.notThrows(() => readFileSync(path.join(root, 'native', `${name}.ts`)), `native/${name}.ts is missing`);
   }
 });

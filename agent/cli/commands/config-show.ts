@@ -26,14 +26,31 @@ export async function run({ flags }: CommandInput): Promise<number> {
     origin = 'the configuration files (the daemon is not running)';
   }
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ origin: origin.startsWith('the running') ? 'daemon' : 'files', files: shown.files, problems: shown.problems, keys: shown.keys }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ origin: origin.startsWith('the running') ? 'daemon' : 'files', files: shown.files, problems: shown.problems, keys: shown.keys }, null, 2)}\n`,
+    );
     return exitCodes.ok;
   }
   const style = styleFor(process.stdout);
   const width = Math.max(...Object.keys(shown.keys).map((k) => k.length));
-  const rows = Object.entries(shown.keys).map(([key, { value, source }]): [string, string] => [key, `${JSON.stringify(value)}  (${source})`]);
-  const out = [`Effective configuration from ${origin}`, `Files: ${shown.files.length ? shown.files.join(', ') : 'none (defaults)'}`, renderSection('Configuration', rows, style, width)];
-  if (shown.problems.length) out.push(renderSection('Problems', shown.problems.map((p): [string, string] => ['-', p]), style, 1));
+  const rows = Object.entries(shown.keys).map(([key, { value, source }]): [string, string] => [
+    key,
+    `${JSON.stringify(value)}  (${source})`,
+  ]);
+  const out = [
+    `Effective configuration from ${origin}`,
+    `Files: ${shown.files.length ? shown.files.join(', ') : 'none (defaults)'}`,
+    renderSection('Configuration', rows, style, width),
+  ];
+  if (shown.problems.length)
+    out.push(
+      renderSection(
+        'Problems',
+        shown.problems.map((p): [string, string] => ['-', p]),
+        style,
+        1,
+      ),
+    );
   process.stdout.write(`${out.join('\n')}\n`);
   return exitCodes.ok;
 }

@@ -14,7 +14,9 @@ export async function run({ flags }: CommandInput): Promise<number> {
     response = await request(admin, 'reload');
   } catch (error) {
     if (error instanceof DaemonUnreachableError && error.code === 'EACCES') {
-      console.error(`agentctl: reload changes the daemon and needs root (permission denied on ${admin}); run: sudo agentctl reload`);
+      console.error(
+        `agentctl: reload changes the daemon and needs root (permission denied on ${admin}); run: sudo agentctl reload`,
+      );
       return exitCodes.error;
     }
     if (error instanceof DaemonUnreachableError) {
@@ -29,7 +31,8 @@ export async function run({ flags }: CommandInput): Promise<number> {
   }
   const result = response.result as { changed: string[]; problems: string[]; kept_previous: boolean };
   console.log(result.changed.length ? `Reloaded; changed: ${result.changed.join(', ')}` : 'Reloaded; nothing changed');
-  if (result.kept_previous) console.log('A configuration file did not parse: the last good configuration stays in force.');
+  if (result.kept_previous)
+    console.log('A configuration file did not parse: the last good configuration stays in force.');
   for (const problem of result.problems) console.log(`  - ${problem}`);
   return result.problems.length ? exitCodes.error : exitCodes.ok;
 }

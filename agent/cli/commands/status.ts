@@ -29,6 +29,8 @@ export async function run({ flags }: CommandInput): Promise<number> {
     return exitCodes.error;
   }
   const status = response.result as Record<string, unknown>;
-  process.stdout.write(options.json ? `${JSON.stringify(status, null, 2)}\n` : `${renderStatus(status, process.stdout)}\n`);
+  process.stdout.write(
+    options.json ? `${JSON.stringify(status, null, 2)}\n` : `${renderStatus(status, process.stdout)}\n`,
+  );
   return statusExitCode(status);
 }
