@@ -7,6 +7,7 @@ import { watchClockEvents } from './clock-events.js';
 import { measureRoundMs, sourceOptions, touches, type ClockConfig } from './config.js';
 import { ClockGuardrail, type GuardrailSnapshot } from './guardrail.js';
 import { TimeSources } from './measure.js';
+import { untilAborted } from '../daemon/scheduler.js';
 
 /** What other capabilities may use of the clock (trust evaluates at the corrected time). */
 export interface ClockEstimate {
@@ -57,24 +58,6 @@ export function kernelNtpSection(): Record<string, unknown> {
   } catch (error) {
     return { error: (error as Error).message };
   }
-}
-
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
-  if (signal.aborted) return Promise.resolve(undefined);
-  return new Promise((resolve, reject) => {
-    const onAbort = () => resolve(undefined);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 export function attachClockGuardrail(daemon: Daemon): void {

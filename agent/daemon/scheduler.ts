@@ -191,3 +191,25 @@ export class Scheduler {
 function checkInterval(ms: number): void {
   if (!Number.isFinite(ms) || ms < 10) throw new RangeError(`a job interval must be at least 10 ms, got ${ms}`);
 }
+
+/**
+ * Resolves with the work's result, or with undefined as soon as the job's signal aborts (the
+ * daemon is stopping: a round cut short is no evidence, and agentd must exit within 5 s).
+ */
+export function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}

@@ -9,6 +9,7 @@ import { checkTrust, type Correction, type RevocationMode, type TrustReport } fr
 import type { CheckReason } from './codes.js';
 import type { TrustConfig } from './config.js';
 import { installedSsoTargets } from './sso-targets.js';
+import { untilAborted } from '../daemon/scheduler.js';
 
 /** The part of a report the status section keeps (the chain is left out, its leaf summarised). */
 export function statusEntry(report: TrustReport, origin: 'configured' | 'sso_payload'): Record<string, unknown> {
@@ -43,24 +44,6 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
   });
   await Promise.all(workers);
   return out;
-}
-
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
-  if (signal.aborted) return Promise.resolve(undefined);
-  return new Promise((resolve, reject) => {
-    const onAbort = () => resolve(undefined);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 export function attachTrustChecks(daemon: Daemon): void {
