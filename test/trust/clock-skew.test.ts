@@ -4,15 +4,14 @@
 // Also: an HTTPS time source whose certificate is valid only around the server's (skewed) time
 // works, because its chain is evaluated natively at the server-reported time.
 import test from 'ava';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { measureHttpsTime } from '../../agent/clock/https-time.js';
 import { measureClock } from '../../agent/clock/measure.js';
 import { agentctl } from '../helpers/agent.js';
 import { startChrony, type RunningChrony } from '../helpers/chrony.js';
 import { missing } from '../helpers/system.js';
 import { skewedDateHandler, startHttpsServer, TestPki, type RunningHttpsServer } from '../helpers/tls.js';
+import { privateAgentConfig } from '../helpers/private-config.js';
 
 const needs = missing('openssl');
 const needsNtp = missing('openssl', 'root', 'chronyd', 'libfaketime');
@@ -26,18 +25,10 @@ let chainFile: string;
 
 test.before(async () => {
   if (needs) return;
-  dir = mkdtempSync(path.join(tmpdir(), 'tg-trust-skew-'));
-  configFile = path.join(dir, 'agent.json');
-  writeFileSync(
-    configFile,
-    JSON.stringify({
-      ControlSocketPath: path.join(dir, 'none.sock'),
-      StateDirectory: dir,
-      LogDirectory: dir,
-      TrustRevocation: 'off',
-      NTPSampleSpacingMilliseconds: 0,
-    }),
-  );
+  ({ dir, configFile } = privateAgentConfig('tg-trust-skew-', {
+    TrustRevocation: 'off',
+    NTPSampleSpacingMilliseconds: 0,
+  }));
   pki = await TestPki.create();
   const leaf = await pki.issueLeaf({ notBefore: new Date(Date.now() + 100_000) });
   chainFile = leaf.chainFile;

@@ -3,13 +3,13 @@
 // (PEM bundle and DER) with the same verdicts, and policy basic not checking the name.
 import test from 'ava';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { agentctl } from '../helpers/agent.js';
 import { freeTcpPort } from '../helpers/ocsp.js';
 import { missing } from '../helpers/system.js';
 import { skewedDateHandler, startHttpsServer, TestPki, type Leaf, type RunningHttpsServer } from '../helpers/tls.js';
+import { privateAgentConfig } from '../helpers/private-config.js';
 
 const needs = missing('openssl');
 const it = needs ? test.skip : test;
@@ -46,18 +46,7 @@ const servers: Record<string, RunningHttpsServer> = {};
 
 test.before(async () => {
   if (needs) return;
-  dir = mkdtempSync(path.join(tmpdir(), 'tg-trust-'));
-  // A configuration of our own: no daemon socket to ask, no system files.
-  configFile = path.join(dir, 'agent.json');
-  writeFileSync(
-    configFile,
-    JSON.stringify({
-      ControlSocketPath: path.join(dir, 'none.sock'),
-      StateDirectory: dir,
-      LogDirectory: dir,
-      TrustRevocation: 'off',
-    }),
-  );
+  ({ dir, configFile } = privateAgentConfig('tg-trust-', { TrustRevocation: 'off' }));
   pki = await TestPki.create();
   other = await TestPki.create({ rootName: 'Unknown Root CA', intermediateName: 'Unknown Intermediate CA' });
   const now = Date.now();

@@ -5,8 +5,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { X509Certificate, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CertificateFileError, chainFileLimits, parseCertificates } from '../../agent/trust/certificates.js';
 import { checkTrust, exitCodeOf } from '../../agent/trust/check.js';
@@ -15,6 +14,7 @@ import { agentctl } from '../helpers/agent.js';
 import { mutate, mutation } from '../helpers/mutate.js';
 import { missing } from '../helpers/system.js';
 import { TestPki, type Leaf } from '../helpers/tls.js';
+import { privateAgentConfig } from '../helpers/private-config.js';
 
 const needs = missing('openssl');
 const it = needs ? test.skip : test;
@@ -29,17 +29,7 @@ let intermediateDer: Buffer;
 
 test.before(async () => {
   if (needs) return;
-  dir = mkdtempSync(path.join(tmpdir(), 'tg-trust-bad-'));
-  configFile = path.join(dir, 'agent.json');
-  writeFileSync(
-    configFile,
-    JSON.stringify({
-      ControlSocketPath: path.join(dir, 'none.sock'),
-      StateDirectory: dir,
-      LogDirectory: dir,
-      TrustRevocation: 'off',
-    }),
-  );
+  ({ dir, configFile } = privateAgentConfig('tg-trust-bad-', { TrustRevocation: 'off' }));
   pki = await TestPki.create();
   leaf = await pki.issueLeaf();
   leafDer = new X509Certificate(leaf.certPem).raw;

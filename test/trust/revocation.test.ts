@@ -5,14 +5,13 @@
 import test from 'ava';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { checkTrust } from '../../agent/trust/check.js';
 import { agentctl } from '../helpers/agent.js';
 import { freeTcpPort, startOcspResponder, type RunningOcspResponder } from '../helpers/ocsp.js';
 import { missing } from '../helpers/system.js';
 import { skewedDateHandler, startHttpsServer, TestPki, type Leaf, type RunningHttpsServer } from '../helpers/tls.js';
+import { privateAgentConfig } from '../helpers/private-config.js';
 
 const needs = missing('openssl');
 const it = needs ? test.skip : test.serial;
@@ -46,12 +45,7 @@ interface Report {
 
 test.before(async () => {
   if (needs) return;
-  dir = mkdtempSync(path.join(tmpdir(), 'tg-trust-ocsp-'));
-  configFile = path.join(dir, 'agent.json');
-  writeFileSync(
-    configFile,
-    JSON.stringify({ ControlSocketPath: path.join(dir, 'none.sock'), StateDirectory: dir, LogDirectory: dir }),
-  );
+  ({ dir, configFile } = privateAgentConfig('tg-trust-ocsp-'));
   pki = await TestPki.create();
   const port = await freeTcpPort();
   const ocspUrl = `http://127.0.0.1:${port}/`;
