@@ -4,28 +4,10 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../agent/package-root.js';
 
-// The package root is found by walking up from this module: tsc puts it at dist/native/, but
-// agentctl's fast path is bundled (scripts/bundle-cli.mjs) into dist/agent/cli/…, where a fixed
-// number of '..' would miss build/.
 function addonCandidates(): string[] {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidates = ['Release', 'Debug'].map((build) => path.join(dir, 'build', build, 'trustguard.node'));
-    if (candidates.some((file) => existsSync(file)) || existsSync(path.join(dir, 'binding.gyp'))) return candidates;
-    const parent = path.dirname(dir);
-    if (parent === dir)
-      return ['Release', 'Debug'].map((build) =>
-        path.join(
-          path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..'),
-          'build',
-          build,
-          'trustguard.node',
-        ),
-      );
-    dir = parent;
-  }
+  return ['Release', 'Debug'].map((build) => path.join(packageRoot(), 'build', build, 'trustguard.node'));
 }
 
 let addon: Record<string, unknown> | undefined;
