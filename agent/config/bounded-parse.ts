@@ -2,11 +2,13 @@
 // are at most 1 MB (checked on the open descriptor before reading, and while reading); binary
 // plists go through our bounded reader (bplist.ts); XML plists and JSON are parsed, then walked
 // (without recursion) to bound depth and object count; nothing thrown escapes as anything but
-// a ConfigParseError with a code. The daemon parses in a worker thread
-// (parseConfigBytesOffThread) with its own heap limit and a deadline, so even the largest
-// allowed file never blocks the event loop that answers `agentctl status`.
+// a ConfigParseError with a code. The daemon parses in a child process of its own
+// (parseConfigBytesInChild) with a heap limit and a deadline, so even the largest allowed file
+// never blocks the event loop that answers `agentctl status`, and the XML parser's code and
+// memory never live in the daemon (an idle agentd's RSS is budgeted: bench/status.bench.ts).
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { openSafeFile, type SafeFile } from '../fs-safety.js';
 import { parseBinaryPlist } from './bplist.js';
 
@@ -14,7 +16,7 @@ export interface ConfigLimits {
   maxBytes: number;
   maxDepth: number;
   maxObjects: number;
-  /** Off-thread parsing: the worker is stopped after this long. */
+  /** Parsing in a child process: it is killed after this long. */
   timeoutMs: number;
 }
 
@@ -189,11 +191,20 @@ function quietly<T>(parse: () => T): T {
   }
 }
 
+/** What the parser process sends back: the values, or the error's code and message. */
+export type ParseAnswer = { ok: true; values: ConfigValues } | { ok: false; code: ConfigParseCode; message: string };
+
+/** The parser process's heap limit (MB): a file that needs more is refused as too large. */
+const childHeapMb = 256;
+
 /**
- * parseConfigBytes in a worker thread: the event loop stays free, the worker's heap is capped,
- * and it is terminated after limits.timeoutMs. Never rejects with anything but ConfigParseError.
+ * parseConfigBytes in a child process (parse-process.ts): the event loop stays free, the
+ * parser's heap is capped, it is killed after limits.timeoutMs, and what it loads and allocates
+ * is gone when it exits. Values cross with Node's structured clone (`serialization:
+ * 'advanced'`), so dates, data and large integers arrive as they were parsed. Never rejects with
+ * anything but ConfigParseError.
  */
-export function parseConfigBytesOffThread(buffer: Buffer, limits: ConfigLimits = configLimits): Promise<ConfigValues> {
+export function parseConfigBytesInChild(buffer: Buffer, limits: ConfigLimits = configLimits): Promise<ConfigValues> {
   if (buffer.length > limits.maxBytes)
     return Promise.reject(
       new ConfigParseError(
@@ -202,25 +213,31 @@ export function parseConfigBytesOffThread(buffer: Buffer, limits: ConfigLimits =
       ),
     );
   return new Promise((resolve, reject) => {
-    let worker: Worker;
+    let child: ReturnType<typeof fork>;
     try {
-      worker = new Worker(new URL('./parse-worker.js', import.meta.url), {
-        workerData: { bytes: new Uint8Array(buffer), limits },
-        resourceLimits: { maxOldGenerationSizeMb: 256, maxYoungGenerationSizeMb: 32, stackSizeMb: 4 },
-        stdout: true,
-        stderr: true,
+      child = fork(fileURLToPath(new URL('./parse-process.js', import.meta.url)), [], {
+        // Its own flags, not the daemon's (an --inspect would clash); no environment but PATH.
+        execArgv: [`--max-old-space-size=${childHeapMb}`],
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+        serialization: 'advanced',
+        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       });
     } catch (error) {
       reject(new ConfigParseError('does_not_parse', `could not start the parser (${(error as Error).message})`));
       return;
     }
+    let stderr = '';
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (text: string) => {
+      if (stderr.length < 4096) stderr += text;
+    });
     let settled = false;
     const settle = (fn: () => void) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       fn();
-      void worker.terminate();
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     };
     const timer = setTimeout(
       () =>
@@ -230,29 +247,24 @@ export function parseConfigBytesOffThread(buffer: Buffer, limits: ConfigLimits =
       limits.timeoutMs,
     );
     timer.unref();
-    worker.once(
-      'message',
-      (message: { ok: true; values: ConfigValues } | { ok: false; code: ConfigParseCode; message: string }) => {
-        settle(() =>
-          message.ok ? resolve(message.values) : reject(new ConfigParseError(message.code, message.message)),
-        );
-      },
+    child.once('message', (answer: ParseAnswer) =>
+      settle(() => (answer.ok ? resolve(answer.values) : reject(new ConfigParseError(answer.code, answer.message)))),
     );
-    worker.once('error', (error: Error & { code?: string }) => {
-      const code: ConfigParseCode = error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'too_large' : 'does_not_parse';
+    child.once('error', (error) =>
+      settle(() => reject(new ConfigParseError('does_not_parse', `could not run the parser (${error.message})`))),
+    );
+    child.once('exit', (code, signal) =>
       settle(() =>
         reject(
-          new ConfigParseError(
-            code,
-            code === 'too_large'
-              ? 'needs more memory to parse than allowed; it is ignored'
-              : `does not parse: ${error.message}`,
-          ),
+          /heap out of memory/i.test(stderr)
+            ? new ConfigParseError('too_large', 'needs more memory to parse than allowed; it is ignored')
+            : new ConfigParseError(
+                'does_not_parse',
+                `the parser stopped without an answer (${signal ?? `exit ${code}`})`,
+              ),
         ),
-      );
-    });
-    worker.once('exit', () =>
-      settle(() => reject(new ConfigParseError('does_not_parse', 'the parser stopped without an answer'))),
+      ),
     );
+    child.send({ bytes: new Uint8Array(buffer), limits });
   });
 }

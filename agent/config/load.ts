@@ -3,7 +3,7 @@
 import {
   ConfigParseError,
   parseConfigBytes,
-  parseConfigBytesOffThread,
+  parseConfigBytesInChild,
   readConfigBytes,
   type ConfigParseCode,
 } from './bounded-parse.js';
@@ -33,10 +33,10 @@ export class ConfigFileError extends Error {
 export async function parseConfigBuffer(
   buffer: Buffer,
   file: string,
-  options: { offThread?: boolean } = {},
+  options: { isolated?: boolean } = {},
 ): Promise<ConfigValues> {
   try {
-    return options.offThread ? await parseConfigBytesOffThread(buffer) : await parseConfigBytes(buffer);
+    return options.isolated ? await parseConfigBytesInChild(buffer) : await parseConfigBytes(buffer);
   } catch (error) {
     throw new ConfigFileError(
       file,
@@ -47,8 +47,8 @@ export async function parseConfigBuffer(
 }
 
 export interface ReadOptions {
-  /** Parse in a worker thread (the daemon: its event loop answers status meanwhile). */
-  offThread?: boolean;
+  /** Parse in a child process (the daemon: its event loop answers status meanwhile). */
+  isolated?: boolean;
   /** false: read whoever owns the file (`agentctl config validate`). Default: root's files only. */
   trusted?: boolean;
 }
@@ -150,7 +150,7 @@ export function resolveLayers(
   return { config: config as unknown as AgentConfig, sources, files: layers.map((l) => l.source), problems };
 }
 
-export interface LoadOptions extends Pick<ReadOptions, 'offThread'> {
+export interface LoadOptions extends Pick<ReadOptions, 'isolated'> {
   /** `--config FILE`: for development it replaces the system files (an installed profile must not leak into a development run). */
   configFile?: string;
   /** The configuration in force (a running daemon): kept when a file does not parse. */
@@ -174,7 +174,7 @@ export async function loadConfig(options: LoadOptions = {}): Promise<LoadResult>
       // The managed preferences come first; `--config` (given by whoever starts the daemon) stands in for them.
       layers.push({
         source: file,
-        values: await readConfigFile(file, { offThread: options.offThread }),
+        values: await readConfigFile(file, { isolated: options.isolated }),
         managed: options.configFile !== undefined || index === 0,
       });
     } catch (error) {

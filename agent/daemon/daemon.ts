@@ -163,7 +163,7 @@ class AgentDaemon extends EventEmitter implements Daemon {
     // Reloads never run concurrently; one that arrives during another runs after it.
     const run = async (): Promise<ReloadResult> => {
       const previous = this.current;
-      const loaded = await loadConfig({ configFile: this.options.configFile, previous, offThread: true });
+      const loaded = await loadConfig({ configFile: this.options.configFile, previous, isolated: true });
       const next: ResolvedConfig = {
         config: { ...loaded.config },
         sources: { ...loaded.sources },
@@ -269,8 +269,8 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       sources: { ...loaded.sources, StateDirectory: '--state-dir' },
     };
   };
-  // Parsed in a worker thread, bounded (agent/config/bounded-parse.ts): no file stops the daemon.
-  const fresh = fixState(await loadConfig({ configFile: options.configFile, offThread: true }));
+  // Parsed in a child process, bounded (agent/config/bounded-parse.ts): no file stops the daemon.
+  const fresh = fixState(await loadConfig({ configFile: options.configFile, isolated: true }));
   const lock = acquireInstanceLock(fresh.config.StateDirectory);
   let logger: AgentLogger | undefined;
   try {
@@ -286,7 +286,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
             await loadConfig({
               configFile: options.configFile,
               previous: restoredConfig(previous.value),
-              offThread: true,
+              isolated: true,
             }),
           )
         : fresh;

@@ -13,7 +13,7 @@ import {
   ConfigParseError,
   configLimits,
   parseConfigBytes,
-  parseConfigBytesOffThread,
+  parseConfigBytesInChild,
   readConfigBytes,
 } from '../../agent/config/bounded-parse.js';
 import { asNobody, needsNobody, nobodyTitle, tempFolder } from '../helpers/attacker.js';
@@ -168,7 +168,7 @@ test('a 50 MB file is refused from its size, before a byte is read; a file growi
 });
 
 test.serial(
-  'off the event loop: while a 1 MB XML plist is parsed in the worker, timers keep firing; the result is the same',
+  'off the event loop: while a 1 MB XML plist is parsed in the parser process, timers keep firing; the result is the same',
   async (t) => {
     const xml = Buffer.from(
       `<plist><dict><key>List</key><array>${`<string>${'abcdefghij'.repeat(5)}</string>`.repeat(15_000)}</array></dict></plist>`,
@@ -184,17 +184,17 @@ test.serial(
       ticks++;
     }, 10);
     t.teardown(() => clearInterval(timer));
-    const values = await parseConfigBytesOffThread(xml);
+    const values = await parseConfigBytesInChild(xml);
     clearInterval(timer);
     t.is((values.List as string[]).length, 15_000);
     t.true(ticks >= 5, `${ticks} ticks`);
     t.log(`parsed off-thread; ${ticks} timer ticks meanwhile, longest gap ${longestGap} ms`);
     // Errors cross the thread as ConfigParseError with their code.
-    const bomb = await t.throwsAsync(parseConfigBytesOffThread(sharedReferenceBomb(30)), {
+    const bomb = await t.throwsAsync(parseConfigBytesInChild(sharedReferenceBomb(30)), {
       instanceOf: ConfigParseError,
     });
     t.is(bomb!.code, 'too_many_objects');
-    const late = await t.throwsAsync(parseConfigBytesOffThread(xml, { ...configLimits, timeoutMs: 1 }), {
+    const late = await t.throwsAsync(parseConfigBytesInChild(xml, { ...configLimits, timeoutMs: 1 }), {
       instanceOf: ConfigParseError,
     });
     t.is(late!.code, 'timed_out');
