@@ -4,7 +4,7 @@
 import type { ConfigContribution } from '../capability.js';
 import type { ConfigOf, KeySpecs, RelationProblem } from '../config/key-spec.js';
 import { httpsURL, int, ntpServer, optionalAbsolutePath, type CoreConfig } from '../config/schema.js';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { defaultThresholds } from './levels.js';
 import type { TimeSourcesOptions } from './measure.js';
 import { defaultRemediationCommand, serverPlaceholder, untrustedProgram } from './remediation.js';
@@ -29,7 +29,7 @@ export const clockKeys = {
     default: () => 90,
   },
   NTPServers: {
-    schema: z.array(ntpServer).max(16),
+    schema: z.array(ntpServer).check(z.maxLength(16)),
     expected: 'an array of at most 16 "host" or "host:port" strings',
     meaning: 'NTP servers to measure against',
     // Linux has no vendor time service; the NTP pool is what distributions use by default.
@@ -54,7 +54,7 @@ export const clockKeys = {
     default: () => 2000,
   },
   HTTPSTimeURLs: {
-    schema: z.array(httpsURL).max(16),
+    schema: z.array(httpsURL).check(z.maxLength(16)),
     expected: 'an array of at most 16 https URLs',
     meaning: 'HTTPS servers (typically the MDM server) whose Date header is a time source',
     default: () => [],
@@ -68,10 +68,10 @@ export const clockKeys = {
   RemediationCommand: {
     // Root runs it: an absolute path (never a PATH lookup), to a program root owns and nobody
     // else can write, from the managed preferences only (docs/security.md).
-    schema: z
-      .array(z.string().min(1))
-      .max(32)
-      .refine((argv) => argv.length === 0 || argv[0]!.startsWith('/'), 'the program must be an absolute path'),
+    schema: z.array(z.string().check(z.minLength(1))).check(
+      z.maxLength(32),
+      z.refine((argv) => argv.length === 0 || argv[0]!.startsWith('/'), 'the program must be an absolute path'),
+    ),
     expected: `an array of strings: the absolute path of a root-owned program nobody else can write, then its arguments ("${serverPlaceholder}" is replaced)`,
     meaning:
       'command run in remediate mode to correct the clock against an agreeing server; accepted only from the managed preferences',

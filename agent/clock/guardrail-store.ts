@@ -1,7 +1,7 @@
 // What of the guardrail survives a restart, in the state directory (agent/state). The snapshot
 // is stored whole, so that `agentctl compliance` can read it without the daemon; the other
 // fields are what the state machine itself needs back.
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { parseStateText, StateFile } from '../state/state-file.js';
 import type { MachineState } from './guardrail-machine.js';
 import { remediationCodes } from './codes.js';
@@ -12,25 +12,25 @@ export const guardrailStateFile = 'clock-guardrail.json';
 const remediationRecordSchema = z.object({
   at_ms: z.number(),
   argv: z.array(z.string()),
-  exit_code: z.number().nullable(),
-  signal: z.string().nullable(),
+  exit_code: z.nullable(z.number()),
+  signal: z.nullable(z.string()),
   output: z.string(),
-  error: z.string().nullable(),
+  error: z.nullable(z.string()),
   // Absent in files written before reason codes: read as null.
-  code: z.enum(remediationCodes).nullable().default(null),
+  code: z._default(z.nullable(z.enum(remediationCodes)), null),
   duration_ms: z.number(),
 });
 
 const persistedSchema = z.object({
   version: z.literal(1),
   updated_at_ms: z.number(),
-  level: z.enum(['ok', 'warn', 'active']).nullable(),
+  level: z.nullable(z.enum(['ok', 'warn', 'active'])),
   state: z.enum(['ok', 'warn', 'active', 'uncertain']),
-  below_release_count: z.number().int().nonnegative(),
-  state_since_ms: z.number().nullable(),
-  active_since_ms: z.number().nullable(),
-  compliance_since_ms: z.number().nullable(),
-  last_remediation: remediationRecordSchema.nullable(),
+  below_release_count: z.int().check(z.nonnegative()),
+  state_since_ms: z.nullable(z.number()),
+  active_since_ms: z.nullable(z.number()),
+  compliance_since_ms: z.nullable(z.number()),
+  last_remediation: z.nullable(remediationRecordSchema),
   snapshot: z.record(z.string(), z.unknown()),
 });
 export type PersistedGuardrail = z.infer<typeof persistedSchema>;

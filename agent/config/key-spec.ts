@@ -1,9 +1,9 @@
 // One configuration key: its type, what a valid value is, its meaning and default. The daemon
 // owns a few keys (agent/config/schema.ts); each capability owns its own (its config module,
 // reached through its descriptor's config()).
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 
-export interface KeySpec<S extends z.ZodType = z.ZodType> {
+export interface KeySpec<S extends z.ZodMiniType = z.ZodMiniType> {
   schema: S;
   /** What a valid value is, phrased to follow "must be". */
   expected: string;

@@ -2,7 +2,7 @@
 // validators capabilities use for theirs. Each capability's keys live in its own config
 // module; agent/config/keys.ts gathers them all. docs/configuration.md is the same table for
 // admins; a test keeps them in step.
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { redactMessage, stripUrlSecrets } from '../log/redact.js';
 import { defaultPaths } from './defaults.js';
 
@@ -11,22 +11,26 @@ import type { ConfigOf, KeySpec, KeySpecs } from './key-spec.js';
 
 export type { KeySpec };
 
-export const int = (min: number, max: number) => z.number().int().min(min).max(max);
-export const absolutePath = z.string().refine((p) => p.startsWith('/'), 'not an absolute path');
-export const optionalAbsolutePath = z.string().refine((p) => p === '' || p.startsWith('/'), 'not an absolute path');
-export const httpsURL = z.string().refine((u) => {
-  try {
-    return new URL(u).protocol === 'https:';
-  } catch {
-    return false;
-  }
-}, 'not an https URL');
+export const int = (min: number, max: number) => z.int().check(z.minimum(min), z.maximum(max));
+export const absolutePath = z.string().check(z.refine((p) => p.startsWith('/'), 'not an absolute path'));
+export const optionalAbsolutePath = z
+  .string()
+  .check(z.refine((p) => p === '' || p.startsWith('/'), 'not an absolute path'));
+export const httpsURL = z.string().check(
+  z.refine((u) => {
+    try {
+      return new URL(u).protocol === 'https:';
+    } catch {
+      return false;
+    }
+  }, 'not an https URL'),
+);
 // host, host:port or [v6]:port; no spaces, no scheme, and no leading '-': the host may be put
 // on a command line ("{server}" in RemediationCommand), where it would be read as an option.
-export const ntpServer = z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.][A-Za-z0-9._-]*)(:\d{1,5})?$/);
+export const ntpServer = z.string().check(z.regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.][A-Za-z0-9._-]*)(:\d{1,5})?$/));
 export const hostname = z
   .string()
-  .regex(/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/);
+  .check(z.regex(/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/));
 
 export const coreKeys = {
   Mode: {

@@ -1,7 +1,7 @@
 // The last good configuration, kept in the state directory so that it survives a restart: at
 // start-up a preference file that does not parse, or a key that does not validate, falls back
 // to it rather than to the defaults. Root-only (mode 0600): it may hold the collector's token.
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { ResolvedConfig } from '../config/load.js';
 import { StateFile } from '../state/state-file.js';
 

@@ -1,6 +1,6 @@
 // The keychain scrub's configuration keys (SPEC §1.4) and the one mapping from configuration
 // to scrub options, used by `agentctl scrub`, the session run and the daemon.
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { ConfigContribution } from '../capability.js';
 import type { ConfigOf, KeySpecs } from '../config/key-spec.js';
 import { hostname } from '../config/schema.js';
@@ -8,26 +8,26 @@ import { hostname } from '../config/schema.js';
 export const scrubModes = ['dry-run', 'enforce'] as const;
 export const tagAttributes = ['comment', 'label'] as const;
 
-const serviceName = z
-  .string()
-  .min(1)
-  .max(1024)
-  .refine((s) => !s.includes('\0'), 'contains NUL');
+const serviceName = z.string().check(
+  z.minLength(1),
+  z.maxLength(1024),
+  z.refine((s) => !s.includes('\0'), 'contains NUL'),
+);
 // A keychain access group: "<TeamID>.<group>" (Team IDs are 10 upper-case letters or digits).
-const accessGroup = z.string().regex(/^[A-Z0-9]{10}\.[A-Za-z0-9._-]{1,200}$/);
+const accessGroup = z.string().check(z.regex(/^[A-Z0-9]{10}\.[A-Za-z0-9._-]{1,200}$/));
 
 export const keychainKeys = {
   TenantDomain: {
-    schema: z.union([z.literal(''), hostname.max(253)]),
+    schema: z.union([z.literal(''), hostname.check(z.maxLength(253))]),
     expected: 'a domain name such as acme.okta.com, or empty',
     meaning: 'the current SSO tenant; keychain items tagged for another tenant are scrubbed (empty: no scrub)',
     default: () => '',
   },
   ScrubServices: {
-    schema: z
-      .array(serviceName)
-      .max(64)
-      .refine((list) => new Set(list).size === list.length, 'lists a service twice'),
+    schema: z.array(serviceName).check(
+      z.maxLength(64),
+      z.refine((list) => new Set(list).size === list.length, 'lists a service twice'),
+    ),
     expected: 'an array of at most 64 distinct keychain service names',
     meaning: 'generic-password services the scrub may delete from; empty disables the scrub',
     default: () => [],
@@ -52,7 +52,7 @@ export const keychainKeys = {
     default: () => 'comment' as const,
   },
   ScrubAccessGroups: {
-    schema: z.array(accessGroup).max(16),
+    schema: z.array(accessGroup).check(z.maxLength(16)),
     expected: 'an array of at most 16 access groups such as "ABCDE12345.com.example.sso"',
     meaning:
       'macOS: data-protection keychain access groups also searched (only those the signed agent is entitled to; others are reported as not searched)',

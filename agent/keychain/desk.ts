@@ -2,7 +2,7 @@
 // for the connection (never a uid the report names), keeps the last report per user (bounded,
 // persisted in the state directory), rate-limits each user, and audits what was reported in
 // the log and as telemetry events.
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { AgentEvent } from '../daemon/bus.js';
 import type { Logger } from '../log/logger.js';
 import { StateFile } from '../state/state-file.js';
@@ -35,10 +35,10 @@ export interface FiledReport {
 }
 
 const filedSchema = z.object({
-  uid: z.number().int().nonnegative(),
+  uid: z.int().check(z.nonnegative()),
   received_at: z.string(),
-  claimed_uid: z.number().int().nonnegative().nullable(),
-  current_tenant: z.boolean().nullable(),
+  claimed_uid: z.nullable(z.int().check(z.nonnegative())),
+  current_tenant: z.nullable(z.boolean()),
   report: reportSchema,
 });
 const persistedSchema = z.object({ version: z.literal(1), users: z.array(filedSchema) });

@@ -3,7 +3,7 @@
 // entries, the error codes. The daemon checks it against this schema and files it under the
 // uid the kernel gives for the connection; a uid written in the report is refused by the
 // schema (strict objects: unknown keys are an error).
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { scrubModes } from './config.js';
 import { keychainErrorCodes } from './errors.js';
 import type { ScrubReport } from './scrub.js';
@@ -18,38 +18,36 @@ export const reportLimits = {
   bytes: 16 * 1024,
 } as const;
 
-const text = z.string().max(reportLimits.text);
-const count = z.number().int().nonnegative().max(1e9);
-const tag = z.string().regex(/^[0-9a-f]{64}$/);
+const text = z.string().check(z.maxLength(reportLimits.text));
+const count = z.int().check(z.nonnegative(), z.maximum(1e9));
+const tag = z.string().check(z.regex(/^[0-9a-f]{64}$/));
 const reason = z.enum(['other_tenant', 'current_tenant', 'untagged', 'service_not_listed']);
 const code = z.enum(keychainErrorCodes);
 
-export const reportSchema = z
-  .object({
-    version: z.literal(1),
-    /** The uid the sender says it runs as: informational only, never what the report is filed under. */
-    uid: z.number().int().nonnegative().max(0xffffffff).optional(),
-    /** 'session': the login/user-switch or daemon-requested run; 'command': someone ran agentctl scrub. */
-    trigger: z.enum(['session', 'command']),
-    tenant: z.string().max(253),
-    tenant_tag: tag.nullable(),
-    mode: z.enum(scrubModes),
-    skipped: z.enum(['no_tenant', 'no_services']).nullable(),
-    scanned: count,
-    kept: count,
-    deleted: count,
-    would_delete: count,
-    failed: count,
-    entries: z
-      .array(z.object({ service: text, account: text.nullable(), tag: tag.nullable(), reason }).strict())
-      .max(reportLimits.entries),
-    truncated: z.boolean(),
-    errors: z.array(z.object({ code }).strict()).max(reportLimits.errors),
-    not_searched: z.array(z.object({ access_group: text, code }).strict()).max(reportLimits.errors),
-    started_at: z.string().max(40),
-    duration_ms: count,
-  })
-  .strict();
+export const reportSchema = z.strictObject({
+  version: z.literal(1),
+  /** The uid the sender says it runs as: informational only, never what the report is filed under. */
+  uid: z.optional(z.int().check(z.nonnegative(), z.maximum(0xffffffff))),
+  /** 'session': the login/user-switch or daemon-requested run; 'command': someone ran agentctl scrub. */
+  trigger: z.enum(['session', 'command']),
+  tenant: z.string().check(z.maxLength(253)),
+  tenant_tag: z.nullable(tag),
+  mode: z.enum(scrubModes),
+  skipped: z.nullable(z.enum(['no_tenant', 'no_services'])),
+  scanned: count,
+  kept: count,
+  deleted: count,
+  would_delete: count,
+  failed: count,
+  entries: z
+    .array(z.strictObject({ service: text, account: z.nullable(text), tag: z.nullable(tag), reason }))
+    .check(z.maxLength(reportLimits.entries)),
+  truncated: z.boolean(),
+  errors: z.array(z.strictObject({ code })).check(z.maxLength(reportLimits.errors)),
+  not_searched: z.array(z.strictObject({ access_group: text, code })).check(z.maxLength(reportLimits.errors)),
+  started_at: z.string().check(z.maxLength(40)),
+  duration_ms: count,
+});
 
 export type SessionReport = z.infer<typeof reportSchema>;
 

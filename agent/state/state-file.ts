@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, readdirSync, readSync, renameSync, rmSync } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { openSafeFile } from '../fs-safety.js';
 
 export type StateReadResult<T> =
@@ -23,7 +23,7 @@ export class StateFile<T extends { version: number }> {
   constructor(
     readonly directory: string,
     readonly name: string,
-    private readonly schema: z.ZodType<T>,
+    private readonly schema: z.ZodMiniType<T>,
   ) {
     this.path = path.join(directory, name);
   }
@@ -85,7 +85,7 @@ export function readStateText(file: string): string {
 }
 
 /** Parses a state document; throws with a one-sentence reason that never quotes the content. */
-export function parseStateText<T>(text: string, schema: z.ZodType<T>): T {
+export function parseStateText<T>(text: string, schema: z.ZodMiniType<T>): T {
   let json: unknown;
   try {
     json = JSON.parse(text);

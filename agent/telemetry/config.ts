@@ -1,6 +1,6 @@
 // The telemetry capability's configuration keys and the one mapping from configuration to the
 // exporter's and the forwarder's options.
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { ConfigContribution } from '../capability.js';
 import type { ConfigOf, KeySpecs, RelationProblem } from '../config/key-spec.js';
 import { httpsURL, int, optionalAbsolutePath, type CoreConfig } from '../config/schema.js';
@@ -10,7 +10,7 @@ export const telemetryKeys = {
     schema: z.union([
       z.literal(''),
       httpsURL,
-      z.string().regex(/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/.*)?$/),
+      z.string().check(z.regex(/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/.*)?$/)),
     ]),
     expected: 'an https URL (http only to loopback), or empty to disable telemetry',
     meaning: 'OTLP/HTTP collector base URL (events go to <URL>/v1/logs)',
@@ -23,7 +23,7 @@ export const telemetryKeys = {
     default: () => '',
   },
   CollectorBearerToken: {
-    schema: z.string().max(8192),
+    schema: z.string().check(z.maxLength(8192)),
     expected: 'a string',
     meaning: 'bearer token sent to the collector (prefer CollectorBearerTokenFile: a profile is readable by admins)',
     default: () => '',

@@ -1,30 +1,32 @@
 // Trust reporting's configuration keys (loaded only where configuration is read).
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { ConfigContribution } from '../capability.js';
 import type { ConfigOf, KeySpecs } from '../config/key-spec.js';
 import { int, type CoreConfig } from '../config/schema.js';
 
 // An https URL, or an absolute path to a certificate file.
-const target = z.string().refine((value) => {
-  if (value.startsWith('/')) return !value.includes('\0');
-  try {
-    return new URL(value).protocol === 'https:';
-  } catch {
-    return false;
-  }
-}, 'not an https URL or an absolute path');
-const absolutePath = z.string().refine((p) => p.startsWith('/') && !p.includes('\0'), 'not an absolute path');
+const target = z.string().check(
+  z.refine((value) => {
+    if (value.startsWith('/')) return !value.includes('\0');
+    try {
+      return new URL(value).protocol === 'https:';
+    } catch {
+      return false;
+    }
+  }, 'not an https URL or an absolute path'),
+);
+const absolutePath = z.string().check(z.refine((p) => p.startsWith('/') && !p.includes('\0'), 'not an absolute path'));
 
 export const trustKeys = {
   TrustTargets: {
-    schema: z.array(target).max(64),
+    schema: z.array(target).check(z.maxLength(64)),
     expected: 'an array of at most 64 https URLs or absolute certificate file paths',
     meaning:
       'endpoints and certificate files whose trust is evaluated (on macOS, the IdP hosts of installed Extensible SSO payloads are added)',
     default: () => [],
   },
   TrustCAFiles: {
-    schema: z.array(absolutePath).max(16),
+    schema: z.array(absolutePath).check(z.maxLength(16)),
     expected: 'an array of at most 16 absolute paths to PEM or DER certificate files',
     meaning: "extra trust anchors (e.g. the organisation's root CA) added to the system's roots for trust checks",
     default: () => [],
