@@ -11,7 +11,7 @@ import { missing } from '../test/helpers/system.js';
 import { median } from '../agent/stats.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const agentctl = path.join(root, 'dist', 'agent', 'cli', 'agentctl.js');
+const agentctl = path.join(root, 'dist', 'agent', 'cli', 'agentctl.cjs');
 const runs = 7;
 
 function timed(cmd: string, args: string[]): { ms: number; stdout: string; stderr: string; status: number | null } {

@@ -96,7 +96,7 @@ run(process.execPath, [
   '.',
 ]);
 run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);
-run(process.execPath, [path.join(root, 'scripts', 'bundle-cli.mjs')]);
+run(process.execPath, [path.join(root, 'scripts', 'bundle.mjs')]);
 
 // ava prints its own summary; the closing 'N passed, N failed, N skipped' line is for
 // machines that read only the last line.

@@ -121,14 +121,14 @@ export function parsePlistFile(file: string): unknown {
  */
 export function smokeTest(installRootDir: string, settings: BuildSettings): string[] {
   const node = path.join(installRootDir, 'bin', 'node');
-  const version = spawnSync(node, [path.join(installRootDir, 'dist', 'agent', 'cli', 'agentctl.js'), 'version'], {
+  const version = spawnSync(node, [path.join(installRootDir, 'dist', 'agent', 'cli', 'agentctl.cjs'), 'version'], {
     encoding: 'utf8',
     timeout: 30_000,
   });
   const problems: string[] = [];
   if (version.status !== 0 || !version.stdout.includes(settings.version)) {
     problems.push(
-      `bin/node dist/agent/cli/agentctl.js version: exit ${version.status ?? version.signal}: ${(version.stderr || version.stdout).trim().split('\n')[0]}`,
+      `bin/node dist/agent/cli/agentctl.cjs version: exit ${version.status ?? version.signal}: ${(version.stderr || version.stdout).trim().split('\n')[0]}`,
     );
   }
   const addon = path.join(installRootDir, 'build', 'Release', 'trustguard.node');

@@ -137,7 +137,7 @@ function isExecutable(file: string): boolean {
 function copyJavaScript(from: string, to: string): void {
   cpSync(from, to, {
     recursive: true,
-    filter: (src) => lstatSync(src).isDirectory() || src.endsWith('.js'),
+    filter: (src) => lstatSync(src).isDirectory() || /\.c?js$/.test(src),
   });
 }
 

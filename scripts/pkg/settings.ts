@@ -90,7 +90,7 @@ export function installPaths(settings: BuildSettings) {
     agentctlWrapper: `${root}/bin/agentctl`,
     uninstall: `${root}/bin/uninstall`,
     daemonEntry: `${root}/dist/agent/daemon/agentd.js`,
-    cliEntry: `${root}/dist/agent/cli/agentctl.js`,
+    cliEntry: `${root}/dist/agent/cli/agentctl.cjs`,
     addon: `${root}/build/Release/trustguard.node`,
     stateDirectory: `${root}/state`,
     daemonPlist: `/Library/LaunchDaemons/${settings.daemonLabel}.plist`,

@@ -44,12 +44,12 @@ test('agent/cli and agent/daemon import no capability folder (only the registry 
 });
 
 test('agentctl --help loads no command code; status loads only its own command', (t) => {
-  const isCommandCode = (m: string) => /(^|\/)(commands\/.*|[a-z-]+-command)\.js$/.test(m);
+  const isCommandCode = (m: string) => /(^|\/)(commands\/.*|[a-z-]+-command)\.c?js$/.test(m);
   const help = agentctlImports(['--help']);
   t.deepEqual(help.modules.filter(isCommandCode), [], help.modules.join(', '));
   t.deepEqual(help.packages, [], 'no npm package is loaded for --help');
   const status = agentctlImports(['status', '--socket', '/nonexistent/agent.sock']);
-  t.deepEqual(status.modules.filter(isCommandCode), ['cli/commands/status.js']);
+  t.deepEqual(status.modules.filter(isCommandCode), ['cli/commands/status.cjs']);
   t.deepEqual(status.packages, [], 'no npm package is loaded for status');
   // Capability code on status's path is its descriptor and its status view only.
   for (const m of status.modules) {

@@ -15,7 +15,7 @@ import { RecordingLogger } from '../helpers/recording-logger.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const distRoot = path.resolve(here, '..', '..');
 const sourceRoot = path.resolve(distRoot, '..');
-const agentctl = path.join(distRoot, 'agent', 'cli', 'agentctl.js');
+const agentctl = path.join(distRoot, 'agent', 'cli', 'agentctl.cjs');
 
 const agreeing = (seconds: number): ClockMeasurement => ({
   measuredAtMs: 0,

@@ -18,7 +18,7 @@ import { skewedDateHandler, startHttpsServer, TestPki, type RunningHttpsServer }
 const needs = missing('chronyd', 'libfaketime', 'openssl');
 const it = needs ? test.skip : test.serial;
 const title = (s: string) => (needs ? `${s} [needs ${needs}]` : s);
-const agentctl = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'agent', 'cli', 'agentctl.js');
+const agentctl = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'agent', 'cli', 'agentctl.cjs');
 
 let fast1: RunningChrony;
 let fast2: RunningChrony;

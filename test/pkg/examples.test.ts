@@ -13,7 +13,7 @@ import { missing } from '../helpers/system.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const distRoot = path.resolve(here, '..', '..');
 const repoRoot = path.resolve(distRoot, '..');
-const agentctl = path.join(distRoot, 'agent', 'cli', 'agentctl.js');
+const agentctl = path.join(distRoot, 'agent', 'cli', 'agentctl.cjs');
 const needsPython = missing('python3') ? ' [needs python3]' : '';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'tg-examples-'));

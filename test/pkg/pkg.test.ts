@@ -284,7 +284,7 @@ test('the payload carries production dependencies only, and the runtime wrapper 
     readFileSync(path.join(installed, 'bin', 'agentctl'), 'utf8')
       .split('\n')
       .find((l) => l.startsWith('exec ')),
-    'exec "/Library/Application Support/TrustGuard/bin/node" "/Library/Application Support/TrustGuard/dist/agent/cli/agentctl.js" "$@"',
+    'exec "/Library/Application Support/TrustGuard/bin/node" "/Library/Application Support/TrustGuard/dist/agent/cli/agentctl.cjs" "$@"',
   );
 });
 

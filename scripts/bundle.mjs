@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+// After tsc: bundles the two programs whose cost is budgeted (bench/status.bench.ts).
+//
+// - agentd (dist/agent/daemon/agentd.js, in place): one ES module with its npm packages,
+//   tree-shaken and minified. An idle daemon's RSS is mostly code: Node 20 keeps every
+//   module's source, and loading a package's whole module graph (zod alone is ~100 modules)
+//   costs megabytes it never uses. Command code (`*-command.js`, cli/commands/) stays out: the
+//   daemon never runs a command. The configuration parser's process is bundled beside it
+//   (dist/agent/daemon/parse-process.js), where `new URL('./parse-process.js', import.meta.url)`
+//   finds it.
+// - agentctl (dist/agent/cli/agentctl.cjs) and its status command
+//   (dist/agent/cli/commands/status.cjs): CommonJS, because Node 20's ES module loader costs
+//   `agentctl status` about 10 ms that the CommonJS one does not. The status command is
+//   required on demand; every other command stays an ES module, imported on demand: `--help`
+//   loads none of them.
+//
+// Every bundle keeps a linked source map, and import.meta.url keeps meaning "this file".
+import { build } from 'esbuild';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const dist = path.join(root, 'dist', 'agent');
+const at = (file) => path.join(dist, file);
+
+const isCommand = (file) => /-command\.js$/.test(file) || file.includes(`${path.sep}cli${path.sep}commands${path.sep}`);
+
+/** Leaves the dynamic imports that `keep(file)` selects as imports of the file beside the bundle. */
+function keepDynamicImports(outfile, keep) {
+  return {
+    name: 'keep-dynamic-imports',
+    setup(b) {
+      b.onResolve({ filter: /^\./ }, (args) => {
+        if (args.kind !== 'dynamic-import') return undefined;
+        const target = path.resolve(args.resolveDir, args.path);
+        if (!keep(target)) return undefined;
+        let relative = path.relative(path.dirname(outfile), target);
+        if (!relative.startsWith('.')) relative = `./${relative}`;
+        return { path: relative, external: true };
+      });
+    },
+  };
+}
+
+const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: 'linked', logLevel: 'warning' };
+// CommonJS packages inside an ES module bundle call require(): give them one.
+const esmRequire =
+  "import { createRequire as __tgRequire } from 'node:module'; const require = __tgRequire(import.meta.url);";
+
+async function daemon() {
+  const outfile = at('daemon/agentd.js');
+  await build({
+    ...common,
+    entryPoints: [outfile],
+    outfile,
+    allowOverwrite: true,
+    format: 'esm',
+    minify: true,
+    keepNames: true,
+    banner: { js: esmRequire },
+    // Loaded only where they are needed: the XML parser runs in the parser process, the macOS
+    // permissions package only on a Mac.
+    external: ['plist', 'node-mac-permissions'],
+    plugins: [keepDynamicImports(outfile, isCommand)],
+  });
+  await build({
+    ...common,
+    entryPoints: [at('config/parse-process.js')],
+    outfile: at('daemon/parse-process.js'),
+    format: 'esm',
+    minify: true,
+    banner: { js: esmRequire },
+  });
+}
+
+async function agentctl() {
+  const status = at('cli/commands/status.js');
+  const bundles = [
+    [at('cli/agentctl.js'), at('cli/agentctl.cjs')],
+    [status, at('cli/commands/status.cjs')],
+  ];
+  for (const [entry, outfile] of bundles) {
+    await build({
+      ...common,
+      entryPoints: [entry],
+      outfile,
+      format: 'cjs',
+      define: { 'import.meta.url': '__tgImportMetaUrl' },
+      banner: { js: "const __tgImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+      plugins: [keepDynamicImports(outfile, () => true)],
+    });
+  }
+  // The status command is CommonJS: require it (an import() would start the ES module loader).
+  const file = at('cli/agentctl.cjs');
+  const text = readFileSync(file, 'utf8');
+  const from = 'import("./commands/status.js")';
+  if (text.split(from).length !== 2) throw new Error(`bundle: expected one ${from} in ${file}`);
+  writeFileSync(file, text.replace(from, 'Promise.resolve().then(() => require("./commands/status.cjs"))'));
+}
+
+await daemon();
+await agentctl();
