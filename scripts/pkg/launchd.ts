@@ -3,6 +3,7 @@
 // in session mode: `agentd --session`). launchd/ in the repository holds the output for the
 // default identifier prefix; a test keeps it equal to what this file generates.
 import { build } from 'plist';
+import { agentdNodeOptions } from '../../agent/daemon/node-options.js';
 import { installPaths, type BuildSettings } from './settings.js';
 
 /** The argument that starts agentd as the per-user session agent (the keychain scrub). */
@@ -15,9 +16,9 @@ export function daemonJob(settings: BuildSettings): LaunchdJob {
   return {
     // launchctl bootstrap/bootout address the job as system/<Label>: Label = file name.
     Label: settings.daemonLabel,
-    // The bundled runtime and the daemon entry, both in the root-owned install root (never
-    // /usr/local/bin, which admins and Homebrew can write).
-    ProgramArguments: [paths.runtime, paths.daemonEntry],
+    // The bundled runtime, its options (agent/daemon/node-options.ts) and the daemon entry, in
+    // the root-owned install root (never /usr/local/bin, which admins and Homebrew can write).
+    ProgramArguments: [paths.runtime, ...agentdNodeOptions, paths.daemonEntry],
     RunAtLoad: true,
     KeepAlive: true,
     // At most one restart every 10 s when it crashes in a loop.
@@ -39,7 +40,7 @@ export function sessionJob(settings: BuildSettings): LaunchdJob {
     Label: settings.sessionLabel,
     // Same program as the daemon, in session mode: keychain items are per user, so the scrub
     // runs in the user's login session and reports its result to the daemon.
-    ProgramArguments: [paths.runtime, paths.daemonEntry, sessionModeArgument],
+    ProgramArguments: [paths.runtime, ...agentdNodeOptions, paths.daemonEntry, sessionModeArgument],
     // GUI login sessions only (not ssh, not the login window).
     LimitLoadToSessionType: 'Aqua',
     RunAtLoad: true,
@@ -109,8 +110,12 @@ export function checkLaunchdJob(
     problems.push('ProgramArguments is not an array of at least two strings');
   } else {
     if (argv[0] !== paths.runtime) problems.push(`ProgramArguments[0] is not the bundled runtime ${paths.runtime}`);
-    if (argv[1] !== paths.daemonEntry)
-      problems.push(`ProgramArguments[1] is not the daemon entry ${paths.daemonEntry}`);
+    const options = argv.slice(1, 1 + agentdNodeOptions.length);
+    if (options.join(' ') !== agentdNodeOptions.join(' '))
+      problems.push(`ProgramArguments do not pass the runtime options ${agentdNodeOptions.join(' ')}`);
+    const entry = 1 + agentdNodeOptions.length;
+    if (argv[entry] !== paths.daemonEntry)
+      problems.push(`ProgramArguments[${entry}] is not the daemon entry ${paths.daemonEntry}`);
     const wantSession = kind === 'session';
     if (argv.includes(sessionModeArgument) !== wantSession)
       problems.push(`ProgramArguments ${wantSession ? 'lacks' : 'has'} ${sessionModeArgument}`);

@@ -6,6 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { agentdNodeOptions } from '../../agent/daemon/node-options.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** dist/ (the compiled tree). */
@@ -118,7 +119,7 @@ export function createAgentFixture(prefix = 'tg-agent-'): AgentFixture {
       if (!existsSync(configFile)) fixture.writeConfig({});
       const child = spawn(
         process.execPath,
-        [agentdPath, '--config', configFile, '--state-dir', stateDir, ...extraArgs],
+        [...agentdNodeOptions, agentdPath, '--config', configFile, '--state-dir', stateDir, ...extraArgs],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
       let output = '';
@@ -134,7 +135,7 @@ export function createAgentFixture(prefix = 'tg-agent-'): AgentFixture {
       return agent;
     },
     async startExpectingExit(extraArgs = []) {
-      return runProgram(process.execPath, [agentdPath, '--config', configFile, ...extraArgs]);
+      return runProgram(process.execPath, [...agentdNodeOptions, agentdPath, '--config', configFile, ...extraArgs]);
     },
     ctl(args) {
       return agentctl(args);

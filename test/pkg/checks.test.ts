@@ -36,8 +36,13 @@ test('the launchd check names each defect', (t) => {
       'Label is an Apple identifier',
     ),
   );
-  t.deepEqual(problems({ ProgramArguments: ['/usr/local/bin/node', (job.ProgramArguments as string[])[1]] }), [
+  const argv = job.ProgramArguments as string[];
+  t.deepEqual(problems({ ProgramArguments: ['/usr/local/bin/node', ...argv.slice(1)] }), [
     'ProgramArguments[0] is not the bundled runtime /Library/Application Support/TrustGuard/bin/node',
+  ]);
+  t.deepEqual(problems({ ProgramArguments: [argv[0], argv[argv.length - 1]] }), [
+    'ProgramArguments do not pass the runtime options --max-opt=1',
+    'ProgramArguments[2] is not the daemon entry /Library/Application Support/TrustGuard/dist/agent/daemon/agentd.js',
   ]);
   t.deepEqual(problems({ RunAtLoad: false }), ['RunAtLoad is not true']);
   t.deepEqual(problems({ KeepAlive: false }), ['KeepAlive is not true']);
@@ -54,7 +59,7 @@ test('the launchd check names each defect', (t) => {
     'LimitLoadToSessionType is not Aqua',
   ]);
   t.deepEqual(
-    checkLaunchdJob({ ...session, ProgramArguments: (session.ProgramArguments as string[]).slice(0, 2) }, sessionFile),
+    checkLaunchdJob({ ...session, ProgramArguments: (session.ProgramArguments as string[]).slice(0, -1) }, sessionFile),
     ['ProgramArguments lacks --session'],
   );
 });

@@ -165,7 +165,11 @@ for (const prefix of [undefined, 'com.acme.trustguard']) {
     t.deepEqual(Object.keys(daemon).sort(), [...launchdKeys.daemon].sort());
     t.is(daemon.Label, path.basename(daemonFile, '.plist'));
     t.is(daemon.Label, `${s.identifierPrefix}.agent`);
-    t.deepEqual(daemon.ProgramArguments, [`${s.installRoot}/bin/node`, `${s.installRoot}/dist/agent/daemon/agentd.js`]);
+    t.deepEqual(daemon.ProgramArguments, [
+      `${s.installRoot}/bin/node`,
+      '--max-opt=1',
+      `${s.installRoot}/dist/agent/daemon/agentd.js`,
+    ]);
     t.is(daemon.RunAtLoad, true);
     t.is(daemon.KeepAlive, true);
     t.is(daemon.ThrottleInterval, 10);
@@ -181,6 +185,7 @@ for (const prefix of [undefined, 'com.acme.trustguard']) {
     t.is(session.Label, `${s.identifierPrefix}.agent.session`);
     t.deepEqual(session.ProgramArguments, [
       `${s.installRoot}/bin/node`,
+      '--max-opt=1',
       `${s.installRoot}/dist/agent/daemon/agentd.js`,
       '--session',
     ]);
@@ -194,7 +199,7 @@ for (const prefix of [undefined, 'com.acme.trustguard']) {
       );
       t.true(
         (job.ProgramArguments as string[]).every(
-          (a) => a.startsWith('/Library/Application Support/TrustGuard/') || a === '--session',
+          (a) => a.startsWith('/Library/Application Support/TrustGuard/') || a === '--session' || a === '--max-opt=1',
         ),
       );
     }
