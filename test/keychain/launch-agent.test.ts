@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parsePlist } from 'plist';
 import { keychain } from '../../agent/keychain/index.js';
 import { kickstartArgv, sessionAgentLabel } from '../../agent/keychain/session.js';
+import { agentdNodeOptions } from '../../agent/daemon/node-options.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -17,7 +18,11 @@ test('the session LaunchAgent the daemon kickstarts is ours, Aqua only, and runs
   t.is(job.LimitLoadToSessionType, 'Aqua');
   t.is(job.RunAtLoad, true);
   const argv = job.ProgramArguments as string[];
-  t.deepEqual(argv.slice(1), ['/Library/Application Support/TrustGuard/dist/agent/daemon/agentd.js', '--session']);
+  t.deepEqual(argv.slice(1), [
+    ...agentdNodeOptions,
+    '/Library/Application Support/TrustGuard/dist/agent/daemon/agentd.js',
+    '--session',
+  ]);
   t.is(kickstartArgv(501).at(-1), `gui/501/${job.Label as string}`);
   t.is(typeof keychain.session, 'function');
   t.false(keychain.commands!.find((c) => c.name === 'scrub')!.needsRoot);
