@@ -24,6 +24,7 @@ import {
   mkdirSync,
   openSync,
   readlinkSync,
+  readSync,
   type Stats,
 } from 'node:fs';
 import path from 'node:path';
@@ -334,4 +335,45 @@ export function checkExecutable(file: string, role: PathRole = 'remediation comm
     return real;
   }
   throw new UnsafePathError('too_many_links', file, file, role, 'goes through too many symbolic links');
+}
+
+/** A file read with readSafeFile was larger than allowed (or grew past it while read). */
+export class FileTooLargeError extends Error {
+  constructor(
+    readonly file: string,
+    readonly maxBytes: number,
+    size: number | null,
+  ) {
+    super(
+      size === null
+        ? `${file} grew past ${maxBytes} bytes while being read`
+        : `${file} is ${size} bytes; at most ${maxBytes} are accepted`,
+    );
+    this.name = 'FileTooLargeError';
+  }
+}
+
+/**
+ * Reads a whole file root may rely on (an anchor or CA file, a credential): its folder and every
+ * one above trusted (checkDirectory), the file opened with openSafeFile, at most maxBytes.
+ * Throws UnsafePathError, FileTooLargeError, or the open's own error (ENOENT…).
+ */
+export function readSafeFile(file: string, options: { maxBytes: number; role?: PathRole }): Buffer {
+  const role = options.role ?? 'file';
+  const folder = checkDirectory(path.dirname(file), role);
+  const { fd, info } = openSafeFile(path.join(folder, path.basename(file)), 'read', { role });
+  try {
+    if (info.size > options.maxBytes) throw new FileTooLargeError(file, options.maxBytes, info.size);
+    const buffer = Buffer.alloc(options.maxBytes + 1);
+    let length = 0;
+    for (;;) {
+      const bytesRead = readSync(fd, buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length > options.maxBytes) throw new FileTooLargeError(file, options.maxBytes, null);
+    }
+    return buffer.subarray(0, length);
+  } finally {
+    closeSync(fd);
+  }
 }

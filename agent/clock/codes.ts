@@ -48,6 +48,7 @@ export const httpsCodes = [
   'url_invalid',
   'options_invalid',
   'ca_file_unreadable',
+  'ca_file_unsafe',
   'dns',
   'connection_refused',
   'network_unreachable',

@@ -14,13 +14,17 @@
 // time; it plugs in through `verifyChain`, which switches Node's verification off and calls the
 // evaluator with the chain and the server's time instead. Either way the server's time must lie
 // inside every certificate's validity window.
-import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import tls, { type DetailedPeerCertificate, type TLSSocket } from 'node:tls';
 import { wallClock } from '../../native/clock.js';
+import { isUnsafePath, readSafeFile } from '../fs-safety.js';
 import type { SourceFailureCode } from './codes.js';
 import type { SourceFailure, SourceMeasurement } from './types.js';
+
+/** HTTPSTimeCAFile holds a few PEM certificates; anything larger is refused. */
+const caFileMaxBytes = 1 << 20;
 
 export type ChainVerdict = { ok: true } | { ok: false; reason: string };
 
@@ -293,9 +297,14 @@ export async function measureHttpsTime(options: HttpsTimeOptions): Promise<Sourc
       ca = [...tls.rootCertificates];
       if (options.ca !== undefined) ca.push(options.ca);
       if (options.caFile !== undefined) {
+        // Root relies on it: a CA file another user could write or link would let them vouch
+        // for their own server, and move the clock (agent/fs-safety.ts).
         try {
-          ca.push(await readFile(options.caFile));
+          if (!path.isAbsolute(options.caFile)) throw new Error('not an absolute path');
+          ca.push(readSafeFile(options.caFile, { maxBytes: caFileMaxBytes }));
         } catch (err) {
+          if (isUnsafePath(err) && err.code !== 'missing')
+            return fail('ca_file_unsafe', `cannot use CA file ${err.message.replace(/^the file /, '')}`);
           return fail(
             'ca_file_unreadable',
             `cannot read CA file ${options.caFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,

@@ -2,11 +2,11 @@
 // explanatory text between blocks is allowed (`openssl x509 -text` and `s_client -showcerts`
 // write it), but binary data, broken block markers, bad base64 and blocks other than
 // CERTIFICATE are errors with the line they are on.
-import { closeSync, constants, readSync } from 'node:fs';
+import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import type { FailureCode } from './codes.js';
-import { checkDirectory, isUnsafePath, openSafeFile } from '../fs-safety.js';
+import { FileTooLargeError, isUnsafePath, readSafeFile } from '../fs-safety.js';
 import { DerError, splitDer } from './der.js';
 
 export type CertificateFileErrorCode = Extract<
@@ -210,14 +210,11 @@ export async function readProtectedCertificateFile(
   limits: CertificateFileLimits = chainFileLimits,
 ): Promise<Buffer[]> {
   if (!path.isAbsolute(file)) throw new CertificateFileError('file_unsafe', `cannot use ${file}: not an absolute path`);
-  let fd: number;
-  let size: number;
+  let bytes: Buffer;
   try {
-    const folder = checkDirectory(path.dirname(file), 'file');
-    const safe = openSafeFile(path.join(folder, path.basename(file)), 'read', { role: 'file' });
-    fd = safe.fd;
-    size = safe.info.size;
+    bytes = readSafeFile(file, { maxBytes: limits.maxBytes });
   } catch (error) {
+    if (error instanceof FileTooLargeError) throw new CertificateFileError('file_too_large', error.message);
     if (isUnsafePath(error)) {
       if (error.code === 'missing')
         throw new CertificateFileError('file_unreadable', `cannot read ${file}: its folder does not exist`);
@@ -226,25 +223,5 @@ export async function readProtectedCertificateFile(
     const code = (error as NodeJS.ErrnoException).code;
     throw new CertificateFileError('file_unreadable', `cannot read ${file}: ${code ?? (error as Error).message}`);
   }
-  try {
-    if (size > limits.maxBytes) {
-      throw new CertificateFileError(
-        'file_too_large',
-        `${file} is ${size} bytes; at most ${limits.maxBytes} are accepted`,
-      );
-    }
-    const buffer = Buffer.alloc(limits.maxBytes + 1);
-    let length = 0;
-    for (;;) {
-      const bytesRead = readSync(fd, buffer, length, buffer.length - length, null);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-      if (length > limits.maxBytes) {
-        throw new CertificateFileError('file_too_large', `${file} grew past ${limits.maxBytes} bytes while being read`);
-      }
-    }
-    return parseCertificates(buffer.subarray(0, length), limits, file);
-  } finally {
-    closeSync(fd);
-  }
+  return parseCertificates(bytes, limits, file);
 }

@@ -1,6 +1,9 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { X509Certificate } from 'node:crypto';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { measureHttpsTime, parseHttpDate, parseJsonTime, type VerifyChain } from '../../agent/clock/https-time.js';
 import type { SourceMeasurement, SourceSample } from '../../agent/clock/types.js';
 import { missing } from '../helpers/system.js';
@@ -270,3 +273,36 @@ test('parseJsonTime reads ISO strings and Unix seconds or milliseconds', (t) => 
   t.false(parseJsonTime(null).ok);
   t.false(parseJsonTime(-5).ok);
 });
+
+it(
+  title(
+    '(SPEC §1.8) a CA file another user could write, or a link to one, is not used: ca_file_unsafe, nothing fetched',
+  ),
+  async (t) => {
+    let requests = 0;
+    const server = await serve(t, (req, res) => {
+      requests++;
+      skewedDateHandler(0)(req, res);
+    });
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tg-https-ca-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const writable = path.join(dir, 'writable.pem');
+    copyFileSync(pki.caFile, writable);
+    chmodSync(writable, 0o666);
+    const linked = path.join(dir, 'linked.pem');
+    symlinkSync(pki.caFile, linked);
+    for (const caFile of [writable, linked]) {
+      const m = await measureHttpsTime({ url: server.origin, caFile });
+      t.false(m.ok, caFile);
+      if (!m.ok) {
+        t.is(m.code, 'ca_file_unsafe', m.error);
+        t.true(m.error.includes(caFile), m.error);
+      }
+    }
+    t.is(requests, 0, 'no request is made with an untrusted CA file');
+    // The same file, root's and writable only by root, is used.
+    chmodSync(writable, 0o644);
+    const m = await measureHttpsTime({ url: server.origin, caFile: writable });
+    t.true(m.ok, m.ok ? '' : m.error);
+  },
+);
