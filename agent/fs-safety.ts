@@ -337,12 +337,12 @@ export function checkExecutable(file: string, role: PathRole = 'remediation comm
   throw new UnsafePathError('too_many_links', file, file, role, 'goes through too many symbolic links');
 }
 
-/** A file read with readSafeFile was larger than allowed (or grew past it while read). */
+/** A file was larger than allowed (size from fstat), or grew past the limit while read (size null). */
 export class FileTooLargeError extends Error {
   constructor(
     readonly file: string,
     readonly maxBytes: number,
-    size: number | null,
+    readonly size: number | null,
   ) {
     super(
       size === null
@@ -350,6 +350,28 @@ export class FileTooLargeError extends Error {
         : `${file} is ${size} bytes; at most ${maxBytes} are accepted`,
     );
     this.name = 'FileTooLargeError';
+  }
+}
+
+/**
+ * Reads an open file to its end, at most maxBytes (the caller closes fd). The buffer is sized
+ * from the fstat; a file that grows while read is read on up to the limit, and past it is
+ * refused. Throws FileTooLargeError.
+ */
+export function readBounded(fd: number, info: Stats, file: string, maxBytes: number): Buffer {
+  if (info.size > maxBytes) throw new FileTooLargeError(file, maxBytes, info.size);
+  let buffer = Buffer.alloc(Math.min(info.size, maxBytes) + 1);
+  let length = 0;
+  for (;;) {
+    if (length === buffer.length) {
+      if (length > maxBytes) throw new FileTooLargeError(file, maxBytes, null);
+      const larger = Buffer.alloc(maxBytes + 1);
+      buffer.copy(larger, 0, 0, length);
+      buffer = larger;
+    }
+    const bytesRead = readSync(fd, buffer, length, buffer.length - length, null);
+    if (bytesRead === 0) return buffer.subarray(0, length);
+    length += bytesRead;
   }
 }
 
@@ -363,16 +385,7 @@ export function readSafeFile(file: string, options: { maxBytes: number; role?: P
   const folder = checkDirectory(path.dirname(file), role);
   const { fd, info } = openSafeFile(path.join(folder, path.basename(file)), 'read', { role });
   try {
-    if (info.size > options.maxBytes) throw new FileTooLargeError(file, options.maxBytes, info.size);
-    const buffer = Buffer.alloc(options.maxBytes + 1);
-    let length = 0;
-    for (;;) {
-      const bytesRead = readSync(fd, buffer, length, buffer.length - length, null);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-      if (length > options.maxBytes) throw new FileTooLargeError(file, options.maxBytes, null);
-    }
-    return buffer.subarray(0, length);
+    return readBounded(fd, info, file, options.maxBytes);
   } finally {
     closeSync(fd);
   }

@@ -6,10 +6,10 @@
 // (parseConfigBytesInChild) with a heap limit and a deadline, so even the largest allowed file
 // never blocks the event loop that answers `agentctl status`, and the XML parser's code and
 // memory never live in the daemon (an idle agentd's RSS is budgeted: bench/status.bench.ts).
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { openSafeFile, type SafeFile } from '../fs-safety.js';
+import { FileTooLargeError, openSafeFile, readBounded, type SafeFile } from '../fs-safety.js';
 import { parseBinaryPlist } from './bplist.js';
 
 export interface ConfigLimits {
@@ -74,26 +74,15 @@ export function readConfigBytes(file: string, options: { trusted?: boolean; maxB
   }
   try {
     if (!opened.info.isFile()) throw new ConfigParseError('unreadable', 'is not a regular file');
-    if (opened.info.size > maxBytes)
+    try {
+      return readBounded(opened.fd, opened.info, file, maxBytes);
+    } catch (error) {
+      if (!(error instanceof FileTooLargeError)) throw error;
       throw new ConfigParseError(
         'too_large',
-        `is ${opened.info.size} bytes; configuration files are limited to ${maxBytes} bytes`,
+        `is ${error.size === null ? 'over ' : ''}${error.size ?? maxBytes} bytes; configuration files are limited to ${maxBytes} bytes`,
       );
-    // Read at most maxBytes + 1: a file that grows after the fstat is caught here.
-    const buffer = Buffer.alloc(Math.min(opened.info.size, maxBytes) + 1);
-    let length = 0;
-    for (;;) {
-      const n = readSync(opened.fd, buffer, length, buffer.length - length, null);
-      if (n === 0) break;
-      length += n;
-      if (length === buffer.length) break;
     }
-    if (length > maxBytes)
-      throw new ConfigParseError(
-        'too_large',
-        `is over ${maxBytes} bytes; configuration files are limited to ${maxBytes} bytes`,
-      );
-    return buffer.subarray(0, length);
   } finally {
     closeSync(opened.fd);
   }
