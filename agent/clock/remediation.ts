@@ -73,34 +73,23 @@ export async function runRemediation(
   const started = process.hrtime.bigint();
   const elapsed = () => Math.round(Number(process.hrtime.bigint() - started) / 1e6);
   const [file, ...args] = argv;
-  if (!file) {
-    return {
-      at_ms: options.nowMs,
-      argv: [...argv],
-      exit_code: null,
-      signal: null,
-      output: '',
-      error: 'remediation command is empty',
-      code: 'command_empty',
-      duration_ms: 0,
-    };
-  }
+  // Refused before it ran: nothing started, no output.
+  const refused = (code: RemediationCode, error: string): RemediationRecord => ({
+    at_ms: options.nowMs,
+    argv: [...argv],
+    exit_code: null,
+    signal: null,
+    output: '',
+    error,
+    code,
+    duration_ms: 0,
+  });
+  if (!file) return refused('command_empty', 'remediation command is empty');
   // Root runs only an absolute path to a root-owned program nobody else can write, checked
   // again right before it runs (the configuration was checked when it was read). A missing
   // program is left to spawn, which reports it as spawn_failed.
   const untrusted = untrustedProgram(file);
-  if (untrusted) {
-    return {
-      at_ms: options.nowMs,
-      argv: [...argv],
-      exit_code: null,
-      signal: null,
-      output: '',
-      error: untrusted,
-      code: 'command_untrusted',
-      duration_ms: 0,
-    };
-  }
+  if (untrusted) return refused('command_untrusted', untrusted);
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
