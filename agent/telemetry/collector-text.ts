@@ -86,7 +86,7 @@ function scrub(text: string, forms: SecretForms): string {
   }
   if (!any) return text;
   let out = '';
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     if (cut[i]) {
       while (i < text.length && cut[i]) i++;
       out += redacted;

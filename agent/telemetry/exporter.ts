@@ -79,7 +79,8 @@ export class OtlpHttpExporter implements Exporter {
     const { body, unreadable, count } = await this.encode(records);
     if (!body) return { kind: 'delivered', unreadable };
     const credentials = await this.credentials();
-    if (!credentials.ok) return this.scrubbed({ kind: 'retry', code: credentials.code, detail: credentials.detail }, []);
+    if (!credentials.ok)
+      return this.scrubbed({ kind: 'retry', code: credentials.code, detail: credentials.detail }, []);
     const agent = this.agentFor(credentials);
     const outcome = await this.post(body, credentials.token, agent, signal);
     if (outcome.kind === 'delivered') {
@@ -166,7 +167,10 @@ export class OtlpHttpExporter implements Exporter {
       }
     }
     const tlsKey = JSON.stringify([tlsOptions.ca?.at(-1) ?? null, tlsOptions.cert ?? null, tlsOptions.key ?? null]);
-    const secrets = [...(token ? [token] : []), ...pemSecretLines(typeof tlsOptions.key === 'string' ? tlsOptions.key : '')];
+    const secrets = [
+      ...(token ? [token] : []),
+      ...pemSecretLines(typeof tlsOptions.key === 'string' ? tlsOptions.key : ''),
+    ];
     return { ok: true, token, tlsKey, tlsOptions, secrets };
   }
 

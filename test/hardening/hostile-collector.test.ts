@@ -49,7 +49,10 @@ const options = (over: Partial<OtlpExporterOptions>): OtlpExporterOptions => ({
   ...over,
 });
 
-async function hostile(t: { teardown(fn: () => Promise<void>): void }, ...args: Parameters<typeof startHostileCollector>) {
+async function hostile(
+  t: { teardown(fn: () => Promise<void>): void },
+  ...args: Parameters<typeof startHostileCollector>
+) {
   const server = await startHostileCollector(...args);
   t.teardown(() => server.close());
   return server;
@@ -131,8 +134,16 @@ test('item 5: the token read from CollectorBearerTokenFile, and lines of the cli
   // A real pair (openssl), so that the exporter gets as far as the collector.
   const keyFile = path.join(dir, 'key.pem');
   const certFile = path.join(dir, 'cert.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile]
-    .concat(['-subj', '/CN=device-client', '-days', '1']), { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile].concat([
+      '-subj',
+      '/CN=device-client',
+      '-days',
+      '1',
+    ]),
+    { stdio: 'ignore' },
+  );
   chmodSync(keyFile, 0o600);
   const keyLine = readFileSync(keyFile, 'utf8').split('\n')[3]!;
   const exporter = new OtlpHttpExporter(
@@ -158,19 +169,26 @@ test('item 5: property: a generated token, echoed in a generated form inside gen
   const textArb = fc.string({ unit: fc.constantFrom(...' abcdefghij(),:;"=-0123456789XYZ'.split('')), maxLength: 200 });
   const prefixArb = fc.uint8Array({ minLength: 0, maxLength: 5 });
   fc.assert(
-    fc.property(tokenArb, textArb, textArb, prefixArb, fc.nat(echoForms.length - 1), (token, before, after, prefix, f) => {
-      const forms = secretForms([token]);
-      // base64 of (any short prefix + token): the token's part of it must go whatever the alignment.
-      const b64WithPrefix = Buffer.concat([Buffer.from(prefix), Buffer.from(token)]).toString('base64');
-      const echoed = `${echoForms[f]![1](token)} ${b64WithPrefix}`;
-      const out = collectorText(`${before}${echoed}${after}`, forms);
-      const tokenPart = b64WithPrefix.slice(8, -4);
-      for (const form of [token, tokenPart]) {
-        for (let i = 0; i + 12 <= form.length; i++)
-          if (out.toLowerCase().includes(form.slice(i, i + 12).toLowerCase())) return false;
-      }
-      return out.length <= COLLECTOR_TEXT_LIMIT;
-    }),
+    fc.property(
+      tokenArb,
+      textArb,
+      textArb,
+      prefixArb,
+      fc.nat(echoForms.length - 1),
+      (token, before, after, prefix, f) => {
+        const forms = secretForms([token]);
+        // base64 of (any short prefix + token): the token's part of it must go whatever the alignment.
+        const b64WithPrefix = Buffer.concat([Buffer.from(prefix), Buffer.from(token)]).toString('base64');
+        const echoed = `${echoForms[f]![1](token)} ${b64WithPrefix}`;
+        const out = collectorText(`${before}${echoed}${after}`, forms);
+        const tokenPart = b64WithPrefix.slice(8, -4);
+        for (const form of [token, tokenPart]) {
+          for (let i = 0; i + 12 <= form.length; i++)
+            if (out.toLowerCase().includes(form.slice(i, i + 12).toLowerCase())) return false;
+        }
+        return out.length <= COLLECTOR_TEXT_LIMIT;
+      },
+    ),
     { numRuns: 500 },
   );
   t.pass();
@@ -178,7 +196,10 @@ test('item 5: property: a generated token, echoed in a generated form inside gen
 
 test('item 5: collector text is printable, capped at 1 KiB with "…", and left alone when it holds no secret', (t) => {
   const forms = secretForms([newToken()]);
-  t.is(collectorText('bad request: field resourceLogs[0] missing', forms), 'bad request: field resourceLogs[0] missing');
+  t.is(
+    collectorText('bad request: field resourceLogs[0] missing', forms),
+    'bad request: field resourceLogs[0] missing',
+  );
   const long = collectorText('x'.repeat(70_000), forms);
   t.is(long.length, COLLECTOR_TEXT_LIMIT);
   t.true(long.endsWith('…'));
@@ -186,7 +207,9 @@ test('item 5: collector text is printable, capped at 1 KiB with "…", and left 
 });
 
 (needsNobody ? test.skip : test)(
-  nobodyTitle('item 5: a real agentd behind an echoing collector: nobody reads no token in status --json, and the log holds none'),
+  nobodyTitle(
+    'item 5: a real agentd behind an echoing collector: nobody reads no token in status --json, and the log holds none',
+  ),
   async (t) => {
     const server = await hostile(t, {
       kind: 'echo',
