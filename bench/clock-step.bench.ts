@@ -58,7 +58,8 @@ async function main(): Promise<boolean> {
         2000,
         10,
       );
-      if (last.last_check_reason !== 'clock_set') throw new Error(`measured for ${last.last_check_reason}, not the step`);
+      if (last.last_check_reason !== 'clock_set')
+        throw new Error(`measured for ${last.last_check_reason}, not the step`);
       latencies.push(last.last_check_ms! - steppedAt);
     }
     const med = median(latencies);

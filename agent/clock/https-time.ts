@@ -274,7 +274,11 @@ function pinnedLookup(addresses: readonly PeerAddress[]) {
     options: { all?: boolean },
     callback: (err: NodeJS.ErrnoException | null, address: string | PeerAddress[], family?: number) => void,
   ): void => {
-    if (options?.all) callback(null, addresses.map((a) => ({ ...a })));
+    if (options?.all)
+      callback(
+        null,
+        addresses.map((a) => ({ ...a })),
+      );
     else callback(null, addresses[0]!.address, addresses[0]!.family);
   };
 }

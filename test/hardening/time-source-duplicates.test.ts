@@ -62,7 +62,10 @@ it(title('one HTTPS server under three URLs is one source: it does not outvote a
   );
   const where = `127\\.0\\.0\\.1 port ${skewed.port}`;
   for (const row of json.sources.slice(2))
-    t.regex(row.error!, new RegExp(`^the same server as https://127\\.0\\.0\\.1:\\d+/a \\(${where}\\): asked and counted once$`));
+    t.regex(
+      row.error!,
+      new RegExp(`^the same server as https://127\\.0\\.0\\.1:\\d+/a \\(${where}\\): asked and counted once$`),
+    );
   // The hint does not call the duplicates silent.
   t.regex(json.hint!, /; 2 entries name servers already counted\)/);
   t.false(json.hint!.includes('did not answer'), json.hint!);
@@ -115,6 +118,9 @@ it(title('an HTTPS URL and an NTP entry that reach the same address and port are
   });
   const https = measured.combination.failures.find((f) => f.kind === 'https');
   t.is(https?.code, 'duplicate');
-  t.regex(https!.error, new RegExp(`^the same server as 127\\.0\\.0\\.1:${skewed.port} \\(127\\.0\\.0\\.1 port ${skewed.port}\\)`));
+  t.regex(
+    https!.error,
+    new RegExp(`^the same server as 127\\.0\\.0\\.1:${skewed.port} \\(127\\.0\\.0\\.1 port ${skewed.port}\\)`),
+  );
   t.deepEqual(skewed.requests.splice(0), []);
 });
