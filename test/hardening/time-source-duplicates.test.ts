@@ -2,15 +2,9 @@
 // One HTTPS server skewed by 300 s, served under three URLs (two paths on 127.0.0.1, one through
 // the name localhost), must not outvote one on-time chronyd: it is one source, asked once.
 import test from 'ava';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { runComplianceCommand } from '../../agent/clock/cli.js';
-import { ClockGuardrail } from '../../agent/clock/guardrail.js';
 import { measureClock } from '../../agent/clock/measure.js';
-import { agentctl } from '../helpers/agent.js';
+import { agentctl, createAgentFixture, eventually, requestOnce } from '../helpers/agent.js';
 import { startChrony, type RunningChrony } from '../helpers/chrony.js';
-import { RecordingLogger } from '../helpers/recording-logger.js';
 import { missing } from '../helpers/system.js';
 import { skewedDateHandler, startHttpsServer, TestPki, type RunningHttpsServer } from '../helpers/tls.js';
 
@@ -35,6 +29,12 @@ test.after.always(async () => {
 
 const urls = () => [`${skewed.origin}/a`, `${skewed.origin}/b`, `https://localhost:${skewed.port}/c`];
 const ntp = () => `${onTime.host}:${onTime.port}`;
+
+interface Row {
+  address: string;
+  status: string;
+  code: string | null;
+}
 
 interface TimeJson {
   state: string;
@@ -79,31 +79,34 @@ it(title('one HTTPS server under three URLs is one source: it does not outvote a
   skewed.requests.splice(0);
 });
 
-it(title('in enforce mode the Jamf extension attribute is not NonCompliant'), async (t) => {
-  const stateDir = await mkdtemp(path.join(tmpdir(), 'tg-https-dup-'));
-  t.teardown(() => rm(stateDir, { recursive: true, force: true }));
-  const guardrail = new ClockGuardrail({
-    stateDir,
-    logger: new RecordingLogger(),
-    mode: 'enforce',
-    platform: 'darwin',
-    remediationCommand: null,
+it(title('in agentd, enforce mode: not active, and the Jamf extension attribute is not NonCompliant'), async (t) => {
+  const fx = createAgentFixture('tg-https-dup-');
+  t.teardown(() => fx.cleanup());
+  fx.writeConfig({
+    Mode: 'enforce',
+    NTPServers: [ntp()],
+    HTTPSTimeURLs: urls(),
+    HTTPSTimeCAFile: pki.caFile,
+    NTPSamplesPerServer: 1,
+    MeasureIntervalSeconds: 3600,
   });
-  const measured = await measureClock({ ntp: [ntp()], https: urls(), caFile: pki.caFile, samples: 1 });
-  const report = await guardrail.evaluate(measured);
-  t.not(report.state, 'active');
+  await fx.start();
+  const clock = await eventually(async () => {
+    const status = await requestOnce(fx.socketPath, { request: 'status' });
+    const c = (status.result as { clock: { measurements: number; state: string; sources: Row[] } }).clock;
+    return c.measurements >= 1 ? c : undefined;
+  }, 'the first measurement');
+  t.not(clock.state, 'active');
   t.deepEqual(
-    measured.combination.failures.map((f) => [f.kind, f.code]),
-    [
-      ['https', 'duplicate'],
-      ['https', 'duplicate'],
-    ],
+    clock.sources.map((s) => s.code),
+    [null, null, 'duplicate', 'duplicate'],
   );
-  let out = '';
-  const code = await runComplianceCommand({ format: 'jamf', stateDir, write: (s) => (out += s) });
-  t.log(out.trim());
-  t.false(out.includes('NonCompliant'), out);
-  t.not(code, 2);
+  // What the Jamf extension attribute runs, against this daemon's state.
+  const jamf = await agentctl(['compliance', '--format', 'jamf', '--config', fx.configFile]);
+  t.log(jamf.stdout.trim());
+  t.regex(jamf.stdout, /^<result>/);
+  t.false(jamf.stdout.includes('NonCompliant'), jamf.stdout);
+  t.not(jamf.code, 2, jamf.stderr);
   skewed.requests.splice(0);
 });
 
