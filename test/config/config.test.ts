@@ -92,7 +92,7 @@ test('a binary plist (bplist-creator) and an XML plist with the same values give
   t.is(shownXml.WarnThresholdSeconds, 40);
 });
 
-test('agentctl config validate: unknown key, wrong type and out-of-range threshold → exit 1 naming all three', async (t) => {
+test('agentctl config validate: unknown key, wrong type and out-of-range threshold → exit 2 naming all three', async (t) => {
   const fx = createAgentFixture('tg-config-');
   t.teardown(fx.cleanup);
   const file = path.join(fx.dir, 'bad.plist');
@@ -101,7 +101,7 @@ test('agentctl config validate: unknown key, wrong type and out-of-range thresho
     build({ Mode: 'observe', Frobnicate: true, MeasureIntervalSeconds: '90', EnforceThresholdSeconds: 999999 }),
   );
   const result = await fx.ctl(['config', 'validate', file]);
-  t.is(result.code, 1);
+  t.is(result.code, 2);
   t.regex(result.stderr, /3 problems/);
   t.regex(result.stderr, /Frobnicate is not a known key/);
   t.regex(result.stderr, /MeasureIntervalSeconds must be an integer from 10 to 86400; got the string "90"/);
@@ -120,7 +120,7 @@ test('Warn ≥ Enforce names both keys; an unparseable file and a missing file a
   const crossed = path.join(fx.dir, 'crossed.json');
   writeFileSync(crossed, JSON.stringify({ WarnThresholdSeconds: 80, EnforceThresholdSeconds: 60 }));
   const result = await fx.ctl(['config', 'validate', crossed]);
-  t.is(result.code, 1);
+  t.is(result.code, 2);
   t.regex(result.stderr, /WarnThresholdSeconds \(80\) must be below EnforceThresholdSeconds \(60\)/);
   const loaded = await loadConfig({ configFile: crossed });
   t.is(loaded.config.WarnThresholdSeconds, 30);
@@ -129,10 +129,10 @@ test('Warn ≥ Enforce names both keys; an unparseable file and a missing file a
   const broken = path.join(fx.dir, 'broken.plist');
   writeFileSync(broken, Buffer.concat([Buffer.from('bplist00'), Buffer.alloc(20, 0xff)]));
   const brokenResult = await fx.ctl(['config', 'validate', broken]);
-  t.is(brokenResult.code, 1);
+  t.is(brokenResult.code, 2);
   t.regex(brokenResult.stderr, /broken\.plist: does not parse/);
   const missingResult = await fx.ctl(['config', 'validate', path.join(fx.dir, 'absent.plist')]);
-  t.is(missingResult.code, 1);
+  t.is(missingResult.code, 2);
   t.regex(missingResult.stderr, /no such file/);
 });
 
