@@ -149,7 +149,7 @@ function parsePlist(bytes: Buffer): Parsed {
   } catch (error) {
     if (error instanceof PlistSyntaxError) {
       const complex = /more than \d+ values|nested deeper/.test(error.message);
-      return failure(complex ? 'plist_too_complex' : 'plist_malformed', error.message, {
+      return failure(complex ? 'plist_too_complex' : 'plist_malformed', error.reason, {
         line: error.line,
         column: error.column,
       }) as Parsed;

@@ -14,6 +14,8 @@ import { isDict, joinPath, lineOf, type Dict, type Payload, type ProfileDocument
 
 interface OsSupport {
   introduced?: string;
+  /** Several payloads of the type may be installed (false: macOS applies one). */
+  multiple?: boolean;
   deprecated?: string;
   removed?: string;
 }
