@@ -207,7 +207,7 @@ export const findingCodes = {
   },
   certificate_expiring: {
     category: 'certificate',
-    severity: 'warning',
+    severity: 'error',
     fix: 'Renew the certificate and ship the profile again before it expires.',
   },
   certificate_sha1: {

@@ -17,7 +17,13 @@ import {
   type ProfileDocument,
 } from './reader.js';
 import { checkPayloadSchema, type SchemaOptions, type SchemaSet } from './schema.js';
-import { associatedDomainsPayloadType, authsrvHosts, checkSsoPayload, ssoPayloadType } from './sso-checks.js';
+import {
+  associatedDomainsPayloadType,
+  associatedHostsFor,
+  authsrvHosts,
+  checkSsoPayload,
+  ssoPayloadType,
+} from './sso-checks.js';
 
 export interface DoctorOptions extends CertificateOptions, SchemaOptions {
   schemas: SchemaSet | null;
@@ -349,8 +355,7 @@ async function acrossChecks(contexts: Context[], options: DoctorOptions) {
   const byUuid = new Map<string, Seen>();
   const byIdentifier = new Map<string, Seen>();
   const ssoPayloads: Array<{ ctx: Context; payload: Payload }> = [];
-  const associated = new Set<string>();
-  let anyAssociated = false;
+  const associated: Array<{ application: string; hosts: string[] }> = [];
   const certificates: Array<{ ctx: Context; payload: Payload; der: Buffer }> = [];
   const byType = new Map<string, Seen[]>();
   const preferences = new Map<string, { seen: Seen; value: string; key: string }>();
@@ -403,8 +408,7 @@ async function acrossChecks(contexts: Context[], options: DoctorOptions) {
       ]);
       if (payload.type === ssoPayloadType) ssoPayloads.push({ ctx, payload });
       if (payload.type === associatedDomainsPayloadType) {
-        anyAssociated = true;
-        for (const h of authsrvHosts(payload.settings)) associated.add(h);
+        associated.push(...authsrvHosts(payload.settings));
       }
       if (payload.type === 'com.apple.security.pkcs12')
         add(payload, 'private_key_not_read', payload.path, null, 'a PKCS#12 identity: not opened');
@@ -451,7 +455,7 @@ async function acrossChecks(contexts: Context[], options: DoctorOptions) {
   }
   for (const { ctx, payload } of ssoPayloads) {
     const document = ctx.document!;
-    for (const issue of checkSsoPayload(payload.settings, anyAssociated ? associated : null)) {
+    for (const issue of checkSsoPayload(payload.settings, associatedHostsFor(payload.settings, associated))) {
       const container = issue.index === null ? payload.settings : (payload.settings[issue.key] as object);
       const line =
         document.container !== 'plain'

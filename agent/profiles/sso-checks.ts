@@ -30,19 +30,37 @@ export const ssoPayloadType = 'com.apple.extensiblesso';
 export const associatedDomainsPayloadType = 'com.apple.associated-domains';
 export const kerberosExtension = 'com.apple.AppSSOKerberos.KerberosExtension';
 
-/** The hosts of the `authsrv:` entries of a com.apple.associated-domains payload. */
-export function authsrvHosts(payload: Dict): string[] {
-  const out: string[] = [];
+/** The `authsrv:` hosts of a com.apple.associated-domains payload, by ApplicationIdentifier (TEAMID.bundle). */
+export function authsrvHosts(payload: Dict): Array<{ application: string; hosts: string[] }> {
+  const out: Array<{ application: string; hosts: string[] }> = [];
   const configuration = Array.isArray(payload.Configuration) ? payload.Configuration : [];
   for (const entry of configuration.slice(0, 1000)) {
     if (entry === null || typeof entry !== 'object') continue;
     const domains = (entry as Dict).AssociatedDomains;
-    if (!Array.isArray(domains)) continue;
+    const application = (entry as Dict).ApplicationIdentifier;
+    if (!Array.isArray(domains) || typeof application !== 'string') continue;
+    const hosts: string[] = [];
     for (const d of domains.slice(0, 1000))
       if (typeof d === 'string' && d.startsWith('authsrv:'))
-        out.push(d.slice('authsrv:'.length).split('?')[0]!.toLowerCase());
+        hosts.push(d.slice('authsrv:'.length).split('?')[0]!.toLowerCase());
+    out.push({ application, hosts });
   }
   return out;
+}
+
+/**
+ * The authsrv hosts that serve an SSO payload: those of the associated-domains entries whose
+ * ApplicationIdentifier is of the payload's team (TEAMID.…), or null when none was given (the
+ * app may carry the entitlement itself, as Microsoft's does: the coverage check does not run).
+ */
+export function associatedHostsFor(
+  payload: Dict,
+  entries: ReadonlyArray<{ application: string; hosts: string[] }>,
+): Set<string> | null {
+  const team = payload.TeamIdentifier;
+  if (typeof team !== 'string') return null;
+  const mine = entries.filter((e) => e.application.startsWith(`${team}.`));
+  return mine.length === 0 ? null : new Set(mine.flatMap((e) => e.hosts));
 }
 
 /**

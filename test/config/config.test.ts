@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { writeFileSync } from 'node:fs';
 import { build } from 'plist';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { defaultPaths } from '../../agent/config/defaults.js';
 import { ConfigFileError, loadConfig, parseConfigBuffer, resolveLayers } from '../../agent/config/load.js';
 import { checkValue, defaultConfig, keyTable, loadKeyTable } from '../../agent/config/keys.js';
@@ -211,4 +212,49 @@ test('docs/configuration.md lists every key, and the example profile payload is 
   };
   const payload = profile.PayloadContent.find((p) => p.PayloadType === 'com.trustguard.agent')!;
   t.deepEqual(resolveLayers([{ source: 'profile', values: payload as Record<string, never> }]).problems, []);
+});
+
+test('agentctl config validate reads a .mobileconfig: the shipped example passes; Moode and "thirty" fail naming both keys, exit 2', async (t) => {
+  const fx = createAgentFixture('tg-config-');
+  t.teardown(fx.cleanup);
+  const example = path.resolve(
+    path.dirname(fileURLToPath(import.meta.url)),
+    '..',
+    '..',
+    '..',
+    'examples',
+    'com.trustguard.agent.mobileconfig',
+  );
+  const ok = await fx.ctl(['config', 'validate', example]);
+  t.is(ok.code, 0, ok.stderr);
+  const bad = path.join(fx.dir, 'bad.mobileconfig');
+  const payload = (type: string, extra: string) =>
+    `<dict><key>PayloadType</key><string>${type}</string><key>PayloadIdentifier</key><string>com.example.${type}</string><key>PayloadUUID</key><string>0F8E2C4B-7A19-4D2E-8C3F-5B6A1D9E7F21</string><key>PayloadVersion</key><integer>1</integer>${extra}</dict>`;
+  writeFileSync(
+    bad,
+    `<?xml version="1.0" encoding="UTF-8"?>\n<plist version="1.0"><dict><key>PayloadType</key><string>Configuration</string><key>PayloadContent</key><array>${payload('com.trustguard.agent', '<key>Moode</key><string>observe</string><key>WarnThresholdSeconds</key><string>thirty</string>')}</array></dict></plist>\n`,
+  );
+  const result = await fx.ctl(['config', 'validate', bad]);
+  t.is(result.code, 2);
+  t.regex(result.stderr, /2 problems/);
+  t.regex(result.stderr, /Moode is not a known key/);
+  t.regex(result.stderr, /WarnThresholdSeconds must be .*got the string "thirty"/);
+  // The same keys through com.apple.ManagedClient.preferences.
+  const mcx = path.join(fx.dir, 'mcx.mobileconfig');
+  writeFileSync(
+    mcx,
+    `<?xml version="1.0" encoding="UTF-8"?>\n<plist version="1.0"><dict><key>PayloadType</key><string>Configuration</string><key>PayloadContent</key><array>${payload('com.apple.ManagedClient.preferences', '<key>PayloadContent</key><dict><key>com.trustguard.agent</key><dict><key>Forced</key><array><dict><key>mcx_preference_settings</key><dict><key>Moode</key><string>observe</string></dict></dict></array></dict></dict>')}</array></dict></plist>\n`,
+  );
+  const viaMcx = await fx.ctl(['config', 'validate', mcx]);
+  t.is(viaMcx.code, 2);
+  t.regex(viaMcx.stderr, /Forced: Moode is not a known key/);
+  // A profile without the agent's payload is a problem, not "valid".
+  const other = path.join(fx.dir, 'other.mobileconfig');
+  writeFileSync(
+    other,
+    `<?xml version="1.0" encoding="UTF-8"?>\n<plist version="1.0"><dict><key>PayloadType</key><string>Configuration</string><key>PayloadContent</key><array>${payload('com.apple.loginwindow', '')}</array></dict></plist>\n`,
+  );
+  const none = await fx.ctl(['config', 'validate', other]);
+  t.is(none.code, 2);
+  t.regex(none.stderr, /no payload for com\.trustguard\.agent/);
 });
