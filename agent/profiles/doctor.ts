@@ -111,7 +111,8 @@ function makeFinding(
     key_path: keyPath,
     line,
     column,
-    message: message.replace(/[\0-\x08\x0b-\x1f\x7f]/g, '?').slice(0, 400),
+    // Control characters from a file never reach a terminal.
+    message: [...message.slice(0, 400)].map((c) => (c < ' ' || c === '\x7f' ? '?' : c)).join(''),
     fix: info.fix,
   };
 }

@@ -9,8 +9,7 @@ export const profiles: Capability = {
   commands: [
     {
       name: 'doctor profile',
-      summary:
-        'check configuration profiles before they reach the MDM (parse, signature, identifiers, Apple schema, certificates and revocation, SSO payloads, conflicts between files): exit 0 no error, 2 a check failed, 1 could not run, 64 usage',
+      summary: 'check profiles before the MDM: exit 0 ok, 2 a check failed, 1 could not run',
       args: [
         {
           name: 'file',
