@@ -4,8 +4,9 @@
 import type { Capability } from './capability.js';
 import { clock } from './clock/index.js';
 import { keychain } from './keychain/index.js';
+import { profiles } from './profiles/index.js';
 import { sso } from './sso/index.js';
 import { telemetry } from './telemetry/index.js';
 import { trust } from './trust/index.js';
 
-export const capabilities: readonly Capability[] = [clock, trust, sso, keychain, telemetry];
+export const capabilities: readonly Capability[] = [clock, trust, sso, keychain, telemetry, profiles];

@@ -36,7 +36,7 @@ export const coreCommands: readonly CommandDescriptor[] = [
   },
   {
     name: 'config validate',
-    summary: 'check a configuration file (XML or binary plist, or JSON): exit 0 valid, 1 invalid',
+    summary: 'check a configuration file or profile (XML or binary plist, or JSON): exit 0 valid, 2 invalid',
     args: [{ name: 'file', description: 'the file to check', required: true }],
     needsRoot: false,
     needsDaemon: false,

@@ -7,7 +7,7 @@ import {
   readConfigBytes,
   type ConfigParseCode,
 } from './bounded-parse.js';
-import { systemConfigFiles } from './defaults.js';
+import { domain, systemConfigFiles } from './defaults.js';
 import { checkRelations, checkValue, defaultConfig, keyTable, loadKeyTable } from './keys.js';
 import { redactMessage } from '../log/redact.js';
 import type { CoreConfig } from './schema.js';
@@ -109,8 +109,8 @@ export function resolveLayers(
   const known = new Set<string>(keyNames);
   for (const layer of layers) {
     for (const name of Object.keys(layer.values)) {
-      // Payload* keys are configuration-profile metadata that may accompany the settings.
-      if (!known.has(name) && !name.startsWith('Payload'))
+      // A payload's metadata keys may accompany the settings; PayloadContent (a whole profile) may not.
+      if (!known.has(name) && !payloadMetadataKeys.has(name))
         problems.push(`${name} is not a known key (in ${layer.source}); ignored`);
     }
   }
@@ -197,7 +197,62 @@ export async function loadConfig(options: LoadOptions = {}): Promise<LoadResult>
   };
 }
 
-/** Validates one file on its own (for `agentctl config validate`): every problem, nothing resolved. */
+/** The metadata keys of a payload (Apple's CommonPayloadKeys.yaml, and PayloadEnabled), not settings. */
+const payloadMetadataKeys = new Set([
+  'PayloadType',
+  'PayloadVersion',
+  'PayloadIdentifier',
+  'PayloadUUID',
+  'PayloadDisplayName',
+  'PayloadDescription',
+  'PayloadOrganization',
+  'PayloadEnabled',
+  'PayloadScope',
+]);
+
+const isDict = (v: unknown): v is ConfigValues =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date) && !ArrayBuffer.isView(v);
+
+/** A configuration profile (its outer dictionary), not a preference file. */
+function isProfile(values: ConfigValues): boolean {
+  return Array.isArray(values.PayloadContent) && typeof values.PayloadType === 'string';
+}
+
+/**
+ * The agent's settings in a configuration profile, as macOS would write them to the managed
+ * preferences: each payload whose PayloadType is the agent's domain, and each
+ * com.apple.ManagedClient.preferences payload's `PayloadContent.<domain>.Forced[].mcx_preference_settings`
+ * (Apple's com.apple.ManagedClient.preferences.yaml). Each source is named by its payload.
+ */
+export function agentPayloads(values: ConfigValues): Array<{ source: string; values: ConfigValues }> {
+  const out: Array<{ source: string; values: ConfigValues }> = [];
+  for (const [index, payload] of (values.PayloadContent as unknown[]).entries()) {
+    if (!isDict(payload)) continue;
+    const name = `payload ${index} (${typeof payload.PayloadIdentifier === 'string' ? payload.PayloadIdentifier.slice(0, 120) : 'no PayloadIdentifier'})`;
+    if (payload.PayloadType === domain) {
+      out.push({
+        source: name,
+        values: Object.fromEntries(Object.entries(payload).filter(([k]) => !payloadMetadataKeys.has(k))),
+      });
+    } else if (payload.PayloadType === 'com.apple.ManagedClient.preferences' && isDict(payload.PayloadContent)) {
+      const domainEntry = payload.PayloadContent[domain];
+      if (!isDict(domainEntry)) continue;
+      for (const [level, list] of Object.entries(domainEntry)) {
+        if (!Array.isArray(list)) continue;
+        for (const item of list)
+          if (isDict(item) && isDict(item.mcx_preference_settings))
+            out.push({ source: `${name} ${level}`, values: item.mcx_preference_settings });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Validates one file on its own (for `agentctl config validate`): every problem, nothing
+ * resolved. A configuration profile is checked as the daemon would see it: the settings of each
+ * payload for the agent's domain; a profile without one is a problem.
+ */
 export async function validateConfigFile(file: string): Promise<string[]> {
   await loadKeyTable();
   let values: ConfigValues;
@@ -207,9 +262,20 @@ export async function validateConfigFile(file: string): Promise<string[]> {
   } catch (error) {
     return [(error as Error).message];
   }
-  const resolved = resolveLayers([{ source: file, values, managed: true }]);
-  return resolved.problems.map((p) =>
-    p.replace(` (in ${file})`, '').replace(/; (ignored|using the defaults for .*)$/, ''),
+  const clean = (source: string, problems: string[], prefix: string) =>
+    problems.map(
+      (p) => prefix + p.replace(` (in ${source})`, '').replace(/; (ignored|using the defaults for .*)$/, ''),
+    );
+  if (!isProfile(values)) {
+    return clean(file, resolveLayers([{ source: file, values, managed: true }]).problems, '');
+  }
+  const payloads = agentPayloads(values);
+  if (payloads.length === 0)
+    return [
+      `the profile has no payload for ${domain} (PayloadType ${domain}, or com.apple.ManagedClient.preferences carrying it)`,
+    ];
+  return payloads.flatMap((p) =>
+    clean(p.source, resolveLayers([{ source: p.source, values: p.values, managed: true }]).problems, `${p.source}: `),
   );
 }
 

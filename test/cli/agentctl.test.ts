@@ -48,8 +48,8 @@ test('version prints the package version; unimplemented commands say so and exit
   const version = await agentctl(['version']);
   t.is(version.code, 0);
   t.regex(version.stdout, /^agentctl \d+\.\d+\.\d+/);
-  for (const command of ['doctor']) {
-    const result = await agentctl([command]);
+  for (const command of [['doctor', 'sso']]) {
+    const result = await agentctl(command);
     t.is(result.code, 1);
     t.regex(result.stderr, /not yet implemented/);
   }

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { writeFileSync } from 'node:fs';
 import { build } from 'plist';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { defaultPaths } from '../../agent/config/defaults.js';
 import { ConfigFileError, loadConfig, parseConfigBuffer, resolveLayers } from '../../agent/config/load.js';
 import { checkValue, defaultConfig, keyTable, loadKeyTable } from '../../agent/config/keys.js';
@@ -92,7 +93,7 @@ test('a binary plist (bplist-creator) and an XML plist with the same values give
   t.is(shownXml.WarnThresholdSeconds, 40);
 });
 
-test('agentctl config validate: unknown key, wrong type and out-of-range threshold → exit 1 naming all three', async (t) => {
+test('agentctl config validate: unknown key, wrong type and out-of-range threshold → exit 2 naming all three', async (t) => {
   const fx = createAgentFixture('tg-config-');
   t.teardown(fx.cleanup);
   const file = path.join(fx.dir, 'bad.plist');
@@ -101,7 +102,7 @@ test('agentctl config validate: unknown key, wrong type and out-of-range thresho
     build({ Mode: 'observe', Frobnicate: true, MeasureIntervalSeconds: '90', EnforceThresholdSeconds: 999999 }),
   );
   const result = await fx.ctl(['config', 'validate', file]);
-  t.is(result.code, 1);
+  t.is(result.code, 2);
   t.regex(result.stderr, /3 problems/);
   t.regex(result.stderr, /Frobnicate is not a known key/);
   t.regex(result.stderr, /MeasureIntervalSeconds must be an integer from 10 to 86400; got the string "90"/);
@@ -120,7 +121,7 @@ test('Warn ≥ Enforce names both keys; an unparseable file and a missing file a
   const crossed = path.join(fx.dir, 'crossed.json');
   writeFileSync(crossed, JSON.stringify({ WarnThresholdSeconds: 80, EnforceThresholdSeconds: 60 }));
   const result = await fx.ctl(['config', 'validate', crossed]);
-  t.is(result.code, 1);
+  t.is(result.code, 2);
   t.regex(result.stderr, /WarnThresholdSeconds \(80\) must be below EnforceThresholdSeconds \(60\)/);
   const loaded = await loadConfig({ configFile: crossed });
   t.is(loaded.config.WarnThresholdSeconds, 30);
@@ -129,10 +130,10 @@ test('Warn ≥ Enforce names both keys; an unparseable file and a missing file a
   const broken = path.join(fx.dir, 'broken.plist');
   writeFileSync(broken, Buffer.concat([Buffer.from('bplist00'), Buffer.alloc(20, 0xff)]));
   const brokenResult = await fx.ctl(['config', 'validate', broken]);
-  t.is(brokenResult.code, 1);
+  t.is(brokenResult.code, 2);
   t.regex(brokenResult.stderr, /broken\.plist: does not parse/);
   const missingResult = await fx.ctl(['config', 'validate', path.join(fx.dir, 'absent.plist')]);
-  t.is(missingResult.code, 1);
+  t.is(missingResult.code, 2);
   t.regex(missingResult.stderr, /no such file/);
 });
 
@@ -211,4 +212,49 @@ test('docs/configuration.md lists every key, and the example profile payload is 
   };
   const payload = profile.PayloadContent.find((p) => p.PayloadType === 'com.trustguard.agent')!;
   t.deepEqual(resolveLayers([{ source: 'profile', values: payload as Record<string, never> }]).problems, []);
+});
+
+test('agentctl config validate reads a .mobileconfig: the shipped example passes; Moode and "thirty" fail naming both keys, exit 2', async (t) => {
+  const fx = createAgentFixture('tg-config-');
+  t.teardown(fx.cleanup);
+  const example = path.resolve(
+    path.dirname(fileURLToPath(import.meta.url)),
+    '..',
+    '..',
+    '..',
+    'examples',
+    'com.trustguard.agent.mobileconfig',
+  );
+  const ok = await fx.ctl(['config', 'validate', example]);
+  t.is(ok.code, 0, ok.stderr);
+  const bad = path.join(fx.dir, 'bad.mobileconfig');
+  const payload = (type: string, extra: string) =>
+    `<dict><key>PayloadType</key><string>${type}</string><key>PayloadIdentifier</key><string>com.example.${type}</string><key>PayloadUUID</key><string>0F8E2C4B-7A19-4D2E-8C3F-5B6A1D9E7F21</string><key>PayloadVersion</key><integer>1</integer>${extra}</dict>`;
+  writeFileSync(
+    bad,
+    `<?xml version="1.0" encoding="UTF-8"?>\n<plist version="1.0"><dict><key>PayloadType</key><string>Configuration</string><key>PayloadContent</key><array>${payload('com.trustguard.agent', '<key>Moode</key><string>observe</string><key>WarnThresholdSeconds</key><string>thirty</string>')}</array></dict></plist>\n`,
+  );
+  const result = await fx.ctl(['config', 'validate', bad]);
+  t.is(result.code, 2);
+  t.regex(result.stderr, /2 problems/);
+  t.regex(result.stderr, /Moode is not a known key/);
+  t.regex(result.stderr, /WarnThresholdSeconds must be .*got the string "thirty"/);
+  // The same keys through com.apple.ManagedClient.preferences.
+  const mcx = path.join(fx.dir, 'mcx.mobileconfig');
+  writeFileSync(
+    mcx,
+    `<?xml version="1.0" encoding="UTF-8"?>\n<plist version="1.0"><dict><key>PayloadType</key><string>Configuration</string><key>PayloadContent</key><array>${payload('com.apple.ManagedClient.preferences', '<key>PayloadContent</key><dict><key>com.trustguard.agent</key><dict><key>Forced</key><array><dict><key>mcx_preference_settings</key><dict><key>Moode</key><string>observe</string></dict></dict></array></dict></dict>')}</array></dict></plist>\n`,
+  );
+  const viaMcx = await fx.ctl(['config', 'validate', mcx]);
+  t.is(viaMcx.code, 2);
+  t.regex(viaMcx.stderr, /Forced: Moode is not a known key/);
+  // A profile without the agent's payload is a problem, not "valid".
+  const other = path.join(fx.dir, 'other.mobileconfig');
+  writeFileSync(
+    other,
+    `<?xml version="1.0" encoding="UTF-8"?>\n<plist version="1.0"><dict><key>PayloadType</key><string>Configuration</string><key>PayloadContent</key><array>${payload('com.apple.loginwindow', '')}</array></dict></plist>\n`,
+  );
+  const none = await fx.ctl(['config', 'validate', other]);
+  t.is(none.code, 2);
+  t.regex(none.stderr, /no payload for com\.trustguard\.agent/);
 });

@@ -1,4 +1,4 @@
-// `agentctl config validate FILE`: every problem of one file; exit 0 valid, 1 invalid.
+// `agentctl config validate FILE`: every problem of one file; exit 0 valid, 2 invalid.
 import type { CommandInput } from '../../capability.js';
 import { validateConfigFile } from '../../config/load.js';
 import { exitCodes } from '../../exit-codes.js';
@@ -12,5 +12,5 @@ export async function run({ args }: CommandInput): Promise<number> {
   }
   console.error(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`);
   for (const problem of problems) console.error(`  - ${problem}`);
-  return exitCodes.error;
+  return exitCodes.checkFailed;
 }

@@ -1,0 +1,305 @@
+// The certificates a profile carries (com.apple.security.root, .pkcs1, .pem) and the signer of
+// a signed profile: parsed with node:crypto, their chain evaluated by the OS's verifier (the
+// trust capability's native evaluation: native/trust.ts, diagnoses from agent/trust), their
+// validity against --at and --min-days, SHA-1 signatures and weak keys, and every OCSP
+// responder, CRL distribution point and CA-issuers URL they name asked within a time limit (only
+// http and https). A profile whose responder is down is exactly the one that fails silently at
+// install (the seed's "OCSP-first" check).
+import { X509Certificate } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import { evaluateTrust, type EvaluatedCertificate, type TrustEvaluation } from '../../native/trust.js';
+import { parseCertificates, caFileLimits } from '../trust/certificates.js';
+import { diagnoseEvaluation, errorClass } from '../trust/diagnosis.js';
+import { fetchOcsp, ocspRequest } from '../trust/ocsp.js';
+import { decodeOid } from './cms.js';
+import type { FindingCode, Severity } from './codes.js';
+
+export type RevocationMode = 'off' | 'soft' | 'require';
+
+export interface CertificateIssue {
+  code: FindingCode;
+  severity?: Severity;
+  message: string;
+}
+
+export interface CertificateOptions {
+  atMs: number;
+  minDays: number;
+  revocation: RevocationMode;
+  /** Extra anchors (--ca), DER. */
+  anchors: Buffer[];
+  timeoutMs: number;
+}
+
+const DAY_MS = 86_400_000;
+
+const sha1Signatures = new Set(['1.2.840.113549.1.1.5', '1.2.840.10045.4.1', '1.2.840.10040.4.3', '1.3.14.3.2.29']);
+
+/** The signatureAlgorithm OID of a DER certificate (the second element of the outer SEQUENCE). */
+function signatureAlgorithm(der: Buffer): string | null {
+  // Walk: SEQUENCE { tbs SEQUENCE, sigAlg SEQUENCE { OID ... } }
+  const len = (at: number): [number, number] => {
+    const first = der[at + 1]!;
+    if (first < 0x80) return [first, at + 2];
+    const n = first & 0x7f;
+    let l = 0;
+    for (let i = 0; i < n; i++) l = l * 256 + der[at + 2 + i]!;
+    return [l, at + 2 + n];
+  };
+  try {
+    const [, outerStart] = len(0);
+    const [tbsLen, tbsStart] = len(outerStart);
+    const algAt = tbsStart + tbsLen;
+    const [, algStart] = len(algAt);
+    if (der[algStart] !== 0x06) return null;
+    const [oidLen, oidStart] = len(algStart);
+    return decodeOid(der.subarray(oidStart, oidStart + oidLen));
+  } catch {
+    return null;
+  }
+}
+
+/** The certificates of a payload's PayloadContent (DER or PEM data, or PEM text). */
+export function certificatesIn(content: unknown): Buffer[] | { error: string } {
+  let bytes: Buffer;
+  if (content instanceof Uint8Array) bytes = Buffer.from(content);
+  else if (typeof content === 'string') bytes = Buffer.from(content, 'utf8');
+  else return { error: 'PayloadContent is not data' };
+  try {
+    return parseCertificates(bytes, { maxBytes: caFileLimits.maxBytes, maxCertificates: 64 }, 'PayloadContent');
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
+}
+
+export interface CertificateSummary {
+  subject: string;
+  issuer: string;
+  not_before: string;
+  not_after: string;
+  self_signed: boolean;
+  sha256: string;
+}
+
+export function summarize(der: Buffer): CertificateSummary | null {
+  try {
+    const x = new X509Certificate(der);
+    return {
+      subject: x.subject.replace(/\n/g, ', '),
+      issuer: x.issuer.replace(/\n/g, ', '),
+      not_before: new Date(x.validFrom).toISOString(),
+      not_after: new Date(x.validTo).toISOString(),
+      self_signed: x.subject === x.issuer && x.checkIssued(x),
+      sha256: x.fingerprint256.replace(/:/g, '').toLowerCase(),
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** Checks that need no network: parse, validity, expiry horizon, SHA-1, key size. */
+export function staticChecks(der: Buffer, options: CertificateOptions): CertificateIssue[] {
+  let x: X509Certificate;
+  try {
+    x = new X509Certificate(der);
+  } catch (error) {
+    return [{ code: 'certificate_unparsable', message: `the certificate does not parse: ${(error as Error).message}` }];
+  }
+  const issues: CertificateIssue[] = [];
+  const name =
+    x.subject
+      .split('\n')
+      .find((p) => p.startsWith('CN='))
+      ?.slice(3) ??
+    x.subject.split('\n')[0] ??
+    '';
+  const from = Date.parse(x.validFrom);
+  const to = Date.parse(x.validTo);
+  const at = new Date(options.atMs).toISOString().slice(0, 10);
+  if (options.atMs > to)
+    issues.push({
+      code: 'certificate_expired',
+      message: `${name} expired on ${new Date(to).toISOString().slice(0, 10)}`,
+    });
+  else if (options.atMs < from)
+    issues.push({
+      code: 'certificate_not_yet_valid',
+      message: `${name} is valid only from ${new Date(from).toISOString().slice(0, 10)} (checked at ${at})`,
+    });
+  else if (to - options.atMs < options.minDays * DAY_MS)
+    issues.push({
+      code: 'certificate_expiring',
+      message: `${name} expires on ${new Date(to).toISOString().slice(0, 10)}, within ${options.minDays} days`,
+    });
+  const selfSigned = x.subject === x.issuer && x.checkIssued(x);
+  const algorithm = signatureAlgorithm(der);
+  if (algorithm && sha1Signatures.has(algorithm))
+    issues.push({
+      code: 'certificate_sha1',
+      // A self-signed root's own signature is never checked by a verifier; an issued one's is.
+      severity: selfSigned ? 'warning' : 'error',
+      message: `${name} is signed with SHA-1${selfSigned ? ' (a self-signed root)' : ''}`,
+    });
+  const details = x.publicKey.asymmetricKeyDetails;
+  const type = x.publicKey.asymmetricKeyType;
+  if ((type === 'rsa' || type === 'rsa-pss' || type === 'dsa') && (details?.modulusLength ?? 0) < 2048)
+    issues.push({
+      code: 'certificate_weak_key',
+      message: `${name} has a ${details?.modulusLength}-bit ${type.toUpperCase()} key`,
+    });
+  if (type === 'ec' && details?.namedCurve && !/256|384|521|prime256v1/.test(details.namedCurve))
+    issues.push({ code: 'certificate_weak_key', message: `${name} uses the curve ${details.namedCurve}` });
+  return issues;
+}
+
+/** GETs a CRL or CA-issuers URL: does it answer 2xx within the limit? (http and https only.) */
+export function probeUrl(url: string, timeoutMs: number): Promise<{ ok: true } | { ok: false; error: string }> {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return Promise.resolve({ ok: false, error: 'not a URL' });
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    return Promise.resolve({ ok: false, error: `${parsed.protocol} URLs are not fetched` });
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (r: { ok: true } | { ok: false; error: string }) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      req.destroy();
+      resolve(r);
+    };
+    const req = (parsed.protocol === 'https:' ? https : http).get(parsed, { agent: false }, (res) => {
+      res.resume();
+      const status = res.statusCode ?? 0;
+      finish(status >= 200 && status < 300 ? { ok: true } : { ok: false, error: `HTTP ${status}` });
+    });
+    const timer = setTimeout(() => finish({ ok: false, error: `no answer within ${timeoutMs} ms` }), timeoutMs);
+    req.on('error', (e: NodeJS.ErrnoException) => finish({ ok: false, error: e.code ?? e.message }));
+  });
+}
+
+function caIssuerUrls(x: X509Certificate): string[] {
+  return (x.infoAccess ?? '')
+    .split('\n')
+    .filter((l) => l.startsWith('CA Issuers - URI:'))
+    .map((l) => l.slice('CA Issuers - URI:'.length));
+}
+
+/**
+ * Chain and revocation of one certificate, with `others` (the other certificates of the files
+ * given) as possible issuers and the self-signed ones among them and --ca as anchors.
+ */
+export async function chainChecks(
+  der: Buffer,
+  others: Buffer[],
+  options: CertificateOptions,
+): Promise<CertificateIssue[]> {
+  let x: X509Certificate;
+  try {
+    x = new X509Certificate(der);
+  } catch {
+    return [];
+  }
+  const issues: CertificateIssue[] = [];
+  const name =
+    x.subject
+      .split('\n')
+      .find((p) => p.startsWith('CN='))
+      ?.slice(3) ??
+    x.subject.split('\n')[0] ??
+    '';
+  const selfSigned = x.subject === x.issuer && x.checkIssued(x);
+  const pool = others.filter((o) => !o.equals(der)).slice(0, 60);
+  const anchors = [
+    ...options.anchors,
+    ...pool.filter((o) => {
+      try {
+        const c = new X509Certificate(o);
+        return c.subject === c.issuer && c.checkIssued(c);
+      } catch {
+        return false;
+      }
+    }),
+  ].slice(0, 1000);
+  let evaluation: TrustEvaluation;
+  try {
+    evaluation = await evaluateTrust({ chain: [der, ...pool], policy: 'basic', anchors, verifyDate: options.atMs });
+  } catch (error) {
+    return [
+      { code: 'certificate_unparsable', message: `the OS cannot read the certificate: ${(error as Error).message}` },
+    ];
+  }
+  // A self-signed certificate in a root payload is what the profile makes trusted: no chain to check.
+  if (!selfSigned && !evaluation.trusted) {
+    const diagnosis = diagnoseEvaluation(evaluation, options.atMs);
+    if (diagnosis !== 'expired' && diagnosis !== 'not_yet_valid')
+      issues.push({
+        code: 'certificate_untrusted',
+        message: `${name}: no trusted chain (${diagnosis}${evaluation.errorMessage ? `: ${evaluation.errorMessage}` : ''})`,
+      });
+  }
+  const chain: EvaluatedCertificate[] = evaluation.chain;
+  const me = chain[0];
+  const issuer = chain[1]?.der ?? null;
+  const ocspUrls = (me?.ocspUrls ?? []).filter((u) => /^https?:\/\//i.test(u));
+  const crlUrls = me?.crlUrls ?? [];
+  const probes: Array<Promise<void>> = [];
+  if (options.revocation !== 'off') {
+    for (const url of [...crlUrls, ...caIssuerUrls(x)].slice(0, 8)) {
+      if (!/^https?:\/\//i.test(url)) continue;
+      probes.push(
+        probeUrl(url, options.timeoutMs).then((r) => {
+          if (!r.ok)
+            issues.push({ code: 'url_unreachable', message: `${url.slice(0, 200)} does not answer (${r.error})` });
+        }),
+      );
+    }
+  }
+  if (options.revocation !== 'off' && !selfSigned && ocspUrls.length > 0) {
+    const severity: Severity = options.revocation === 'require' ? 'error' : 'warning';
+    if (!issuer) {
+      issues.push({
+        code: 'revocation_unknown',
+        severity,
+        message: `${name}: its issuer is not in the profiles given (or --ca), so its revocation cannot be asked`,
+      });
+    } else {
+      const url = ocspUrls[0]!;
+      const fetched = await fetchOcsp(url, ocspRequest(der, issuer), options.timeoutMs);
+      if (!fetched.ok) {
+        issues.push({
+          code: 'revocation_unknown',
+          severity,
+          message: `${name}: OCSP responder ${url.slice(0, 200)}: ${fetched.message}`,
+        });
+      } else {
+        const checked = await evaluateTrust({
+          chain: [der, ...pool],
+          policy: 'basic',
+          anchors,
+          verifyDate: options.atMs,
+          ocspResponses: [fetched.response],
+          requireRevocationCheck: true,
+        }).catch(() => null);
+        if (checked && errorClass(checked.errorCode) === 'revoked')
+          issues.push({
+            code: 'certificate_revoked',
+            message: `${name} is revoked (OCSP responder ${url.slice(0, 200)})`,
+          });
+        else if (checked && !checked.revocationChecked && !(checked.trusted && checked.revocationChecked))
+          if (evaluation.trusted || selfSigned)
+            issues.push({
+              code: 'revocation_unknown',
+              severity,
+              message: `${name}: the answer of ${url.slice(0, 200)} could not be used (signature, responder or freshness)`,
+            });
+      }
+    }
+  }
+  await Promise.all(probes);
+  return issues;
+}

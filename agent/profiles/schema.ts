@@ -1,0 +1,339 @@
+// Payloads against Apple's schema: the YAML files of github.com/apple/device-management
+// (mdm/profiles/): TopLevel.yaml for a profile's outer dictionary, CommonPayloadKeys.yaml plus
+// the payload type's file for each payload. Several files may describe one PayloadType (the
+// Kerberos SSO extension, the MCX variants): the variant that fits best (fewest problems) is
+// used. Nested dictionaries (subkeys) and array elements (the one subkey of an array) are
+// checked the same way; `ANY` stands for any key.
+//
+// Quirks: what macOS accepts although the schema says otherwise. Each is a note, never a
+// warning, and each is a row of the table in docs/profiles.md ("Quirks").
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { FindingCode } from './codes.js';
+import { isDict, joinPath, lineOf, type Dict, type Payload, type ProfileDocument } from './reader.js';
+
+interface OsSupport {
+  introduced?: string;
+  /** Several payloads of the type may be installed (false: macOS applies one). */
+  multiple?: boolean;
+  deprecated?: string;
+  removed?: string;
+}
+
+export interface KeySchema {
+  key: string;
+  type?: string | string[];
+  presence?: string;
+  rangelist?: unknown[];
+  range?: { min?: number; max?: number };
+  format?: string;
+  subkeys?: KeySchema[];
+  supportedOS?: { macOS?: OsSupport };
+}
+
+export interface PayloadSchema {
+  file: string;
+  payloadType: string;
+  macOS: OsSupport | null;
+  keys: KeySchema[];
+}
+
+export interface SchemaSet {
+  dir: string;
+  top: PayloadSchema;
+  common: PayloadSchema;
+  byType: Map<string, PayloadSchema[]>;
+}
+
+export class SchemaLoadError extends Error {}
+
+/** The folder with the YAML files: DIR/mdm/profiles (a checkout), or DIR itself. */
+function profilesDir(dir: string): string {
+  const nested = path.join(dir, 'mdm', 'profiles');
+  try {
+    if (statSync(nested).isDirectory()) return nested;
+  } catch {
+    // DIR itself
+  }
+  return dir;
+}
+
+/** Loads every schema of DIR. Throws SchemaLoadError when DIR is not Apple's repository. */
+export async function loadSchemas(dir: string): Promise<SchemaSet> {
+  const { parse } = await import('yaml');
+  const folder = profilesDir(dir);
+  let names: string[];
+  try {
+    names = readdirSync(folder).filter((n) => n.endsWith('.yaml'));
+  } catch (error) {
+    throw new SchemaLoadError(
+      `cannot read ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
+  }
+  const byType = new Map<string, PayloadSchema[]>();
+  let top: PayloadSchema | null = null;
+  let common: PayloadSchema | null = null;
+  for (const name of names.sort()) {
+    const file = path.join(folder, name);
+    let doc: unknown;
+    try {
+      const text = readFileSync(file, 'utf8');
+      if (text.length > 4 * 1024 * 1024) continue;
+      doc = parse(text, { maxAliasCount: 10_000 });
+    } catch (error) {
+      throw new SchemaLoadError(`${name} does not parse: ${(error as Error).message.split('\n')[0]}`);
+    }
+    if (!isDict(doc) || !isDict(doc.payload) || !Array.isArray(doc.payloadkeys)) continue;
+    const payloadType = String(doc.payload.payloadtype ?? '');
+    const os = isDict(doc.payload.supportedOS) ? doc.payload.supportedOS : {};
+    const schema: PayloadSchema = {
+      file: name,
+      payloadType,
+      macOS: isDict(os.macOS) ? (os.macOS as OsSupport) : null,
+      keys: doc.payloadkeys as KeySchema[],
+    };
+    if (name === 'TopLevel.yaml') top = schema;
+    else if (name === 'CommonPayloadKeys.yaml') common = schema;
+    else byType.set(payloadType, [...(byType.get(payloadType) ?? []), schema]);
+  }
+  if (!top || !common)
+    throw new SchemaLoadError(
+      `${dir} holds no TopLevel.yaml and CommonPayloadKeys.yaml: give a checkout of github.com/apple/device-management`,
+    );
+  return { dir, top, common, byType };
+}
+
+export interface SchemaIssue {
+  code: FindingCode;
+  keyPath: string;
+  line: number | null;
+  message: string;
+}
+
+/** "14.0" → [14, 0]; null for "n/a" and anything else. */
+function version(text: string | undefined): number[] | null {
+  if (typeof text !== 'string' || !/^\d+(\.\d+)*$/.test(text)) return null;
+  return text.split('.').map(Number);
+}
+
+export function compareVersions(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+export interface SchemaOptions {
+  /** --target-macos: the oldest macOS the profile must work on. */
+  targetMacos: number[] | null;
+}
+
+const typeOf = (v: unknown): string => {
+  if (typeof v === 'string') return '<string>';
+  if (typeof v === 'boolean') return '<boolean>';
+  if (typeof v === 'bigint') return '<integer>';
+  if (typeof v === 'number') return Number.isInteger(v) ? '<integer>' : '<real>';
+  if (v instanceof Date) return '<date>';
+  if (ArrayBuffer.isView(v)) return '<data>';
+  if (Array.isArray(v)) return '<array>';
+  return '<dictionary>';
+};
+
+const show = (v: unknown): string => {
+  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}…` : v);
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  return typeOf(v);
+};
+
+const tccType = 'com.apple.TCC.configuration-profile-policy';
+
+class Checker {
+  issues: SchemaIssue[] = [];
+  constructor(
+    readonly document: ProfileDocument,
+    readonly payloadType: string | null,
+    readonly options: SchemaOptions,
+  ) {}
+
+  add(code: FindingCode, keyPath: string, line: number | null, message: string) {
+    if (this.issues.length < 500) this.issues.push({ code, keyPath, line, message });
+  }
+
+  os(spec: OsSupport | undefined, keyPath: string, line: number | null, what: string) {
+    if (!spec) return;
+    if (spec.introduced === 'n/a') {
+      this.add('not_for_macos', keyPath, line, `${what} is not supported on macOS`);
+      return;
+    }
+    if (spec.removed && version(spec.removed)) {
+      this.add('not_for_macos', keyPath, line, `${what} was removed in macOS ${spec.removed}`);
+      return;
+    }
+    if (spec.deprecated && version(spec.deprecated))
+      this.add('key_deprecated', keyPath, line, `${what} is deprecated since macOS ${spec.deprecated}`);
+    const introduced = version(spec.introduced);
+    if (introduced && this.options.targetMacos && compareVersions(introduced, this.options.targetMacos) > 0)
+      this.add(
+        'newer_than_target',
+        keyPath,
+        line,
+        `${what} needs macOS ${spec.introduced}; the target is macOS ${this.options.targetMacos.join('.')}`,
+      );
+  }
+
+  dict(dict: Dict, specs: KeySchema[], base: string, skipRequired = false) {
+    const any = specs.find((s) => s.key === 'ANY');
+    for (const key of Object.keys(dict)) {
+      const keyPath = joinPath(base, key);
+      const line = lineOf(this.document, dict, key);
+      const spec = specs.find((s) => s.key === key) ?? any;
+      if (!spec) {
+        if (key === 'PayloadEnabled' && typeof dict[key] === 'boolean')
+          this.add('quirk_payload_enabled', keyPath, line, 'PayloadEnabled is not in the schema (macOS accepts it)');
+        else this.add('unknown_key', keyPath, line, `${key} is not a key of this payload`);
+        continue;
+      }
+      this.value(dict[key], spec, keyPath, line);
+    }
+    if (skipRequired) return;
+    for (const spec of specs) {
+      if (spec.presence !== 'required' || spec.key === 'ANY' || Object.hasOwn(dict, spec.key)) continue;
+      // The Payload* keys are the identity checks' to report.
+      if (spec.key.startsWith('Payload')) continue;
+      if (spec.supportedOS?.macOS?.introduced === 'n/a') continue;
+      const keyPath = joinPath(base, spec.key);
+      if (this.payloadType === tccType && spec.key === 'Allowed' && typeof dict.Authorization === 'string') {
+        this.add(
+          'quirk_tcc_authorization_without_allowed',
+          keyPath,
+          lineOf(this.document, dict, 'Authorization'),
+          'Authorization without Allowed (the schema requires Allowed; macOS 11 and later accept Authorization alone)',
+        );
+        continue;
+      }
+      this.add('required_key_missing', keyPath, null, `the required key ${spec.key} is missing`);
+    }
+  }
+
+  value(value: unknown, spec: KeySchema, keyPath: string, line: number | null) {
+    this.os(spec.supportedOS?.macOS, keyPath, line, spec.key === 'ANY' ? keyPath : spec.key);
+    const types = (Array.isArray(spec.type) ? spec.type : [spec.type ?? '<any>']).map(String);
+    const actual = typeOf(value);
+    if (!types.includes('<any>') && !types.includes(actual)) {
+      const intForReal = actual === '<integer>' && types.includes('<real>');
+      if (intForReal) {
+        // an integer is a valid real
+      } else if (this.payloadType === tccType && types.includes('<boolean>') && (value === 0 || value === 1)) {
+        this.add('quirk_tcc_integer_boolean', keyPath, line, `the integer ${String(value)} stands for a boolean`);
+        return;
+      } else {
+        this.add(
+          'wrong_type',
+          keyPath,
+          line,
+          `${keyPath} is ${actual} (${show(value)}); the schema says ${types.join(' or ')}`,
+        );
+        return;
+      }
+    }
+    if (
+      Array.isArray(spec.rangelist) &&
+      spec.rangelist.length > 0 &&
+      actual !== '<array>' &&
+      actual !== '<dictionary>'
+    ) {
+      if (!spec.rangelist.some((allowed) => allowed === value || String(allowed) === String(value)))
+        this.add(
+          'value_not_allowed',
+          keyPath,
+          line,
+          `${show(value)} is not one of ${spec.rangelist.slice(0, 8).map(show).join(', ')}${spec.rangelist.length > 8 ? ', …' : ''}`,
+        );
+    }
+    if (spec.range && (typeof value === 'number' || typeof value === 'bigint')) {
+      const n = Number(value);
+      if (
+        (typeof spec.range.min === 'number' && n < spec.range.min) ||
+        (typeof spec.range.max === 'number' && n > spec.range.max)
+      )
+        this.add(
+          'value_out_of_range',
+          keyPath,
+          line,
+          `${n} is outside ${spec.range.min ?? '…'}–${spec.range.max ?? '…'}`,
+        );
+    }
+    if (typeof spec.format === 'string' && typeof value === 'string') {
+      let re: RegExp | null = null;
+      try {
+        re = new RegExp(spec.format);
+      } catch {
+        re = null;
+      }
+      if (re && !re.test(value))
+        this.add('value_format_mismatch', keyPath, line, `${show(value)} does not match ${spec.format}`);
+    }
+    if (Array.isArray(spec.subkeys) && spec.subkeys.length > 0) {
+      if (isDict(value) && actual === '<dictionary>') this.dict(value, spec.subkeys, keyPath);
+      else if (Array.isArray(value)) {
+        const item = spec.subkeys[0]!;
+        value.slice(0, 1000).forEach((element, i) => {
+          if (Array.isArray(spec.rangelist) && spec.rangelist.length > 0 && !spec.rangelist.includes(element))
+            this.add(
+              'value_not_allowed',
+              joinPath(keyPath, i),
+              lineOf(this.document, value, i),
+              `${show(element)} is not an allowed value`,
+            );
+          this.value(
+            element,
+            { ...item, key: item.key },
+            joinPath(keyPath, i),
+            lineOf(this.document, value, i) ?? line,
+          );
+        });
+      }
+    }
+  }
+}
+
+export interface PayloadSchemaResult {
+  schema: PayloadSchema | null;
+  issues: SchemaIssue[];
+}
+
+const serious = (issues: SchemaIssue[]) =>
+  issues.filter((i) => !i.code.startsWith('quirk_') && i.code !== 'key_deprecated' && i.code !== 'newer_than_target')
+    .length;
+
+/** Checks one payload (or a profile's outer dictionary) against the schemas. */
+export function checkPayloadSchema(
+  document: ProfileDocument,
+  payload: Payload,
+  schemas: SchemaSet,
+  options: SchemaOptions,
+): PayloadSchemaResult {
+  if (payload.role === 'top') {
+    if (document.kind !== 'profile') return { schema: schemas.top, issues: [] };
+    const checker = new Checker(document, null, options);
+    // PayloadContent's elements are payloads, checked each against their own schema.
+    const keys = schemas.top.keys.map((k) => (k.key === 'PayloadContent' ? { ...k, subkeys: undefined } : k));
+    checker.dict(payload.dict, keys, payload.path);
+    return { schema: schemas.top, issues: checker.issues };
+  }
+  const candidates = payload.type ? (schemas.byType.get(payload.type) ?? []) : [];
+  if (candidates.length === 0) return { schema: null, issues: [] };
+  let best: PayloadSchemaResult | null = null;
+  for (const schema of candidates) {
+    const checker = new Checker(document, payload.type, options);
+    const line = payload.path === '' ? null : null;
+    checker.os(schema.macOS ?? { introduced: 'n/a' }, payload.path, line, `the payload type ${payload.type}`);
+    const installed = document.kind === 'installed';
+    const keys = installed ? schema.keys : [...schemas.common.keys, ...schema.keys];
+    // Installed profiles show the settings without the common keys (they sit beside them).
+    checker.dict(payload.settings, keys, payload.settingsPath);
+    if (!best || serious(checker.issues) < serious(best.issues)) best = { schema, issues: checker.issues };
+  }
+  return best!;
+}
