@@ -44,6 +44,13 @@ export const trustKeys = {
       'OCSP revocation checking: off; soft (a responder that cannot be reached is reported, the chain still trusted); require (no positive answer = not trusted)',
     default: () => 'soft',
   },
+  TrustOCSPAllowLocal: {
+    schema: z.boolean(),
+    expected: 'true or false',
+    meaning:
+      'ask OCSP responders whose address is loopback or link-local too (off: a certificate cannot make root send requests to this machine or its link; tests turn it on)',
+    default: () => false,
+  },
 } satisfies KeySpecs;
 
 export type TrustConfig = CoreConfig & ConfigOf<typeof trustKeys>;
