@@ -46,9 +46,9 @@ export const trustKeys = {
   },
   TrustOCSPAllowLocal: {
     schema: z.boolean(),
-    expected: 'true or false',
+    expected: 'a boolean',
     meaning:
-      'ask OCSP responders whose address is loopback or link-local too (off: a certificate cannot make root send requests to this machine or its link; tests turn it on)',
+      'also ask OCSP responders at loopback or link-local addresses (default: never; a certificate must not make root send requests to this machine or its link)',
     default: () => false,
   },
 } satisfies KeySpecs;
