@@ -331,8 +331,12 @@ it(
     const status = await agentctl(['status', '--socket', fixture.socketPath]);
     t.regex(status.stdout, new RegExp(`${longUrl.replaceAll('.', '\\.')} — NOT trusted: malformed`));
     t.regex(status.stdout, />>> Clock\n/);
-    const changed = fixture.logLines().filter((l) => String(l.message).startsWith('trust '));
-    t.is(changed.length, 10, 'one log line per target');
+    const logged = fixture.logLines().map((l) => String(l.message));
+    for (const target of [good.chainFile, longUrl, hugeUrl, ...bigTargets])
+      t.true(
+        logged.some((m) => m.startsWith(`trust ${target}: `)),
+        `a log line for ${target}`,
+      );
   },
 );
 
