@@ -6,7 +6,8 @@
 import { ssoTargetsFromOutput } from '../trust/sso-targets.js';
 import { ConfigParseError, parseConfigBytes, type ConfigLimits, type ParseAnswer } from './bounded-parse.js';
 
-type Request = { task?: undefined; bytes: Uint8Array; limits: ConfigLimits } | { task: 'sso_targets'; bytes: Uint8Array };
+type Request =
+  { task?: undefined; bytes: Uint8Array; limits: ConfigLimits } | { task: 'sso_targets'; bytes: Uint8Array };
 
 const reply = (answer: unknown) => process.send!(answer, () => process.disconnect());
 

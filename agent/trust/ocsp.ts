@@ -80,10 +80,13 @@ function guardedLookup(allowLocal: boolean): net.LookupFunction {
       const list = addresses as unknown as dns.LookupAddress[];
       const local = list.find((a) => isLocalAddress(a.address));
       if (!allowLocal && local) {
-        const refused = Object.assign(new Error(refusedAddress(hostname, local.address)), { code: 'ERR_LOCAL_ADDRESS' });
+        const refused = Object.assign(new Error(refusedAddress(hostname, local.address)), {
+          code: 'ERR_LOCAL_ADDRESS',
+        });
         return callback(refused, '', 4);
       }
-      if ((options as dns.LookupOptions).all) return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, list);
+      if ((options as dns.LookupOptions).all)
+        return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, list);
       return callback(null, list[0]!.address, list[0]!.family);
     });
   };
@@ -110,7 +113,10 @@ export function fetchOcsp(
   const refuse = (code: OcspFailureCode, message: string): Promise<OcspFetch> =>
     Promise.resolve({ ok: false, url, code, message });
   if (url.length > maxResponderUrlChars)
-    return refuse('responder_url_invalid', `the responder URL is ${url.length} characters; at most ${maxResponderUrlChars} are asked`);
+    return refuse(
+      'responder_url_invalid',
+      `the responder URL is ${url.length} characters; at most ${maxResponderUrlChars} are asked`,
+    );
   let parsed: URL;
   try {
     parsed = new URL(url);
