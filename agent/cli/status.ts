@@ -50,7 +50,10 @@ export function renderStatus(status: Record<string, unknown>, stream: NodeJS.Wri
       if (value === undefined || value === null) return renderSection(section.title, section.absent, style);
       const object = asObject(value);
       if (!object) return renderSection(section.title, [['Value', JSON.stringify(value)]], style);
-      const rows = rowsFor(section.view?.(object) ?? object, style);
+      // A section the daemon could not give (it failed, or was too large) is its error, not its view.
+      const failed =
+        typeof object.error === 'string' && Object.keys(object).every((k) => k === 'error' || k === 'error_code');
+      const rows = rowsFor((!failed && section.view?.(object)) || object, style);
       return renderSection(section.title, rows.length ? rows : 'No data', style);
     })
     .join('\n');

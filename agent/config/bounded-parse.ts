@@ -201,6 +201,18 @@ export function parseConfigBytesInChild(buffer: Buffer, limits: ConfigLimits = c
         `is ${buffer.length} bytes; configuration files are limited to ${limits.maxBytes} bytes`,
       ),
     );
+  return askParserProcess<ParseAnswer>({ bytes: new Uint8Array(buffer), limits }, limits.timeoutMs).then((answer) => {
+    if (answer.ok) return answer.values;
+    throw new ConfigParseError(answer.code, answer.message);
+  });
+}
+
+/**
+ * Sends one request to a new parser process (parse-process.ts) and resolves with its one
+ * answer: a config file's bytes, or another task it knows (the `profiles` output of
+ * agent/trust/sso-targets.ts). Rejects only with ConfigParseError.
+ */
+export function askParserProcess<T>(message: object, timeoutMs: number): Promise<T> {
   return new Promise((resolve, reject) => {
     let child: ReturnType<typeof fork>;
     try {
@@ -231,14 +243,12 @@ export function parseConfigBytesInChild(buffer: Buffer, limits: ConfigLimits = c
     const timer = setTimeout(
       () =>
         settle(() =>
-          reject(new ConfigParseError('timed_out', `took longer than ${limits.timeoutMs} ms to parse; it is ignored`)),
+          reject(new ConfigParseError('timed_out', `took longer than ${timeoutMs} ms to parse; it is ignored`)),
         ),
-      limits.timeoutMs,
+      timeoutMs,
     );
     timer.unref();
-    child.once('message', (answer: ParseAnswer) =>
-      settle(() => (answer.ok ? resolve(answer.values) : reject(new ConfigParseError(answer.code, answer.message)))),
-    );
+    child.once('message', (answer: T) => settle(() => resolve(answer)));
     child.once('error', (error) =>
       settle(() => reject(new ConfigParseError('does_not_parse', `could not run the parser (${error.message})`))),
     );
@@ -254,6 +264,6 @@ export function parseConfigBytesInChild(buffer: Buffer, limits: ConfigLimits = c
         ),
       ),
     );
-    child.send({ bytes: new Uint8Array(buffer), limits });
+    child.send(message);
   });
 }

@@ -1,9 +1,21 @@
-// The configuration parser's own process (bounded-parse.ts parseConfigBytesInChild): receives
-// one file's bytes and its limits, sends back the values or the error's code and message, and
-// exits.
+// The configuration parser's own process (bounded-parse.ts askParserProcess): receives one
+// request, sends back one answer, and exits. A request is a configuration file's bytes and
+// limits (answered with the values or the error's code and message), or `profiles` output
+// whose SSO targets agent/trust/sso-targets.ts wants (parsed here, so that agentd never holds
+// up to 16 MB of XML tree).
+import { ssoTargetsFromOutput } from '../trust/sso-targets.js';
 import { ConfigParseError, parseConfigBytes, type ConfigLimits, type ParseAnswer } from './bounded-parse.js';
 
-process.once('message', (request: { bytes: Uint8Array; limits: ConfigLimits }) => {
+type Request =
+  { task?: undefined; bytes: Uint8Array; limits: ConfigLimits } | { task: 'sso_targets'; bytes: Uint8Array };
+
+const reply = (answer: unknown) => process.send!(answer, () => process.disconnect());
+
+process.once('message', (request: Request) => {
+  if (request.task === 'sso_targets') {
+    void ssoTargetsFromOutput(request.bytes).then(reply);
+    return;
+  }
   const { bytes, limits } = request;
   void parseConfigBytes(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), limits)
     .then(
@@ -14,5 +26,5 @@ process.once('message', (request: { bytes: Uint8Array; limits: ConfigLimits }) =
         message: error instanceof Error ? error.message : String(error),
       }),
     )
-    .then((answer) => process.send!(answer, () => process.disconnect()));
+    .then(reply);
 });

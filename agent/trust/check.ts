@@ -1,10 +1,14 @@
-// One trust check of one target (SPEC §1.2): get the chain (TLS handshake or file), fetch OCSP
-// answers when revocation checking is on, have the OS evaluate the chain at the system time and,
-// when there is one, at the corrected time, and say why it fails. `agentctl trust` and the
-// daemon both run this; it never throws for a bad target, it reports it.
+// One trust check of one target (SPEC §1.2): get the chain (TLS handshake or file), have the OS
+// evaluate it at the system time and, when there is one, at the corrected time, fetch OCSP
+// answers when revocation checking is on and the chain is trusted, and say why it fails.
+// `agentctl trust` and the daemon both run this; it never throws for a bad target, it reports
+// it: a chain past what one evaluation takes (trustLimits) is that target's `malformed`.
+// Every string from the certificates or a peer is cut to 1 KiB (bounded-text.ts) in the report.
 import net from 'node:net';
+import { boundText } from '../bounded-text.js';
 import {
   evaluateTrust,
+  trustLimits,
   type EvaluatedCertificate,
   type EvaluateTrustOptions,
   type TrustEvaluation,
@@ -12,7 +16,7 @@ import {
   type TrustResultName,
 } from '../../native/trust.js';
 import { CertificateFileError, readCertificateFile, readProtectedCertificateFile } from './certificates.js';
-import type { DiagnosisCode, FailureCode, RevocationCode, RevocationStatus } from './codes.js';
+import type { DiagnosisCode, FailureCode, RequestResult, RevocationCode, RevocationStatus } from './codes.js';
 import { DerError } from './der.js';
 import { diagnoseEvaluation, errorClass, outOfValidity } from './diagnosis.js';
 import { fetchChain } from './fetch-chain.js';
@@ -39,6 +43,8 @@ export interface TrustCheckOptions {
   revocation?: RevocationMode;
   /** TLS handshake limit (default 10 s); each OCSP request gets the same. */
   timeoutMs?: number;
+  /** Ask OCSP responders on loopback and link-local addresses too (TrustOCSPAllowLocal). */
+  ocspAllowLocal?: boolean;
   /** Read a file target as the daemon must (root-owned, not writable by others, no links). */
   protectedFiles?: boolean;
   /** This machine's wall clock (Unix ms); tests. */
@@ -91,11 +97,20 @@ export interface TrustReport {
     code: RevocationCode | null;
     responder: string | null;
     error: string | null;
+    /** Every OCSP request made (or refused), in chain order: certificate index, URL, what came of it. */
+    requests: OcspRequestReport[];
   };
   chain: CertificateReport[];
   leaf_expires_in_days: number | null;
   hint: string | null;
   checked_at: string;
+}
+
+export interface OcspRequestReport {
+  /** Index in `chain` of the certificate asked about (0: the leaf). */
+  certificate: number;
+  responder: string;
+  result: RequestResult;
 }
 
 /** A target that is neither an https URL nor a file path: a usage error, thrown. */
@@ -120,15 +135,19 @@ export function parseTarget(target: string): { kind: 'url'; url: URL } | { kind:
   return { kind: 'file', path: target };
 }
 
+/** URLs a certificate names that a report keeps (each cut to 1 KiB). */
+const maxUrlsPerCertificate = 8;
+const boundUrls = (urls: readonly string[]) => urls.slice(0, maxUrlsPerCertificate).map((u) => boundText(u));
+
 function certificateReport(c: EvaluatedCertificate): CertificateReport {
   return {
-    subject: c.subject,
-    issuer: c.issuer,
+    subject: boundText(c.subject),
+    issuer: boundText(c.issuer),
     not_before: iso(c.notBefore),
     not_after: iso(c.notAfter),
     sha256: c.sha256,
-    ocsp_urls: c.ocspUrls,
-    crl_urls: c.crlUrls,
+    ocsp_urls: boundUrls(c.ocspUrls),
+    crl_urls: boundUrls(c.crlUrls),
   };
 }
 
@@ -138,24 +157,57 @@ function evaluationReport(e: TrustEvaluation, atMs: number, platform: NodeJS.Pla
     trusted: e.trusted,
     result: e.result,
     diagnosis: diagnoseEvaluation(e, atMs, platform),
-    error: e.errorCode === null ? null : { code: e.errorCode, message: e.errorMessage ?? '' },
+    error: e.errorCode === null ? null : { code: e.errorCode, message: boundText(e.errorMessage ?? '') },
   };
+}
+
+/**
+ * What one evaluation cannot take (native/trust.ts trustLimits): more certificates, or a larger
+ * one, than the limits; null when the input fits. Checked before evaluating, so that a peer's
+ * oversized chain is its own target's `malformed` verdict and never an exception.
+ */
+export function inputProblem(chain: readonly Buffer[], anchors: readonly Buffer[] | undefined): ErrorReport | null {
+  const inputs: Array<[string, readonly Buffer[], number]> = [
+    ['the chain', chain, trustLimits.chainCertificates],
+    ['the trust anchors', anchors ?? [], trustLimits.anchors],
+  ];
+  for (const [name, list, max] of inputs) {
+    if (list.length > max)
+      return {
+        code: 'too_many_certificates',
+        message: `${name} holds more than ${max} certificates; at most ${max} are accepted`,
+      };
+    const big = list.findIndex((c) => c.length > trustLimits.certificateBytes);
+    if (big >= 0)
+      return {
+        code: 'certificate_too_large',
+        message: `certificate ${big + 1} of ${name} is ${list[big]!.length} bytes; at most ${trustLimits.certificateBytes} are accepted`,
+      };
+  }
+  return null;
 }
 
 interface OcspOutcome {
   responses: Buffer[];
-  /** What happened to the leaf's own request. */
-  leaf: { responder: string | null; code: RevocationCode | null; error: string | null; fetched: boolean };
-  /** A response that cannot be accepted at all (larger than the limit). */
-  fatal: string | null;
+  /** What happened to the leaf's own request; `response` is its answer when one came. */
+  leaf: { responder: string | null; code: RevocationCode | null; error: string | null; response: Buffer | null };
+  requests: OcspRequestReport[];
 }
 
-/** One OCSP request per certificate whose issuer is in the chain and that names a responder. */
-async function collectOcsp(chain: readonly EvaluatedCertificate[], timeoutMs: number): Promise<OcspOutcome> {
+/**
+ * One OCSP request per certificate whose issuer is in the chain and that names an http(s)
+ * responder. Called only with a chain the OS evaluated as trusted: a certificate an untrusted
+ * peer made up never makes root send a request anywhere.
+ */
+async function collectOcsp(
+  chain: readonly EvaluatedCertificate[],
+  timeoutMs: number,
+  allowLocal: boolean,
+): Promise<OcspOutcome> {
   const outcome: OcspOutcome = {
     responses: [],
-    leaf: { responder: null, code: null, error: null, fetched: false },
-    fatal: null,
+    leaf: { responder: null, code: null, error: null, response: null },
+    requests: [],
   };
   const leafFails = (code: RevocationCode, error: string) => {
     outcome.leaf.code = code;
@@ -172,28 +224,57 @@ async function collectOcsp(chain: readonly EvaluatedCertificate[], timeoutMs: nu
     const cert = chain[i]!;
     const url = cert.ocspUrls.find((u) => /^https?:\/\//i.test(u));
     if (!url) continue;
-    if (i === 0) outcome.leaf.responder = url;
+    const responder = boundText(url);
+    if (i === 0) outcome.leaf.responder = responder;
     let request: Buffer;
     try {
       request = ocspRequest(cert.der, chain[i + 1]!.der);
     } catch (error) {
-      if (i === 0) leafFails('request_invalid', `cannot build the OCSP request: ${(error as DerError).message}`);
+      if (i === 0)
+        leafFails('request_invalid', boundText(`cannot build the OCSP request: ${(error as DerError).message}`));
       continue;
     }
+    const report: OcspRequestReport = { certificate: i, responder, result: 'answered' };
+    outcome.requests.push(report);
     jobs.push(
-      fetchOcsp(url, request, timeoutMs).then((result: OcspFetch) => {
+      fetchOcsp(url, request, timeoutMs, { allowLocal }).then((result: OcspFetch) => {
         if (result.ok) {
           outcome.responses.push(result.response);
-          if (i === 0) outcome.leaf.fetched = true;
+          if (i === 0) outcome.leaf.response = result.response;
           return;
         }
-        if (result.code === 'response_too_large') outcome.fatal = `OCSP responder ${url}: ${result.message}`;
-        else if (i === 0) leafFails(result.code, `OCSP responder ${url}: ${result.message}`);
+        report.result = result.code;
+        // An answer that cannot be used is no answer: the certificate's revocation is unknown.
+        if (i === 0) leafFails(result.code, boundText(`OCSP responder ${responder}: ${result.message}`));
       }),
     );
   }
   await Promise.all(jobs);
   return outcome;
+}
+
+/**
+ * The leaf's own revocation status, given whether the leaf's responder answered. The native `revocationChecked` is not it on macOS: trustd
+ * sets kSecTrustRevocationChecked only for a trusted chain whose leaf and every intermediate
+ * naming a responder have answers (Security, trust/trustd/SecTrustServer.c:
+ * `SecPathBuilderIsOkResult(builder) && SecCertificatePathVCIsRevocationDone(...)`), so a good
+ * leaf under an unanswered intermediate gives false. When it does not settle the question, the
+ * chain is evaluated again with the leaf's answer alone and a positive answer for the leaf
+ * required: stapled answers are matched per certificate (SecORVCProcessStapledResponses in
+ * trust/trustd/SecRevocationServer.c) and the requirement is a leaf check
+ * (RevocationResponseRequired, OSX/sec/Security/SecPolicyChecks.list), as on Linux.
+ */
+export function leafRevocation(
+  leafAnswered: boolean,
+  decisive: Pick<TrustEvaluation, 'trusted' | 'errorCode' | 'revocationChecked'>,
+  probe: Pick<TrustEvaluation, 'trusted' | 'errorCode'> | null,
+  platform: NodeJS.Platform,
+): 'good' | 'revoked' | 'unknown' {
+  if (!leafAnswered) return 'unknown';
+  if (decisive.trusted && decisive.revocationChecked) return 'good';
+  if (probe === null) return 'unknown';
+  if (probe.trusted) return 'good';
+  return errorClass(probe.errorCode, platform) === 'revoked' ? 'revoked' : 'unknown';
 }
 
 function failure(
@@ -220,10 +301,11 @@ function failure(
       code: null,
       responder: null,
       error: null,
+      requests: [],
     },
     chain: [],
     leaf_expires_in_days: null,
-    hint: trustHint({
+    hint: boundHint({
       diagnosis,
       name,
       kind: base.kind,
@@ -242,6 +324,11 @@ function failure(
 function isEvaluationError(error: unknown): error is TrustEvaluationError {
   const code = (error as { code?: unknown })?.code;
   return code === 'ERR_TRUST_MALFORMED_CERTIFICATE' || code === 'ERR_TRUST_OS';
+}
+
+/** A RangeError of evaluateTrust's argument checks: an input past a limit that inputProblem missed. */
+function isLimitError(error: unknown): error is RangeError {
+  return error instanceof RangeError && error.message.startsWith('evaluateTrust:');
 }
 
 /** Checks one target. Rejects only with TargetError (usage) or a programming error. */
@@ -267,9 +354,22 @@ export async function checkTrust(options: TrustCheckOptions): Promise<TrustRepor
   if (parsed.kind === 'url') {
     const host = parsed.url.hostname.replace(/^\[|\]$/g, '');
     const port = parsed.url.port === '' ? 443 : Number(parsed.url.port);
-    const fetched = await fetchChain({ host, port, servername: net.isIP(host) ? undefined : host, timeoutMs });
+    const fetched = await fetchChain({
+      host,
+      port,
+      servername: net.isIP(host) ? undefined : host,
+      timeoutMs,
+      maxCertificates: trustLimits.chainCertificates + 1,
+    });
     if (!fetched.ok)
-      return failure(base, 'unreachable', { code: fetched.code, message: fetched.message }, revocation, platform, name);
+      return failure(
+        base,
+        'unreachable',
+        { code: fetched.code, message: boundText(fetched.message) },
+        revocation,
+        platform,
+        name,
+      );
     chain = fetched.chain;
   } else {
     try {
@@ -281,9 +381,12 @@ export async function checkTrust(options: TrustCheckOptions): Promise<TrustRepor
       const unreadable =
         error.code === 'file_unreadable' || error.code === 'file_unsafe' || error.code === 'not_a_file';
       const diagnosis = unreadable ? 'unreachable' : 'malformed';
-      return failure(base, diagnosis, { code: error.code, message: error.message }, revocation, platform, name);
+      const message = boundText(error.message);
+      return failure(base, diagnosis, { code: error.code, message }, revocation, platform, name);
     }
   }
+  const tooMuch = inputProblem(chain, options.anchors);
+  if (tooMuch) return failure(base, 'malformed', tooMuch, revocation, platform, name);
 
   const request: EvaluateTrustOptions = { chain, policy };
   if (hostname !== null && policy === 'ssl') request.hostname = hostname;
@@ -296,35 +399,42 @@ export async function checkTrust(options: TrustCheckOptions): Promise<TrustRepor
   let system: TrustEvaluation;
   let corrected: TrustEvaluation | null = null;
   let ocsp: OcspOutcome | null = null;
+  let probe: TrustEvaluation | null = null;
   try {
     system = await evaluateTrust({ ...request, verifyDate: systemMs });
-    if (revocation !== 'off') {
-      // The chain as the OS built it names each certificate's issuer, the anchor included.
-      ocsp = await collectOcsp(
-        system.chain.length > 1 || correctedMs === null
-          ? system.chain
-          : (await evaluateTrust({ ...request, verifyDate: correctedMs })).chain,
-        timeoutMs,
-      );
-      if (ocsp.fatal)
-        return failure(
-          base,
-          'malformed',
-          { code: 'ocsp_response_too_large', message: ocsp.fatal },
-          revocation,
-          platform,
-          name,
-        );
+    if (correctedMs !== null) corrected = await evaluateTrust({ ...request, verifyDate: correctedMs });
+    // Revocation is asked only about a chain the OS trusts (at either time): the chain as the
+    // OS built it names each certificate's issuer, the anchor included.
+    const basis = system.trusted ? system : corrected?.trusted ? corrected : null;
+    if (revocation !== 'off' && basis !== null) {
+      ocsp = await collectOcsp(basis.chain, timeoutMs, options.ocspAllowLocal ?? false);
       const withOcsp = { ...request, ocspResponses: ocsp.responses, requireRevocationCheck: revocation === 'require' };
       system = await evaluateTrust({ ...withOcsp, verifyDate: systemMs });
       if (correctedMs !== null) corrected = await evaluateTrust({ ...withOcsp, verifyDate: correctedMs });
-    } else if (correctedMs !== null) {
-      corrected = await evaluateTrust({ ...request, verifyDate: correctedMs });
+      // The evaluation the verdict rests on, as below: the corrected one when only it trusts.
+      const atCorrected = !system.trusted && corrected?.trusted === true && correctedMs !== null;
+      const decisive = atCorrected ? corrected! : system;
+      if (ocsp.leaf.response !== null && !(decisive.trusted && decisive.revocationChecked))
+        probe = await evaluateTrust({
+          ...request,
+          ocspResponses: [ocsp.leaf.response],
+          requireRevocationCheck: true,
+          verifyDate: atCorrected ? correctedMs! : systemMs,
+        });
     }
   } catch (error) {
+    if (isLimitError(error))
+      return failure(
+        base,
+        'malformed',
+        { code: 'too_many_certificates', message: boundText(error.message) },
+        revocation,
+        platform,
+        name,
+      );
     if (!isEvaluationError(error)) throw error;
     const code = error.code === 'ERR_TRUST_MALFORMED_CERTIFICATE' ? 'malformed_certificate' : 'evaluation_failed';
-    return failure(base, 'malformed', { code, message: error.message }, revocation, platform, name);
+    return failure(base, 'malformed', { code, message: boundText(error.message) }, revocation, platform, name);
   }
 
   const atSystem = evaluationReport(system, systemMs, platform);
@@ -336,14 +446,19 @@ export async function checkTrust(options: TrustCheckOptions): Promise<TrustRepor
   const decisive = diagnosis === 'clock_skew' && corrected ? corrected : system;
   const decisiveMs = decisive === corrected && correctedMs !== null ? correctedMs : systemMs;
 
-  // Revocation, as the decisive evaluation saw it.
+  // Revocation, as the decisive evaluation saw it: revoked when the OS found any certificate
+  // revoked, else the leaf's own status (leafRevocation).
   let status: RevocationStatus = 'off';
   let revocationCode: RevocationCode | null = null;
   let revocationError: string | null = null;
   if (revocation !== 'off') {
     const kind = errorClass(decisive.errorCode, platform);
+    const leafOwn = ocsp === null ? 'unknown' : leafRevocation(ocsp.leaf.response !== null, decisive, probe, platform);
     if (kind === 'revoked') status = 'revoked';
-    else if (decisive.revocationChecked) status = 'good';
+    else if (ocsp === null) {
+      status = 'not_checked';
+      revocationCode = 'chain_not_trusted';
+    } else if (leafOwn !== 'unknown') status = leafOwn;
     else if (!decisive.trusted && kind !== 'revocation_unknown') {
       status = 'not_checked';
       revocationCode = 'chain_not_trusted';
@@ -400,10 +515,11 @@ export async function checkTrust(options: TrustCheckOptions): Promise<TrustRepor
       code: revocationCode,
       responder: ocsp?.leaf.responder ?? null,
       error: revocationError,
+      requests: ocsp?.requests ?? [],
     },
     chain: decisive.chain.map(certificateReport),
     leaf_expires_in_days: leafExpiresInDays,
-    hint: trustHint({
+    hint: boundHint({
       diagnosis,
       name,
       kind: parsed.kind,
@@ -430,6 +546,24 @@ export async function checkTrust(options: TrustCheckOptions): Promise<TrustRepor
       leafExpiresInDays,
     }),
   };
+}
+
+/** A hint made from bounded parts: the names and messages it quotes are cut to 1 KiB each. */
+function boundHint(input: Parameters<typeof trustHint>[0]): string | null {
+  const cut = (s: string | null) => (s === null ? null : boundText(s));
+  const hint = trustHint({
+    ...input,
+    name: boundText(input.name),
+    hostname: cut(input.hostname),
+    message: cut(input.message),
+    certificate: input.certificate && {
+      ...input.certificate,
+      subject: boundText(input.certificate.subject),
+      issuer: boundText(input.certificate.issuer),
+    },
+    top: input.top && { subject: boundText(input.top.subject), issuer: boundText(input.top.issuer) },
+  });
+  return hint === null ? null : boundText(hint, 4 * 1024);
 }
 
 /** Exit code of `agentctl trust`: 0 trusted, 2 evaluated and not trusted, 1 could not evaluate. */

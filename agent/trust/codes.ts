@@ -34,9 +34,9 @@ export const failureCodes = [
   'file_empty',
   'not_certificates',
   'too_many_certificates',
+  'certificate_too_large',
   'malformed_certificate',
   'evaluation_failed',
-  'ocsp_response_too_large',
 ] as const;
 export type FailureCode = (typeof failureCodes)[number];
 
@@ -50,13 +50,27 @@ export const revocationCodes = [
   'issuer_missing',
   'request_invalid',
   'responder_url_invalid',
+  'responder_not_allowed',
   'responder_unreachable',
   'responder_timeout',
   'responder_http_status',
   'response_unusable',
+  'response_too_large',
   'chain_not_trusted',
 ] as const;
 export type RevocationCode = (typeof revocationCodes)[number];
+
+/** What became of one OCSP request, `revocation.requests[].result` in JSON: answered, or why not. */
+export const requestResults = [
+  'answered',
+  'responder_url_invalid',
+  'responder_not_allowed',
+  'responder_unreachable',
+  'responder_timeout',
+  'responder_http_status',
+  'response_too_large',
+] as const;
+export type RequestResult = (typeof requestResults)[number];
 
 /** Why agentd checked its targets, `trust.last_check_reason` in JSON. */
 export const checkReasons = ['start', 'interval', 'config_changed', 'clock_estimate', 'clock_state_changed'] as const;
@@ -68,5 +82,6 @@ export const trustCodeLists = {
   failureCodes,
   revocationStatuses,
   revocationCodes,
+  requestResults,
   checkReasons,
 } as const;

@@ -44,6 +44,13 @@ export const trustKeys = {
       'OCSP revocation checking: off; soft (a responder that cannot be reached is reported, the chain still trusted); require (no positive answer = not trusted)',
     default: () => 'soft',
   },
+  TrustOCSPAllowLocal: {
+    schema: z.boolean(),
+    expected: 'a boolean',
+    meaning:
+      'also ask OCSP responders at loopback or link-local addresses (default: never; a certificate must not make root send requests to this machine or its link)',
+    default: () => false,
+  },
 } satisfies KeySpecs;
 
 export type TrustConfig = CoreConfig & ConfigOf<typeof trustKeys>;

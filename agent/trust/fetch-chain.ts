@@ -1,5 +1,6 @@
 // A server's certificate chain, fetched with one TLS handshake: SNI set, no verification in
-// Node (the OS evaluates the chain afterwards), the peer's chain walked to DER, a time limit.
+// Node (the OS evaluates the chain afterwards), the peer's chain walked to DER up to a number
+// of certificates (a peer decides how many it sends), a time limit.
 import net from 'node:net';
 import tls, { type DetailedPeerCertificate } from 'node:tls';
 import type { FailureCode } from './codes.js';
@@ -10,6 +11,8 @@ export interface ChainFetchOptions {
   /** Server name sent as SNI; default `host` unless it is an IP address (SNI never carries one). */
   servername?: string;
   timeoutMs: number;
+  /** Stop walking the peer's chain after this many certificates (default 65: one past what is evaluated). */
+  maxCertificates?: number;
 }
 
 export type ChainFetch =
@@ -42,6 +45,7 @@ function describeError(
 /** The certificates the server sent, leaf first, as DER. Never rejects. */
 export function fetchChain(options: ChainFetchOptions): Promise<ChainFetch> {
   const { host, port, timeoutMs } = options;
+  const maxCertificates = options.maxCertificates ?? 65;
   const servername = options.servername ?? (net.isIP(host) ? undefined : host);
   const where = `${net.isIPv6(host) ? `[${host}]` : host}:${port}`;
   return new Promise((resolve) => {
@@ -62,7 +66,7 @@ export function fetchChain(options: ChainFetchOptions): Promise<ChainFetch> {
       const chain: Buffer[] = [];
       const seen = new Set<string>();
       let cert: DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
-      while (cert && cert.raw && !seen.has(cert.fingerprint256)) {
+      while (cert && cert.raw && !seen.has(cert.fingerprint256) && chain.length < maxCertificates) {
         seen.add(cert.fingerprint256);
         chain.push(Buffer.from(cert.raw));
         cert = cert.issuerCertificate;

@@ -49,7 +49,7 @@ export const trust: Capability = {
         {
           name: 'config',
           value: '<file>',
-          description: 'read TrustCAFiles, TrustRevocation and the NTP settings from this file',
+          description: 'read TrustCAFiles, TrustRevocation, TrustOCSPAllowLocal and the NTP settings from this file',
         },
       ],
       needsRoot: false,

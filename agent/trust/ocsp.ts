@@ -2,9 +2,16 @@
 // its authorityInfoAccess names, with a time limit and a size limit. The response is not
 // interpreted here: its bytes go to the native evaluation, which checks its signature,
 // authority, status and freshness the way the OS does.
+// The responder URL comes from a certificate, so root POSTs where a certificate says: check.ts
+// asks only for a chain the OS already trusts, and here only http(s) URLs of at most 1 KiB are
+// asked, never (unless allowed) an address on loopback, link-local or unspecified, checked on
+// the addresses the connection actually uses (a custom lookup: no second resolution to rebind).
 import { createHash } from 'node:crypto';
+import dns from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
+import net from 'node:net';
+import { boundText } from '../bounded-text.js';
 import { trustLimits } from '../../native/trust.js';
 import type { RevocationCode } from './codes.js';
 import { certificateFields, encode } from './der.js';
@@ -29,42 +36,98 @@ export function ocspRequest(certificate: Uint8Array, issuer: Uint8Array): Buffer
   return encode(0x30, tbsRequest);
 }
 
-export type OcspFailureCode =
-  | Extract<
-      RevocationCode,
-      'responder_url_invalid' | 'responder_unreachable' | 'responder_timeout' | 'responder_http_status'
-    >
-  | 'response_too_large';
+export type OcspFailureCode = Extract<
+  RevocationCode,
+  | 'responder_url_invalid'
+  | 'responder_not_allowed'
+  | 'responder_unreachable'
+  | 'responder_timeout'
+  | 'responder_http_status'
+  | 'response_too_large'
+>;
+
+/** The longest responder URL asked (a real one is a few dozen characters). */
+export const maxResponderUrlChars = 1024;
+
+/** Loopback, link-local or unspecified: an address a certificate must not make root POST to. */
+export function isLocalAddress(address: string): boolean {
+  let ip = address.toLowerCase();
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(ip);
+  if (mapped) ip = mapped[1]!;
+  if (net.isIPv4(ip)) {
+    const [a, b] = ip.split('.').map(Number) as [number, number];
+    return a === 127 || a === 0 || (a === 169 && b === 254);
+  }
+  if (net.isIPv6(ip)) {
+    const block = new net.BlockList();
+    block.addSubnet('::1', 128, 'ipv6');
+    block.addSubnet('::', 128, 'ipv6');
+    block.addSubnet('fe80::', 10, 'ipv6');
+    return block.check(ip, 'ipv6');
+  }
+  return false;
+}
+
+function refusedAddress(host: string, address: string): string {
+  return `${host} is ${address === host ? 'a' : `${address}, a`} loopback, link-local or unspecified address (TrustOCSPAllowLocal is off)`;
+}
+
+/** dns.lookup that fails for a local address (Node's http calls it for a name, never for an IP literal). */
+function guardedLookup(allowLocal: boolean): net.LookupFunction {
+  return (hostname, options, callback) => {
+    dns.lookup(hostname, { ...options, all: true }, (error, addresses) => {
+      if (error) return callback(error, '', 4);
+      const list = addresses as unknown as dns.LookupAddress[];
+      const local = list.find((a) => isLocalAddress(a.address));
+      if (!allowLocal && local) {
+        const refused = Object.assign(new Error(refusedAddress(hostname, local.address)), {
+          code: 'ERR_LOCAL_ADDRESS',
+        });
+        return callback(refused, '', 4);
+      }
+      if ((options as dns.LookupOptions).all)
+        return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, list);
+      return callback(null, list[0]!.address, list[0]!.family);
+    });
+  };
+}
 
 export type OcspFetch =
   { ok: true; url: string; response: Buffer } | { ok: false; url: string; code: OcspFailureCode; message: string };
+
+export interface OcspFetchOptions {
+  maxBytes?: number;
+  /** Ask responders on loopback and link-local addresses too (TrustOCSPAllowLocal; tests). */
+  allowLocal?: boolean;
+}
 
 /** POSTs `request` to `url`. Never rejects. */
 export function fetchOcsp(
   url: string,
   request: Buffer,
   timeoutMs: number,
-  maxBytes: number = trustLimits.ocspResponseBytes,
+  options: OcspFetchOptions = {},
 ): Promise<OcspFetch> {
+  const maxBytes = options.maxBytes ?? trustLimits.ocspResponseBytes;
+  const allowLocal = options.allowLocal ?? false;
+  const refuse = (code: OcspFailureCode, message: string): Promise<OcspFetch> =>
+    Promise.resolve({ ok: false, url, code, message });
+  if (url.length > maxResponderUrlChars)
+    return refuse(
+      'responder_url_invalid',
+      `the responder URL is ${url.length} characters; at most ${maxResponderUrlChars} are asked`,
+    );
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    return Promise.resolve({
-      ok: false,
-      url,
-      code: 'responder_url_invalid',
-      message: `"${url.slice(0, 100)}" is not a URL`,
-    });
+    return refuse('responder_url_invalid', `"${boundText(url, 100)}" is not a URL`);
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    return Promise.resolve({
-      ok: false,
-      url,
-      code: 'responder_url_invalid',
-      message: `OCSP responder ${url.slice(0, 100)} is not an http URL`,
-    });
-  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    return refuse('responder_url_invalid', `OCSP responder ${boundText(url, 100)} is not an http URL`);
+  const host = parsed.hostname.replace(/^\[|\]$/g, '');
+  if (!allowLocal && (isLocalAddress(host) || /^localhost\.?$|\.localhost\.?$/i.test(host)))
+    return refuse('responder_not_allowed', refusedAddress(host, host));
   return new Promise((resolve) => {
     let settled = false;
     const finish = (result: OcspFetch) => {
@@ -78,6 +141,7 @@ export function fetchOcsp(
     const req = client.request(parsed, {
       method: 'POST',
       agent: false,
+      lookup: guardedLookup(allowLocal),
       headers: {
         'content-type': 'application/ocsp-request',
         accept: 'application/ocsp-response',
@@ -90,7 +154,11 @@ export function fetchOcsp(
       timeoutMs,
     );
     req.on('error', (error: NodeJS.ErrnoException) =>
-      finish({ ok: false, url, code: 'responder_unreachable', message: error.code ?? error.message }),
+      finish(
+        error.code === 'ERR_LOCAL_ADDRESS'
+          ? { ok: false, url, code: 'responder_not_allowed', message: error.message }
+          : { ok: false, url, code: 'responder_unreachable', message: boundText(error.code ?? error.message) },
+      ),
     );
     req.on('response', (response) => {
       if (response.statusCode !== 200) {
@@ -118,7 +186,7 @@ export function fetchOcsp(
       });
       response.on('end', () => finish({ ok: true, url, response: Buffer.concat(chunks) }));
       response.on('error', (error: NodeJS.ErrnoException) =>
-        finish({ ok: false, url, code: 'responder_unreachable', message: error.code ?? error.message }),
+        finish({ ok: false, url, code: 'responder_unreachable', message: boundText(error.code ?? error.message) }),
       );
     });
     req.end(request);

@@ -2,7 +2,10 @@
 // guardrail's state changes or the Trust keys change, each target (TrustTargets, plus on macOS
 // the IdP hosts of installed Extensible SSO payloads) is evaluated at the system time and, when
 // the guardrail has a confident estimate, at the corrected time. Publishes the Trust section of
-// `agentctl status` and a telemetry event when a target's verdict changes.
+// `agentctl status` and a telemetry event when a target's verdict changes. Each target is
+// checked on its own: one that fails keeps its last verdict, marked stale, and the others are
+// published; a round that fails as a whole leaves every verdict stale, and says why.
+import { boundText } from '../bounded-text.js';
 import type { Daemon } from '../daemon/daemon.js';
 import { caFileLimits, CertificateFileError, readProtectedCertificateFile } from './certificates.js';
 import { checkTrust, type Correction, type RevocationMode, type TrustReport } from './check.js';
@@ -49,7 +52,11 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
 export function attachTrustChecks(daemon: Daemon): void {
   const logger = daemon.logger.child('trust');
   const config = () => daemon.config as TrustConfig;
-  let entries: Array<Record<string, unknown>> = [];
+  /** The last entry of each current target and the round that made it. */
+  let entries: Array<{ target: string; entry: Record<string, unknown>; round: number }> = [];
+  /** Rounds finished (with or without an error); an entry from an earlier one is stale. */
+  let rounds = 0;
+  let roundError: string | null = null;
   let lastCheck: { at_ms: number; reason: string } | null = null;
   let caProblems: string[] = [];
   let ssoError: string | null = null;
@@ -86,10 +93,32 @@ export function attachTrustChecks(daemon: Daemon): void {
     return out;
   };
 
-  daemon.scheduler.every('trust', config().TrustCheckIntervalSeconds * 1000, async ({ reason, signal }) => {
+  /** A target whose check threw (a bug, never a bad peer): its previous entry, or one saying so. */
+  const failedEntry = (target: string, origin: string, message: string): Record<string, unknown> => {
+    const previous = entries.find((e) => e.target === target);
+    const error = { code: 'evaluation_failed', message: boundText(message) };
+    if (previous) return { ...previous.entry, stale_error: error };
+    return {
+      target,
+      origin,
+      trusted: false,
+      result: null,
+      diagnosis: 'malformed',
+      findings: ['malformed'],
+      error,
+      at_corrected_time: null,
+      revocation: null,
+      leaf: null,
+      leaf_expires_in_days: null,
+      hint: null,
+      checked_at: null,
+    };
+  };
+
+  const round = async (reason: string, signal: AbortSignal): Promise<void> => {
     const c = config();
     const sso = await installedSsoTargets();
-    ssoError = sso.error;
+    ssoError = sso.error === null ? null : boundText(sso.error);
     const targets: Array<{ target: string; origin: 'configured' | 'sso_payload' }> = [
       ...c.TrustTargets.map((target) => ({ target, origin: 'configured' as const })),
       ...sso.targets
@@ -99,24 +128,38 @@ export function attachTrustChecks(daemon: Daemon): void {
     const extra = await anchors(c.TrustCAFiles);
     const corrected = correction();
     const revocation = c.TrustRevocation as RevocationMode;
-    const reports = await untilAborted(
+    const outcomes = await untilAborted(
       mapLimited(targets, CONCURRENCY, async ({ target, origin }) => {
-        const report = await checkTrust({
-          target,
-          anchors: extra.length ? extra : undefined,
-          correction: corrected,
-          revocation,
-          protectedFiles: true,
-        });
-        return { report, origin };
+        try {
+          const report = await checkTrust({
+            target,
+            anchors: extra.length ? extra : undefined,
+            correction: corrected,
+            revocation,
+            protectedFiles: true,
+            ocspAllowLocal: c.TrustOCSPAllowLocal,
+          });
+          return { target, origin, report, error: null };
+        } catch (error) {
+          return { target, origin, report: null, error: (error as Error)?.message ?? String(error) };
+        }
       }),
       signal,
     );
     // Shutting down: a check cut short is not a result.
-    if (reports === undefined) return;
-    entries = reports.map(({ report, origin }) => statusEntry(report, origin));
+    if (outcomes === undefined) return;
+    const thisRound = rounds + 1;
+    entries = outcomes.map(({ target, origin, report, error }) => {
+      if (report) return { target, entry: statusEntry(report, origin), round: thisRound };
+      logger.error(`trust ${boundText(target, 200)}: the check failed`, { target, error: boundText(error ?? '') });
+      const previous = entries.find((e) => e.target === target);
+      return { target, entry: failedEntry(target, origin, error ?? ''), round: previous?.round ?? thisRound };
+    });
+    rounds = thisRound;
+    roundError = null;
     correctionSource = corrected ? corrected.source : null;
     lastCheck = { at_ms: Date.now(), reason };
+    const reports = outcomes.filter((o) => o.report !== null).map((o) => ({ report: o.report! }));
     for (const { report } of reports) {
       // What a fleet counts is a change: one event per target when its verdict or findings
       // change (and its first result after a start), not one per check.
@@ -150,10 +193,22 @@ export function attachTrustChecks(daemon: Daemon): void {
     }
     for (const target of [...previousVerdict.keys()])
       if (!targets.some((t) => t.target === target)) previousVerdict.delete(target);
+  };
+
+  daemon.scheduler.every('trust', config().TrustCheckIntervalSeconds * 1000, async ({ reason, signal }) => {
+    try {
+      await round(reason, signal);
+    } catch (error) {
+      // Every verdict shown is now older than this round: status says so (stale), and why.
+      rounds += 1;
+      roundError = boundText((error as Error)?.message ?? String(error));
+      lastCheck = { at_ms: Date.now(), reason };
+      throw error;
+    }
   });
 
   daemon.status.section('trust', () => ({
-    targets: entries,
+    targets: entries.map(({ entry, round: made }) => ({ ...entry, stale: made < rounds })),
     revocation: config().TrustRevocation,
     interval_s: config().TrustCheckIntervalSeconds,
     ca_files: config().TrustCAFiles,
@@ -162,6 +217,7 @@ export function attachTrustChecks(daemon: Daemon): void {
     corrected_time_source: correctionSource,
     last_check_ms: lastCheck?.at_ms ?? null,
     last_check_reason: lastCheck?.reason ?? null,
+    last_check_error: roundError,
   }));
 
   // A change of the guardrail's state changes the corrected time (or whether there is one).

@@ -8,6 +8,9 @@ interface TargetRow {
   findings?: string[];
   leaf_expires_in_days?: number | null;
   hint?: string | null;
+  /** The verdict is older than the daemon's last round (that round could not check it). */
+  stale?: boolean;
+  checked_at?: string | null;
 }
 
 export function targetLine(t: TargetRow): string {
@@ -20,7 +23,8 @@ export function targetLine(t: TargetRow): string {
       : days < 0
         ? `, expired ${-days} day${days === -1 ? '' : 's'} ago`
         : `, expires in ${days} day${days === 1 ? '' : 's'}`;
-  return `${verdict}: ${findings}${expiry}`;
+  const stale = t.stale ? ` (stale: from ${t.checked_at ?? 'an earlier round'})` : '';
+  return `${verdict}: ${findings}${expiry}${stale}`;
 }
 
 export function trustView(section: Record<string, unknown>): Record<string, unknown> {
@@ -34,6 +38,7 @@ export function trustView(section: Record<string, unknown>): Record<string, unkn
     last_check_at: section.last_check_ms ?? null,
   };
   if (section.last_check_reason) view.last_check_reason = section.last_check_reason;
+  if (section.last_check_error) view.last_check_error = section.last_check_error;
   if (section.corrected_time_source) view.corrected_time = section.corrected_time_source;
   const hints = targets.filter((t) => t.hint).map((t) => t.hint!);
   view.hint = hints.length ? hints.join(' ') : 'None';

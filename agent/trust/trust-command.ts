@@ -199,6 +199,7 @@ export async function run({ args, flags }: CommandInput): Promise<number> {
     anchorsOnly: flags['anchors-only'] === true,
     correction,
     revocation: ((flags.revocation as RevocationMode | undefined) ?? config.TrustRevocation) as RevocationMode,
+    ocspAllowLocal: config.TrustOCSPAllowLocal,
   });
   process.stdout.write(flags.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
   return exitCodeOf(report);

@@ -13,6 +13,7 @@ import {
   type CheckReason,
   type DiagnosisCode,
   type FailureCode,
+  type RequestResult,
   type RevocationCode,
   type RevocationStatus,
 } from '../../agent/trust/codes.js';
@@ -33,9 +34,11 @@ const exact: [
   Equal<TrustReport['revocation']['code'], RevocationCode | null>,
   Extends<CertificateFileErrorCode, FailureCode>,
   Extends<Exclude<ChainFetch, { ok: true }>['code'], FailureCode>,
-  Extends<Exclude<OcspFailureCode, 'response_too_large'>, RevocationCode>,
+  Extends<OcspFailureCode, RevocationCode>,
+  Equal<TrustReport['revocation']['requests'][number]['result'], RequestResult>,
+  Equal<RequestResult, 'answered' | OcspFailureCode>,
   Equal<CheckReason, (typeof checkReasons)[number]>,
-] = [true, true, true, true, true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true, true, true, true, true, true];
 
 test('every code-carrying field is typed by its list (checked by the compiler)', (t) => {
   t.true(exact.every(Boolean));

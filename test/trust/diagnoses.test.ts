@@ -130,6 +130,7 @@ for (const c of cases) {
       code: null,
       responder: null,
       error: null,
+      requests: [],
     } as never);
     t.is(
       report.chain[0]!.sha256,
