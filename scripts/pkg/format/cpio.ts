@@ -98,7 +98,8 @@ async function* archive(entries: TreeEntry[], cksums: Map<string, number>): Asyn
       sum.update(data);
       yield data;
     }
-    if (read !== entry.size) throw new Error(`cpio: ${name} changed size while it was packed (${entry.size} -> ${read})`);
+    if (read !== entry.size)
+      throw new Error(`cpio: ${name} changed size while it was packed (${entry.size} -> ${read})`);
     cksums.set(entry.path, sum.digest());
   }
   yield header({ ino: 0, mode: 0, nlink: 1, mtime: 0, name: 'TRAILER!!!', size: 0 });

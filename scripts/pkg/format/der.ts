@@ -97,7 +97,7 @@ export function readElement(buf: Buffer, offset = 0): Element {
 /** The elements inside a constructed element's content. */
 export function children(content: Buffer): Element[] {
   const out: Element[] = [];
-  for (let offset = 0; offset < content.length; ) {
+  for (let offset = 0; offset < content.length;) {
     const element = readElement(content, offset);
     out.push(element);
     offset += element.der.length;

@@ -8,7 +8,15 @@
 //     certificates; the signer named by issuer and serial number.
 // The key never leaves node:crypto. Given the same time, the output is the same bytes
 // (PKCS#1 v1.5 signatures are deterministic), so signed builds are reproducible too.
-import { createHash, createPrivateKey, constants, privateEncrypt, sign, X509Certificate, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  constants,
+  privateEncrypt,
+  sign,
+  X509Certificate,
+  type KeyObject,
+} from 'node:crypto';
 import {
   explicit,
   implicitConstructed,

@@ -59,6 +59,7 @@ export function scanTree(root: string, options: { mtime?: number } = {}): TreeEn
 export function sourceDateEpoch(env: NodeJS.ProcessEnv = process.env): number | undefined {
   const raw = env.SOURCE_DATE_EPOCH;
   if (raw === undefined || raw === '') return undefined;
-  if (!/^\d{1,11}$/.test(raw)) throw new TreeError(`SOURCE_DATE_EPOCH must be whole seconds, not "${raw.slice(0, 40)}"`);
+  if (!/^\d{1,11}$/.test(raw))
+    throw new TreeError(`SOURCE_DATE_EPOCH must be whole seconds, not "${raw.slice(0, 40)}"`);
   return Number(raw);
 }

@@ -164,8 +164,10 @@ export function layoutXar(nodes: XarNode[], options: { mtime: number; signer?: X
   if (signer) {
     const rsa = signer.signRsa(checksum);
     const cms = signer.signCms(checksum);
-    if (rsa.length !== signer.rsaSize) throw new Error(`xar: RSA signature is ${rsa.length} bytes, not ${signer.rsaSize}`);
-    if (cms.length !== signer.cmsSize) throw new Error(`xar: CMS signature is ${cms.length} bytes, not ${signer.cmsSize}`);
+    if (rsa.length !== signer.rsaSize)
+      throw new Error(`xar: RSA signature is ${rsa.length} bytes, not ${signer.rsaSize}`);
+    if (cms.length !== signer.cmsSize)
+      throw new Error(`xar: CMS signature is ${cms.length} bytes, not ${signer.cmsSize}`);
     layout.signatures = { rsa, cms };
   }
   return layout;
