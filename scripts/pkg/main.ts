@@ -518,7 +518,7 @@ export async function buildPackage(options: Options): Promise<Report> {
       }
       if (options.writer === 'ts')
         steps.push({ step: 'write the package (TypeScript)', result: 'skipped', detail: '--stage-only: no .pkg made' });
-    } else if (!macos || options.writer === 'ts') {
+    } else if (!macos || options.writer === 'ts' || options.payloadOnly) {
       await writeWithTypeScript({ options, settings, staged, steps, report, macos });
     } else {
       const identity = options.codesign ?? '-';
