@@ -1,6 +1,6 @@
 // The installer's own files, written from the build settings: the Distribution file for
 // `productbuild --distribution`, the PackageInfo that `pkgbuild` writes into the component
-// (written here too, for the checks and for the flat-package writer that comes later), the
+// (written here too, for the checks and for the TypeScript writer, flat-package.ts), the
 // component property list (`pkgbuild --component-plist`), the code-signing entitlements of
 // the Node runtime, and the PPPC profile granting that runtime Full Disk Access.
 //
@@ -26,9 +26,16 @@ function xmlAttr(value: string): string {
   return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-export function distributionXml(settings: BuildSettings): string {
+/**
+ * The Distribution file. For productbuild, the pkg-ref names the component file beside it;
+ * inside a product archive (`archive`, the TypeScript writer) it names the component in
+ * the archive ("#file", what productbuild writes) with the payload's size.
+ */
+export function distributionXml(settings: BuildSettings, archive?: { installKBytes: number }): string {
   const id = xmlAttr(settings.packageIdentifier);
   const version = xmlAttr(settings.version);
+  const target = `${archive ? '#' : ''}${xmlAttr(componentFileName(settings))}`;
+  const size = archive ? ` installKBytes="${archive.installKBytes}"` : '';
   return `<?xml version="1.0" encoding="utf-8"?>
 <installer-gui-script minSpecVersion="2">
     <title>${xmlAttr(settings.productName)}</title>
@@ -50,7 +57,7 @@ export function distributionXml(settings: BuildSettings): string {
     <choice id="${id}" visible="false">
         <pkg-ref id="${id}"/>
     </choice>
-    <pkg-ref id="${id}" version="${version}" onConclusion="none">${xmlAttr(componentFileName(settings))}</pkg-ref>
+    <pkg-ref id="${id}" version="${version}" onConclusion="none"${size}>${target}</pkg-ref>
     <product id="${xmlAttr(settings.productIdentifier)}" version="${version}"/>
 </installer-gui-script>
 `;

@@ -294,10 +294,20 @@ export function notarize(productFile: string, keychainProfile: string): string {
  * pkgutil --check-signature: a signed build must show a trusted Developer ID Installer
  * signature; an unsigned one must say so ("no signature"), which is reported, not an error.
  */
-export function checkSignature(productFile: string, expectSigned: boolean): string {
+export function checkSignature(
+  productFile: string,
+  expectSigned: boolean,
+  options: { anyCertificate?: boolean } = {},
+): string {
   const r = spawnSync('pkgutil', ['--check-signature', productFile], { encoding: 'utf8' });
   const text = `${r.stdout}${r.stderr}`.trim();
   const status = /Status:\s*(.*)/.exec(text)?.[1]?.trim() ?? text.split('\n')[0];
+  // The TypeScript writer may be given a certificate macOS does not trust (a test root):
+  // pkgutil must still find and read the signature.
+  if (expectSigned && options.anyCertificate) {
+    if (/no signature/i.test(status) || !/signed/i.test(status)) throw new Error(`pkgutil --check-signature: ${text}`);
+    return status;
+  }
   if (expectSigned) {
     if (r.status !== 0 || !/signed by a (developer )?certificate/i.test(status))
       throw new Error(`pkgutil --check-signature: ${text}`);

@@ -4,12 +4,15 @@
 // On macOS: universal addon and runtime, payload, codesign (hardened runtime), pkgbuild,
 // productbuild, and with --sign productsign, with --notarize notarytool + stapler; then
 // pkgutil --check-signature and pkgutil --expand to check what was built.
-// Elsewhere (Linux): the same staging and every check that needs no Apple tool, and a list
-// of the steps that need a Mac.
+// With --writer ts (the default off macOS): the package is written by flat-package.ts, with
+// no Apple tool, and signed with --sign-key/--sign-cert. Off macOS the binaries cannot be
+// made universal or signed: give --payload-from a payload staged and signed on a Mac
+// (npm run pkg -- --payload-only there). The report lists the steps that need a Mac.
 //
 // `npm run pkg -- --write-sources` rewrites the generated files kept in the repository
 // (launchd/*.plist, pkg-scripts/common.sh's settings, the PPPC example) for the default
 // settings; a test fails when they drift.
+import { spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -39,7 +42,11 @@ import {
   runtimeCodeRequirement,
 } from './installer-xml.js';
 import { launchdFiles } from './launchd.js';
-import { stagePayload, walk } from './payload.js';
+import { loadSigningIdentity, payloadFrom, signPasswordVariable, writeFlatPackage } from './flat-package.js';
+import { scanTree, sourceDateEpoch, TreeError } from './format/tree.js';
+import { SigningError } from './format/sign.js';
+import { renderScripts } from './install-scripts.js';
+import { stagePayload, walk, writeInstallerScripts, type StagedPayload } from './payload.js';
 import { buildSettings, repositoryVersion, SettingsError, type BuildSettings } from './settings.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -54,7 +61,17 @@ const usage = `usage: npm run pkg -- [options]
   --sign IDENTITY           "Developer ID Installer: …": productsign the package
   --notarize PROFILE        notarytool keychain profile: notarize and staple (needs --sign)
   --team-id ID              team id written into the PPPC profile of an unsigned build
-  --stage-only              stage and check only, without Apple's tools (what Linux does)
+  --writer apple|ts         apple: pkgbuild + productbuild (macOS, the default there);
+                            ts: written in TypeScript, any OS (the default elsewhere)
+  --payload-from DIR|TAR    package this staged payload (signed on a Mac) instead of
+                            staging one here; TAR from --payload-only
+  --payload-only            stage (and on macOS sign) the payload, write payload.tar.gz,
+                            make no package
+  --sign-key FILE           --writer ts: the installer key (PEM; passphrase in
+                            ${signPasswordVariable})
+  --sign-cert FILE          --writer ts: its certificate and chain (PEM), or one PKCS#12
+                            file holding key and chain; repeatable
+  --stage-only              stage and check only, make no package
   --json                    print the report as JSON
   --write-sources           rewrite the generated files kept in the repository, then exit`;
 
@@ -73,6 +90,10 @@ export interface Report {
   product?: string;
   steps: Step[];
   ok: boolean;
+  /** What the report must say besides its steps (e.g. a payload that cannot run on a Mac). */
+  notes: string[];
+  /** --payload-only: the payload tarball. */
+  payloadArchive?: string;
 }
 
 interface Options {
@@ -86,6 +107,11 @@ interface Options {
   json: boolean;
   stageOnly: boolean;
   writeSources: boolean;
+  writer: 'apple' | 'ts';
+  payloadFrom?: string;
+  payloadOnly: boolean;
+  signKey?: string;
+  signCerts: string[];
 }
 
 function parseCommandLine(argv: string[]): Options {
@@ -101,6 +127,11 @@ function parseCommandLine(argv: string[]): Options {
       'team-id': { type: 'string' },
       json: { type: 'boolean' },
       'stage-only': { type: 'boolean' },
+      writer: { type: 'string' },
+      'payload-from': { type: 'string' },
+      'payload-only': { type: 'boolean' },
+      'sign-key': { type: 'string' },
+      'sign-cert': { type: 'string', multiple: true },
       'write-sources': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -116,6 +147,20 @@ function parseCommandLine(argv: string[]): Options {
     throw new UsageError('--notarize needs --sign (Apple notarizes signed packages only)');
   if (values['team-id'] !== undefined && !/^[A-Z0-9]{10}$/.test(values['team-id']))
     throw new UsageError('--team-id is 10 upper-case letters or digits');
+  const writer = values.writer ?? (process.platform === 'darwin' ? 'apple' : 'ts');
+  if (writer !== 'apple' && writer !== 'ts') throw new UsageError('--writer is apple or ts');
+  if (writer === 'apple' && process.platform !== 'darwin')
+    throw new UsageError('--writer apple needs macOS (pkgbuild, productbuild); --writer ts works here');
+  if (writer === 'ts' && values.sign)
+    throw new UsageError(
+      '--sign names a keychain identity for productsign (--writer apple); --writer ts signs with --sign-key and --sign-cert',
+    );
+  if (writer === 'apple' && (values['sign-key'] || values['sign-cert']))
+    throw new UsageError('--sign-key and --sign-cert are for --writer ts; productsign takes --sign IDENTITY');
+  if (values['sign-key'] && !values['sign-cert']) throw new UsageError('--sign-key needs --sign-cert');
+  if (values['payload-from'] && writer !== 'ts') throw new UsageError('--payload-from needs --writer ts');
+  if (values['payload-only'] && (values['payload-from'] || values['stage-only']))
+    throw new UsageError('--payload-only stages a payload: not with --payload-from or --stage-only');
   const nodes = values.node ?? [process.execPath];
   if (nodes.length > 2) throw new UsageError('--node at most twice (arm64 and x86_64)');
   return {
@@ -130,6 +175,11 @@ function parseCommandLine(argv: string[]): Options {
     json: values.json ?? false,
     stageOnly: values['stage-only'] ?? false,
     writeSources: values['write-sources'] ?? false,
+    writer,
+    payloadFrom: values['payload-from'] ? path.resolve(values['payload-from']) : undefined,
+    payloadOnly: values['payload-only'] ?? false,
+    signKey: values['sign-key'] ? path.resolve(values['sign-key']) : undefined,
+    signCerts: (values['sign-cert'] ?? []).map((c) => path.resolve(c)),
   };
 }
 
@@ -176,6 +226,101 @@ const appleOnlySteps: Array<[string, string]> = [
   ['notarize', 'xcrun notarytool submit --wait, xcrun stapler staple (with --notarize)'],
   ['pkgutil --check-signature, --expand', 'pkgutil --check-signature, pkgutil --expand, lsbom'],
 ];
+/** With --writer ts, the package steps need no Mac. */
+const writerSteps = ['pkgbuild', 'productbuild', 'productsign'];
+
+/** Codesign (macOS) or say why not, then --payload-only's tarball or the TypeScript writer. */
+async function writeWithTypeScript(input: {
+  options: Options;
+  settings: BuildSettings;
+  staged: StagedPayload;
+  steps: Step[];
+  report: Report;
+  macos: typeof import('./macos.js') | undefined;
+}): Promise<void> {
+  const { options, settings, staged, steps, report, macos } = input;
+  if (options.payloadFrom) {
+    steps.push({
+      step: 'codesign',
+      result: 'skipped',
+      detail: 'the payload from --payload-from was signed where it was built',
+    });
+  } else if (macos) {
+    const entitlementsFile = path.join(options.out, 'entitlements.plist');
+    const identity = options.codesign ?? '-';
+    const signing = macos.codesignPayload(staged.installRootDir, settings, identity, entitlementsFile);
+    steps.push({
+      step: 'codesign',
+      result: 'passed',
+      detail: `${signing.signed.length} binaries, hardened runtime, ${identity === '-' ? 'ad hoc (no --codesign: cannot be notarized)' : identity}`,
+    });
+  } else {
+    for (const [step, tools] of appleOnlySteps.slice(0, 2)) steps.push({ step, result: 'needs a Mac', detail: tools });
+    report.notes.push(
+      `The payload carries this machine's ${process.platform}-${process.arch} runtime and addon, unsigned: the package installs, but agentd cannot run on a Mac. For a real package stage on a Mac (npm run pkg -- --payload-only) and give --payload-from.`,
+    );
+  }
+  if (options.payloadOnly) {
+    const archive = path.join(options.out, 'payload.tar.gz');
+    const r = spawnSync('tar', ['-czf', archive, '-C', staged.payloadRoot, '.'], { encoding: 'utf8' });
+    if (r.error || r.status !== 0) throw new Error(`tar -czf ${archive}: ${r.error?.message ?? r.stderr.trim()}`);
+    steps.push({ step: 'payload archive', result: 'passed', detail: `${path.basename(archive)} (for --payload-from)` });
+    report.payloadArchive = archive;
+    return;
+  }
+  const identity =
+    options.signCerts.length > 0 ? loadSigningIdentity({ key: options.signKey, certs: options.signCerts }) : undefined;
+  const product = path.join(options.out, productFileName(settings));
+  const written = await writeFlatPackage({
+    payloadRoot: staged.payloadRoot,
+    scriptsDir: staged.scriptsDir,
+    settings,
+    product,
+    mtime: sourceDateEpoch(),
+    identity,
+  });
+  steps.push({
+    step: 'write the package (TypeScript)',
+    result: 'passed',
+    detail: `${path.basename(product)}: ${written.numberOfFiles} entries, Payload ${Math.round(written.payloadBytes / 1024)} KB, Bom, Scripts`,
+  });
+  steps.push(
+    identity
+      ? {
+          step: 'sign (TypeScript)',
+          result: 'passed',
+          detail: `RSA + CMS over the TOC checksum by ${
+            identity.certificates[0].subject
+              .split('\n')
+              .find((l) => l.startsWith('CN='))
+              ?.slice(3) ?? 'the certificate given'
+          }`,
+        }
+      : { step: 'sign (TypeScript)', result: 'skipped', detail: 'unsigned: no --sign-cert' },
+  );
+  report.product = product;
+  if (macos) {
+    if (options.notarize)
+      steps.push({ step: 'notarize', result: 'passed', detail: macos.notarize(product, options.notarize) });
+    steps.push({
+      step: 'pkgutil --check-signature',
+      result: 'passed',
+      detail: macos.checkSignature(product, Boolean(identity), { anyCertificate: true }),
+    });
+    const problems = macos.checkExpanded(product, options.out, settings, staged.scriptsDir);
+    steps.push(
+      problems.length
+        ? { step: 'pkgutil --expand', result: 'failed', detail: problems.join('\n') }
+        : {
+            step: 'pkgutil --expand',
+            result: 'passed',
+            detail: 'Distribution, PackageInfo, BOM owners and modes, Scripts',
+          },
+    );
+  } else {
+    for (const [step, tools] of appleOnlySteps.slice(5)) steps.push({ step, result: 'needs a Mac', detail: tools });
+  }
+}
 
 export async function buildPackage(options: Options): Promise<Report> {
   const settings = buildSettings({ identifierPrefix: options.identifierPrefix, version: repositoryVersion(repoRoot) });
@@ -187,6 +332,7 @@ export async function buildPackage(options: Options): Promise<Report> {
     out: options.out,
     steps,
     ok: false,
+    notes: [],
   };
   const check = (step: string, problems: string[], passed: string) =>
     steps.push(
@@ -204,7 +350,7 @@ export async function buildPackage(options: Options): Promise<Report> {
     // 1. The addon and the runtime.
     let addon = path.join(repoRoot, 'build', 'Release', 'trustguard.node');
     let runtime = options.nodes[0];
-    if (macos) {
+    if (macos && !options.payloadFrom) {
       addon = macos.buildUniversalAddon(repoRoot);
       runtime = macos.universalRuntime(options.nodes, work);
       steps.push({
@@ -212,7 +358,7 @@ export async function buildPackage(options: Options): Promise<Report> {
         result: 'passed',
         detail: `trustguard.node and bin/node: ${macos.archs(runtime).join(' ')}`,
       });
-    } else if (options.nodes.length > 1) {
+    } else if (options.nodes.length > 1 && !options.payloadFrom) {
       steps.push({
         step: 'runtime',
         result: 'skipped',
@@ -220,17 +366,38 @@ export async function buildPackage(options: Options): Promise<Report> {
       });
     }
 
-    // 2. Stage.
-    const staged = stagePayload({ repoRoot, out: options.out, settings, runtime, addon });
-    const optional = staged.missingOptional.length
-      ? `; optional dependencies not installed here: ${staged.missingOptional.join(', ')}`
-      : '';
-    steps.push({
-      step: 'stage payload',
-      result: 'passed',
-      detail: `${staged.payloadRoot}: ${staged.numberOfFiles} entries, ${Math.round(staged.installKBytes / 1024)} MB${optional}`,
-    });
-    if (macos) {
+    // 2. Stage, or take the payload staged elsewhere.
+    let staged: StagedPayload;
+    if (options.payloadFrom) {
+      const payloadRoot = payloadFrom(options.payloadFrom, path.join(options.out, 'payload'));
+      const scriptsDir = path.join(options.out, 'scripts');
+      writeInstallerScripts(scriptsDir, renderScripts(repoRoot, settings));
+      const entries = scanTree(payloadRoot);
+      staged = {
+        payloadRoot,
+        scriptsDir,
+        installRootDir: path.join(payloadRoot, settings.installRoot),
+        numberOfFiles: entries.length,
+        installKBytes: Math.ceil(entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0) / 1024),
+        missingOptional: [],
+      };
+      steps.push({
+        step: 'payload from',
+        result: 'passed',
+        detail: `${options.payloadFrom}: ${staged.numberOfFiles} entries, ${Math.round(staged.installKBytes / 1024)} MB (staged and signed where it was built)`,
+      });
+    } else {
+      staged = stagePayload({ repoRoot, out: options.out, settings, runtime, addon });
+      const optional = staged.missingOptional.length
+        ? `; optional dependencies not installed here: ${staged.missingOptional.join(', ')}`
+        : '';
+      steps.push({
+        step: 'stage payload',
+        result: 'passed',
+        detail: `${staged.payloadRoot}: ${staged.numberOfFiles} entries, ${Math.round(staged.installKBytes / 1024)} MB${optional}`,
+      });
+    }
+    if (macos && !options.payloadFrom) {
       const fixed = macos.universalizeDependencyAddons(staged.installRootDir, repoRoot);
       if (fixed.length) steps.push({ step: 'universal dependency addons', result: 'passed', detail: fixed.join(', ') });
     }
@@ -258,7 +425,13 @@ export async function buildPackage(options: Options): Promise<Report> {
       checkModes(staged.payloadRoot, settings),
       'directories 0755, files 0644/0755, executables 0755, plists 0644',
     );
-    if (process.getuid?.() === 0) {
+    if (options.writer === 'ts') {
+      steps.push({
+        step: 'owners',
+        result: 'passed',
+        detail: 'root:wheel (0:0) in the Payload, Scripts and Bom: the TypeScript writer sets them',
+      });
+    } else if (process.getuid?.() === 0) {
       check(
         'owners',
         [...checkOwners(staged.payloadRoot), ...checkOwners(staged.scriptsDir)],
@@ -316,25 +489,37 @@ export async function buildPackage(options: Options): Promise<Report> {
           detail: 'preinstall, postinstall, uninstall, common.sh',
         });
     }
-    check(
-      'smoke: staged runtime',
-      smokeTest(staged.installRootDir, settings),
-      'bin/node runs agentctl version and loads the addon',
-    );
+    if (options.payloadFrom)
+      steps.push({
+        step: 'smoke: staged runtime',
+        result: 'skipped',
+        detail: 'the payload was staged elsewhere (its runtime is for macOS)',
+      });
+    else
+      check(
+        'smoke: staged runtime',
+        smokeTest(staged.installRootDir, settings),
+        'bin/node runs agentctl version and loads the addon',
+      );
 
     // 5. Apple's tools.
     let pppc = pppcProfile(settings, options.teamId ? runtimeCodeRequirement(settings, options.teamId) : undefined);
-    if (macos && steps.some((s) => s.result === 'failed')) {
-      for (const [step] of appleOnlySteps.slice(1))
+    if (steps.some((s) => s.result === 'failed')) {
+      for (const [step] of appleOnlySteps.slice(macos ? 1 : 0))
         steps.push({ step, result: 'skipped', detail: 'not run: the checks above failed' });
-    } else if (!macos) {
+    } else if (!macos && (options.stageOnly || options.writer === 'apple')) {
       for (const [step, tools] of appleOnlySteps) {
+        if (options.writer === 'ts' && writerSteps.includes(step)) continue;
         steps.push(
           process.platform === 'darwin'
             ? { step, result: 'skipped', detail: `--stage-only: ${tools}` }
             : { step, result: 'needs a Mac', detail: tools },
         );
       }
+      if (options.writer === 'ts')
+        steps.push({ step: 'write the package (TypeScript)', result: 'skipped', detail: '--stage-only: no .pkg made' });
+    } else if (!macos || options.writer === 'ts' || options.payloadOnly) {
+      await writeWithTypeScript({ options, settings, staged, steps, report, macos });
     } else {
       const identity = options.codesign ?? '-';
       const signing = macos.codesignPayload(staged.installRootDir, settings, identity, entitlementsFile);
@@ -380,13 +565,28 @@ export async function buildPackage(options: Options): Promise<Report> {
     writeFileSync(path.join(options.out, `${settings.daemonLabel}.pppc.mobileconfig`), pppc);
   } catch (error) {
     if (error instanceof UsageError || error instanceof SettingsError) throw error;
-    steps.push({ step: 'build', result: 'failed', detail: (error as Error).message });
+    const step = error instanceof SigningError ? 'sign' : error instanceof TreeError ? 'payload' : 'build';
+    steps.push({ step, result: 'failed', detail: (error as Error).message });
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
   report.ok = steps.every((s) => s.result !== 'failed');
+  if (report.ok && !report.product && !report.payloadArchive)
+    report.notes.push(options.stageOnly ? 'No .pkg was made (--stage-only).' : 'No .pkg was made.');
   writeFileSync(path.join(options.out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
   return report;
+}
+
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, line];
 }
 
 function printReport(report: Report): void {
@@ -403,10 +603,23 @@ function printReport(report: Report): void {
   if (needsMac.length)
     lines.push(
       '',
-      `Not done here: the ${needsMac.length} steps marked ◌ need macOS and Apple's tools. The staged payload, scripts and installer files are in ${report.out}.`,
+      ...wrap(
+        `Not done here: the ${needsMac.length} steps marked ◌ need macOS and Apple's tools. The staged payload, scripts and installer files are in ${report.out}.`,
+        80,
+      ),
     );
   if (report.product) lines.push('', `Package: ${report.product}`);
-  lines.push('', report.ok ? 'All checks passed.' : 'FAILED: see the steps marked ✘.');
+  if (report.payloadArchive) lines.push('', `Payload: ${report.payloadArchive}`);
+  for (const note of report.notes) lines.push('', ...wrap(note, 80));
+  // "All checks passed" only about a package (or payload) that was made.
+  lines.push(
+    '',
+    !report.ok
+      ? 'FAILED: see the steps marked ✘.'
+      : report.product || report.payloadArchive
+        ? 'All checks passed.'
+        : 'Every check that ran passed.',
+  );
   console.log(lines.join('\n'));
 }
 

@@ -149,6 +149,13 @@ exec "${paths.runtime}" "${paths.cliEntry}" "$@"
 `;
 }
 
+/** The component's Scripts folder: preinstall, postinstall (0755) and common.sh (0644). */
+export function writeInstallerScripts(scriptsDir: string, scripts: Record<string, string>): void {
+  mkdirSync(scriptsDir, { recursive: true });
+  for (const name of installerScripts) writeFileSync(path.join(scriptsDir, name), scripts[name], { mode: 0o755 });
+  writeFileSync(path.join(scriptsDir, sharedScript), scripts[sharedScript], { mode: 0o644 });
+}
+
 /** Stages payload/ and scripts/ under `out`. `runtime` is the Node binary to carry. */
 export function stagePayload(input: {
   repoRoot: string;
@@ -204,8 +211,7 @@ export function stagePayload(input: {
   const scripts = renderScripts(repoRoot, settings);
   writeFileSync(path.join(bin, uninstallScript), scripts[uninstallScript], { mode: 0o755 });
   writeFileSync(path.join(bin, sharedScript), scripts[sharedScript], { mode: 0o644 });
-  for (const name of installerScripts) writeFileSync(path.join(scriptsDir, name), scripts[name], { mode: 0o755 });
-  writeFileSync(path.join(scriptsDir, sharedScript), scripts[sharedScript], { mode: 0o644 });
+  writeInstallerScripts(scriptsDir, scripts);
 
   // Production node_modules.
   const closure = productionClosure(repoRoot);

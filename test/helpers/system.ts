@@ -21,7 +21,19 @@ export function libfaketimePath(): string | undefined {
 
 /** Returns why a test cannot run here, or undefined when it can. */
 export function missing(
-  ...needs: Array<'root' | 'linux' | 'chronyd' | 'libfaketime' | 'openssl' | 'python3' | 'nginx'>
+  ...needs: Array<
+    | 'root'
+    | 'linux'
+    | 'chronyd'
+    | 'libfaketime'
+    | 'openssl'
+    | 'python3'
+    | 'nginx'
+    | 'bsdtar'
+    | '7z'
+    | 'cpio'
+    | 'xmllint'
+  >
 ): string | undefined {
   const absent: string[] = [];
   for (const need of needs) {
