@@ -15,6 +15,11 @@ import { RecordingLogger } from '../helpers/recording-logger.js';
 import { missing } from '../helpers/system.js';
 import { skewedDateHandler, startHttpsServer, TestPki, type RunningHttpsServer } from '../helpers/tls.js';
 
+// The interval a source vouches for is exact only if both hosts read their clocks exactly. On a
+// virtual machine two reads of CLOCK_REALTIME, by chronyd and by us, can disagree by some µs
+// (seen: 7 µs past a 56 µs loopback interval at load average 19), so the check allows 0.5 ms.
+const READING_ALLOWANCE_MS = 0.5;
+
 const needs = missing('chronyd', 'libfaketime', 'openssl');
 const it = needs ? test.skip : test.serial;
 const title = (s: string) => (needs ? `${s} [needs ${needs}]` : s);
@@ -81,7 +86,7 @@ for (const [name, skew] of [
     // The interval it vouches for holds the true offset (issue 17 item 16: no latency-bound
     // figure here; bench/time.bench.ts compares the offset with chronyd -Q's).
     t.true(
-      Math.abs(source.offset_ms! - skew) <= source.uncertainty_ms!,
+      Math.abs(source.offset_ms! - skew) <= source.uncertainty_ms! + READING_ALLOWANCE_MS,
       `offset ${source.offset_ms} not within ±${source.uncertainty_ms} ms of ${skew}`,
     );
     // One source is never trusted alone.
@@ -95,7 +100,10 @@ it(title('+92, +92 and 0 s: active, the 0 s server a falseticker, a hint with a 
   const { code, json } = await timeJson({ ntp: [at(fast1), at(right), at(fast2)] });
   t.log(`offset ${json.offset_ms} ms ± ${json.uncertainty_ms} ms; ${json.hint}`);
   t.is(json.state, 'active');
-  t.true(Math.abs(json.offset_ms! - 92_000) <= json.uncertainty_ms!, `${json.offset_ms} ± ${json.uncertainty_ms}`);
+  t.true(
+    Math.abs(json.offset_ms! - 92_000) <= json.uncertainty_ms! + READING_ALLOWANCE_MS,
+    `${json.offset_ms} ± ${json.uncertainty_ms}`,
+  );
   t.deepEqual(json.falsetickers, [at(right)]);
   t.deepEqual(
     json.sources.map((s) => s.status),
@@ -207,6 +215,9 @@ it(title('agentctl time --json runs the same measurement as a process'), async (
   t.is(code, 2, err);
   const json = JSON.parse(out) as TimeJson;
   t.is(json.state, 'active');
-  t.true(Math.abs(json.offset_ms! - 92_000) <= json.uncertainty_ms!, `${json.offset_ms} ± ${json.uncertainty_ms}`);
+  t.true(
+    Math.abs(json.offset_ms! - 92_000) <= json.uncertainty_ms! + READING_ALLOWANCE_MS,
+    `${json.offset_ms} ± ${json.uncertainty_ms}`,
+  );
   t.deepEqual(json.falsetickers, [at(right)]);
 });
