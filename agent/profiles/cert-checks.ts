@@ -11,7 +11,7 @@ import https from 'node:https';
 import { evaluateTrust, type EvaluatedCertificate, type TrustEvaluation } from '../../native/trust.js';
 import { parseCertificates, caFileLimits } from '../trust/certificates.js';
 import { diagnoseEvaluation, errorClass } from '../trust/diagnosis.js';
-import { fetchOcsp, ocspRequest } from '../trust/ocsp.js';
+import { fetchOcsp, isLocalAddress, ocspRequest } from '../trust/ocsp.js';
 import { decodeOid } from './cms.js';
 import type { FindingCode, Severity } from './codes.js';
 
@@ -30,6 +30,8 @@ export interface CertificateOptions {
   /** Extra anchors (--ca), DER. */
   anchors: Buffer[];
   timeoutMs: number;
+  /** Ask responders and URLs on loopback and link-local addresses too (--allow-local-urls; tests). */
+  allowLocal?: boolean;
 }
 
 const DAY_MS = 86_400_000;
@@ -154,7 +156,11 @@ export function staticChecks(der: Buffer, options: CertificateOptions): Certific
 }
 
 /** GETs a CRL or CA-issuers URL: does it answer 2xx within the limit? (http and https only.) */
-export function probeUrl(url: string, timeoutMs: number): Promise<{ ok: true } | { ok: false; error: string }> {
+export function probeUrl(
+  url: string,
+  timeoutMs: number,
+  allowLocal = false,
+): Promise<{ ok: true } | { ok: false; error: string }> {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -163,6 +169,11 @@ export function probeUrl(url: string, timeoutMs: number): Promise<{ ok: true } |
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
     return Promise.resolve({ ok: false, error: `${parsed.protocol} URLs are not fetched` });
+  // A profile is outside input: its URLs must not make agentctl (often run as root) reach this
+  // machine's own services, as for OCSP (agent/trust/ocsp.ts).
+  const host = parsed.hostname.replace(/^\[|\]$/g, '');
+  if (!allowLocal && (isLocalAddress(host) || /^localhost\.?$|\.localhost\.?$/i.test(host)))
+    return Promise.resolve({ ok: false, error: 'a loopback or link-local address is not asked (--allow-local-urls)' });
   return new Promise((resolve) => {
     let done = false;
     const finish = (r: { ok: true } | { ok: false; error: string }) => {
@@ -252,7 +263,7 @@ export async function chainChecks(
     for (const url of [...crlUrls, ...caIssuerUrls(x)].slice(0, 8)) {
       if (!/^https?:\/\//i.test(url)) continue;
       probes.push(
-        probeUrl(url, options.timeoutMs).then((r) => {
+        probeUrl(url, options.timeoutMs, options.allowLocal).then((r) => {
           if (!r.ok)
             issues.push({ code: 'url_unreachable', message: `${url.slice(0, 200)} does not answer (${r.error})` });
         }),
@@ -269,7 +280,9 @@ export async function chainChecks(
       });
     } else {
       const url = ocspUrls[0]!;
-      const fetched = await fetchOcsp(url, ocspRequest(der, issuer), options.timeoutMs);
+      const fetched = await fetchOcsp(url, ocspRequest(der, issuer), options.timeoutMs, {
+        allowLocal: options.allowLocal ?? false,
+      });
       if (!fetched.ok) {
         issues.push({
           code: 'revocation_unknown',

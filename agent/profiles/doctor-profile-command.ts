@@ -62,6 +62,7 @@ export async function run({ args, flags }: CommandInput): Promise<number> {
     revocation: (flags.revocation as RevocationMode | undefined) ?? 'soft',
     anchors,
     timeoutMs: (flags.timeout as number | undefined) ?? 5000,
+    allowLocal: flags['allow-local-urls'] === true,
   });
   const code = exitCodeOf(report, flags.strict === true);
   if (flags.json) console.log(formatJson(report, code));

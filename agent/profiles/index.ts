@@ -52,6 +52,10 @@ export const profiles: Capability = {
           description: 'limit of each network request (default 5000)',
           integer: { min: 100, max: 60000 },
         },
+        {
+          name: 'allow-local-urls',
+          description: 'also ask OCSP, CRL and CA-issuers URLs on loopback or link-local addresses',
+        },
         { name: 'strict', description: 'warnings fail too (exit 2)' },
       ],
       needsRoot: false,

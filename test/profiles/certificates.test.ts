@@ -23,6 +23,7 @@ const options = (extra: Partial<DoctorOptions> = {}): DoctorOptions => ({
   revocation: 'require',
   anchors: [],
   timeoutMs: 3000,
+  allowLocal: true, // the test's responders are on loopback
   ...extra,
 });
 const der = (c: IssuedCertificate) => Buffer.from(c.certPem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
@@ -107,6 +108,19 @@ test('OCSP-first: a revoked CA, a responder that is down, an expiring CA, a SHA-
     t.true(errorCodes(report).includes(code as never), `${name}: ${errorCodes(report).join(', ')}`);
     t.is(exitCodeOf(report, false), 2, name);
   }
+
+  // A profile is outside input: without --allow-local-urls, its loopback responder is never asked.
+  const guarded = await runDoctor(
+    [writeProfile(dir, `${randomUUID()}.mobileconfig`, [rootPayload(pki.root), caPayload(revoked)])],
+    {
+      ...options(),
+      allowLocal: false,
+    },
+  );
+  const unknown = guarded.files.flatMap((f) => f.findings).find((x) => x.code === 'revocation_unknown');
+  t.truthy(unknown, 'the loopback responder is not asked');
+  t.regex(unknown!.message, /loopback|link-local|not asked/);
+  t.false(errorCodes(guarded).includes('certificate_revoked' as never));
 });
 
 test('across files: a duplicate PayloadUUID and one preference key set to two values each fail; the same key set alike does not', async (t) => {
