@@ -169,16 +169,19 @@ serial(`a deleted ref names nothing: OSStatus errSecItemNotFound, classified not
   await t.throwsAsync(deleteItem('not base64!'), { instanceOf: KeychainOSError });
 });
 
-withSystemItem(`a System.keychain item of a scrubbed service is neither listed nor touched${needsSystemItem}`, async (t) => {
-  const present = () => security(['find-generic-password', '-s', systemService, systemKeychain]).code === 0;
-  t.true(present(), `the workflow puts a ${systemService} item in ${systemKeychain}`);
-  t.deepEqual(await listGenericPasswords({ services: [systemService] }), []);
-  const r = scrub(['--tenant', A, '--service', systemService, '--json']);
-  t.is(r.code, 0, r.stderr);
-  t.like(r.json, { scanned: 0, errors: [] });
-  t.deepEqual(r.json.deleted, []);
-  t.true(present());
-});
+withSystemItem(
+  `a System.keychain item of a scrubbed service is neither listed nor touched${needsSystemItem}`,
+  async (t) => {
+    const present = () => security(['find-generic-password', '-s', systemService, systemKeychain]).code === 0;
+    t.true(present(), `the workflow puts a ${systemService} item in ${systemKeychain}`);
+    t.deepEqual(await listGenericPasswords({ services: [systemService] }), []);
+    const r = scrub(['--tenant', A, '--service', systemService, '--json']);
+    t.is(r.code, 0, r.stderr);
+    t.like(r.json, { scanned: 0, errors: [] });
+    t.deepEqual(r.json.deleted, []);
+    t.true(present());
+  },
+);
 
 serial(`a locked keychain: exit 1, keychain_locked, its items left alone, no prompt${needs}`, (t) => {
   must(['lock-keychain', keychainPath]);
