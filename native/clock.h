@@ -65,9 +65,10 @@ struct WatchEvent {
 
 // Delivers WatchEvents on a thread owned by the watcher (never the JS thread). The callback
 // must not throw. Stop() is idempotent and, once it returns, the callback is not called again.
-// Stop() must NOT be called from inside the callback: it waits for the watcher's thread
-// (macOS: dispatch_sync on the watcher's serial queue; Linux: joins the thread), which is the
-// thread running the callback, so it would deadlock.
+// Stop() must NOT be called from inside the callback: it waits for a call in progress to end
+// (macOS: takes the mutex the notify handler holds while it calls back, since Libnotify may
+// still run the handler after notify_cancel, see native/darwin/clock.cc; Linux: joins the
+// thread), so it would deadlock.
 class ClockChangeWatcher {
  public:
   virtual ~ClockChangeWatcher() = default;

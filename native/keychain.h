@@ -29,8 +29,10 @@ struct Item {
   // Opaque handle for DeleteItem: the base64 persistent reference (macOS) or the item's D-Bus
   // object path (Linux).
   std::string ref;
-  // The item's keyring is locked (Linux; the Secret Service then hides nothing but may not
-  // be able to delete). Always false on macOS, where a locked keychain is an error instead.
+  // The keyring (Linux) or file-based keychain (macOS, SecKeychainGetStatus without
+  // kSecUnlockStateStatus) holding the item is locked: deleting it would fail or prompt.
+  // agent/keychain leaves such items alone and says so. Always false for the macOS
+  // data-protection keychain.
   bool locked = false;
 };
 
@@ -44,7 +46,8 @@ struct Failure {
 
 struct ListQuery {
   std::vector<std::string> services;  // one search per service
-  // macOS: empty searches the file-based keychains (the login keychain); otherwise the
+  // macOS: empty searches the user's own file-based keychains (the user domain's search list:
+  // the login keychain, never System.keychain); otherwise the
   // data-protection keychain for this access group. Linux: must be empty.
   std::string accessGroup;
 };

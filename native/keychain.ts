@@ -16,7 +16,11 @@ export interface KeychainItem {
   modified: number | null;
   /** Opaque handle for deleteItem (a persistent reference on macOS, a D-Bus object path on Linux). */
   ref: string;
-  /** Linux: the item's keyring is locked (its attributes are then hidden). Always false on macOS. */
+  /**
+   * The keyring (Linux: its attributes are then hidden) or file-based keychain (macOS) holding
+   * the item is locked, so deleting it would fail or prompt. Always false for the macOS
+   * data-protection keychain.
+   */
   locked: boolean;
 }
 
@@ -60,7 +64,10 @@ function checkText(what: string, value: unknown, max: number): string {
 export interface ListOptions {
   /** The services to search, 1 to 64 distinct names. */
   services: string[];
-  /** macOS: search the data-protection keychain for this access group instead of the file-based keychains. */
+  /**
+   * macOS: search the data-protection keychain for this access group instead of the user's own
+   * file-based keychains (the user domain's search list; System.keychain is not in it).
+   */
   accessGroup?: string;
 }
 

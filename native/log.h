@@ -11,8 +11,11 @@ namespace log {
 // The OS log's own levels (os_log_type_t on macOS; syslog priorities on Linux).
 enum class Level { kDebug, kInfo, kDefault, kError, kFault };
 
-// Writes `message` to the OS log under subsystem/category. Never fails visibly: the OS log
-// drops what it cannot take.
+// Writes `message` to the OS log under subsystem/category. The OS log drops what it cannot
+// take. Throws std::length_error for a 65th distinct subsystem/category pair (macOS: one
+// os_log_t is kept per pair for the life of the process, os_log_create's strings must stay
+// valid, xnu libkern/os/log.h) or a 65th distinct subsystem (Linux: openlog keeps the ident
+// pointer); agent/log/os-log.ts allows only the agent's own subsystem and a few categories.
 void Write(const std::string& subsystem, const std::string& category, Level level, const std::string& message);
 
 }  // namespace log

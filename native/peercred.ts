@@ -9,7 +9,13 @@ export interface PeerCredentials {
   uid: number;
   /** The peer's effective gid when it connected. */
   gid: number;
-  /** The peer's pid (Linux SO_PEERCRED, macOS LOCAL_PEERPID); null when the OS does not say. */
+  /**
+   * The peer's pid; null when the OS does not say. For logs only: never decide anything on it.
+   * Linux SO_PEERCRED: the process that connected. macOS LOCAL_PEERPID: the peer socket's most
+   * recent user (xnu bsd/kern/uipc_usrreq.c answers with `last_pid`, which
+   * bsd/kern/uipc_socket.c so_update_last_owner_locked moves to whoever last used the socket),
+   * not necessarily the process that connected; it may also have been reused.
+   */
   pid: number | null;
 }
 

@@ -48,7 +48,17 @@ struct Evaluation {
   bool hasError = false;
   int64_t errorCode = 0;  // OSStatus on macOS, X509_V_ERR_* on Linux
   std::string errorMessage;
-  // A revocation answer (good or revoked) for the leaf was obtained and used.
+  // What the OS says about revocation checking, which is not the leaf's own status:
+  // - macOS: kSecTrustRevocationChecked, chain-wide and only when trusted. trustd sets it true
+  //   only under `SecPathBuilderIsOkResult(builder) &&
+  //   SecCertificatePathVCIsRevocationDone(builder->bestPath)` (Security
+  //   trust/trustd/SecTrustServer.c), and then only when every certificate below the anchor
+  //   whose revocation is checked has a usable answer (SecCertificatePathVCGetEarliestNextUpdate
+  //   != 0, or SecCertificatePathVCRevocationCheckedAllCerts, trust/trustd/
+  //   SecCertificateServer.c). So a revoked leaf gives false (not trusted), and so does a good
+  //   leaf under an intermediate that names a responder but got no answer.
+  // - Linux: an answer (good or revoked) for the leaf was obtained and used.
+  // agent/trust derives the leaf's own revocation status from the result, not from this.
   bool revocationChecked = false;
   // The chain as the OS built it (leaf first, up to the anchor when one was found).
   std::vector<CertificateDetails> chain;

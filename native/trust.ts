@@ -53,7 +53,15 @@ export interface TrustEvaluation {
   /** The OS's code: an OSStatus (errSec…) on macOS, an X509_V_ERR_* value on Linux; null when trusted. */
   errorCode: number | null;
   errorMessage: string | null;
-  /** A revocation answer (good or revoked) for the leaf was obtained and used. */
+  /**
+   * What the OS says about revocation checking; not the leaf's own status. macOS
+   * (kSecTrustRevocationChecked): chain-wide and only when the chain is trusted — trustd sets it
+   * under `SecPathBuilderIsOkResult(builder) && SecCertificatePathVCIsRevocationDone(...)`
+   * (Security trust/trustd/SecTrustServer.c) and only when every checked certificate below the
+   * anchor has a usable answer, so a revoked leaf gives false, and so does a good leaf under an
+   * intermediate whose responder did not answer. Linux: an answer (good or revoked) for the leaf
+   * was obtained and used. agent/trust derives the leaf's own status separately.
+   */
   revocationChecked: boolean;
   /** The chain as the OS built it, leaf first, up to the anchor when one was found. */
   chain: EvaluatedCertificate[];

@@ -9,7 +9,7 @@ export const errorHints: Record<KeychainErrorCode, string> = {
   no_session: "There is no D-Bus session bus to reach the keyring on: run the scrub inside the user's desktop session.",
   no_secret_service: 'No Secret Service (gnome-keyring, KWallet) is running in this session.',
   keychain_locked:
-    'The keychain is locked: nothing was deleted. Run the scrub again once the user has logged in and unlocked it.',
+    'A keychain is locked: its items were left alone. Run the scrub again once the user has logged in and unlocked it.',
   no_keychain: 'This session has no keychain to search (is a user logged in?).',
   missing_entitlement: 'The data-protection keychain was not searched: the agent is not entitled to that access group.',
   not_found: 'The item was already gone.',

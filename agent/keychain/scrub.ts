@@ -166,18 +166,20 @@ export async function runScrub(options: ScrubOptions): Promise<ScrubReport> {
       logger.error('keychain scrub: cannot list the keychain; nothing deleted', { code: e.code, error: e.message });
     return finish();
   }
-  // 2. A locked keyring hides the attributes the decision needs and refuses deletions.
+  // 2. Items in a locked keyring (Linux) or keychain (macOS) are left alone: their attributes
+  // may be hidden, and deleting them would fail or prompt. That is said as an error (exit 1);
+  // the items of the other keychains are scrubbed as usual.
   const locked = [...items.values()].filter((item) => item.locked);
   if (locked.length) {
+    for (const item of locked) items.delete(item.ref);
     report.errors.push({
       code: 'keychain_locked',
-      message: `${locked.length} item${locked.length === 1 ? ' is' : 's are'} in a locked keyring`,
+      message: `${locked.length} item${locked.length === 1 ? ' is' : 's are'} in a locked keychain; left alone`,
     });
-    logger.error('keychain scrub: the keyring is locked; nothing deleted', {
+    logger.error('keychain scrub: items in a locked keychain left alone', {
       code: 'keychain_locked',
       locked_items: locked.length,
     });
-    return finish();
   }
 
   // 3. Decide and audit every item, then act.

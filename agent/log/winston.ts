@@ -8,6 +8,7 @@ import winston from 'winston';
 import Transport from 'winston-transport';
 import { osLog, type OsLogLevel } from '../../native/log.js';
 import type { Logger } from './logger.js';
+import { isAgentLogSubsystem, LogCategories, type AgentLogSubsystem } from './os-log.js';
 import { redactFields, redactMessage } from './redact.js';
 import { RotatingFileTransport } from './rotating-file.js';
 
@@ -18,8 +19,8 @@ export interface AgentLoggerOptions {
   level: LogLevel;
   /** Also write human-readable lines to stderr (foreground runs). */
   console: boolean;
-  /** The os_log subsystem / syslog ident; null disables the OS log (tests of other parts). */
-  subsystem: string | null;
+  /** The os_log subsystem / syslog ident (the agent's own only); null disables the OS log. */
+  subsystem: AgentLogSubsystem | null;
   /** Rotation: bytes per file and files kept (agent.log, agent1.log, …). */
   maxBytes?: number;
   maxFiles?: number;
@@ -49,8 +50,11 @@ const osLevels: Record<string, OsLogLevel> = { debug: 'debug', info: 'default', 
 
 /** Hands each entry to the OS log; a failure there must never stop the other transports. */
 class OsLogTransport extends Transport {
-  constructor(private readonly subsystem: string) {
+  private readonly categories = new LogCategories();
+
+  constructor(private readonly subsystem: AgentLogSubsystem) {
     super();
+    if (!isAgentLogSubsystem(subsystem)) throw new TypeError(`not one of the agent's log subsystems: ${subsystem}`);
   }
 
   override log(info: Record<string, unknown>, next: () => void): void {
@@ -59,7 +63,7 @@ class OsLogTransport extends Transport {
       const rest = Object.keys(fields).length ? ` ${JSON.stringify(fields)}` : '';
       osLog(
         this.subsystem,
-        typeof category === 'string' ? category : 'agent',
+        this.categories.categoryFor(category),
         osLevels[String(level)] ?? 'default',
         `${String(message)}${rest}`,
       );

@@ -12,7 +12,8 @@
 #include <string.h>
 #include <sys/timex.h>
 
-#include <atomic>
+#include <memory>
+#include <mutex>
 #include <new>
 
 namespace tg {
@@ -25,22 +26,44 @@ namespace {
 // Apple's name; we only listen to it.
 const char kClockSetNotification[] = kNotifyClockSet;
 
+// What the handler block needs, shared by the watcher and every copy of the block: Libnotify
+// keeps the block (and calls it) after notify_cancel, so the block must never point into the
+// watcher. Libnotify's notify_cancel (notify_client.c) only sets NOTIFY_FLAG_CANCELED and drops
+// one reference; the registration leaves its table when the last reference goes, and a
+// delivery already under way holds one: _notify_dispatch_handle (notify_client.c) copies the
+// block and queues a wrapper whose only check is notify_is_valid_token -> _nc_table_find_n,
+// which does not look at CANCELED. So the block may run after notify_cancel returned, and
+// after any drain of the queue. It holds this state by shared_ptr (a C++ object captured by a
+// block is copied with it), and does nothing once `stopped` is set.
+struct WatchState {
+  explicit WatchState(std::function<void(const WatchEvent&)> callback) : onEvent(std::move(callback)) {}
+  std::mutex mutex;
+  bool stopped = false;  // guarded by mutex
+  std::function<void(const WatchEvent&)> onEvent;
+};
+
 class NotifyWatcher : public ClockChangeWatcher {
  public:
   NotifyWatcher(dispatch_queue_t queue, std::function<void(const WatchEvent&)> onEvent)
-      : queue_(queue), onEvent_(std::move(onEvent)) {}
-  ~NotifyWatcher() override { Stop(); }
+      : queue_(queue), state_(std::make_shared<WatchState>(std::move(onEvent))) {}
+  ~NotifyWatcher() override {
+    Stop();
+    dispatch_release(queue_);
+  }
 
-  // Registers after construction so that the handler block can capture `this`.
   bool Register(std::string* error) {
-    std::function<void(const WatchEvent&)>* callback = &onEvent_;
+    std::shared_ptr<WatchState> state = state_;
     uint32_t status = notify_register_dispatch(kClockSetNotification, &token_, queue_, ^(int) {
+      // The callback runs with the mutex held, so Stop() (which takes it) returns only after
+      // a call in progress ended, and no call starts after it.
+      std::lock_guard<std::mutex> lock(state->mutex);
+      if (state->stopped) return;
       // A block that throws would terminate the process: the callback must not, and this
       // catch makes sure of it.
       try {
         WatchEvent event;
         event.kind = WatchEvent::Kind::kClockMayHaveBeenSet;
-        (*callback)(event);
+        state->onEvent(event);
       } catch (...) {
       }
     });
@@ -52,24 +75,22 @@ class NotifyWatcher : public ClockChangeWatcher {
     return true;
   }
 
-  // Must not run on queue_ (from inside the handler): dispatch_sync onto the serial queue one
-  // is running on deadlocks (see clock.h).
+  // Must not run inside the callback: it takes the mutex the callback runs under (see clock.h).
   void Stop() override {
-    if (stopped_.exchange(true)) return;
+    {
+      std::lock_guard<std::mutex> lock(state_->mutex);
+      if (state_->stopped) return;
+      state_->stopped = true;
+    }
+    // After `stopped`: a delivery Libnotify still makes finds it set (see WatchState).
     if (registered_) notify_cancel(token_);
-    // notify_cancel stops new deliveries; a handler already queued still runs, so wait for
-    // the queue to drain: none runs after Stop() returns.
-    dispatch_sync(queue_, ^{
-                  });
-    dispatch_release(queue_);
   }
 
  private:
   dispatch_queue_t queue_;
-  std::function<void(const WatchEvent&)> onEvent_;
+  std::shared_ptr<WatchState> state_;
   int token_ = 0;
   bool registered_ = false;
-  std::atomic<bool> stopped_{false};
 };
 
 mach_timebase_info_data_t Timebase() {
@@ -133,7 +154,8 @@ std::unique_ptr<ClockChangeWatcher> StartClockChangeWatcher(std::function<void(c
     *error = "dispatch_queue_create failed";
     return nullptr;
   }
-  // From here on the watcher owns the queue and releases it in Stop().
+  // From here on the watcher owns the queue and releases it when it is destroyed (Libnotify
+  // keeps its own reference for the registration: notify_client.c registration_node_free).
   std::unique_ptr<NotifyWatcher> watcher(new (std::nothrow) NotifyWatcher(queue, std::move(onEvent)));
   if (!watcher) {
     dispatch_release(queue);

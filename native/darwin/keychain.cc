@@ -5,13 +5,19 @@
 // kSecReturnData: the secret is never requested.
 //  - File-based keychains (accessGroup empty): kSecUseDataProtectionKeychain = false, so the
 //    query goes to the legacy keychains only (SecItemCategorizeQuery in Security's
-//    OSX/libsecurity_keychain/lib/SecItem.cpp), one keychain of the user's search list at a
-//    time (kSecMatchSearchList), so that each item carries its keychain's lock state
-//    (SecKeychainGetStatus). Reading attributes needs no unlock and shows no prompt: the legacy
-//    path reads them without credentials when no data is asked for (ItemImpl::getContent in
+//    OSX/libsecurity_keychain/lib/SecItem.cpp), one keychain at a time (kSecMatchSearchList),
+//    so that each item carries its keychain's lock state (SecKeychainGetStatus).
+//    Only the user's own keychains: the user domain's list
+//    (SecKeychainCopyDomainSearchList(kSecPreferencesDomainUser)), not the merged search list,
+//    which adds the common (System.keychain) and dynamic domains
+//    (OSX/libsecurity_keychain/lib/StorageManager.cpp, StorageManager::getSearchList merges
+//    mDynamicList, mSavedList and mCommonList). SecKeychainGetStatus cannot tell that the user
+//    may not write a keychain: it reports kSecWritePermStatus for every unlocked one
+//    (OSX/libsecurity_keychain/lib/Keychains.cpp, KeychainImpl::status).
+//    Reading attributes needs no unlock and shows no prompt: the legacy path reads them
+//    without credentials when no data is asked for (ItemImpl::getContent in
 //    OSX/libsecurity_keychain/lib/Item.cpp); deleting from a locked keychain would prompt, so
-//    items of a locked or read-only keychain are reported as locked and agent/keychain
-//    deletes nothing then.
+//    items of a locked keychain are reported as locked and agent/keychain leaves them alone.
 //  - Data-protection keychain (accessGroup set): kSecUseDataProtectionKeychain = true and
 //    kSecAttrAccessGroup; without the entitlement for the group macOS answers
 //    errSecMissingEntitlement, which is returned as is (agent/keychain reports the group as not
@@ -197,9 +203,27 @@ bool Search(const std::string& service, CFDictionaryRef scope, bool locked, std:
   return true;
 }
 
+// SecKeychainCopyDomainSearchList and SecKeychainGetStatus are deprecated since macOS 10.10
+// (SecKeychain.h) with no replacement: SecItem has no notion of a keychain file, of the
+// user's own list of them, or of a keychain's lock state (a query for the items of a locked
+// keychain answers with their attributes, SecItem.cpp). The warning is silenced for these two
+// calls only.
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wdeprecated-declarations"
+// SecKeychain.cpp SecKeychainCopyDomainSearchList -> StorageManager::getSearchList(domain, ...):
+// the user domain's saved list only.
+OSStatus CopyUserKeychains(CFArrayRef* keychains) {
+  return SecKeychainCopyDomainSearchList(kSecPreferencesDomainUser, keychains);
+}
+
+OSStatus KeychainStatus(CFTypeRef keychain, SecKeychainStatus* status) {
+  return SecKeychainGetStatus(static_cast<SecKeychainRef>(const_cast<void*>(keychain)), status);
+}
+#pragma clang diagnostic pop
+
 bool SearchFileKeychains(const std::vector<std::string>& services, std::vector<Item>* items, Failure* failure) {
   ScopedCF list;
-  OSStatus status = SecKeychainCopySearchList(reinterpret_cast<CFArrayRef*>(list.out()));
+  OSStatus status = CopyUserKeychains(reinterpret_cast<CFArrayRef*>(list.out()));
   if (status != errSecSuccess) {
     FailWith("search", status, failure);
     return false;
@@ -209,10 +233,8 @@ bool SearchFileKeychains(const std::vector<std::string>& services, std::vector<I
     CFTypeRef keychain = CFArrayGetValueAtIndex(keychains, k);
     SecKeychainStatus keychainStatus = 0;
     // A keychain in the search list whose file is gone has no items to scrub.
-    if (SecKeychainGetStatus(static_cast<SecKeychainRef>(const_cast<void*>(keychain)), &keychainStatus) != errSecSuccess) {
-      continue;
-    }
-    bool locked = (keychainStatus & kSecUnlockStateStatus) == 0 || (keychainStatus & kSecWritePermStatus) == 0;
+    if (KeychainStatus(keychain, &keychainStatus) != errSecSuccess) continue;
+    bool locked = (keychainStatus & kSecUnlockStateStatus) == 0;
     ScopedCF one(CFArrayCreate(kCFAllocatorDefault, &keychain, 1, &kCFTypeArrayCallBacks));
     ScopedCF scope(CFDictionaryCreateMutable(kCFAllocatorDefault, 0, &kCFTypeDictionaryKeyCallBacks,
                                              &kCFTypeDictionaryValueCallBacks));

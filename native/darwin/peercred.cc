@@ -1,6 +1,8 @@
 // macOS: getpeereid(3) returns the effective uid and gid the peer had when it connected
 // (Libc gen/FreeBSD/getpeereid.c reads them with getsockopt(LOCAL_PEERCRED)); the pid comes
-// from getsockopt(SOL_LOCAL, LOCAL_PEERPID) (xnu bsd/sys/un.h, bsd/kern/uipc_usrreq.c).
+// from getsockopt(SOL_LOCAL, LOCAL_PEERPID) (xnu bsd/sys/un.h, bsd/kern/uipc_usrreq.c), which is
+// the peer socket's last_pid: its most recent user, not necessarily the process that
+// connected (bsd/kern/uipc_socket.c so_update_last_owner_locked). Advisory only (peercred.h).
 #include "peercred.h"
 
 #include <errno.h>

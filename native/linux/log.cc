@@ -1,18 +1,22 @@
 // syslog(3) with the subsystem as ident and facility LOG_DAEMON. openlog keeps the ident
 // pointer, so each ident string lives as long as the process: one per distinct subsystem,
-// kept in a set and reused, so switching back and forth allocates nothing more.
+// kept in a set and reused, so switching back and forth allocates nothing more; at most
+// kMaxIdents of them (native/log.h).
 #include "log.h"
 
 #include <syslog.h>
 
 #include <mutex>
 #include <set>
+#include <stdexcept>
 #include <string>
 
 namespace tg {
 namespace log {
 
 namespace {
+
+constexpr size_t kMaxIdents = 64;
 
 std::mutex identMutex;
 // Never destroyed (syslog may still read an ident at exit); std::set never moves its elements.
@@ -38,6 +42,9 @@ int PriorityOf(Level level) {
 void Write(const std::string& subsystem, const std::string& category, Level level, const std::string& message) {
   std::lock_guard<std::mutex> lock(identMutex);
   if (openIdent == nullptr || *openIdent != subsystem) {
+    if (Idents().count(subsystem) == 0 && Idents().size() >= kMaxIdents) {
+      throw std::length_error("syslog: more than " + std::to_string(kMaxIdents) + " idents");
+    }
     openIdent = &*Idents().insert(subsystem).first;
     openlog(openIdent->c_str(), LOG_PID, LOG_DAEMON);
   }

@@ -33,6 +33,11 @@ function stepWithLibc(ns: number): void {
 
 // Relative step with the raw settimeofday system call (SYS_settimeofday = 122 in xnu
 // bsd/kern/syscalls.master): the kernel sets the clock and nobody posts the notification.
+// syscall() is variadic, and on arm64 Apple's ABI passes variadic arguments on the stack, where
+// xnu's libsyscall/custom/__syscall.s reads them (`ldp x1, x2, [sp]`). ctypes makes a variadic
+// call (ffi_prep_cif_var) only when a call passes more arguments than argtypes declares
+// (CPython Modules/_ctypes/callproc.c, is_variadic), so argtypes names the one fixed parameter,
+// the syscall number, and the two pointers go as variadic arguments.
 function stepWithRawSyscall(us: number): void {
   python(
     `
@@ -40,11 +45,15 @@ import ctypes, sys
 class timeval(ctypes.Structure):
     _fields_ = [("tv_sec", ctypes.c_long), ("tv_usec", ctypes.c_int)]
 libc = ctypes.CDLL(None, use_errno=True)
+libc.gettimeofday.argtypes = [ctypes.POINTER(timeval), ctypes.c_void_p]
+libc.gettimeofday.restype = ctypes.c_int
+libc.syscall.argtypes = [ctypes.c_int]
+libc.syscall.restype = ctypes.c_int
 tv = timeval()
 libc.gettimeofday(ctypes.byref(tv), None)
 total = tv.tv_sec * 1000000 + tv.tv_usec + int(sys.argv[1])
 tv.tv_sec, tv.tv_usec = total // 1000000, total % 1000000
-if libc.syscall(122, ctypes.byref(tv), None) != 0:
+if libc.syscall(122, ctypes.byref(tv), ctypes.c_void_p(None)) != 0:
     sys.exit("settimeofday syscall: errno %d" % ctypes.get_errno())
 `,
     String(us),
@@ -74,6 +83,8 @@ darwinTest('kernelTimeStatus works whatever the sync state; ntp_gettime would fa
     `
 import ctypes
 libc = ctypes.CDLL(None, use_errno=True)
+libc.ntp_gettime.argtypes = [ctypes.c_void_p]
+libc.ntp_gettime.restype = ctypes.c_int
 buf = ctypes.create_string_buffer(128)
 r = libc.ntp_gettime(buf)
 print(r, ctypes.get_errno())

@@ -1,7 +1,10 @@
-// The keychain scrub on macOS, run by .github/workflows/macos.yml (test/darwin, as root):
-// against a temporary keychain made with `security create-keychain`, put first in the user's
-// search list for the test and seeded with `security add-generic-password -s -a -j -w`
-// (-j sets the comment, where the tenant tag goes). The search list is restored afterwards.
+// The keychain scrub on macOS, run by .github/workflows/macos.yml (test/darwin) as the runner's
+// login user, the user the scrub's LaunchAgent runs as, and again as root: against a temporary
+// keychain made with `security create-keychain`, put first in the user's search list for the
+// test and seeded with `security add-generic-password -s -a -j -w` (-j sets the comment, where
+// the tenant tag goes). The search list is restored afterwards.
+// With TG_SYSTEM_KEYCHAIN_SERVICE set, the workflow has put an item of that service, tagged for
+// b.example.com, in /Library/Keychains/System.keychain: the scrub must neither list nor touch it.
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -16,6 +19,10 @@ import { agentctlPath } from '../helpers/agent.js';
 const onDarwin = process.platform === 'darwin';
 const serial = onDarwin ? test.serial : test.serial.skip;
 const needs = onDarwin ? '' : ' [needs darwin]';
+const systemService = process.env.TG_SYSTEM_KEYCHAIN_SERVICE ?? '';
+const systemKeychain = '/Library/Keychains/System.keychain';
+const withSystemItem = onDarwin && systemService ? test.serial : test.serial.skip;
+const needsSystemItem = onDarwin && systemService ? '' : ' [needs darwin and TG_SYSTEM_KEYCHAIN_SERVICE]';
 
 const A = 'a.example.com';
 const B = 'b.example.com';
@@ -162,7 +169,21 @@ serial(`a deleted ref names nothing: OSStatus errSecItemNotFound, classified not
   await t.throwsAsync(deleteItem('not base64!'), { instanceOf: KeychainOSError });
 });
 
-serial(`a locked keychain: exit 1, keychain_locked, nothing deleted, no prompt${needs}`, (t) => {
+withSystemItem(
+  `a System.keychain item of a scrubbed service is neither listed nor touched${needsSystemItem}`,
+  async (t) => {
+    const present = () => security(['find-generic-password', '-s', systemService, systemKeychain]).code === 0;
+    t.true(present(), `the workflow puts a ${systemService} item in ${systemKeychain}`);
+    t.deepEqual(await listGenericPasswords({ services: [systemService] }), []);
+    const r = scrub(['--tenant', A, '--service', systemService, '--json']);
+    t.is(r.code, 0, r.stderr);
+    t.like(r.json, { scanned: 0, errors: [] });
+    t.deepEqual(r.json.deleted, []);
+    t.true(present());
+  },
+);
+
+serial(`a locked keychain: exit 1, keychain_locked, its items left alone, no prompt${needs}`, (t) => {
   must(['lock-keychain', keychainPath]);
   try {
     const r = scrub(['--tenant', A, '--service', O, '--json']);
@@ -171,6 +192,7 @@ serial(`a locked keychain: exit 1, keychain_locked, nothing deleted, no prompt${
       r.json.errors.map((e) => e.code),
       ['keychain_locked'],
     );
+    t.deepEqual(r.json.deleted, []);
   } finally {
     must(['unlock-keychain', '-p', password, keychainPath]);
   }

@@ -8,6 +8,8 @@ import { keychainKeys, scrubSettings } from '../../agent/keychain/config.js';
 import { decide, decideAll, type DecisionPolicy } from '../../agent/keychain/decide.js';
 import { classifyFailure, keychainErrorCodes } from '../../agent/keychain/errors.js';
 import { errorHints } from '../../agent/keychain/hints.js';
+import { runScrub } from '../../agent/keychain/scrub.js';
+import { silentLogger } from '../../agent/log/logger.js';
 import { kickstartArgv, sessionAgentLabel } from '../../agent/keychain/session.js';
 import { tagOf, tenantTag } from '../../agent/keychain/tag.js';
 import { keychainView } from '../../agent/keychain/status-view.js';
@@ -112,6 +114,37 @@ test('property: the scrub never deletes outside ScrubServices, never the current
     { numRuns: 2000 },
   );
   t.pass();
+});
+
+test('a locked keychain is left alone and said so (keychain_locked); the items of the others are scrubbed', async (t) => {
+  // The OS answers (native/keychain.h: locked per item) are data; what the scrub does with them
+  // is the policy under test, so the backend here is a list in memory.
+  const open = [item('S', tagB), item('S', tagA)];
+  const inLocked = [item('S', tagB, { locked: true }), item('S', tagB, { locked: true })];
+  const deleted: string[] = [];
+  const report = await runScrub({
+    tenant: 'a.example.com',
+    services: ['S'],
+    mode: 'enforce',
+    scrubUntagged: false,
+    tagAttribute: 'comment',
+    accessGroups: [],
+    logger: silentLogger,
+    backend: {
+      list: async () => [...open, ...inLocked],
+      delete: async (ref: string) => {
+        deleted.push(ref);
+      },
+    },
+  });
+  t.deepEqual(deleted, [open[0]!.ref]);
+  t.deepEqual(
+    report.errors.map((e) => e.code),
+    ['keychain_locked'],
+  );
+  t.regex(report.errors[0]!.message, /^2 items are in a locked keychain; left alone$/);
+  t.is(report.kept, 1);
+  t.regex(errorHints.keychain_locked, /left alone/);
 });
 
 test('OS failures map onto closed codes, each with a hint', (t) => {

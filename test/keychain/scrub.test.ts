@@ -270,7 +270,7 @@ withKeyring(`a locked keyring: a clear error, exit 1, nothing deleted${needs}`, 
   t.deepEqual(r.json.deleted, []);
   const human = await scrub(locked, ['--config', config]);
   t.is(human.code, 1);
-  t.regex(human.stdout, /The keychain is locked: nothing was deleted/);
+  t.regex(human.stdout, /A keychain is locked: its items were left alone/);
   await locked.stop();
   const reopened = await startKeyring({ dir: first.dir });
   t.teardown(() => reopened.stop());

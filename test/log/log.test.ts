@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { redactFields, redactMessage } from '../../agent/log/redact.js';
+import { LogCategories, maxLogCategories } from '../../agent/log/os-log.js';
 import { createAgentLogger } from '../../agent/log/winston.js';
 import { osLog } from '../../native/log.js';
 import { missing } from '../helpers/system.js';
@@ -20,7 +21,7 @@ test('the file log is JSON lines with level, message, category and timestamp; se
     directory: dir,
     level: 'info',
     console: false,
-    subsystem: 'com.trustguard.agent.test',
+    subsystem: 'com.trustguard.agent',
   });
   logger.info('collector configured', {
     url: 'https://collector.example.com',
@@ -44,6 +45,31 @@ test('the file log is JSON lines with level, message, category and timestamp; se
   t.false(JSON.stringify(lines).includes('eyJhbGciOi'));
   t.false(JSON.stringify(lines).includes('hunter2'));
   t.regex(String(lines[0]!.timestamp), /^\d{4}-\d\d-\d\dT/);
+});
+
+test("the OS log is written under the agent's own subsystem only, and a bounded set of categories", (t) => {
+  const dir = tempDir(t);
+  t.throws(
+    () =>
+      createAgentLogger({
+        directory: dir,
+        level: 'info',
+        console: false,
+        subsystem: 'com.example.other' as 'com.trustguard.agent',
+      }),
+    { instanceOf: TypeError, message: /not one of the agent's log subsystems/ },
+  );
+  fc.assert(
+    fc.property(fc.array(fc.string({ maxLength: 40 }), { maxLength: 200 }), (names) => {
+      const categories = new LogCategories();
+      const used = new Set(names.map((n) => categories.categoryFor(n)));
+      return used.size <= maxLogCategories && [...used].every((c) => /^[a-z][a-z0-9-]{0,31}$/.test(c));
+    }),
+  );
+  const categories = new LogCategories();
+  t.is(categories.categoryFor('clock'), 'clock');
+  t.is(categories.categoryFor('Not A Name'), 'agent');
+  t.is(categories.categoryFor(undefined), 'agent');
 });
 
 test('the file log rotates by size and keeps maxFiles files', async (t) => {

@@ -1,8 +1,9 @@
 import test from 'ava';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { peerCredentials, peerCredentialsOfFd } from '../../native/peercred.js';
 import { runProgram } from '../helpers/agent.js';
 import { missing } from '../helpers/system.js';
@@ -82,4 +83,20 @@ test('bad arguments are TypeErrors before C++; a closed socket and a non-socket 
   const fd = openSync(os.tmpdir(), 'r');
   t.teardown(() => closeSync(fd));
   t.throws(() => peerCredentialsOfFd(fd), { message: /SO_PEERCRED|getpeereid/ });
+});
+
+test('the agent decides on the peer uid only: every use of peerCredentials reads .uid, none the pid', (t) => {
+  // macOS LOCAL_PEERPID is the peer socket's most recent user (native/peercred.h), not the
+  // process that connected: no code in agent/ may read it.
+  const agentRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'agent');
+  const files = readdirSync(agentRoot, { recursive: true })
+    .map(String)
+    .filter((f) => f.endsWith('.ts'));
+  const uses: string[] = [];
+  for (const file of files) {
+    const text = readFileSync(path.join(agentRoot, file), 'utf8');
+    for (const m of text.matchAll(/peerCredentials(?:OfFd)?\([^)]*\)(\.\w+)?/g)) uses.push(`${file}: ${m[0]}`);
+  }
+  t.true(uses.length > 0);
+  for (const use of uses) t.regex(use, /\)\.uid$/, use);
 });

@@ -50,6 +50,7 @@ case "$name" in
   launchctl)
     case "$1" in
       bootout) exit "\${STUB_BOOTOUT_STATUS:-0}" ;;
+      kickstart) exit "\${STUB_KICKSTART_STATUS:-0}" ;;
       bootstrap)
         n=$(cat "$STUB_LOG.bootstraps" 2>/dev/null || echo 0); n=$((n + 1)); echo "$n" > "$STUB_LOG.bootstraps"
         if [ "$n" -le "\${STUB_BOOTSTRAP_FAILURES:-0}" ]; then echo "Bootstrap failed: 5: Input/output error" >&2; exit 5; fi ;;
@@ -124,7 +125,15 @@ function collect(child: ReturnType<typeof spawn>, f: Fixture): Promise<Run> {
 }
 
 type StubEnv = Partial<
-  Record<'STUB_CONSOLE_USER' | 'STUB_UID' | 'STUB_USER_UID' | 'STUB_BOOTOUT_STATUS' | 'STUB_BOOTSTRAP_FAILURES', string>
+  Record<
+    | 'STUB_CONSOLE_USER'
+    | 'STUB_UID'
+    | 'STUB_USER_UID'
+    | 'STUB_BOOTOUT_STATUS'
+    | 'STUB_BOOTSTRAP_FAILURES'
+    | 'STUB_KICKSTART_STATUS',
+    string
+  >
 >;
 
 /** Runs a script on the host with $3 (or --volume) = the fake root. */
@@ -296,6 +305,20 @@ test(`postinstall on the running system: bootout → enable → bootstrap → ki
   t.is(second.code, 0, second.err);
   t.deepEqual(second.calls, first.calls);
   t.deepEqual(snapshot(f), after);
+});
+
+test(`postinstall: kickstart's exit status is logged, and a failure is not fatal (RunAtLoad started the job)${liveNeeds}`, async (t) => {
+  if (!canChroot) return t.pass();
+  for (const status of ['0', '37']) {
+    const f = fixture();
+    const r = await runLive(f, '/.test/scripts/postinstall', installerArgs('/'), {
+      STUB_CONSOLE_USER: 'alice',
+      STUB_KICKSTART_STATUS: status,
+    });
+    t.is(r.code, 0, r.err + r.out);
+    t.deepEqual(r.calls, [...fileSteps(''), ...daemonSteps, ...sessionSteps]);
+    t.regex(r.out + r.err, new RegExp(`launchctl kickstart system/${label.replaceAll('.', '\\.')} exited ${status}`));
+  }
 });
 
 test(`postinstall retries bootstrap (MDM installs race) and fails after five attempts${liveNeeds}`, async (t) => {
