@@ -67,8 +67,9 @@ export const httpsCodes = [
 ] as const;
 
 /**
- * A configured source that cannot be used as written (measure.ts); `duplicate`: another entry
- * names the same NTP server (same resolved address and port), which is asked and counted once.
+ * A configured source that cannot be used as written (measure.ts); `duplicate`: an earlier entry,
+ * NTP or HTTPS, reaches the same peer (same resolved address and port), which is asked and
+ * counted once.
  */
 export const sourceConfigCodes = ['address_invalid', 'options_invalid', 'duplicate'] as const;
 

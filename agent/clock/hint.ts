@@ -105,7 +105,12 @@ export function hintFor(input: HintInput): string | null {
 }
 
 function uncertainHint(c: Combination): string {
-  const failed = c.failures.map((f) => f.address);
+  // A duplicate entry did answer, through the entry it duplicates: it is counted once, not missing.
+  const failed = c.failures.filter((f) => f.code !== 'duplicate').map((f) => f.address);
+  const duplicates = c.failures.length - failed.length;
+  const duplicatePart = duplicates
+    ? `; ${duplicates} ${duplicates === 1 ? 'entry names a server' : 'entries name servers'} already counted`
+    : '';
   switch (c.uncertainReason) {
     case 'no_sources':
       if (c.total === 0)
@@ -114,12 +119,14 @@ function uncertainHint(c: Combination): string {
     case 'single_source':
       if (c.total === 1)
         return `Only one time source is configured (${c.agreeing[0]?.address}), and one source is never trusted alone: configure at least three.`;
-      return `Only 1 of ${c.total} time sources answered: check network access to ${listAddresses(failed)}.`;
+      if (failed.length === 0)
+        return `Only one independent time source is configured (${c.samples[0]?.address}${duplicatePart}), and one source is never trusted alone: configure at least three.`;
+      return `Only 1 of ${c.total} time sources answered${duplicatePart}: check network access to ${listAddresses(failed)}.`;
     case 'no_agreement':
     case 'tie':
     case 'no_majority': {
       const said = c.samples.map((s) => `${s.address} says ${signed(s.offsetMs)}`);
-      const missingPart = failed.length ? `; ${failed.length} did not answer` : '';
+      const missingPart = (failed.length ? `; ${failed.length} did not answer` : '') + duplicatePart;
       return `Time sources disagree (${listAddresses(said, 4)}${missingPart}): check which source is wrong, or configure more so that a majority can agree.`;
     }
     default:

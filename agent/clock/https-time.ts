@@ -52,6 +52,16 @@ export interface HttpsTimeOptions {
    */
   jsonField?: string;
   verifyChain?: VerifyChain;
+  /**
+   * The addresses the URL's host resolved to when measure.ts de-duplicated the sources: the
+   * connection goes only to one of these, so the server measured is the peer that was counted.
+   */
+  peerAddresses?: readonly PeerAddress[];
+}
+
+export interface PeerAddress {
+  address: string;
+  family: 4 | 6;
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -186,6 +196,7 @@ function request(
   verifyNatively: boolean,
   deadlineNs: bigint,
   readBody: boolean,
+  peerAddresses: readonly PeerAddress[] | undefined,
 ): Promise<Exchange> {
   return new Promise((resolve, reject) => {
     const remainingMs = Math.max(1, Number(deadlineNs - process.hrtime.bigint()) / 1e6);
@@ -201,6 +212,7 @@ function request(
         'cache-control': 'no-cache',
       },
       timeout: remainingMs,
+      ...(peerAddresses && peerAddresses.length > 0 ? { lookup: pinnedLookup(peerAddresses) } : {}),
     });
     const timer = setTimeout(
       () => req.destroy(new RequestError('timeout', 'no response within the time limit')),
@@ -255,14 +267,43 @@ function request(
   });
 }
 
+/** A `lookup` for the request that answers with the addresses already resolved (no second DNS query). */
+function pinnedLookup(addresses: readonly PeerAddress[]) {
+  return (
+    _hostname: string,
+    options: { all?: boolean },
+    callback: (err: NodeJS.ErrnoException | null, address: string | PeerAddress[], family?: number) => void,
+  ): void => {
+    if (options?.all)
+      callback(
+        null,
+        addresses.map((a) => ({ ...a })),
+      );
+    else callback(null, addresses[0]!.address, addresses[0]!.family);
+  };
+}
+
+/** The host (IPv6 without brackets) and port an https URL connects to, or null for anything else. */
+export function httpsPeer(text: string): { host: string; port: number } | null {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return null;
+  }
+  if (url.protocol !== 'https:' || url.hostname === '') return null;
+  return { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port === '' ? 443 : Number(url.port) };
+}
+
 /** One HTTPS URL as a time source. Mirrors NtpSource: `measure()` never rejects. */
 export class HttpsTimeSource {
   readonly address: string;
   constructor(private readonly options: HttpsTimeOptions) {
     this.address = options.url;
   }
-  measure(): Promise<SourceMeasurement> {
-    return measureHttpsTime(this.options);
+  /** `peerAddresses`: what the host resolved to when the caller de-duplicated the sources. */
+  measure(peerAddresses?: readonly PeerAddress[]): Promise<SourceMeasurement> {
+    return measureHttpsTime(peerAddresses ? { ...this.options, peerAddresses } : this.options);
   }
 }
 
@@ -318,13 +359,13 @@ export async function measureHttpsTime(options: HttpsTimeOptions): Promise<Sourc
     let sent = 1;
     try {
       if (options.jsonField !== undefined) {
-        exchange = await request(url, 'GET', ca, verifyNatively, deadlineNs, true);
+        exchange = await request(url, 'GET', ca, verifyNatively, deadlineNs, true, options.peerAddresses);
       } else {
-        exchange = await request(url, 'HEAD', ca, verifyNatively, deadlineNs, false);
+        exchange = await request(url, 'HEAD', ca, verifyNatively, deadlineNs, false, options.peerAddresses);
         // Some servers refuse HEAD; GET costs a body we do not read.
         if (exchange.response.statusCode === 405 || exchange.response.statusCode === 501) {
           sent = 2;
-          exchange = await request(url, 'GET', ca, verifyNatively, deadlineNs, false);
+          exchange = await request(url, 'GET', ca, verifyNatively, deadlineNs, false, options.peerAddresses);
         }
       }
     } catch (err) {

@@ -1,8 +1,10 @@
 // One measurement round: every configured source at once, then the combination. The daemon keeps
 // one TimeSources for as long as its configuration holds, so that what NTP servers asked for
 // (Kiss-o'-Death RATE back-off, DENY/RSTR retirement) is remembered between rounds.
+import { lookup } from 'node:dns/promises';
+import net from 'node:net';
 import { combine, type ClockMeasurement } from './combine.js';
-import { HttpsTimeSource, type VerifyChain } from './https-time.js';
+import { HttpsTimeSource, httpsPeer, type PeerAddress, type VerifyChain } from './https-time.js';
 import { canonicalAddress, NtpSource, parseServerAddress } from './ntp-source.js';
 import type { NtpSampleCode, SourceFailureCode } from './codes.js';
 import type { SourceMeasurement } from './types.js';
@@ -29,17 +31,28 @@ export interface TimeSourcesOptions {
   onRejected?: (address: string, reason: string, code: NtpSampleCode) => void;
 }
 
+/** The machine and port a source measures: what it is de-duplicated by. */
+interface Peer {
+  /** Every address the connection may go to (NTP: the one it asks; HTTPS: all the host resolved to). */
+  addresses: PeerAddress[];
+  port: number;
+}
+
 interface Source {
+  kind: 'ntp' | 'https';
   address: string;
-  measure(): Promise<SourceMeasurement>;
-  /** NTP sources: asked once per (resolved address, port) per round. */
-  ntp?: NtpSource;
+  /** Resolves the peer for this round; null when there is none to resolve (the round reports why). */
+  peer(): Promise<Peer | null>;
+  /** `peer`: the one this round resolved and counted, so that the server asked is that one. */
+  measure(peer: Peer | null): Promise<SourceMeasurement>;
 }
 
 /** A source whose configuration entry is unusable: it reports the problem each round. */
 function brokenSource(kind: 'ntp' | 'https', address: string, code: SourceFailureCode, error: string): Source {
   return {
+    kind,
     address,
+    peer: async () => null,
     measure: async () => ({ ok: false, kind, address, code, error, kissCode: null, measuredAtMs: Date.now() }),
   };
 }
@@ -63,20 +76,30 @@ export class TimeSources {
           sampleSpacingMs: options.sampleSpacingMs,
           onRejected: options.onRejected && ((reason, code) => options.onRejected!(text, reason, code)),
         });
-        return { address: source.address, measure: () => source.measure(), ntp: source };
+        return {
+          kind: 'ntp',
+          address: source.address,
+          peer: async () => ({ addresses: [await source.resolveTarget()], port: source.serverPort }),
+          measure: (peer) => source.measure(peer?.addresses[0]),
+        };
       } catch (err) {
         return brokenSource('ntp', text, 'options_invalid', (err as Error).message);
       }
     });
-    const https = options.https.map(
-      (url) =>
-        new HttpsTimeSource({
-          url,
-          caFile: options.caFile,
-          timeoutMs: options.httpsTimeoutMs,
-          verifyChain: options.verifyChain ?? serverTimeChainVerifier({ caFile: options.caFile }),
-        }),
-    );
+    const https = options.https.map((url): Source => {
+      const source = new HttpsTimeSource({
+        url,
+        caFile: options.caFile,
+        timeoutMs: options.httpsTimeoutMs,
+        verifyChain: options.verifyChain ?? serverTimeChainVerifier({ caFile: options.caFile }),
+      });
+      return {
+        kind: 'https',
+        address: source.address,
+        peer: () => resolveHttpsPeer(url),
+        measure: (peer) => source.measure(peer?.addresses),
+      };
+    });
     this.sources = [...ntp, ...https];
   }
 
@@ -85,33 +108,33 @@ export class TimeSources {
   }
 
   /**
-   * Measures all sources concurrently; never rejects. NTP entries that resolve to the same
-   * address and port (listed twice, or spelled two ways) are one server: it is asked once and
-   * counted once, and the other entries report `duplicate` — one server's word is never a
-   * majority of two.
+   * Measures all sources concurrently; never rejects. Every source is de-duplicated by the peer
+   * it measures, whatever its kind: resolved address and port (an HTTPS URL: every address its
+   * host resolves to, and its port). Entries that reach a peer already counted (listed twice,
+   * spelled two ways, three URLs on one server) are one source: asked once and counted once, and
+   * the other entries report `duplicate` — one server's word is never a majority.
    */
   async measure(): Promise<ClockMeasurement> {
-    const targets = await Promise.all(
-      this.sources.map((s) => (s.ntp ? s.ntp.resolveTarget().catch(() => null) : Promise.resolve(null))),
-    );
-    const first = new Map<string, string>();
+    const peers = await Promise.all(this.sources.map((s) => s.peer().catch(() => null)));
+    const counted = new Map<string, string>();
     const results = await Promise.all(
       this.sources.map((s, i): Promise<SourceMeasurement> => {
-        const target = targets[i];
-        if (!s.ntp || !target) return s.measure();
-        const key = `${canonicalAddress(target.address)} ${s.ntp.serverPort}`;
-        const same = first.get(key);
-        if (same === undefined) {
-          first.set(key, s.address);
-          return s.ntp.measure(target);
+        const peer = peers[i] ?? null;
+        if (!peer) return s.measure(null);
+        const keys = peer.addresses.map((a) => `${canonicalAddress(a.address)} ${peer.port}`);
+        const seen = keys.findIndex((key) => counted.has(key));
+        if (seen < 0) {
+          for (const key of keys) counted.set(key, s.address);
+          return s.measure(peer);
         }
-        const error = `the same server as ${same} (${canonicalAddress(target.address)} port ${s.ntp.serverPort}): asked and counted once`;
+        const same = counted.get(keys[seen]!)!;
+        const where = `${canonicalAddress(peer.addresses[seen]!.address)} port ${peer.port}`;
         return Promise.resolve({
           ok: false,
-          kind: 'ntp',
+          kind: s.kind,
           address: s.address,
           code: 'duplicate',
-          error,
+          error: `the same server as ${same} (${where}): asked and counted once`,
           kissCode: null,
           measuredAtMs: Date.now(),
         });
@@ -119,6 +142,25 @@ export class TimeSources {
     );
     return { measuredAtMs: Date.now(), combination: combine(results) };
   }
+}
+
+/**
+ * What an https URL's host resolves to (all addresses, as the connection may use any) and its
+ * port; null for a URL measureHttpsTime will refuse, or a name that does not resolve (the round
+ * then reports `url_invalid` or `dns`).
+ */
+async function resolveHttpsPeer(url: string): Promise<Peer | null> {
+  const target = httpsPeer(url);
+  if (!target) return null;
+  const literal = net.isIP(target.host);
+  if (literal === 4 || literal === 6)
+    return { addresses: [{ address: target.host, family: literal }], port: target.port };
+  const found = await lookup(target.host, { all: true });
+  if (found.length === 0) return null;
+  return {
+    addresses: found.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 })),
+    port: target.port,
+  };
 }
 
 /** One round against the given sources (for `agentctl time`). */

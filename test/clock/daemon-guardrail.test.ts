@@ -107,8 +107,12 @@ const needsChrony = missing('chronyd', 'libfaketime');
 
 const needsRoot = missing('root', 'linux', 'python3', 'chronyd');
 
+// Issue 17, item 16: the behaviour, not a latency. The step is 1 µs, far below the drift check's
+// 1 s threshold, and measurements are an hour apart: only the OS's "clock was set" notification
+// can cause the next measurement, and its reason says so. How fast it comes is measured in
+// bench/clock-step.bench.ts.
 (needsRoot ? test.skip : test)(
-  `a clock step makes the daemon measure within 1 s${needsRoot ? ` [needs ${needsRoot}]` : ''}`,
+  `a clock step makes the daemon measure, with the step as the reason${needsRoot ? ` [needs ${needsRoot}]` : ''}`,
   async (t) => {
     const servers = await Promise.all([0, 0].map((skewSeconds) => startChrony({ skewSeconds })));
     const fixture = createAgentFixture('tg-step-');
@@ -122,25 +126,23 @@ const needsRoot = missing('root', 'linux', 'python3', 'chronyd');
       const clock = await clockSection(fixture);
       return clock.measurements >= 1 ? clock : undefined;
     }, 'the first measurement');
+    t.is(first.last_check_reason, 'start');
 
-    const steppedAt = Date.now();
     stepClock(1000);
     try {
-      const after = await eventually(
-        async () => {
-          const clock = await clockSection(fixture);
-          return clock.last_check_ms !== null &&
-            clock.last_check_ms > first.last_check_ms! &&
-            clock.last_check_reason === 'clock_set'
-            ? clock
-            : undefined;
-        },
-        'a measurement after the step',
-        40,
-        25,
-      );
-      t.true(after.last_check_ms! - steppedAt < 1000, `measured ${after.last_check_ms! - steppedAt} ms after the step`);
+      const after = await eventually(async () => {
+        const clock = await clockSection(fixture);
+        return clock.measurements > first.measurements ? clock : undefined;
+      }, 'a measurement after the step');
+      t.is(after.measurements, first.measurements + 1);
+      t.is(after.last_check_reason, 'clock_set');
+      t.true(after.last_check_ms! > first.last_check_ms!);
       t.is(typeof after.kernel_ntp.synchronized, 'boolean');
+      // The log says the same: the event, then the measurement it caused.
+      const lines = fixture.logLines().map((l) => [l.msg ?? l.message, l.reason]);
+      const event = lines.findIndex(([msg]) => msg === 'clock event: clock_set');
+      const measured = lines.findIndex(([msg, reason]) => msg === 'clock measured' && reason === 'clock_set');
+      t.true(event >= 0 && measured > event, JSON.stringify(lines));
     } finally {
       stepClock(-1000);
     }

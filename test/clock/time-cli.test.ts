@@ -51,6 +51,7 @@ interface TimeJson {
     address: string;
     offset_ms: number | null;
     delay_ms: number | null;
+    uncertainty_ms: number | null;
     stratum: number | null;
     status: string;
     error: string | null;
@@ -69,7 +70,7 @@ for (const [name, skew] of [
   ['+92 s', 92_000],
   ['0 s', 0],
 ] as const) {
-  it(title(`one chronyd at ${name} is measured within ±5 ms`), async (t) => {
+  it(title(`one chronyd at ${name} is measured within its stated uncertainty`), async (t) => {
     const server = skew ? fast1 : right;
     const { code, json } = await timeJson({ ntp: [at(server)] });
     const source = json.sources[0]!;
@@ -77,7 +78,12 @@ for (const [name, skew] of [
     t.is(source.status, 'ok');
     t.is(source.kind, 'ntp');
     t.is(source.stratum, 1);
-    t.true(Math.abs(source.offset_ms! - skew) <= 5, `offset ${source.offset_ms} not within ±5 ms of ${skew}`);
+    // The interval it vouches for holds the true offset (issue 17 item 16: no latency-bound
+    // figure here; bench/time.bench.ts compares the offset with chronyd -Q's).
+    t.true(
+      Math.abs(source.offset_ms! - skew) <= source.uncertainty_ms!,
+      `offset ${source.offset_ms} not within ±${source.uncertainty_ms} ms of ${skew}`,
+    );
     // One source is never trusted alone.
     t.is(json.state, 'uncertain');
     t.regex(json.hint!, /one time source is configured/);
@@ -89,7 +95,7 @@ it(title('+92, +92 and 0 s: active, the 0 s server a falseticker, a hint with a 
   const { code, json } = await timeJson({ ntp: [at(fast1), at(right), at(fast2)] });
   t.log(`offset ${json.offset_ms} ms ± ${json.uncertainty_ms} ms; ${json.hint}`);
   t.is(json.state, 'active');
-  t.true(Math.abs(json.offset_ms! - 92_000) <= 5);
+  t.true(Math.abs(json.offset_ms! - 92_000) <= json.uncertainty_ms!, `${json.offset_ms} ± ${json.uncertainty_ms}`);
   t.deepEqual(json.falsetickers, [at(right)]);
   t.deepEqual(
     json.sources.map((s) => s.status),
@@ -170,8 +176,9 @@ it(title('flags override the configured sources; human output has aligned rows')
 
 it(title('no source answers: exit 1 with the reason per source'), async (t) => {
   const { code, json } = await timeJson({
+    // Two ports: the same address and port would be one peer, whatever the protocol (issue 17 item 12).
     ntp: ['127.0.0.1:9'],
-    https: ['https://127.0.0.1:9/'],
+    https: ['https://127.0.0.1:7/'],
     timeout: 200,
     samples: 1,
   });
@@ -200,6 +207,6 @@ it(title('agentctl time --json runs the same measurement as a process'), async (
   t.is(code, 2, err);
   const json = JSON.parse(out) as TimeJson;
   t.is(json.state, 'active');
-  t.true(Math.abs(json.offset_ms! - 92_000) <= 5);
+  t.true(Math.abs(json.offset_ms! - 92_000) <= json.uncertainty_ms!, `${json.offset_ms} ± ${json.uncertainty_ms}`);
   t.deepEqual(json.falsetickers, [at(right)]);
 });

@@ -19,15 +19,16 @@ function stepClock(ns: number): void {
 }
 
 (onDarwin && asRoot ? test.serial : test.serial.skip)(
-  'com.apple.system.clock_set reaches JS within 1 s of a real step',
+  'com.apple.system.clock_set reaches JS after a real step',
   async (t) => {
     const events: ClockChangeEvent[] = [];
     const sub = watchClockChanges((e) => events.push(e));
     try {
       stepClock(1000);
-      const deadline = Date.now() + 1000;
+      // A bound on a hung test, not a latency (issue 17 item 16).
+      const deadline = Date.now() + 30_000;
       while (events.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-      t.true(events.length > 0, 'no clock_set event within 1 s');
+      t.true(events.length > 0, 'no clock_set event after the step');
       t.is(events[0]?.kind, 'clock_set');
     } finally {
       stepClock(-1000);

@@ -140,19 +140,19 @@ test('(6) the request deadline is absolute: a byte every 300 ms does not keep a 
   let text = '';
   socket.on('data', (d) => (text += d));
   socket.on('error', () => {});
-  const closed = new Promise<number>((resolve) => {
-    const started = Date.now();
-    socket.on('close', () => resolve(Date.now() - started));
-  });
   const payload = '{"request":"status"}';
   let i = 0;
+  // How much of the request had been written when the daemon closed: behaviour, not a latency
+  // (issue 17 item 16). A deadline that each byte renewed would wait for the whole request.
+  const closed = new Promise<number>((resolve) => socket.on('close', () => resolve(i)));
   const drip = setInterval(() => {
     if (!socket.destroyed && i < payload.length) socket.write(payload[i++]!);
   }, 300);
   t.teardown(() => clearInterval(drip));
-  const ms = await closed;
-  t.true(ms < 3000, `closed after ${ms} ms`);
+  const written = await closed;
+  t.true(written < payload.length, `closed after ${written} of ${payload.length} bytes`);
   t.regex(text, /no complete request within 1000 ms/);
+  t.notRegex(text, /"ok":true/);
 });
 
 nobodyTest(
@@ -240,8 +240,9 @@ nobodyTest(
     // At most 8 of nobody's connections were served at a time; the rest were told "busy".
     t.true(result.busy >= 56 - 8, JSON.stringify(result));
     t.is(result.busy + result.deadline, 64, JSON.stringify(result));
-    // None survived long past the 2 s deadline (a generous margin for a loaded machine).
-    t.true(Math.max(...result.closedAfterMs) < 8000, JSON.stringify(result.closedAfterMs));
+    // None outlived the deadline although each sent a byte a second: all 64 were closed, by
+    // "busy" or the deadline, before the script's 15 s end (stillOpen above). How long each took
+    // is not asserted (issue 17 item 16: a loaded machine must not fail it).
   },
 );
 

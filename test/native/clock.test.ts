@@ -16,7 +16,7 @@ import { hasCommand, missing, stepClock } from '../helpers/system.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const sourceRoot = path.resolve(here, '..', '..', '..');
 
-test('wallClock agrees with Date.now within 5 ms', (t) => {
+test('wallClock reads the clock Date.now reads: it lies between the two reads around it', (t) => {
   for (let i = 0; i < 100; i++) {
     const before = Date.now();
     const wall = wallClock();
@@ -130,7 +130,6 @@ test('a stopped watcher can be stopped again and lets the process exit', (t) => 
     const sub = watchClockChanges(() => {});
     setTimeout(() => { sub.stop(); sub.stop(); console.log('stopped'); }, 50);
   `;
-  const started = Date.now();
   const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
     encoding: 'utf8',
     timeout: 10_000,
@@ -138,7 +137,6 @@ test('a stopped watcher can be stopped again and lets the process exit', (t) => 
   t.is(child.signal, null, 'the child had to be killed: a handle kept it alive');
   t.is(child.status, 0, child.stderr);
   t.is(child.stdout.trim(), 'stopped');
-  t.true(Date.now() - started < 10_000);
 });
 
 test('a process still watching at exit shuts down cleanly', (t) => {
@@ -156,22 +154,27 @@ test('a process still watching at exit shuts down cleanly', (t) => {
 
 const stepMissing = missing('root', 'linux', 'python3');
 (stepMissing ? test.serial.skip : test.serial)(
-  `a real clock step (+1 µs, then −1 µs) is seen within 1 s${stepMissing ? ` [needs ${stepMissing}]` : ''}`,
+  `a real clock step (+1 µs, then −1 µs) is seen as clock_set, with the wall time it was seen at${stepMissing ? ` [needs ${stepMissing}]` : ''}`,
   async (t) => {
+    // Behaviour, not latency (issue 17 item 16): the wait is only a bound on a hung test; how
+    // fast a step reaches the daemon is in bench/clock-step.bench.ts.
     const events: ClockChangeEvent[] = [];
     const sub = watchClockChanges((e) => events.push(e));
     try {
       const waitForEvent = async (count: number) => {
-        const deadline = Date.now() + 1000;
+        const deadline = Date.now() + 30_000;
         while (events.length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
         return events.length >= count;
       };
+      const steppedAt = Date.now();
       stepClock(1000);
-      t.true(await waitForEvent(1), 'no event within 1 s of a +1 µs step');
+      t.true(await waitForEvent(1), 'no event after a +1 µs step');
+      const seenBy = Date.now();
       stepClock(-1000);
-      t.true(await waitForEvent(2), 'no event within 1 s of a −1 µs step');
+      t.true(await waitForEvent(2), 'no event after a −1 µs step');
       t.is(events[0].kind, 'clock_set');
-      t.true(Math.abs(events[0].wallMs - Date.now()) < 2000);
+      // The event carries the wall clock when it was seen: after the step, before JS saw it.
+      t.true(events[0].wallMs >= steppedAt - 1 && events[0].wallMs <= seenBy + 1, JSON.stringify(events[0]));
     } finally {
       sub.stop();
     }

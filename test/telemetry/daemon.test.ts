@@ -431,7 +431,7 @@ const needsChrony = missing('chronyd', 'libfaketime');
 );
 
 withNginx(
-  `SIGTERM writes the events still waiting for their group fsync; the daemon exits 0 within 5 s${needsNginx}`,
+  `SIGTERM writes the events still waiting for their group fsync; the daemon exits 0${needsNginx}`,
   async (t) => {
     const { collector, fixture } = await setup(t, {}, { running: false });
     const agent = await fixture.start();
@@ -445,10 +445,9 @@ withNginx(
     });
     const reload = await agentctl(['reload', '--socket', fixture.socketPath]);
     t.is(reload.code, 1, 'the reload reports the problem');
-    const started = Date.now();
     agent.child.kill('SIGTERM');
+    // Exit 0 is the behaviour; how long it took is not asserted (issue 17 item 16).
     t.is((await agent.exited).code, 0);
-    t.true(Date.now() - started < 5000);
     await collector.start();
     await fixture.start();
     const event = await eventually(
