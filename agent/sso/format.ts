@@ -3,22 +3,26 @@
 import { paint, type Style } from '../cli/format.js';
 import type { CheckResult, SsoReport } from './doctor.js';
 
-function wrap(text: string, indent: string, width = 80): string[] {
+/** Wraps at `width` columns: `first` before the first line, `rest` before the others. NUL glues words. */
+function wrap(text: string, first: string, rest = first, width = 80): string[] {
   const out: string[] = [];
   let line = '';
-  for (const word of text.split(/\s+/).filter(Boolean)) {
-    const piece = word.length > width - indent.length ? word.slice(0, width - indent.length - 1) + '…' : word;
-    if (line && indent.length + line.length + 1 + piece.length > width) {
+  let indent = first;
+  for (const word of text.split(/ +/).filter(Boolean)) {
+    const room = width - rest.length;
+    const piece = [...word].length > room ? `${[...word].slice(0, room - 1).join('')}…` : word;
+    if (line && [...indent].length + [...line].length + 1 + [...piece].length > width) {
       out.push(indent + line);
+      indent = rest;
       line = piece;
     } else line = line ? `${line} ${piece}` : piece;
   }
   if (line) out.push(indent + line);
-  return out;
+  return out.map((l) => l.replace(/\0/g, ' '));
 }
 
 export function formatMs(ms: number): string {
-  return ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${ms} ms`;
+  return ms >= 1000 ? `${(ms / 1000).toFixed(1)}\0s` : `${ms}\0ms`;
 }
 
 function mark(check: CheckResult, style: Style): string {
@@ -40,7 +44,7 @@ export function formatHuman(report: SsoReport, style: Style): string {
       );
     for (const c of p.checks) {
       const head = `${mark(c, style)} ${c.check}${c.target ? ` ${c.target}` : ''}: ${c.code === 'ok' ? c.detail : `${c.code}, ${c.detail}`} (${formatMs(c.duration_ms)})`;
-      lines.push(...wrap(head, '  ').map((l, i) => (i === 0 ? l : `    ${l.trimStart()}`)));
+      lines.push(...wrap(head, '  ', '    '));
       if (c.status === 'fail' && c.hint) lines.push(...wrap(`fix: ${c.hint}`, '      '));
     }
     lines.push('');
@@ -48,7 +52,7 @@ export function formatHuman(report: SsoReport, style: Style): string {
   const s = report.summary;
   const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
   lines.push(
-    `${plural(s.payloads, 'SSO payload')}: ${plural(s.errors, 'error')}, ${plural(s.warnings, 'warning')}, ${plural(s.notes, 'note')} (${formatMs(s.duration_ms)})`,
+    `${plural(s.payloads, 'SSO payload')}: ${plural(s.errors, 'error')}, ${plural(s.warnings, 'warning')}, ${plural(s.notes, 'note')} (${formatMs(s.duration_ms).replace('\0', ' ')})`,
   );
   return lines.join('\n');
 }
