@@ -2,9 +2,12 @@
 // its checks are listed; here its network checks fail as unreachable (or by their deadline) and
 // say so. Exit codes 0 / 2 / 1 / 64; --json gives {check, ok, severity, code, detail, hint}.
 import test from 'ava';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { agentctl } from '../helpers/agent.js';
+import { payload, writeProfile } from '../helpers/profiles.js';
 
 const seed = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -46,7 +49,7 @@ test("the seed's sample payload: static checks pass, every check is listed, the 
 test('the human output: one line per check with ✓/✗/–, the fix under each failure, each step timed, 80 columns', async (t) => {
   const result = await agentctl(['doctor', 'sso', '--profile', seed, '--timeout', '3', '--cdn', cdn]);
   t.is(result.code, 2);
-  const lines = result.stdout.split('\n');
+  const lines = result.stdout.trimEnd().split('\n');
   for (const line of lines) t.true([...line].length <= 80, line);
   t.true(lines.some((l) => /^ {2}✗ association idp\.example\.com: aasa_(unreachable|timeout)/.test(l)));
   t.true(lines.some((l) => /^ {2}✓ static: .*\(\d+ ms\)$/.test(l)));
@@ -69,10 +72,17 @@ test('without --profile off macOS: says what to pass, exit 64; a missing --ca fi
   t.is(bad.code, 64);
 });
 
-test('a file with no SSO payload: exit 1, saying so; an unparsable file: its read failure is the static check, exit 2', async (t) => {
-  const noSso = path.resolve(path.dirname(seed), 'codesign-none.txt');
-  const r = await agentctl(['doctor', 'sso', '--profile', noSso, '--json', '--cdn', cdn]);
+test('a profile with no SSO payload: exit 1, saying so; an unparsable file: its read failure is the static check, exit 2', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tg-sso-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dns = writeProfile(dir, 'dns.mobileconfig', [payload('com.apple.dnsSettings.managed', { DNSSettings: { DNSProtocol: 'HTTPS' } })]);
+  const none = await agentctl(['doctor', 'sso', '--profile', dns, '--cdn', cdn]);
+  t.is(none.code, 1);
+  t.regex(none.stderr, /no com\.apple\.extensiblesso payload/);
+  const empty = path.join(dir, 'empty.mobileconfig');
+  writeFileSync(empty, '');
+  const r = await agentctl(['doctor', 'sso', '--profile', empty, '--json', '--cdn', cdn]);
   t.is(r.code, 2, r.stdout + r.stderr);
-  const report = JSON.parse(r.stdout) as { payloads: Array<{ checks: Array<{ code: string }> }> };
-  t.is(report.payloads[0]!.checks[0]!.code, 'not_a_profile');
+  const report = JSON.parse(r.stdout) as { payloads: Array<{ checks: Array<{ code: string; ok: boolean }> }> };
+  t.like(report.payloads[0]!.checks[0], { code: 'not_a_profile', ok: false });
 });
