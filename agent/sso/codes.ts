@@ -183,10 +183,6 @@ export const ssoCodes = {
     fix: "The association is not approved (the CDN's file does not list the app): fix the association file, then wait for the CDN and reinstall the app.",
   },
   // codesign
-  container_not_found: {
-    severity: 'warning',
-    fix: 'The container app was not found (it comes from the pluginkit path): install it.',
-  },
   entitlement_missing: {
     severity: 'error',
     fix: 'The container app\'s com.apple.developer.associated-domains entitlement has no authsrv:<host>: the app vendor must add it, or give it with a com.apple.associated-domains payload.',
@@ -196,10 +192,6 @@ export const ssoCodes = {
     fix: 'The associated-domains entitlement is on the extension, not the container app: it must be on the container app.',
   },
   // Platform SSO
-  psso_not_configured: {
-    severity: 'note',
-    fix: '',
-  },
   psso_device_not_registered: {
     severity: 'error',
     fix: 'The device is not registered with the IdP: open the registration notification, or run `app-sso platform -a` and sign in.',

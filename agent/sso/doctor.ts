@@ -416,6 +416,7 @@ async function macChecks(
   const out: CheckResult[] = [];
   const hosts = [...new Set(urls.filter((u) => u.protocol === 'https:').map((u) => u.hostname.toLowerCase()))];
   let containerApp: string | null = null;
+  let appexPath: string | null = null;
 
   // pluginkit: registered, enabled, how many copies.
   if (!extension || extension === kerberosExtension) {
@@ -431,7 +432,8 @@ async function macChecks(
       else if (parsed.state === 'ok') {
         const copies = parsed.value;
         const paths = [...new Set(copies.map((c) => c.path!))];
-        containerApp = containerAppOf(paths[0]!);
+        appexPath = paths[0]!;
+        containerApp = containerAppOf(appexPath);
         if (copies.every((c) => c.election === '-'))
           out.push(result('pluginkit', 'pluginkit', 'extension_disabled', `${extension} is disabled (-) at ${paths.join(', ')}`, run.ms));
         else if (paths.length > 1)
@@ -481,10 +483,21 @@ async function macChecks(
         const devNote = developer.length
           ? ` (${developer.join(', ')} with ?mode=developer: read from the host only where developer mode is on)`
           : '';
+        // The seed's step 3: the entitlement belongs on the container app, not the extension.
+        let onExtension = false;
+        if (missing.length && appexPath) {
+          const ext = await runCommand(commands.codesign, ['-d', '--entitlements', '-', appexPath], options.timeoutMs);
+          const extParsed = ext.state === 'ok' ? parseEntitlements(ext.stdout) : null;
+          onExtension =
+            extParsed?.state === 'ok' &&
+            missing.some((h) => authsrvEntries(extParsed.value.associatedDomains ?? []).some((e) => e.host === h));
+        }
         out.push(
-          missing.length
-            ? result('codesign', containerApp, 'entitlement_missing', `no authsrv:${missing.join(', authsrv:')} in the container's entitlement${devNote}`, run.ms)
-            : result('codesign', containerApp, 'ok', `authsrv:${hosts.join(', authsrv:')} on the container app${devNote}`, run.ms),
+          onExtension
+            ? result('codesign', appexPath, 'entitlement_on_extension', `authsrv:${missing.join(', authsrv:')} is on the extension, not on ${containerApp}`, run.ms)
+            : missing.length
+              ? result('codesign', containerApp, 'entitlement_missing', `no authsrv:${missing.join(', authsrv:')} in the container's entitlement${devNote}`, run.ms)
+              : result('codesign', containerApp, 'ok', `authsrv:${hosts.join(', authsrv:')} on the container app${devNote}`, run.ms),
         );
       }
     }

@@ -218,6 +218,14 @@ test('on macOS the doctor runs pluginkit, swcutil, codesign on the container app
     },
     { PlatformSSO: {} },
   );
+  const misplaced = await darwinRun('misplaced', {
+    pluginkit: standIn('pluginkit5', cat('pluginkit-registered.txt')),
+    swcutil: standIn('swcutil5', cat('swcutil-approved.txt')),
+    // The container app has no authsrv entitlement; the extension (.appex) has it.
+    codesign: standIn('codesign5', `case "$4" in *.appex) ${cat('codesign-authsrv.txt')};; *) ${cat('codesign-no-authsrv.txt')};; esac`),
+    appSso: '/nonexistent/app-sso',
+  });
+  t.like(byCheck(misplaced).codesign, { ok: false, code: 'entitlement_on_extension' });
   const n = byCheck(none);
   t.like(n.pluginkit, { ok: false, code: 'extension_not_registered' });
   t.is(n.swcutil.code, 'output_incomplete');
