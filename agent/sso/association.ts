@@ -31,7 +31,7 @@ export function containerBundleId(extensionIdentifier: string): string | null {
 /** Printable, bounded: every outside string shown goes through this. */
 export function shown(value: unknown, max = 120): string {
   const text = String(value)
-    .replace(/[\0-\x1f\x7f]/g, '?')
+    .replace(/\p{Cc}/gu, '?')
     .slice(0, max + 1);
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
@@ -53,13 +53,19 @@ export function parseAssociationBody(answer: HttpAnswer): Parsed {
   if (type.includes('text/html') || /^\s*<(!doctype|html|head|body|\?xml|[a-z])/i.test(text))
     return {
       ok: false,
-      verdict: { code: 'aasa_html', detail: `the answer is HTML (Content-Type ${shown(type || 'none', 60)}), not JSON` },
+      verdict: {
+        code: 'aasa_html',
+        detail: `the answer is HTML (Content-Type ${shown(type || 'none', 60)}), not JSON`,
+      },
     };
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    return { ok: false, verdict: { code: 'aasa_invalid_json', detail: `not JSON: ${shown((error as Error).message, 100)}` } };
+    return {
+      ok: false,
+      verdict: { code: 'aasa_invalid_json', detail: `not JSON: ${shown((error as Error).message, 100)}` },
+    };
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value))
     return { ok: false, verdict: { code: 'aasa_invalid_json', detail: 'the JSON is not an object' } };
@@ -95,9 +101,18 @@ export function judgeApps(file: Record<string, unknown>, team: string, container
   if (apps === null)
     return {
       code: 'aasa_no_authsrv',
-      detail: `no authsrv.apps in the file (it has ${Object.keys(file).slice(0, 8).map((k) => shown(k, 30)).join(', ') || 'no keys'})`,
+      detail: `no authsrv.apps in the file (it has ${
+        Object.keys(file)
+          .slice(0, 8)
+          .map((k) => shown(k, 30))
+          .join(', ') || 'no keys'
+      })`,
     };
-  const list = apps.slice(0, 5).map((a) => shown(a, 60)).join(', ') || 'nothing';
+  const list =
+    apps
+      .slice(0, 5)
+      .map((a) => shown(a, 60))
+      .join(', ') || 'nothing';
   if (apps.includes(expected)) return { code: 'ok', detail: `authsrv.apps lists ${expected}` };
   if (apps.some((a) => a.endsWith(`.${container}`) && a.slice(0, -container.length - 1) !== team))
     return { code: 'aasa_wrong_team', detail: `authsrv.apps lists ${list}, not ${expected}` };
@@ -110,7 +125,9 @@ export function judgeApps(file: Record<string, unknown>, team: string, container
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
       : v,
   );
 }
@@ -125,15 +142,23 @@ export function judgeCdn(
   team: string,
   container: string,
 ): Verdict {
-  if (answer.status === 404) return { code: 'cdn_missing', detail: "status 404: the CDN has no copy of the host's file" };
+  if (answer.status === 404)
+    return { code: 'cdn_missing', detail: "status 404: the CDN has no copy of the host's file" };
   if (answer.status !== 200) return { code: 'cdn_http_status', detail: `status ${answer.status}, not 200` };
   const parsed = parseAssociationBody(answer);
   if (!parsed.ok) return { code: 'cdn_invalid', detail: `${parsed.verdict.code}: ${parsed.verdict.detail}` };
   if (host) {
-    if (canonicalJson(parsed.value) === canonicalJson(host.file)) return { code: 'ok', detail: "the CDN serves the host's file" };
+    if (canonicalJson(parsed.value) === canonicalJson(host.file))
+      return { code: 'ok', detail: "the CDN serves the host's file" };
     const cdnApps = authsrvApps(parsed.value);
     const hostApps = authsrvApps(host.file);
-    const apps = (a: string[] | null) => (a === null ? 'no authsrv' : a.slice(0, 4).map((x) => shown(x, 60)).join(', ') || 'none');
+    const apps = (a: string[] | null) =>
+      a === null
+        ? 'no authsrv'
+        : a
+            .slice(0, 4)
+            .map((x) => shown(x, 60))
+            .join(', ') || 'none';
     const changed = host.lastModified ? `; the host's file changed on ${shown(host.lastModified, 40)}` : '';
     return {
       code: 'cdn_stale',

@@ -39,15 +39,15 @@ export const ssoCodes = {
   },
   aasa_container_unknown: {
     severity: 'error',
-    fix: 'ExtensionIdentifier must be the extension\'s bundle ID, inside its container app\'s ID (com.example.App.ssoe inside com.example.App).',
+    fix: "ExtensionIdentifier must be the extension's bundle ID, inside its container app's ID (com.example.App.ssoe inside com.example.App).",
   },
   aasa_unreachable: {
     severity: 'error',
-    fix: 'The IdP host must be reachable over HTTPS from the Macs and from Apple\'s CDN: check DNS, firewall and proxy.',
+    fix: "The IdP host must be reachable over HTTPS from the Macs and from Apple's CDN: check DNS, firewall and proxy.",
   },
   aasa_timeout: {
     severity: 'error',
-    fix: 'The IdP did not answer in time: Apple\'s CDN gives up too. Check the host and any proxy in between.',
+    fix: "The IdP did not answer in time: Apple's CDN gives up too. Check the host and any proxy in between.",
   },
   aasa_tls_failed: {
     severity: 'error',
@@ -87,7 +87,7 @@ export const ssoCodes = {
   },
   aasa_wrong_bundle: {
     severity: 'error',
-    fix: 'The file lists the team but not the container app\'s bundle ID (the ExtensionIdentifier without its last part): add <TeamID>.<container bundle ID> to authsrv.apps.',
+    fix: "The file lists the team but not the container app's bundle ID (the ExtensionIdentifier without its last part): add <TeamID>.<container bundle ID> to authsrv.apps.",
   },
   aasa_app_missing: {
     severity: 'error',
@@ -129,7 +129,7 @@ export const ssoCodes = {
   // The IdP's TLS chain (the trust capability's diagnosis in the detail)
   idp_tls_untrusted: {
     severity: 'error',
-    fix: 'The IdP\'s chain is not trusted: follow the hint of the trust diagnosis (agentctl trust https://<host>/ shows it in full).',
+    fix: "The IdP's chain is not trusted: follow the hint of the trust diagnosis (agentctl trust https://<host>/ shows it in full).",
   },
   idp_tls_unreachable: {
     severity: 'error',
@@ -185,7 +185,7 @@ export const ssoCodes = {
   // codesign
   entitlement_missing: {
     severity: 'error',
-    fix: 'The container app\'s com.apple.developer.associated-domains entitlement has no authsrv:<host>: the app vendor must add it, or give it with a com.apple.associated-domains payload.',
+    fix: "The container app's com.apple.developer.associated-domains entitlement has no authsrv:<host>: the app vendor must add it, or give it with a com.apple.associated-domains payload.",
   },
   entitlement_on_extension: {
     severity: 'error',

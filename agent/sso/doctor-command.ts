@@ -29,7 +29,8 @@ function httpsBase(value: string): boolean {
 }
 
 export async function run({ args, flags }: CommandInput): Promise<number> {
-  if (args.length > 0) return usage(`unexpected argument ${JSON.stringify(args[0]!.slice(0, 60))}: give files with --profile`);
+  if (args.length > 0)
+    return usage(`unexpected argument ${JSON.stringify(args[0]!.slice(0, 60))}: give files with --profile`);
   const files = (flags.profile as string[] | undefined) ?? [];
   if (files.length === 0) {
     if (process.platform === 'darwin')
@@ -46,7 +47,8 @@ export async function run({ args, flags }: CommandInput): Promise<number> {
     return exitCodes.usage;
   }
   const cdnFlag = flags.cdn as string | undefined;
-  if (cdnFlag !== undefined && !httpsBase(cdnFlag)) return usage(`--cdn: "${cdnFlag.slice(0, 80)}" is not an https URL`);
+  if (cdnFlag !== undefined && !httpsBase(cdnFlag))
+    return usage(`--cdn: "${cdnFlag.slice(0, 80)}" is not an https URL`);
   const issuer = (flags.issuer as string | undefined) ?? null;
   if (issuer !== null && !httpsBase(issuer)) return usage(`--issuer: "${issuer.slice(0, 80)}" is not an https URL`);
   const timeoutMs = ((flags.timeout as number | undefined) ?? 10) * 1000;

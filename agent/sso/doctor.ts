@@ -107,7 +107,14 @@ function result(
     (findingCodes as Record<string, { severity: Severity; fix: string }>)[code];
   const severity = options.severity ?? info?.severity ?? 'error';
   const status =
-    options.status ?? (code === 'ok' ? 'pass' : code === 'skipped' || code === 'not_macos' ? 'skip' : severity === 'note' ? 'pass' : 'fail');
+    options.status ??
+    (code === 'ok'
+      ? 'pass'
+      : code === 'skipped' || code === 'not_macos'
+        ? 'skip'
+        : severity === 'note'
+          ? 'pass'
+          : 'fail');
   return {
     check,
     target: target === null ? null : shown(target, 200),
@@ -213,9 +220,18 @@ async function checkPayload(
   // 1. Static checks, shared with doctor profile.
   const t0 = performance.now();
   const issues = checkSsoPayload(settings, associatedHostsFor(settings, associated));
-  if (issues.length === 0) add(result('static', null, 'ok', 'the payload has the keys its Type needs', performance.now() - t0));
+  if (issues.length === 0)
+    add(result('static', null, 'ok', 'the payload has the keys its Type needs', performance.now() - t0));
   for (const issue of issues)
-    add(result('static', issue.index === null ? issue.key : `${issue.key}[${issue.index}]`, issue.code, issue.message, performance.now() - t0));
+    add(
+      result(
+        'static',
+        issue.index === null ? issue.key : `${issue.key}[${issue.index}]`,
+        issue.code,
+        issue.message,
+        performance.now() - t0,
+      ),
+    );
 
   // 2-4. The association file, Apple's CDN copy and the IdP's chain, per host.
   const kerberos = extension === kerberosExtension;
@@ -227,9 +243,11 @@ async function checkPayload(
       : 'a Credential extension is matched by Hosts and Realm: no association file is checked';
     for (const check of ['association', 'cdn', 'tls'] as const) add(result(check, null, 'skipped', why, 0));
   } else if (options.network === false) {
-    for (const check of ['association', 'cdn', 'tls'] as const) add(result(check, null, 'skipped', 'network checks off', 0));
+    for (const check of ['association', 'cdn', 'tls'] as const)
+      add(result(check, null, 'skipped', 'network checks off', 0));
   } else if (urls.length === 0) {
-    for (const check of ['association', 'cdn', 'tls'] as const) add(result(check, null, 'skipped', 'no URLs to check', 0));
+    for (const check of ['association', 'cdn', 'tls'] as const)
+      add(result(check, null, 'skipped', 'no URLs to check', 0));
   } else {
     const perHost = await Promise.all(urls.map((url) => checkHost(url, team, container, options)));
     for (const checks of perHost) report.checks.push(...checks);
@@ -257,7 +275,13 @@ async function checkHost(
   const hostname = url.hostname.replace(/^\[|\]$/g, '');
   if (url.protocol !== 'https:')
     return [
-      result('association', host, 'aasa_url_not_https', `${shown(url.href)} is not https: Apple fetches no association file for it`, 0),
+      result(
+        'association',
+        host,
+        'aasa_url_not_https',
+        `${shown(url.href)} is not https: Apple fetches no association file for it`,
+        0,
+      ),
       result('cdn', host, 'skipped', 'the URL is not https', 0),
       result('tls', host, 'skipped', 'the URL is not https', 0),
     ];
@@ -292,7 +316,9 @@ async function checkHost(
         'association',
         host,
         team ? 'aasa_container_unknown' : 'sso_key_missing',
-        team ? `cannot tell the container app of ${shown(container ?? 'the extension')}` : 'no TeamIdentifier to look for',
+        team
+          ? `cannot tell the container app of ${shown(container ?? 'the extension')}`
+          : 'no TeamIdentifier to look for',
         aasa.ms,
       ),
     );
@@ -439,10 +465,35 @@ async function macChecks(
         appexPath = paths[0]!;
         containerApp = containerAppOf(appexPath);
         if (copies.every((c) => c.election === '-'))
-          out.push(result('pluginkit', 'pluginkit', 'extension_disabled', `${extension} is disabled (-) at ${paths.join(', ')}`, run.ms));
+          out.push(
+            result(
+              'pluginkit',
+              'pluginkit',
+              'extension_disabled',
+              `${extension} is disabled (-) at ${paths.join(', ')}`,
+              run.ms,
+            ),
+          );
         else if (paths.length > 1)
-          out.push(result('pluginkit', 'pluginkit', 'extension_duplicates', `${paths.length} copies: ${paths.slice(0, 5).join('; ')}`, run.ms));
-        else out.push(result('pluginkit', 'pluginkit', 'ok', `registered (${copies[0]!.election.trim() || 'default'}) at ${paths[0]}`, run.ms));
+          out.push(
+            result(
+              'pluginkit',
+              'pluginkit',
+              'extension_duplicates',
+              `${paths.length} copies: ${paths.slice(0, 5).join('; ')}`,
+              run.ms,
+            ),
+          );
+        else
+          out.push(
+            result(
+              'pluginkit',
+              'pluginkit',
+              'ok',
+              `registered (${copies[0]!.election.trim() || 'default'}) at ${paths[0]}`,
+              run.ms,
+            ),
+          );
       }
     }
   }
@@ -464,14 +515,21 @@ async function macChecks(
           out.push(
             entry.siteApproval === 'approved'
               ? result('swcutil', host, 'ok', `authsrv ${entry.appId ?? '?'} approved${managed}`, run.ms)
-              : result('swcutil', host, 'swc_not_approved', `authsrv ${entry.appId ?? '?'}: Site/Fmwk Approval ${entry.siteApproval}${managed}`, run.ms),
+              : result(
+                  'swcutil',
+                  host,
+                  'swc_not_approved',
+                  `authsrv ${entry.appId ?? '?'}: Site/Fmwk Approval ${entry.siteApproval}${managed}`,
+                  run.ms,
+                ),
           );
         }
       }
   }
 
   // codesign: the container app (not the extension) holds authsrv:<host>.
-  if (!containerApp) out.push(result('codesign', null, 'skipped', 'no container app path (pluginkit did not give one)', 0));
+  if (!containerApp)
+    out.push(result('codesign', null, 'skipped', 'no container app path (pluginkit did not give one)', 0));
   else {
     const run = await runCommand(commands.codesign, ['-d', '--entitlements', '-', containerApp], options.timeoutMs);
     const failed = commandState('codesign', containerApp, run);
@@ -498,10 +556,28 @@ async function macChecks(
         }
         out.push(
           onExtension
-            ? result('codesign', appexPath, 'entitlement_on_extension', `authsrv:${missing.join(', authsrv:')} is on the extension, not on ${containerApp}`, run.ms)
+            ? result(
+                'codesign',
+                appexPath,
+                'entitlement_on_extension',
+                `authsrv:${missing.join(', authsrv:')} is on the extension, not on ${containerApp}`,
+                run.ms,
+              )
             : missing.length
-              ? result('codesign', containerApp, 'entitlement_missing', `no authsrv:${missing.join(', authsrv:')} in the container's entitlement${devNote}`, run.ms)
-              : result('codesign', containerApp, 'ok', `authsrv:${hosts.join(', authsrv:')} on the container app${devNote}`, run.ms),
+              ? result(
+                  'codesign',
+                  containerApp,
+                  'entitlement_missing',
+                  `no authsrv:${missing.join(', authsrv:')} in the container's entitlement${devNote}`,
+                  run.ms,
+                )
+              : result(
+                  'codesign',
+                  containerApp,
+                  'ok',
+                  `authsrv:${hosts.join(', authsrv:')} on the container app${devNote}`,
+                  run.ms,
+                ),
         );
       }
     }
@@ -525,9 +601,16 @@ export function platformSsoResult(parsed: ReturnType<typeof parseAppSsoPlatform>
   if (parsed.state !== 'ok') return result('platform_sso', target, 'output_malformed', 'no state', ms);
   const s = parsed.value;
   const attrs = `extension ${s.extensionIdentifier ?? '?'}, login type ${s.loginType ?? '?'}`;
-  if (!s.deviceRegistered) return result('platform_sso', target, 'psso_device_not_registered', `registrationCompleted false (${attrs})`, ms);
+  if (!s.deviceRegistered)
+    return result('platform_sso', target, 'psso_device_not_registered', `registrationCompleted false (${attrs})`, ms);
   if (s.userRegistered !== true)
-    return result('platform_sso', target, 'psso_user_not_registered', `user state ${s.userState ?? '(null)'} (${attrs})`, ms);
+    return result(
+      'platform_sso',
+      target,
+      'psso_user_not_registered',
+      `user state ${s.userState ?? '(null)'} (${attrs})`,
+      ms,
+    );
   if (!s.tokensReceived) return result('platform_sso', target, 'psso_no_tokens', `no SSO tokens (${attrs})`, ms);
   return result(
     'platform_sso',
@@ -556,7 +639,13 @@ async function claimAudit(settings: Dict, options: SsoDoctorOptions): Promise<Ch
   if (!get.ok) return result('claims', url.href, 'discovery_unreachable', get.message, ms);
   const chain = await judgeChain(get.chain, url.hostname.replace(/^\[|\]$/g, ''), options.trust);
   if (chain.kind === 'untrusted' || chain.kind === 'malformed')
-    return result('claims', url.href, 'discovery_unreachable', `the chain is not trusted (${chain.kind === 'untrusted' ? chain.diagnosis : chain.message})`, ms);
+    return result(
+      'claims',
+      url.href,
+      'discovery_unreachable',
+      `the chain is not trusted (${chain.kind === 'untrusted' ? chain.diagnosis : chain.message})`,
+      ms,
+    );
   const verdict = judgeDiscovery(get, claims);
   return result('claims', url.href, verdict.code, verdict.detail, ms);
 }

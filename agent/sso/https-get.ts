@@ -23,7 +23,10 @@ function peerChain(socket: TLSSocket): Buffer[] {
   return chain;
 }
 
-export function httpsGet(url: URL, options: { timeoutMs: number; maxBytes: number; accept?: string }): Promise<GetResult> {
+export function httpsGet(
+  url: URL,
+  options: { timeoutMs: number; maxBytes: number; accept?: string },
+): Promise<GetResult> {
   return new Promise((resolve) => {
     let chain: Buffer[] = [];
     let settled = false;
@@ -76,11 +79,25 @@ export function httpsGet(url: URL, options: { timeoutMs: number; maxBytes: numbe
     });
     request.on('error', (error: NodeJS.ErrnoException) => {
       const errno = error.code ?? '';
-      const network = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'ENETUNREACH', 'EHOSTUNREACH', 'EADDRNOTAVAIL'];
+      const network = [
+        'ECONNREFUSED',
+        'ENOTFOUND',
+        'EAI_AGAIN',
+        'EAI_FAIL',
+        'ENETUNREACH',
+        'EHOSTUNREACH',
+        'EADDRNOTAVAIL',
+      ];
       const what = errno === 'ENOTFOUND' || errno === 'EAI_AGAIN' ? `cannot resolve ${host}` : error.message;
       finish({
         ok: false,
-        code: network.includes(errno) ? 'unreachable' : errno === 'ETIMEDOUT' ? 'timeout' : chain.length ? 'unreachable' : 'tls_failed',
+        code: network.includes(errno)
+          ? 'unreachable'
+          : errno === 'ETIMEDOUT'
+            ? 'timeout'
+            : chain.length
+              ? 'unreachable'
+              : 'tls_failed',
         message: `${what.slice(0, 200)}${errno && !what.includes(errno) ? ` (${errno})` : ''}`,
         chain,
       });

@@ -27,7 +27,8 @@ export const sso: Capability = {
         {
           name: 'cdn',
           value: '<url>',
-          description: "base URL of Apple's association CDN (default SSOAssociationCDNURL: https://app-site-association.cdn-apple.com/a/v1)",
+          description:
+            "base URL of Apple's association CDN (default SSOAssociationCDNURL: https://app-site-association.cdn-apple.com/a/v1)",
         },
         {
           name: 'issuer',

@@ -33,7 +33,13 @@ export function runCommand(file: string, args: string[], timeoutMs: number): Pro
     execFile(
       file,
       args,
-      { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: commandOutputLimit, encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } },
+      {
+        timeout: timeoutMs,
+        killSignal: 'SIGKILL',
+        maxBuffer: commandOutputLimit,
+        encoding: 'utf8',
+        env: { ...process.env, LC_ALL: 'C' },
+      },
       (error, stdout, stderr) => {
         const ms = Math.round(performance.now() - started);
         if (!error) return resolve({ state: 'ok', stdout, ms });
@@ -67,7 +73,11 @@ const pluginLine =
   /^\s*([+\-!=?])?\s*([A-Za-z0-9][A-Za-z0-9.\-_]*)\(([^)]{0,64})\)(?:\s+([0-9A-Fa-f-]{36}))?(?:\s+(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}))?(?:\s+(\/.*))?\s*$/;
 
 export function parsePluginkit(text: string, extensionIdentifier: string): Parsed<PluginCopy[]> {
-  const lines = text.split('\n').slice(0, 1000).map((l) => l.replace(/\r$/, '')).filter((l) => l.trim() !== '');
+  const lines = text
+    .split('\n')
+    .slice(0, 1000)
+    .map((l) => l.replace(/\r$/, ''))
+    .filter((l) => l.trim() !== '');
   if (lines.length === 0 || lines.every((l) => /no matches/i.test(l)))
     return { state: 'not_registered', detail: `pluginkit lists no ${shown(extensionIdentifier, 100)}` };
   const copies: PluginCopy[] = [];
@@ -85,7 +95,10 @@ export function parsePluginkit(text: string, extensionIdentifier: string): Parse
   if (mine.length === 0)
     return {
       state: 'not_registered',
-      detail: `pluginkit lists ${copies.slice(0, 3).map((c) => shown(c.identifier, 80)).join(', ')}, not ${shown(extensionIdentifier, 100)}`,
+      detail: `pluginkit lists ${copies
+        .slice(0, 3)
+        .map((c) => shown(c.identifier, 80))
+        .join(', ')}, not ${shown(extensionIdentifier, 100)}`,
     };
   if (mine.some((c) => c.path === null))
     return { state: 'incomplete', detail: 'pluginkit gave no path for the extension (was -v given?)' };
@@ -132,16 +145,17 @@ export function parseSwcutilShow(text: string, host: string): Parsed<SwcEntry[]>
   const wanted = host.toLowerCase();
   const mine = entries
     .filter((e) => e.Service === 'authsrv' && (e.Domain ?? '').split('?')[0]!.toLowerCase() === wanted)
-    .map(
-      (e): SwcEntry => ({
-        service: 'authsrv',
-        appId: e['App ID'] ?? null,
-        domain: e.Domain!,
-        userApproval: e['User Approval'] ?? null,
-        siteApproval: e['Site/Fmwk Approval'] ?? null,
-        flags: (e.Flags ?? '').split(/[\s,]+/).filter(Boolean).slice(0, 16),
-      }),
-    );
+    .map((e): SwcEntry => ({
+      service: 'authsrv',
+      appId: e['App ID'] ?? null,
+      domain: e.Domain!,
+      userApproval: e['User Approval'] ?? null,
+      siteApproval: e['Site/Fmwk Approval'] ?? null,
+      flags: (e.Flags ?? '')
+        .split(/[\s,]+/)
+        .filter(Boolean)
+        .slice(0, 16),
+    }));
   if (mine.length === 0) return { state: 'not_registered', detail: `no authsrv entry for ${shown(host, 100)}` };
   if (mine.some((e) => e.siteApproval === null))
     return { state: 'incomplete', detail: 'the authsrv entry has no "Site/Fmwk Approval" line' };
@@ -165,7 +179,10 @@ export function parseEntitlements(text: string): Parsed<Entitlements> {
     try {
       value = parseXmlPlist(bounded.slice(start), { maxDepth: 32, maxObjects: 100_000 }).value;
     } catch (error) {
-      return { state: 'malformed', detail: `the entitlements plist does not parse: ${shown((error as Error).message, 100)}` };
+      return {
+        state: 'malformed',
+        detail: `the entitlements plist does not parse: ${shown((error as Error).message, 100)}`,
+      };
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value))
       return { state: 'malformed', detail: 'the entitlements are not a dictionary' };
@@ -179,7 +196,8 @@ export function parseEntitlements(text: string): Parsed<Entitlements> {
           : typeof domains === 'string'
             ? [domains]
             : null,
-        applicationIdentifier: typeof dict['application-identifier'] === 'string' ? dict['application-identifier'] : null,
+        applicationIdentifier:
+          typeof dict['application-identifier'] === 'string' ? dict['application-identifier'] : null,
       },
     };
   }
@@ -232,7 +250,7 @@ export interface PlatformSsoState {
   tokensExpiration: string | null;
 }
 
-const sectionNames = ['Device Configuration', 'Login Configuration', 'User Configuration', 'SSO Tokens'] as const;
+type SectionName = 'Device Configuration' | 'Login Configuration' | 'User Configuration' | 'SSO Tokens';
 
 function jsonSection(text: string): { value: Record<string, unknown> | null } | { error: string } {
   const body = text.trim();
@@ -256,7 +274,9 @@ function jsonSection(text: string): { value: Record<string, unknown> | null } | 
 /** Attributes only: no token, key or credential value is read into the result. */
 export function parseAppSsoPlatform(text: string): Parsed<PlatformSsoState> {
   const bounded = text.slice(0, commandOutputLimit);
-  const heads = [...bounded.matchAll(/^(Device Configuration|Login Configuration|User Configuration|SSO Tokens):[ \t]*$/gm)];
+  const heads = [
+    ...bounded.matchAll(/^(Device Configuration|Login Configuration|User Configuration|SSO Tokens):[ \t]*$/gm),
+  ];
   if (!heads.some((h) => h[1] === 'Device Configuration'))
     return { state: 'malformed', detail: 'no "Device Configuration:" section' };
   const sections = new Map<string, string>();
@@ -265,7 +285,7 @@ export function parseAppSsoPlatform(text: string): Parsed<PlatformSsoState> {
     const to = i + 1 < heads.length ? heads[i + 1]!.index! : bounded.length;
     if (!sections.has(h[1]!)) sections.set(h[1]!, bounded.slice(from, to));
   });
-  const parsed: Partial<Record<(typeof sectionNames)[number], Record<string, unknown> | null>> = {};
+  const parsed: Partial<Record<SectionName, Record<string, unknown> | null>> = {};
   for (const name of ['Device Configuration', 'Login Configuration', 'User Configuration'] as const) {
     const raw = sections.get(name);
     if (raw === undefined) continue;
@@ -274,7 +294,8 @@ export function parseAppSsoPlatform(text: string): Parsed<PlatformSsoState> {
     parsed[name] = result.value;
   }
   const device = parsed['Device Configuration'] ?? null;
-  if (device === null) return { state: 'not_registered', detail: 'Device Configuration is (null): no Platform SSO on this Mac' };
+  if (device === null)
+    return { state: 'not_registered', detail: 'Device Configuration is (null): no Platform SSO on this Mac' };
   if (typeof device.registrationCompleted !== 'boolean')
     return { state: 'incomplete', detail: 'Device Configuration has no registrationCompleted' };
   const user = parsed['User Configuration'] ?? null;

@@ -47,7 +47,11 @@ export async function trustSetup(
   const env = options.env ?? process.env;
   if (platform === 'darwin') {
     try {
-      const pem = await run('/usr/bin/security', ['find-certificate', '-a', '-p', systemRootsKeychain], options.timeoutMs);
+      const pem = await run(
+        '/usr/bin/security',
+        ['find-certificate', '-a', '-p', systemRootsKeychain],
+        options.timeoutMs,
+      );
       const roots = parsePem(pem, caFileLimits, systemRootsKeychain);
       return { system: roots, systemSource: systemRootsKeychain, extra, systemUnknown: null, platform };
     } catch (error) {
@@ -101,7 +105,12 @@ function topName(evaluation: TrustEvaluation): string | null {
 export async function judgeChain(chain: Buffer[], hostname: string, setup: TrustSetup): Promise<ChainVerdict> {
   if (chain.length === 0) return { kind: 'malformed', message: 'the server sent no certificate' };
   const now = Date.now();
-  const base = { chain: chain.slice(0, trustLimits.chainCertificates), policy: 'ssl' as const, hostname, verifyDate: now };
+  const base = {
+    chain: chain.slice(0, trustLimits.chainCertificates),
+    policy: 'ssl' as const,
+    hostname,
+    verifyDate: now,
+  };
   const system = setup.system?.slice(0, trustLimits.anchors) ?? null;
   const room = trustLimits.anchors - (system?.length ?? 0);
   try {
@@ -132,7 +141,13 @@ export async function judgeChain(chain: Buffer[], hostname: string, setup: Trust
         platform: setup.platform,
         correction: null,
         certificate: leaf
-          ? { subject: leaf.subject, issuer: leaf.issuer, notBefore: leaf.notBefore, notAfter: leaf.notAfter, isLeaf: true }
+          ? {
+              subject: leaf.subject,
+              issuer: leaf.issuer,
+              notBefore: leaf.notBefore,
+              notAfter: leaf.notAfter,
+              isLeaf: true,
+            }
           : null,
         top: top ? { subject: top.subject, issuer: top.issuer } : null,
         hostname,

@@ -18,16 +18,19 @@ const darwin = onDarwin ? test : test.skip;
 const needs = onDarwin ? '' : ' [needs darwin]';
 const timeoutMs = 60_000;
 
-darwin(`pluginkit -m -v -i: the parser accepts the output, for a registered extension and an unknown one${needs}`, async (t) => {
-  // Apple's own Kerberos SSO extension is on every Mac; an unknown identifier gives nothing.
-  for (const id of ['com.apple.AppSSOKerberos.KerberosExtension', 'com.example.not.installed.ssoe']) {
-    const run = await runCommand(macCommands.pluginkit, ['-m', '-v', '-i', id], timeoutMs);
-    t.is(run.state, 'ok', JSON.stringify(run));
-    if (run.state !== 'ok') continue;
-    t.log(`pluginkit ${id}:\n${run.stdout.slice(0, 600)}`);
-    t.not(parsePluginkit(run.stdout, id).state, 'malformed', run.stdout.slice(0, 600));
-  }
-});
+darwin(
+  `pluginkit -m -v -i: the parser accepts the output, for a registered extension and an unknown one${needs}`,
+  async (t) => {
+    // Apple's own Kerberos SSO extension is on every Mac; an unknown identifier gives nothing.
+    for (const id of ['com.apple.AppSSOKerberos.KerberosExtension', 'com.example.not.installed.ssoe']) {
+      const run = await runCommand(macCommands.pluginkit, ['-m', '-v', '-i', id], timeoutMs);
+      t.is(run.state, 'ok', JSON.stringify(run));
+      if (run.state !== 'ok') continue;
+      t.log(`pluginkit ${id}:\n${run.stdout.slice(0, 600)}`);
+      t.not(parsePluginkit(run.stdout, id).state, 'malformed', run.stdout.slice(0, 600));
+    }
+  },
+);
 
 darwin(`swcutil show: the parser accepts the output${needs}`, async (t) => {
   const run = await runCommand(macCommands.swcutil, ['show'], timeoutMs);
@@ -48,13 +51,16 @@ darwin(`codesign -d --entitlements -: the parser accepts the output of an app wi
   }
 });
 
-darwin(`app-sso platform -s: the parser accepts the output (no Platform SSO on a runner: not registered)${needs}`, async (t) => {
-  const run = await runCommand(macCommands.appSso, ['platform', '-s'], timeoutMs);
-  t.is(run.state, 'ok', JSON.stringify(run).slice(0, 600));
-  if (run.state !== 'ok') return;
-  t.log(run.stdout.slice(0, 800));
-  t.not(parseAppSsoPlatform(run.stdout).state, 'malformed', run.stdout.slice(0, 800));
-});
+darwin(
+  `app-sso platform -s: the parser accepts the output (no Platform SSO on a runner: not registered)${needs}`,
+  async (t) => {
+    const run = await runCommand(macCommands.appSso, ['platform', '-s'], timeoutMs);
+    t.is(run.state, 'ok', JSON.stringify(run).slice(0, 600));
+    if (run.state !== 'ok') return;
+    t.log(run.stdout.slice(0, 800));
+    t.not(parseAppSsoPlatform(run.stdout).state, 'malformed', run.stdout.slice(0, 800));
+  },
+);
 
 darwin(`the system's own roots are read from ${systemRootsKeychain}${needs}`, async (t) => {
   const setup = await trustSetup([], { timeoutMs });

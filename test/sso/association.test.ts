@@ -105,7 +105,13 @@ async function doctor(
     platform: 'linux',
     env: { SSL_CERT_FILE: options.bundle ?? systemBundle },
   });
-  return runSsoDoctor([file], { trust, cdnBase: `${cdn.origin}/a/v1`, issuer: null, timeoutMs: 5000, platform: 'linux' });
+  return runSsoDoctor([file], {
+    trust,
+    cdnBase: `${cdn.origin}/a/v1`,
+    issuer: null,
+    timeoutMs: 5000,
+    platform: 'linux',
+  });
 }
 
 function check(report: SsoReport, name: CheckResult['check']): CheckResult {
@@ -140,12 +146,17 @@ const failures: Array<{ title: string; file: Answer; code: string; hint?: RegExp
   },
   {
     title: 'no authsrv',
-    file: { body: JSON.stringify({ applinks: { details: [] }, webcredentials: { apps: [`${team}.com.example.Scissors`] } }) },
+    file: {
+      body: JSON.stringify({ applinks: { details: [] }, webcredentials: { apps: [`${team}.com.example.Scissors`] } }),
+    },
     code: 'aasa_no_authsrv',
   },
   {
     title: 'HTML instead of JSON',
-    file: { headers: { 'content-type': 'text/html; charset=utf-8' }, body: '<!DOCTYPE html><html><body>Sign in</body></html>' },
+    file: {
+      headers: { 'content-type': 'text/html; charset=utf-8' },
+      body: '<!DOCTYPE html><html><body>Sign in</body></html>',
+    },
     code: 'aasa_html',
   },
   {
@@ -159,7 +170,12 @@ const failures: Array<{ title: string; file: Answer; code: string; hint?: RegExp
     file: {
       body: JSON.stringify({
         authsrv: { apps: [`${team}.com.example.Scissors`] },
-        applinks: { details: Array.from({ length: 4000 }, (_, i) => ({ appIDs: [`${team}.com.example.app${i}`], components: [] })) },
+        applinks: {
+          details: Array.from({ length: 4000 }, (_, i) => ({
+            appIDs: [`${team}.com.example.app${i}`],
+            components: [],
+          })),
+        },
       }),
     },
     code: 'aasa_too_large',
@@ -171,7 +187,10 @@ const failures: Array<{ title: string; file: Answer; code: string; hint?: RegExp
 for (const f of failures)
   test(`association file with ${f.title} fails with ${f.code}`, async (t) => {
     await withServers({ file: f.file }, { copy: { body: rightFile } }, async (idp, cdn) => {
-      const report = await doctor(seedProfile(`${f.code}.mobileconfig`, `https://localhost:${idp.port}/realms/domain/`), cdn);
+      const report = await doctor(
+        seedProfile(`${f.code}.mobileconfig`, `https://localhost:${idp.port}/realms/domain/`),
+        cdn,
+      );
       const a = check(report, 'association');
       t.like(a, { ok: false, status: 'fail', severity: 'error', code: f.code });
       t.truthy(a.hint);
@@ -190,16 +209,24 @@ test('an http:// URL fails with aasa_url_not_https and nothing is fetched for it
 });
 
 test('an untrusted certificate fails the association (aasa_tls_untrusted) and the tls check with the trust diagnosis', async (t) => {
-  await withServers({ leaf: strangerLeaf, file: { body: rightFile } }, { copy: { body: rightFile } }, async (idp, cdn) => {
-    const report = await doctor(seedProfile('untrusted.mobileconfig', `https://localhost:${idp.port}/realms/domain/`), cdn, {
-      ca: [inspection.root.certPem],
-    });
-    t.like(check(report, 'association'), { ok: false, code: 'aasa_tls_untrusted' });
-    const tls = check(report, 'tls');
-    t.like(tls, { ok: false, code: 'idp_tls_untrusted' });
-    t.regex(tls.detail, /untrusted_root/);
-    t.regex(tls.hint!, /Stranger Root CA/);
-  });
+  await withServers(
+    { leaf: strangerLeaf, file: { body: rightFile } },
+    { copy: { body: rightFile } },
+    async (idp, cdn) => {
+      const report = await doctor(
+        seedProfile('untrusted.mobileconfig', `https://localhost:${idp.port}/realms/domain/`),
+        cdn,
+        {
+          ca: [inspection.root.certPem],
+        },
+      );
+      t.like(check(report, 'association'), { ok: false, code: 'aasa_tls_untrusted' });
+      const tls = check(report, 'tls');
+      t.like(tls, { ok: false, code: 'idp_tls_untrusted' });
+      t.regex(tls.detail, /untrusted_root/);
+      t.regex(tls.hint!, /Stranger Root CA/);
+    },
+  );
 });
 
 test('a CDN serving an older copy: cdn_stale, with the date the host says its file changed', async (t) => {
@@ -208,7 +235,10 @@ test('a CDN serving an older copy: cdn_stale, with the date the host says its fi
     { file: { body: rightFile, headers: { 'last-modified': 'Mon, 30 Nov 2026 08:00:00 GMT' } } },
     { copy: { body: older } },
     async (idp, cdn) => {
-      const report = await doctor(seedProfile('stale.mobileconfig', `https://localhost:${idp.port}/realms/domain/`), cdn);
+      const report = await doctor(
+        seedProfile('stale.mobileconfig', `https://localhost:${idp.port}/realms/domain/`),
+        cdn,
+      );
       const c = check(report, 'cdn');
       t.like(c, { ok: false, code: 'cdn_stale', severity: 'warning' });
       t.regex(c.detail, /30 Nov 2026/);
@@ -220,43 +250,70 @@ test('a CDN serving an older copy: cdn_stale, with the date the host says its fi
 
 test('a CDN serving nothing for the host: cdn_missing', async (t) => {
   await withServers({ file: { body: rightFile } }, { copy: null }, async (idp, cdn) => {
-    const report = await doctor(seedProfile('missing.mobileconfig', `https://localhost:${idp.port}/realms/domain/`), cdn);
+    const report = await doctor(
+      seedProfile('missing.mobileconfig', `https://localhost:${idp.port}/realms/domain/`),
+      cdn,
+    );
     t.like(check(report, 'cdn'), { ok: false, code: 'cdn_missing', severity: 'error' });
   });
 });
 
 test('a CDN chain trusted only through a --ca root while the system store is a test bundle: tls_intercepted naming that root', async (t) => {
-  await withServers({ file: { body: rightFile } }, { leaf: inspectedLeaf, copy: { body: rightFile } }, async (idp, cdn) => {
-    const report = await doctor(seedProfile('intercepted.mobileconfig', `https://localhost:${idp.port}/realms/domain/`), cdn, {
-      ca: [inspection.root.certPem],
-    });
-    const c = check(report, 'cdn');
-    t.like(c, { ok: false, code: 'tls_intercepted', severity: 'error' });
-    t.regex(c.detail, /Corp TLS Inspection Root/);
-    t.regex(c.hint!, /inspection/i);
-    t.is(check(report, 'association').code, 'ok');
-  });
+  await withServers(
+    { file: { body: rightFile } },
+    { leaf: inspectedLeaf, copy: { body: rightFile } },
+    async (idp, cdn) => {
+      const report = await doctor(
+        seedProfile('intercepted.mobileconfig', `https://localhost:${idp.port}/realms/domain/`),
+        cdn,
+        {
+          ca: [inspection.root.certPem],
+        },
+      );
+      const c = check(report, 'cdn');
+      t.like(c, { ok: false, code: 'tls_intercepted', severity: 'error' });
+      t.regex(c.detail, /Corp TLS Inspection Root/);
+      t.regex(c.hint!, /inspection/i);
+      t.is(check(report, 'association').code, 'ok');
+    },
+  );
 });
 
 test('the same CDN chain under a root in the system bundle is ok', async (t) => {
   const both = path.join(dir, 'system-bundle-with-inspection.pem');
   writeFileSync(both, pub.root.certPem + inspection.root.certPem);
-  await withServers({ file: { body: rightFile } }, { leaf: inspectedLeaf, copy: { body: rightFile } }, async (idp, cdn) => {
-    const report = await doctor(seedProfile('cdn-ok.mobileconfig', `https://localhost:${idp.port}/realms/domain/`), cdn, {
-      bundle: both,
-      ca: [inspection.root.certPem],
-    });
-    t.like(check(report, 'cdn'), { ok: true, code: 'ok' });
-  });
+  await withServers(
+    { file: { body: rightFile } },
+    { leaf: inspectedLeaf, copy: { body: rightFile } },
+    async (idp, cdn) => {
+      const report = await doctor(
+        seedProfile('cdn-ok.mobileconfig', `https://localhost:${idp.port}/realms/domain/`),
+        cdn,
+        {
+          bundle: both,
+          ca: [inspection.root.certPem],
+        },
+      );
+      t.like(check(report, 'cdn'), { ok: true, code: 'ok' });
+    },
+  );
 });
 
 test('an IdP chain trusted only through a --ca root is tls_intercepted too', async (t) => {
-  await withServers({ leaf: inspectedLeaf, file: { body: rightFile } }, { copy: { body: rightFile } }, async (idp, cdn) => {
-    const report = await doctor(seedProfile('idp-intercepted.mobileconfig', `https://localhost:${idp.port}/realms/domain/`), cdn, {
-      ca: [inspection.root.certPem],
-    });
-    const tls = check(report, 'tls');
-    t.like(tls, { ok: false, code: 'tls_intercepted' });
-    t.regex(tls.detail, /Corp TLS Inspection Root/);
-  });
+  await withServers(
+    { leaf: inspectedLeaf, file: { body: rightFile } },
+    { copy: { body: rightFile } },
+    async (idp, cdn) => {
+      const report = await doctor(
+        seedProfile('idp-intercepted.mobileconfig', `https://localhost:${idp.port}/realms/domain/`),
+        cdn,
+        {
+          ca: [inspection.root.certPem],
+        },
+      );
+      const tls = check(report, 'tls');
+      t.like(tls, { ok: false, code: 'tls_intercepted' });
+      t.regex(tls.detail, /Corp TLS Inspection Root/);
+    },
+  );
 });

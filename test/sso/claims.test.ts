@@ -54,7 +54,11 @@ async function audit(realm: string, psso: Record<string, unknown>): Promise<Chec
       PlatformSSO: psso as never,
     }),
   ]);
-  const trust = await trustSetup([], { timeoutMs: 5000, platform: 'linux', env: { SSL_CERT_FILE: path.join(dir, 'bundle.pem') } });
+  const trust = await trustSetup([], {
+    timeoutMs: 5000,
+    platform: 'linux',
+    env: { SSL_CERT_FILE: path.join(dir, 'bundle.pem') },
+  });
   const report = await runSsoDoctor([file], {
     trust,
     cdnBase: 'https://127.0.0.1:1/a/v1',
@@ -65,10 +69,15 @@ async function audit(realm: string, psso: Record<string, unknown>): Promise<Chec
   return report.payloads[0]!.checks.find((c) => c.check === 'claims')!;
 }
 
-const mapping = { AuthenticationMethod: 'UserSecureEnclaveKey', TokenToUserMapping: { AccountName: 'preferred_username', FullName: 'display_name' } };
+const mapping = {
+  AuthenticationMethod: 'UserSecureEnclaveKey',
+  TokenToUserMapping: { AccountName: 'preferred_username', FullName: 'display_name' },
+};
 
 test('every mapped claim in claims_supported: ok', async (t) => {
-  documents.good = { body: discovery('good', { claims_supported: ['sub', 'preferred_username', 'display_name', 'groups'] }) };
+  documents.good = {
+    body: discovery('good', { claims_supported: ['sub', 'preferred_username', 'display_name', 'groups'] }),
+  };
   const c = await audit('good', { ...mapping, AdministratorGroups: ['admins'] });
   t.like(c, { ok: true, code: 'ok' });
   t.regex(c.detail, /preferred_username, display_name, groups/);
@@ -109,7 +118,16 @@ test('an unreachable discovery document: discovery_unreachable; no PlatformSSO: 
     }),
   ]);
   const trust = await trustSetup([], { timeoutMs: 5000, platform: 'linux', env: {} });
-  const report = await runSsoDoctor([file], { trust, cdnBase: 'https://127.0.0.1:1/a/v1', issuer: null, timeoutMs: 3000, platform: 'linux' });
-  t.like(report.payloads[0]!.checks.find((c) => c.check === 'claims'), { ok: false, severity: 'error', code: 'discovery_unreachable' });
+  const report = await runSsoDoctor([file], {
+    trust,
+    cdnBase: 'https://127.0.0.1:1/a/v1',
+    issuer: null,
+    timeoutMs: 3000,
+    platform: 'linux',
+  });
+  t.like(
+    report.payloads[0]!.checks.find((c) => c.check === 'claims'),
+    { ok: false, severity: 'error', code: 'discovery_unreachable' },
+  );
   t.like(await audit('none', {}), { code: 'skipped' });
 });

@@ -11,7 +11,13 @@ import { payload, writeProfile } from '../helpers/profiles.js';
 
 const seed = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
-  '..', '..', '..', 'test', 'fixtures', 'sso', 'seed-004-sample.mobileconfig',
+  '..',
+  '..',
+  '..',
+  'test',
+  'fixtures',
+  'sso',
+  'seed-004-sample.mobileconfig',
 );
 // Nothing listens on port 1 of loopback: the CDN check fails at once, on any machine.
 const cdn = 'https://127.0.0.1:1/a/v1';
@@ -21,22 +27,43 @@ test("the seed's sample payload: static checks pass, every check is listed, the 
   t.is(result.code, 2, result.stderr);
   const report = JSON.parse(result.stdout) as {
     exit_code: number;
-    payloads: Array<{ extension_identifier: string; team_identifier: string; hosts: string[]; checks: Array<Record<string, unknown>> }>;
+    payloads: Array<{
+      extension_identifier: string;
+      team_identifier: string;
+      hosts: string[];
+      checks: Array<Record<string, unknown>>;
+    }>;
     summary: { payloads: number; errors: number };
   };
   t.is(report.exit_code, 2);
   t.is(report.summary.payloads, 1);
   const p = report.payloads[0]!;
-  t.like(p, { extension_identifier: 'com.example.Scissors.ssoe', team_identifier: 'UXP6YEHSPW', hosts: ['idp.example.com'] });
+  t.like(p, {
+    extension_identifier: 'com.example.Scissors.ssoe',
+    team_identifier: 'UXP6YEHSPW',
+    hosts: ['idp.example.com'],
+  });
   for (const c of p.checks) {
     t.deepEqual(
-      Object.keys(c).filter((k) => ['check', 'ok', 'severity', 'code', 'detail', 'hint'].includes(k)).sort(),
+      Object.keys(c)
+        .filter((k) => ['check', 'ok', 'severity', 'code', 'detail', 'hint'].includes(k))
+        .sort(),
       ['check', 'code', 'detail', 'hint', 'ok', 'severity'],
     );
     t.is(typeof c.duration_ms, 'number');
   }
   const by = Object.fromEntries(p.checks.map((c) => [c.check, c]));
-  t.deepEqual(Object.keys(by).sort(), ['association', 'cdn', 'claims', 'codesign', 'platform_sso', 'pluginkit', 'static', 'swcutil', 'tls']);
+  t.deepEqual(Object.keys(by).sort(), [
+    'association',
+    'cdn',
+    'claims',
+    'codesign',
+    'platform_sso',
+    'pluginkit',
+    'static',
+    'swcutil',
+    'tls',
+  ]);
   t.like(by.static, { ok: true, code: 'ok' });
   t.true(['aasa_unreachable', 'aasa_timeout'].includes(by.association!.code as string), String(by.association!.code));
   t.regex(by.association!.detail as string, /idp\.example\.com/);
@@ -75,7 +102,9 @@ test('without --profile off macOS: says what to pass, exit 64; a missing --ca fi
 test('a profile with no SSO payload: exit 1, saying so; an unparsable file: its read failure is the static check, exit 2', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'tg-sso-cli-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const dns = writeProfile(dir, 'dns.mobileconfig', [payload('com.apple.dnsSettings.managed', { DNSSettings: { DNSProtocol: 'HTTPS' } })]);
+  const dns = writeProfile(dir, 'dns.mobileconfig', [
+    payload('com.apple.dnsSettings.managed', { DNSSettings: { DNSProtocol: 'HTTPS' } }),
+  ]);
   const none = await agentctl(['doctor', 'sso', '--profile', dns, '--cdn', cdn]);
   t.is(none.code, 1);
   t.regex(none.stderr, /no com\.apple\.extensiblesso payload/);

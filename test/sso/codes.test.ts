@@ -27,7 +27,15 @@ test('the SSO doctor part of docs/codes.md documents every code once, with its s
     documented.set(m[1]!, m[2]!);
     t.true(m[3]!.trim().length >= 10, `${m[1]} needs a meaning`);
   }
-  t.deepEqual(ssoCodeList.filter((c) => !documented.has(c)), [], 'codes missing from docs/codes.md');
-  t.deepEqual([...documented.keys()].filter((c) => !ssoCodeList.includes(c as never)), [], 'stale codes');
+  t.deepEqual(
+    ssoCodeList.filter((c) => !documented.has(c)),
+    [],
+    'codes missing from docs/codes.md',
+  );
+  t.deepEqual(
+    [...documented.keys()].filter((c) => !ssoCodeList.includes(c as never)),
+    [],
+    'stale codes',
+  );
   for (const [code, severity] of documented) t.is(severity, ssoCodes[code as keyof typeof ssoCodes].severity, code);
 });

@@ -29,20 +29,102 @@ const microsoftHosts = [
 // must name, the claims the claim audit would check (null: no PlatformSSO), and whether the
 // association checks apply (Redirect, not Apple's Kerberos extension).
 const pinned: Record<string, [string, string, string, string[], string[], string, string[] | null, boolean]> = {
-  'NoMAD-2__NoMAD_2_SSOE_Sample.mobileconfig': ['menu.nomad.nomad.nomadssoe', 'VRPY9KHGX6', 'Credential', [], ['ok'], 'menu.nomad.nomad', null, false],
-  'entra-docs__cloud-kerberos.mobileconfig': ['com.apple.AppSSOKerberos.KerberosExtension', 'apple', 'Credential', [], ['ok'], 'com.apple.AppSSOKerberos', null, false],
-  'entra-docs__on-prem-kerberos.mobileconfig': ['com.apple.AppSSOKerberos.KerberosExtension', 'apple', 'Credential', [], ['ok'], 'com.apple.AppSSOKerberos', null, false],
-  'fleet__company-portal-single-signon-extension.mobileconfig': ['com.microsoft.CompanyPortalMac.ssoextension', 'UBF8T346G9', 'Redirect', microsoftHosts, ['ok'], 'com.microsoft.CompanyPortalMac', null, true],
-  'fleet__company-portal-sso-extension.mobileconfig': ['com.microsoft.CompanyPortalMac.ssoextension', 'UBF8T346G9', 'Redirect', microsoftHosts, ['ok'], 'com.microsoft.CompanyPortalMac', ['preferred_username', 'name'], true],
-  'fleet__fleet-sso-extension-example.mobileconfig': ['com.fleetdm.pssotesting.extension', '5K28R5ZUK5', 'Redirect', ['jordan-fleetdm.ngrok.app'], ['ok'], 'com.fleetdm.pssotesting', [], true],
-  'fleet__okta-sso-extension-example.mobileconfig': ['com.okta.mobile.auth-service-extension', 'B7F62B65BN', 'Redirect', ['yourdomain.okta.com'], ['ok'], 'com.okta.mobile', [], true],
-  'kandji-support__Okta_PSSO_Configuration_Template_macOS13.mobileconfig': ['com.okta.mobile.auth-service-extension', 'B7F62B65BN', 'Redirect', ['accuhive.okta.com'], ['ok'], 'com.okta.mobile', null, true],
-  'kandji-support__Okta_PSSO_Configuration_Template_macOS14.mobileconfig': ['com.okta.mobile.auth-service-extension', 'B7F62B65BN', 'Redirect', ['accuhive.okta.com'], ['ok'], 'com.okta.mobile', [], true],
+  'NoMAD-2__NoMAD_2_SSOE_Sample.mobileconfig': [
+    'menu.nomad.nomad.nomadssoe',
+    'VRPY9KHGX6',
+    'Credential',
+    [],
+    ['ok'],
+    'menu.nomad.nomad',
+    null,
+    false,
+  ],
+  'entra-docs__cloud-kerberos.mobileconfig': [
+    'com.apple.AppSSOKerberos.KerberosExtension',
+    'apple',
+    'Credential',
+    [],
+    ['ok'],
+    'com.apple.AppSSOKerberos',
+    null,
+    false,
+  ],
+  'entra-docs__on-prem-kerberos.mobileconfig': [
+    'com.apple.AppSSOKerberos.KerberosExtension',
+    'apple',
+    'Credential',
+    [],
+    ['ok'],
+    'com.apple.AppSSOKerberos',
+    null,
+    false,
+  ],
+  'fleet__company-portal-single-signon-extension.mobileconfig': [
+    'com.microsoft.CompanyPortalMac.ssoextension',
+    'UBF8T346G9',
+    'Redirect',
+    microsoftHosts,
+    ['ok'],
+    'com.microsoft.CompanyPortalMac',
+    null,
+    true,
+  ],
+  'fleet__company-portal-sso-extension.mobileconfig': [
+    'com.microsoft.CompanyPortalMac.ssoextension',
+    'UBF8T346G9',
+    'Redirect',
+    microsoftHosts,
+    ['ok'],
+    'com.microsoft.CompanyPortalMac',
+    ['preferred_username', 'name'],
+    true,
+  ],
+  'fleet__fleet-sso-extension-example.mobileconfig': [
+    'com.fleetdm.pssotesting.extension',
+    '5K28R5ZUK5',
+    'Redirect',
+    ['jordan-fleetdm.ngrok.app'],
+    ['ok'],
+    'com.fleetdm.pssotesting',
+    [],
+    true,
+  ],
+  'fleet__okta-sso-extension-example.mobileconfig': [
+    'com.okta.mobile.auth-service-extension',
+    'B7F62B65BN',
+    'Redirect',
+    ['yourdomain.okta.com'],
+    ['ok'],
+    'com.okta.mobile',
+    [],
+    true,
+  ],
+  'kandji-support__Okta_PSSO_Configuration_Template_macOS13.mobileconfig': [
+    'com.okta.mobile.auth-service-extension',
+    'B7F62B65BN',
+    'Redirect',
+    ['accuhive.okta.com'],
+    ['ok'],
+    'com.okta.mobile',
+    null,
+    true,
+  ],
+  'kandji-support__Okta_PSSO_Configuration_Template_macOS14.mobileconfig': [
+    'com.okta.mobile.auth-service-extension',
+    'B7F62B65BN',
+    'Redirect',
+    ['accuhive.okta.com'],
+    ['ok'],
+    'com.okta.mobile',
+    [],
+    true,
+  ],
 };
 
 maybe('the nine SSO profiles of the corpus: static checks, hosts, container app and claims pinned', async (t) => {
   const files = readdirSync(dir!).filter(
-    (f) => f.endsWith('.mobileconfig') && readFileSync(path.join(dir!, f), 'latin1').includes('com.apple.extensiblesso'),
+    (f) =>
+      f.endsWith('.mobileconfig') && readFileSync(path.join(dir!, f), 'latin1').includes('com.apple.extensiblesso'),
   );
   t.deepEqual(files.sort(), Object.keys(pinned).sort());
   for (const f of files) {
@@ -59,7 +141,11 @@ maybe('the nine SSO profiles of the corpus: static checks, hosts, container app 
     t.is(report.payloads.length, 1, f);
     const p = report.payloads[0]!;
     t.like(p, { extension_identifier: ext, team_identifier: team, type, hosts }, f);
-    t.deepEqual(p.checks.filter((c) => c.check === 'static').map((c) => c.code), statics, f);
+    t.deepEqual(
+      p.checks.filter((c) => c.check === 'static').map((c) => c.code),
+      statics,
+      f,
+    );
     t.is(p.checks.find((c) => c.check === 'association')!.detail === 'network checks off', association, f);
     t.is(report.summary.errors, 0, f);
     const read = readProfileFile(file);

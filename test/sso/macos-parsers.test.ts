@@ -20,7 +20,15 @@ import {
 import type { TrustSetup } from '../../agent/sso/tls.js';
 import { payload, writeProfile } from '../helpers/profiles.js';
 
-const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures', 'sso');
+const fixtures = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  '..',
+  'test',
+  'fixtures',
+  'sso',
+);
 const fixture = (name: string) => readFileSync(path.join(fixtures, name), 'utf8');
 const ext = 'com.example.Scissors.ssoe';
 
@@ -222,7 +230,10 @@ test('on macOS the doctor runs pluginkit, swcutil, codesign on the container app
     pluginkit: standIn('pluginkit5', cat('pluginkit-registered.txt')),
     swcutil: standIn('swcutil5', cat('swcutil-approved.txt')),
     // The container app has no authsrv entitlement; the extension (.appex) has it.
-    codesign: standIn('codesign5', `case "$4" in *.appex) ${cat('codesign-authsrv.txt')};; *) ${cat('codesign-no-authsrv.txt')};; esac`),
+    codesign: standIn(
+      'codesign5',
+      `case "$4" in *.appex) ${cat('codesign-authsrv.txt')};; *) ${cat('codesign-no-authsrv.txt')};; esac`,
+    ),
     appSso: '/nonexistent/app-sso',
   });
   t.like(byCheck(misplaced).codesign, { ok: false, code: 'entitlement_on_extension' });
@@ -236,7 +247,12 @@ test('off macOS the macOS checks say so instead of passing', async (t) => {
   const report = await runSsoDoctor(
     [
       writeProfile(dir, 'linux.mobileconfig', [
-        payload('com.apple.extensiblesso', { ExtensionIdentifier: ext, TeamIdentifier: 'UXP6YEHSPW', Type: 'Redirect', URLs: ['https://idp.example.com:1/'] }),
+        payload('com.apple.extensiblesso', {
+          ExtensionIdentifier: ext,
+          TeamIdentifier: 'UXP6YEHSPW',
+          Type: 'Redirect',
+          URLs: ['https://idp.example.com:1/'],
+        }),
       ]),
     ],
     { trust: noTrust, cdnBase: 'https://127.0.0.1:1/a/v1', issuer: null, timeoutMs: 3000, platform: 'linux' },
