@@ -1,15 +1,48 @@
-// The SSO extension doctor (SPEC §1.3): not built yet. Its command is listed so that
-// `agentctl --help` shows what is coming and `agentctl doctor sso` says so. The profile
-// pre-flight is `agentctl doctor profile` (agent/profiles/); the static checks of SSO payloads
-// it shares with this doctor are agent/profiles/sso-checks.ts.
+// The SSO extension doctor (SPEC §1.3): `agentctl doctor sso` runs Apple's, Microsoft's and
+// Okta's troubleshooting lists for every com.apple.extensiblesso payload: the payload's static
+// checks (shared with `agentctl doctor profile`, agent/profiles/sso-checks.ts), the IdP's
+// association file, Apple's CDN copy, TLS interception, the IdP's chain (the trust
+// capability), the macOS commands (pluginkit, swcutil, codesign, app-sso) and Platform SSO claim
+// drift against the IdP's OpenID discovery document.
 import type { Capability } from '../capability.js';
 
 export const sso: Capability = {
   name: 'sso',
+  config: async () => (await import('./config.js')).contribution,
   commands: [
     {
       name: 'doctor sso',
-      summary: 'check the SSO extension setup (not yet implemented)',
+      summary:
+        "check SSO extension payloads end to end (static checks, the IdP's association file, Apple's CDN copy, TLS interception, the IdP's chain, the extension on this Mac, Platform SSO claims): exit 0 no error, 2 a check failed, 1 could not run, 64 usage",
+      flags: [
+        {
+          name: 'profile',
+          value: '<file>',
+          multiple: true,
+          description:
+            'a .mobileconfig, or the output of `sudo profiles show -output stdout-xml` (repeatable; required off macOS)',
+        },
+        { name: 'json', description: 'print JSON: one {check, ok, severity, code, detail, hint} per check' },
+        { name: 'ca', value: '<file>', multiple: true, description: 'trust this CA certificate (PEM or DER) too' },
+        {
+          name: 'cdn',
+          value: '<url>',
+          description:
+            "base URL of Apple's association CDN (default SSOAssociationCDNURL: https://app-site-association.cdn-apple.com/a/v1)",
+        },
+        {
+          name: 'issuer',
+          value: '<url>',
+          description: "the IdP's OpenID issuer for the claim audit (default: the payload's first URL)",
+        },
+        {
+          name: 'timeout',
+          value: '<seconds>',
+          description: 'deadline of each network request and command (default 10)',
+          integer: { min: 1, max: 120 },
+        },
+        { name: 'config', value: '<file>', description: 'read SSOAssociationCDNURL from this file' },
+      ],
       needsRoot: false,
       needsDaemon: false,
       load: () => import('./doctor-command.js'),
