@@ -106,6 +106,8 @@ export function createAgentLogger(options: AgentLoggerOptions): AgentLogger {
         maxFiles: options.auditMaxFiles ?? 5,
       });
       auditTransport.format = winston.format.combine(auditOnly(), winston.format.timestamp(), winston.format.json());
+      // Audit records are kept whatever LogLevel says.
+      auditTransport.level = 'debug';
     } catch (error) {
       fileProblem = `the audit log is off: ${(error as Error).message}`;
     }
