@@ -394,8 +394,9 @@ export function readSafeFile(file: string, options: { maxBytes: number; role?: P
 
 /** A user's name and uid for a sentence: "nobody (uid 65534)"; the uid alone when it has no name. */
 export function describeOwner(uid: number): string {
-  // `id -nu` asks the user database the system uses (Directory Services on macOS, NSS on Linux).
-  const name = spawnSync('id', ['-nu', String(uid)], { encoding: 'utf8', timeout: 2000 }).stdout?.trim();
+  // `id -nu` asks the user database the system uses (Directory Services on macOS, NSS on Linux);
+  // by its absolute path (both systems have it there): root never runs a program found on PATH.
+  const name = spawnSync('/usr/bin/id', ['-nu', String(uid)], { encoding: 'utf8', timeout: 2000 }).stdout?.trim();
   return name && /^[\w.@-]{1,64}$/.test(name) ? `${name} (uid ${uid})` : `uid ${uid}`;
 }
 

@@ -111,7 +111,7 @@ function openForValidation(file: string): SafeFile {
 /**
  * Where JSON.parse failed, never what was there (issue 17 item 11: root's agentctl must not
  * print another file's content): the byte offset, line and column of the first character that
- * cannot continue a JSON text, found as the shortest prefix that fails otherwise than by ending.
+ * cannot continue a JSON text (V8's position when it names one, else found by bisection).
  */
 function jsonFailure(text: string, error: unknown): string {
   const position = (e: unknown) => {

@@ -2,8 +2,10 @@
 // someone planted, and no error message quotes what a file holds: it says where reading failed
 // (line, byte, key). The files hold root-only secrets; `nobody` plants the links.
 import test from 'ava';
+import fc from 'fast-check';
 import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseConfigBytes } from '../../agent/config/bounded-parse.js';
 import { agentctl } from '../helpers/agent.js';
 import { asNobody, needsNobody, nobodyIds, nobodyTitle, tempFolder } from '../helpers/attacker.js';
 
@@ -103,3 +105,27 @@ nobodyTest(
     for (const r of [ini, json, known, plist, pem, ca]) t.notRegex(r.stdout + r.stderr, secret, r.stdout + r.stderr);
   },
 );
+
+test('(issue 17, 11) property: a configuration that does not parse is located by line, column and byte, with none of its text', async (t) => {
+  const shape =
+    /^does not parse: (invalid JSON at line \d+, column \d+ \(byte \d+\)|the JSON text ends early \(line \d+, byte \d+\)|not a valid XML property list( \(line \d+, column \d+\))?|neither a property list \(XML or binary\) nor JSON|unsupported binary plist version \(only bplist00 is read\))$/;
+  await fc.assert(
+    fc.asyncProperty(
+      fc.constantFrom('{', '[', '<?xml version="1.0"?><plist>', '', 'bplist01'),
+      fc.string({ unit: 'binary', maxLength: 200 }),
+      async (head, rest) => {
+        const bytes = Buffer.from(head + rest);
+        try {
+          await parseConfigBytes(bytes);
+        } catch (error) {
+          const message = (error as Error).message;
+          if (/more than \d+ objects|nested|top level is not a dictionary/.test(message)) return;
+          t.regex(message, shape);
+          const byte = /byte (\d+)/.exec(message);
+          if (byte) t.true(Number(byte[1]) <= bytes.length);
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
