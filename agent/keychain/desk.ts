@@ -5,10 +5,11 @@
 //
 // A local user must not be able to flood the log or the telemetry spool through this desk
 // (issue 17 items 9 and 10): refusals are logged at most `refusalLogLimit` times per uid per
-// `refusalLogWindowMs` (the rest are counted, and the count is logged when the next window
-// opens), and each uid adds at most `auditRecordsPerWindow` audit records (a log line and its
-// event) per `auditWindowMs`; the rest are dropped and counted as dropped-for-uid (status, and a
-// `keychain.audit_dropped` event when the uid's next window opens).
+// `refusalLogWindowMs` (the rest are counted, and the count is logged with the uid's first
+// refusal after the window), and each uid adds at most `auditRecordsPerWindow` audit records (a
+// log line and its event) per `auditWindowMs`; the rest are dropped and counted as
+// dropped-for-uid (status, and a `keychain.audit_dropped` event with the uid's first audit
+// record after the window).
 import * as z from 'zod/mini';
 import type { AgentEvent } from '../daemon/bus.js';
 import type { Logger } from '../log/logger.js';
