@@ -27,6 +27,7 @@ import {
   readSync,
   type Stats,
 } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 
 export type UnsafePathCode =
@@ -389,4 +390,39 @@ export function readSafeFile(file: string, options: { maxBytes: number; role?: P
   } finally {
     closeSync(fd);
   }
+}
+
+/** A user's name and uid for a sentence: "nobody (uid 65534)"; the uid alone when it has no name. */
+export function describeOwner(uid: number): string {
+  // `id -nu` asks the user database the system uses (Directory Services on macOS, NSS on Linux);
+  // by its absolute path (both systems have it there): root never runs a program found on PATH.
+  const name = spawnSync('/usr/bin/id', ['-nu', String(uid)], { encoding: 'utf8', timeout: 2000 }).stdout?.trim();
+  return name && /^[\w.@-]{1,64}$/.test(name) ? `${name} (uid ${uid})` : `uid ${uid}`;
+}
+
+/**
+ * For root's agentctl, which reads files named on its command line (issue 17 item 11): the
+ * sentence that refuses `file` when it is a link, or when a folder on its way is reached through
+ * a link that someone other than root owns; undefined when it may be opened (with O_NOFOLLOW).
+ * Anyone else reads only what they may read anyway: undefined. A missing path is left to the
+ * open, which says so.
+ */
+export function linkRefusal(file: string, uid: number | undefined = process.getuid?.()): string | undefined {
+  if (uid !== 0) return undefined;
+  const absolute = path.resolve(file);
+  const parts = absolute.split(path.sep).filter(Boolean);
+  for (let i = 1; i <= parts.length; i++) {
+    const at = path.sep + parts.slice(0, i).join(path.sep);
+    let info: Stats;
+    try {
+      info = lstatSync(at);
+    } catch {
+      return undefined;
+    }
+    if (!info.isSymbolicLink()) continue;
+    const last = i === parts.length;
+    if (!last && info.uid === 0) continue; // root's own links (macOS /tmp, /var, /etc)
+    return `${last ? file : at} is a symbolic link owned by ${describeOwner(info.uid)}: root's agentctl does not follow it`;
+  }
+  return undefined;
 }

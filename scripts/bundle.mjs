@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // After tsc: bundles the two programs whose cost is budgeted (bench/status.bench.ts).
 //
-// - agentd (dist/agent/daemon/agentd.js, in place): one ES module with its npm packages,
-//   tree-shaken and minified. An idle daemon's RSS is mostly code: Node 20 keeps every
+// - agentd's bundle (dist/agent/daemon/agentd-main.js, in place): one ES module with its npm
+//   packages, tree-shaken and minified. The entry file, dist/agent/daemon/agentd.cjs, stays as
+//   tsc wrote it (CommonJS, node: built-ins only): it installs the signal handlers, then imports
+//   the bundle, so that no signal comes while Node parses the bundle with no handler (issue 17). An idle daemon's RSS is mostly code: Node 20 keeps every
 //   module's source, and loading a package's whole module graph (zod alone is ~100 modules)
 //   costs megabytes it never uses. Command code (`*-command.js`, cli/commands/) stays out: the
 //   daemon never runs a command. The configuration parser's process is bundled beside it
@@ -49,7 +51,7 @@ const esmRequire =
   "import { createRequire as __tgRequire } from 'node:module'; const require = __tgRequire(import.meta.url);";
 
 async function daemon() {
-  const outfile = at('daemon/agentd.js');
+  const outfile = at('daemon/agentd-main.js');
   await build({
     ...common,
     entryPoints: [outfile],

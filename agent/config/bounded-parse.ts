@@ -9,7 +9,7 @@
 import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { FileTooLargeError, openSafeFile, readBounded, type SafeFile } from '../fs-safety.js';
+import { FileTooLargeError, linkRefusal, openSafeFile, readBounded, type SafeFile } from '../fs-safety.js';
 import { parseBinaryPlist } from './bplist.js';
 
 export interface ConfigLimits {
@@ -61,6 +61,7 @@ export function readConfigBytes(file: string, options: { trusted?: boolean; maxB
     opened =
       options.trusted === false ? openForValidation(file) : openSafeFile(file, 'read', { role: 'configuration file' });
   } catch (error) {
+    if (error instanceof ConfigParseError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (error instanceof Error && error.name === 'UnsafePathError')
       throw new ConfigParseError(
@@ -89,9 +90,77 @@ export function readConfigBytes(file: string, options: { trusted?: boolean; maxB
 }
 
 function openForValidation(file: string): SafeFile {
-  // No owner check, but still no FIFO hang: O_NONBLOCK, and a regular file only (checked by the caller).
-  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  // No owner check, but still no FIFO hang: O_NONBLOCK, and a regular file only (checked by the
+  // caller). Run as root, never through a link (issue 17 item 11): a link someone planted would
+  // make root read, and describe, a file that person cannot read.
+  const asRoot = process.getuid?.() === 0;
+  const refused = linkRefusal(file);
+  if (refused) throw new ConfigParseError('unsafe_file', `refused: ${refused}`);
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | (asRoot ? constants.O_NOFOLLOW : 0));
+  } catch (error) {
+    // A link swapped in after the check above.
+    const again = (error as NodeJS.ErrnoException).code === 'ELOOP' ? linkRefusal(file) : undefined;
+    if (again) throw new ConfigParseError('unsafe_file', `refused: ${again}`);
+    throw error;
+  }
   return { fd, info: fstatSync(fd) };
+}
+
+/**
+ * Where JSON.parse failed, never what was there (issue 17 item 11: root's agentctl must not
+ * print another file's content): the byte offset, line and column of the first character that
+ * cannot continue a JSON text (V8's position when it names one, else found by bisection).
+ */
+function jsonFailure(text: string, error: unknown): string {
+  const position = (e: unknown) => {
+    const m = /at position (\d+)/.exec(e instanceof Error ? e.message : '');
+    return m ? Number(m[1]) : undefined;
+  };
+  // True when `t` failed only because it ended (V8 then names the end, or a position at its end).
+  const ended = (t: string) => {
+    try {
+      JSON.parse(t);
+      return false; // a whole JSON text: what follows it in the file is the culprit
+    } catch (e) {
+      if (/Unexpected end of JSON input/.test((e as Error).message)) return true;
+      const at = position(e);
+      return at !== undefined && at >= t.length;
+    }
+  };
+  let at = position(error);
+  if (at === undefined || at > text.length) {
+    if (ended(text)) at = text.length;
+    else {
+      // V8 names no position ("Unexpected token"): the longest prefix that only ended early;
+      // the character after it is the culprit.
+      let good = 0;
+      let bad = text.length;
+      while (bad - good > 1) {
+        const mid = (good + bad) >> 1;
+        if (ended(text.slice(0, mid))) good = mid;
+        else bad = mid;
+      }
+      at = bad - 1;
+    }
+  }
+  const before = text.slice(0, at);
+  const line = before.split('\n').length;
+  const column = at - before.lastIndexOf('\n');
+  const offset = Buffer.byteLength(before);
+  return at >= text.length
+    ? `the JSON text ends early (line ${line}, byte ${offset})`
+    : `invalid JSON at line ${line}, column ${column} (byte ${offset})`;
+}
+
+/** Where the XML property list parser failed (xmldom's line and column), never what was there. */
+function xmlFailure(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const place = /line:\s*(\d+),\s*col:\s*(\d+)/.exec(message);
+  return place
+    ? `not a valid XML property list (line ${place[1]}, column ${place[2]})`
+    : 'not a valid XML property list';
 }
 
 /** Walks a parsed value without recursion: throws when it is deeper or larger than allowed. */
@@ -123,13 +192,25 @@ export async function parseConfigBytes(buffer: Buffer, limits: ConfigLimits = co
     if (head === 'bplist00') {
       parsed = parseBinaryPlist(buffer, limits);
     } else if (head.startsWith('bplist')) {
-      throw new Error(`unsupported binary plist version "${head}"`);
+      throw new Error('unsupported binary plist version (only bplist00 is read)');
     } else {
+      // Messages say where parsing failed, never the text there (issue 17 item 11).
       const text = buffer.toString('utf8').replace(/^\uFEFF/, '');
-      if (/^\s*[{[]/.test(text)) parsed = JSON.parse(text);
-      else if (/^\s*</.test(text)) {
+      if (/^\s*[{[]/.test(text)) {
+        try {
+          parsed = JSON.parse(text);
+        } catch (error) {
+          if (error instanceof RangeError) throw error;
+          throw new Error(jsonFailure(text, error));
+        }
+      } else if (/^\s*</.test(text)) {
         const plist = await import('plist');
-        parsed = quietly(() => plist.parse(text));
+        try {
+          parsed = quietly(() => plist.parse(text));
+        } catch (error) {
+          if (error instanceof RangeError) throw error;
+          throw new Error(xmlFailure(error));
+        }
       } else throw new Error('neither a property list (XML or binary) nor JSON');
     }
   } catch (error) {

@@ -50,17 +50,24 @@ export function defaultConfig(platform: NodeJS.Platform = process.platform, root
   return Object.fromEntries(names.map((name) => [name, keys[name]!.default(platform, root)]));
 }
 
-/** Checks one value; returns the problem in words, or undefined when it is valid. */
-export function checkValue(name: string, value: unknown): string | undefined {
+/**
+ * Checks one value; returns the problem in words, or undefined when it is valid. With `quote`
+ * false the words describe the value's type and size only, never what it holds (root's
+ * `agentctl config validate`, issue 17 item 11).
+ */
+export function checkValue(name: string, value: unknown, quote = true): string | undefined {
   const spec = keyTable().keys[name];
   if (!spec) return `${name} is not a known key`;
   // Nothing a value holds may throw out of here (a daemon must start whatever a file says).
   try {
     if (spec.schema.safeParse(value).success) {
       const refused = spec.check?.(value);
-      return refused === undefined ? undefined : `${name} is refused: ${refused}`;
+      if (refused === undefined) return undefined;
+      return quote
+        ? `${name} is refused: ${refused}`
+        : `${name} is refused by its safety check (values are not shown to root)`;
     }
-    return `${name} must be ${spec.expected}; got ${spec.secret ? describeSecret(value) : describeValue(value)}`;
+    return `${name} must be ${spec.expected}; got ${spec.secret ? describeSecret(value) : quote ? describeValue(value) : describeShape(value)}`;
   } catch (error) {
     return `${name} could not be checked (${error instanceof Error ? error.message : String(error)})`;
   }
@@ -73,6 +80,16 @@ function describeSecret(value: unknown): string {
     : Array.isArray(value)
       ? 'an array'
       : typeof value;
+}
+
+/** A value's type and size, nothing it holds. */
+function describeShape(value: unknown): string {
+  if (typeof value === 'string') return `a string of ${value.length} characters`;
+  if (Array.isArray(value)) return `an array of ${value.length} item${value.length === 1 ? '' : 's'}`;
+  if (value instanceof Date) return 'a date';
+  if (value instanceof Uint8Array) return `data (${value.length} bytes)`;
+  if (value === null) return 'null';
+  return typeof value === 'object' ? 'a dictionary' : `a ${typeof value}`;
 }
 
 export function checkRelations(config: Record<string, unknown>): RelationProblem[] {

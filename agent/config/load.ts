@@ -87,6 +87,8 @@ export interface Layer {
   values: ConfigValues;
   /** The managed preferences (or `--config`): the only source of managedOnly keys. */
   managed?: boolean;
+  /** false: problems describe values by type and size only (root's `config validate`). */
+  quoteValues?: boolean;
 }
 
 const lastGood = (source: string) => (source.endsWith(' (last good)') ? source : `${source} (last good)`);
@@ -122,7 +124,7 @@ export function resolveLayers(
         problems.push(`${name} is accepted only from the managed preferences (in ${layer.source}); ignored`);
         continue;
       }
-      const problem = checkValue(name, layer.values[name]);
+      const problem = checkValue(name, layer.values[name], layer.quoteValues !== false);
       if (problem === undefined) {
         config[name] = layer.values[name];
         sources[name] = layer.source;
@@ -262,21 +264,28 @@ export async function validateConfigFile(file: string): Promise<string[]> {
   } catch (error) {
     return [(error as Error).message];
   }
-  const clean = (source: string, problems: string[], prefix: string) =>
-    problems.map(
+  // Run as root, a problem says which key, never what the file holds there (issue 17 item 11):
+  // root may be shown a file its owner alone could read.
+  const quoteValues = process.getuid?.() !== 0;
+  const clean = (source: string, layerValues: ConfigValues, prefix: string) => {
+    const resolved = resolveLayers([{ source, values: layerValues, managed: true, quoteValues }]);
+    const problems = quoteValues ? resolved.problems : resolved.problems.map(withoutNumbers);
+    return problems.map(
       (p) => prefix + p.replace(` (in ${source})`, '').replace(/; (ignored|using the defaults for .*)$/, ''),
     );
-  if (!isProfile(values)) {
-    return clean(file, resolveLayers([{ source: file, values, managed: true }]).problems, '');
-  }
+  };
+  if (!isProfile(values)) return clean(file, values, '');
   const payloads = agentPayloads(values);
   if (payloads.length === 0)
     return [
       `the profile has no payload for ${domain} (PayloadType ${domain}, or com.apple.ManagedClient.preferences carrying it)`,
     ];
-  return payloads.flatMap((p) =>
-    clean(p.source, resolveLayers([{ source: p.source, values: p.values, managed: true }]).problems, `${p.source}: `),
-  );
+  return payloads.flatMap((p) => clean(p.source, p.values, `${p.source}: `));
+}
+
+/** Relation problems quote the numbers they compare: root's `config validate` names the keys only. */
+function withoutNumbers(problem: string): string {
+  return problem.replace(/ \(-?[\d.e+]+\)/g, '');
 }
 
 /** A value as output may show it: a secret never (its presence only), URLs without userinfo or query. */

@@ -295,6 +295,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       level: resolved.config.LogLevel,
       console: options.console ?? process.stderr.isTTY === true,
       subsystem: options.osLog === false ? null : 'com.trustguard.agent',
+      audit: true,
     });
     if (stale.length > 0) logger.info('removed temporary files of an interrupted write', { files: stale });
     if (previous.status === 'corrupt')

@@ -1,7 +1,15 @@
 // The daemon's report desk: files each session's scrub report under the uid the kernel gives
 // for the connection (never a uid the report names), keeps the last report per user (bounded,
 // persisted in the state directory), rate-limits each user, and audits what was reported in
-// the log and as telemetry events.
+// the log (and its audit file) and as telemetry events.
+//
+// A local user must not be able to flood the log or the telemetry spool through this desk
+// (issue 17 items 9 and 10): refusals are logged at most `refusalLogLimit` times per uid per
+// `refusalLogWindowMs` (the rest are counted, and the count is logged with the uid's first
+// refusal after the window), and each uid adds at most `auditRecordsPerWindow` audit records (a
+// log line and its event) per `auditWindowMs`; the rest are dropped and counted as
+// dropped-for-uid (status, and a `keychain.audit_dropped` event with the uid's first audit
+// record after the window).
 import * as z from 'zod/mini';
 import type { AgentEvent } from '../daemon/bus.js';
 import type { Logger } from '../log/logger.js';
@@ -60,8 +68,30 @@ export interface DeskOptions {
   /** Reports a user may send in a burst, and the seconds after which one more is allowed. */
   burst?: number;
   refillSeconds?: number;
+  /** Refusals logged per uid per window (the rest are counted). */
+  refusalLogLimit?: number;
+  refusalLogWindowMs?: number;
+  /** Audit records (log line + event) one uid may add per window (the rest are dropped-for-uid). */
+  auditRecordsPerWindow?: number;
+  auditWindowMs?: number;
   now?: () => number;
 }
+
+/** A per-uid count over a fixed window that starts with the uid's first use. */
+interface Window {
+  start: number;
+  used: number;
+  /** Beyond the limit in this window (not logged, or dropped). */
+  over: number;
+}
+
+export const deskLimits = {
+  refusalLogLimit: 5,
+  refusalLogWindowMs: 60_000,
+  // A maximal report is 33 records (its summary and 32 entries): three an hour, for each user.
+  auditRecordsPerWindow: 100,
+  auditWindowMs: 3_600_000,
+} as const;
 
 export class ReportDesk {
   private readonly users = new Map<number, FiledReport>();
@@ -79,6 +109,17 @@ export class ReportDesk {
   private readonly refillMs: number;
   private readonly now: () => number;
   private readonly peerUid: PeerUidSource;
+  private readonly refusalLog = new Map<number, Window>();
+  private readonly auditUse = new Map<number, Window>();
+  /** Audit records dropped per uid (over auditRecordsPerWindow), since the daemon started. */
+  private readonly auditDropped = new Map<number, number>();
+  private auditDroppedTotal = 0;
+  private readonly limits: {
+    refusalLogLimit: number;
+    refusalLogWindowMs: number;
+    auditRecordsPerWindow: number;
+    auditWindowMs: number;
+  };
 
   constructor(private readonly options: DeskOptions) {
     this.maxUsers = options.maxUsers ?? 256;
@@ -86,6 +127,12 @@ export class ReportDesk {
     this.refillMs = (options.refillSeconds ?? 10) * 1000;
     this.now = options.now ?? Date.now;
     this.peerUid = options.peerUid ?? contextPeerUid;
+    this.limits = {
+      refusalLogLimit: options.refusalLogLimit ?? deskLimits.refusalLogLimit,
+      refusalLogWindowMs: options.refusalLogWindowMs ?? deskLimits.refusalLogWindowMs,
+      auditRecordsPerWindow: options.auditRecordsPerWindow ?? deskLimits.auditRecordsPerWindow,
+      auditWindowMs: options.auditWindowMs ?? deskLimits.auditWindowMs,
+    };
     this.store = options.stateDirectory
       ? new StateFile(options.stateDirectory, reportsStateFile, persistedSchema)
       : null;
@@ -138,6 +185,14 @@ export class ReportDesk {
     return { ...this.refused };
   }
 
+  /** Audit records dropped because their uid was over its budget: the total and per uid. */
+  auditDrops(): { total: number; by_uid: Array<{ uid: number; dropped: number }> } {
+    return {
+      total: this.auditDroppedTotal,
+      by_uid: [...this.auditDropped].map(([uid, dropped]) => ({ uid, dropped })),
+    };
+  }
+
   /** Waits for the last state write (tests, shutdown). */
   flush(): Promise<void> {
     return this.writing;
@@ -155,11 +210,81 @@ export class ReportDesk {
     return true;
   }
 
+  /**
+   * Counts one use of `uid`'s window in `windows`: true while within `limit`. When a new window
+   * opens after one that went over, `onOver(count)` gets how many went over in it.
+   */
+  private within(
+    windows: Map<number, Window>,
+    uid: number,
+    limit: number,
+    windowMs: number,
+    onOver: (over: number) => void,
+  ): boolean {
+    const now = this.now();
+    let window = windows.get(uid);
+    if (!window || now - window.start >= windowMs || now < window.start) {
+      if (window && window.over > 0) onOver(window.over);
+      window = { start: now, used: 0, over: 0 };
+      windows.delete(uid);
+      windows.set(uid, window);
+      if (windows.size > this.maxUsers * 4) windows.delete(windows.keys().next().value!);
+    }
+    if (window.used < limit) {
+      window.used++;
+      return true;
+    }
+    window.over++;
+    return false;
+  }
+
   private refuse(uid: number | null, code: RefusalCode, message: string): FileResult {
     this.refused[code]++;
-    // Logged without the report's content: a refused report is untrusted input.
-    this.options.logger.warn('keychain report refused', { uid, code });
+    const { logger } = this.options;
+    const { refusalLogLimit, refusalLogWindowMs } = this.limits;
+    // Logged without the report's content: a refused report is untrusted input. At most
+    // refusalLogLimit lines per uid per window: a user's flood must not rotate the log away.
+    const logged = this.within(this.refusalLog, uid ?? -1, refusalLogLimit, refusalLogWindowMs, (over) =>
+      logger.warn('keychain reports refused and not logged', {
+        uid,
+        count: over,
+        window_s: refusalLogWindowMs / 1000,
+        code: 'refusals_not_logged',
+      }),
+    );
+    if (logged) logger.warn('keychain report refused', { uid, code });
     return { filed: false, code, message };
+  }
+
+  /** True when `uid` may add one more audit record now; else it is counted as dropped-for-uid. */
+  private auditAllowed(uid: number): boolean {
+    const { logger, event } = this.options;
+    const { auditRecordsPerWindow, auditWindowMs } = this.limits;
+    const allowed = this.within(this.auditUse, uid, auditRecordsPerWindow, auditWindowMs, (over) => {
+      // The previous window's count, once, as an audit record of its own (not counted against the budget).
+      const fields = { uid, dropped: over, window_s: auditWindowMs / 1000, code: 'audit_dropped_for_uid' };
+      logger.warn('keychain audit records dropped for uid', { ...fields, audit: true });
+      event({
+        name: 'keychain.audit_dropped',
+        severity: 'warn',
+        code: 'audit_dropped_for_uid',
+        attributes: { uid, dropped: over, window_s: auditWindowMs / 1000 },
+        audit: true,
+      });
+    });
+    if (allowed) return true;
+    if (!this.auditDropped.has(uid) && this.auditDropped.size >= this.maxUsers * 4)
+      this.auditDropped.delete(this.auditDropped.keys().next().value!);
+    this.auditDropped.set(uid, (this.auditDropped.get(uid) ?? 0) + 1);
+    this.auditDroppedTotal++;
+    if (this.auditUse.get(uid)?.over === 1)
+      logger.warn('keychain audit records over the per-user budget; the rest of this window are dropped', {
+        uid,
+        limit: auditRecordsPerWindow,
+        window_s: auditWindowMs / 1000,
+        code: 'audit_dropped_for_uid',
+      });
+    return false;
   }
 
   private audit(filed: FiledReport): void {
@@ -185,16 +310,20 @@ export class ReportDesk {
         claimed_uid: filed.claimed_uid,
         code: 'uid_mismatch',
       });
-    logger.info('keychain scrub reported', { ...summary, errors: report.errors.map((e) => e.code) });
-    event({
-      name: 'keychain.scrub_reported',
-      severity: report.errors.length ? 'warn' : 'info',
-      ...(report.errors[0] ? { code: report.errors[0].code } : {}),
-      attributes: { ...summary, errors: report.errors.map((e) => e.code), claimed_uid: filed.claimed_uid },
-      audit: true,
-    });
+    // Audit lines carry `audit: true`: they also go to the audit log file (agent/log/winston.ts).
+    if (this.auditAllowed(uid)) {
+      logger.info('keychain scrub reported', { ...summary, errors: report.errors.map((e) => e.code), audit: true });
+      event({
+        name: 'keychain.scrub_reported',
+        severity: report.errors.length ? 'warn' : 'info',
+        ...(report.errors[0] ? { code: report.errors[0].code } : {}),
+        attributes: { ...summary, errors: report.errors.map((e) => e.code), claimed_uid: filed.claimed_uid },
+        audit: true,
+      });
+    }
     const outcome = report.mode === 'enforce' ? 'deleted' : 'would_delete';
     for (const entry of report.entries) {
+      if (!this.auditAllowed(uid)) continue;
       const fields = {
         uid,
         outcome,
@@ -203,7 +332,7 @@ export class ReportDesk {
         tag: entry.tag,
         reason: entry.reason,
       };
-      logger.info(`keychain scrub audit: ${outcome.replace('_', ' ')}`, fields);
+      logger.info(`keychain scrub audit: ${outcome.replace('_', ' ')}`, { ...fields, audit: true });
       event({ name: 'keychain.scrub_audit', severity: 'info', code: entry.reason, attributes: fields, audit: true });
     }
   }

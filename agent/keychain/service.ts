@@ -71,6 +71,7 @@ export function attachKeychain(daemon: Daemon, options: KeychainServiceOptions =
       })),
       last_session_request: lastRequest,
       reports_refused: desk.refusals(),
+      audit_dropped_for_uid: desk.auditDrops(),
     };
   });
 

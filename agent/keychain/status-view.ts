@@ -36,7 +36,17 @@ export function keychainView(section: Record<string, unknown>): Record<string, u
   for (const u of users) perUser[`uid ${u.uid ?? '?'}`] = userRows(u);
   const request = section.last_session_request as
     { outcome?: string; uid?: number | null; at?: string } | null | undefined;
+  const dropped = section.audit_dropped_for_uid as
+    { total?: number; by_uid?: Array<{ uid: number; dropped: number }> } | undefined;
   return {
+    ...(dropped?.total
+      ? {
+          audit_dropped: `${dropped.total} audit records over a user's hourly budget (${(dropped.by_uid ?? [])
+            .slice(0, 5)
+            .map((d) => `uid ${d.uid}: ${d.dropped}`)
+            .join(', ')})`,
+        }
+      : {}),
     tenant: section.tenant_domain ?? 'None configured',
     mode: section.mode,
     services: services.length ? services.join(', ') : 'None configured (scrub disabled)',

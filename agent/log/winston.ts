@@ -1,5 +1,7 @@
 // The daemon's logger on winston: JSON lines to <LogDirectory>/agent.log with size-based
-// rotation (rotating-file.ts), the console when running in the foreground, and the OS log (os_log on macOS,
+// rotation (rotating-file.ts), audit records (entries with `audit: true`, such as the keychain
+// scrub's) also to <LogDirectory>/audit.log with its own rotation, which nothing else writes:
+// a flood of other lines cannot rotate the audit records away (issue 17 item 9), the console when running in the foreground, and the OS log (os_log on macOS,
 // syslog on Linux) through the addon. Every transport sees only redacted entries.
 // A log directory or file that root must not trust (agent/fs-safety.ts) disables the file log
 // only: the refusal goes to the OS log and the console, and `fileProblem` carries it to status.
@@ -24,6 +26,11 @@ export interface AgentLoggerOptions {
   /** Rotation: bytes per file and files kept (agent.log, agent1.log, …). */
   maxBytes?: number;
   maxFiles?: number;
+  /** Also write audit.log (the daemon; a session's logger does not). */
+  audit?: boolean;
+  /** Rotation of audit.log (audit records only): bytes per file and files kept. */
+  auditMaxBytes?: number;
+  auditMaxFiles?: number;
 }
 
 export interface AgentLogger extends Logger {
@@ -31,6 +38,8 @@ export interface AgentLogger extends Logger {
   child(category: string): Logger;
   setLevel(level: LogLevel): void;
   readonly file: string;
+  /** audit.log: the audit records only. */
+  readonly auditFile: string;
   /** Why the file log is off (an unsafe log directory or file), or null when it is written. */
   readonly fileProblem: string | null;
   /** Flushes every transport and closes the file. */
@@ -45,6 +54,9 @@ const redactFormat = winston.format((info) => {
     (clean as unknown as Record<symbol, unknown>)[symbol] = (info as unknown as Record<symbol, unknown>)[symbol];
   return clean;
 });
+
+/** Only the entries marked `audit: true` (what the audit log file takes). */
+const auditOnly = winston.format((info) => (info.audit === true ? info : false));
 
 const osLevels: Record<string, OsLogLevel> = { debug: 'debug', info: 'default', warn: 'default', error: 'error' };
 
@@ -88,7 +100,24 @@ export function createAgentLogger(options: AgentLoggerOptions): AgentLogger {
   } catch (error) {
     fileProblem = `the file log is off: ${(error as Error).message}`;
   }
+  const auditFile = path.join(options.directory, 'audit.log');
+  let auditTransport: RotatingFileTransport | null = null;
+  if (fileTransport && options.audit) {
+    try {
+      auditTransport = new RotatingFileTransport({
+        file: auditFile,
+        maxBytes: options.auditMaxBytes ?? 10 * 1024 * 1024,
+        maxFiles: options.auditMaxFiles ?? 5,
+      });
+      auditTransport.format = winston.format.combine(auditOnly(), winston.format.timestamp(), winston.format.json());
+      // Audit records are kept whatever LogLevel says.
+      auditTransport.level = 'debug';
+    } catch (error) {
+      fileProblem = `the audit log is off: ${(error as Error).message}`;
+    }
+  }
   const transports: Transport[] = fileTransport ? [fileTransport] : [];
+  if (auditTransport) transports.push(auditTransport);
   if (options.console) {
     transports.push(
       new winston.transports.Console({
@@ -123,6 +152,7 @@ export function createAgentLogger(options: AgentLoggerOptions): AgentLogger {
       logger.level = level;
     },
     file,
+    auditFile,
     fileProblem,
     close() {
       closed ??= new Promise<void>((resolve) => {
@@ -131,6 +161,7 @@ export function createAgentLogger(options: AgentLoggerOptions): AgentLogger {
         logger.once('finish', () => {
           clearTimeout(cap);
           fileTransport?.close();
+          auditTransport?.close();
           resolve();
         });
         logger.end();

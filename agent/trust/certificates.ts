@@ -6,7 +6,7 @@ import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import type { FailureCode } from './codes.js';
-import { FileTooLargeError, isUnsafePath, readSafeFile } from '../fs-safety.js';
+import { FileTooLargeError, isUnsafePath, linkRefusal, readSafeFile } from '../fs-safety.js';
 import { DerError, splitDer } from './der.js';
 
 export type CertificateFileErrorCode = Extract<
@@ -44,6 +44,22 @@ const BEGIN = /^-----BEGIN ([A-Z0-9 ]+)-----\s*$/;
 const END = /^-----END ([A-Z0-9 ]+)-----\s*$/;
 const BASE64_LINE = /^[A-Za-z0-9+/]*={0,2}$/;
 
+// Messages say where a file stopped being certificates (line, byte), never what was there
+// (issue 17 item 11): root's agentctl may be handed a file only its owner can read. A block's
+// label is named only when it is one of the well-known ones.
+const knownLabels = new Set([
+  'PRIVATE KEY',
+  'ENCRYPTED PRIVATE KEY',
+  'RSA PRIVATE KEY',
+  'EC PRIVATE KEY',
+  'PUBLIC KEY',
+  'CERTIFICATE REQUEST',
+  'X509 CRL',
+  'TRUSTED CERTIFICATE',
+  'PKCS7',
+]);
+const pemLabel = (label: string) => (knownLabels.has(label) ? `a ${label} block` : 'a block other than CERTIFICATE');
+
 /** DER certificates from PEM text. */
 export function parsePem(text: string, limits: CertificateFileLimits, name = 'the file'): Buffer[] {
   const lines = text.split(/\r?\n/);
@@ -60,7 +76,7 @@ export function parsePem(text: string, limits: CertificateFileLimits, name = 'th
         if (begin[1] !== 'CERTIFICATE') {
           throw new CertificateFileError(
             'not_certificates',
-            `${name} line ${lineNo}: a ${begin[1]} block; only CERTIFICATE blocks are accepted`,
+            `${name} line ${lineNo}: ${pemLabel(begin[1]!)}; only CERTIFICATE blocks are accepted`,
           );
         }
         if (out.length === limits.maxCertificates) {
@@ -77,7 +93,7 @@ export function parsePem(text: string, limits: CertificateFileLimits, name = 'th
       if (line.startsWith('-----'))
         throw new CertificateFileError(
           'not_certificates',
-          `${name} line ${lineNo}: "${line.slice(0, 40)}" is not a PEM BEGIN line`,
+          `${name} line ${lineNo}: a line starting with ----- is not a PEM BEGIN line`,
         );
       continue; // explanatory text
     }
@@ -86,7 +102,7 @@ export function parsePem(text: string, limits: CertificateFileLimits, name = 'th
       if (end[1] !== label)
         throw new CertificateFileError(
           'not_certificates',
-          `${name} line ${lineNo}: END ${end[1]} closes BEGIN ${label} of line ${startLine}`,
+          `${name} line ${lineNo}: the END line does not match the BEGIN line ${startLine}`,
         );
       const base64 = body.join('');
       if (base64.length === 0 || base64.length % 4 !== 0 || !BASE64_LINE.test(base64)) {
@@ -102,7 +118,7 @@ export function parsePem(text: string, limits: CertificateFileLimits, name = 'th
     if (line.startsWith('-----'))
       throw new CertificateFileError(
         'not_certificates',
-        `${name} line ${lineNo}: "${line.slice(0, 40)}" inside the block begun on line ${startLine}`,
+        `${name} line ${lineNo}: a line starting with ----- inside the block begun on line ${startLine}`,
       );
     if (!BASE64_LINE.test(line))
       throw new CertificateFileError(
@@ -167,10 +183,16 @@ export async function readCertificateFile(
   file: string,
   limits: CertificateFileLimits = chainFileLimits,
 ): Promise<Buffer[]> {
+  // Run as root (agentctl trust FILE, --ca FILE), never through a link (issue 17 item 11).
+  const asRoot = process.getuid?.() === 0;
+  const refused = linkRefusal(file);
+  if (refused) throw new CertificateFileError('file_unsafe', refused);
   let handle;
   try {
-    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | (asRoot ? constants.O_NOFOLLOW : 0));
   } catch (error) {
+    const again = (error as NodeJS.ErrnoException).code === 'ELOOP' ? linkRefusal(file) : undefined;
+    if (again) throw new CertificateFileError('file_unsafe', again);
     throw new CertificateFileError(
       'file_unreadable',
       `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,

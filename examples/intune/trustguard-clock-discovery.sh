@@ -8,7 +8,7 @@
 #   TrustGuardClockReason        one sentence for support staff
 # It only reads the agent's saved state (no network), so it answers in milliseconds.
 
-AGENTCTL="${TRUSTGUARD_AGENTCTL:-/usr/local/bin/agentctl}"
+AGENTCTL="${TRUSTGUARD_AGENTCTL:-/Library/Application Support/TrustGuard/bin/agentctl}"
 unknown() {
   printf '{"TrustGuardClockCompliance":"Unknown","TrustGuardClockState":"unknown","TrustGuardClockOffsetSeconds":null,"TrustGuardClockReason":"%s"}\n' "$1"
   exit 0

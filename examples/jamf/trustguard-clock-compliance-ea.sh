@@ -7,7 +7,7 @@
 # Jamf runs this as root at inventory time. It only reads the agent's saved state (no network),
 # so it answers in milliseconds and never blocks an inventory update.
 
-AGENTCTL="${TRUSTGUARD_AGENTCTL:-/usr/local/bin/agentctl}"
+AGENTCTL="${TRUSTGUARD_AGENTCTL:-/Library/Application Support/TrustGuard/bin/agentctl}"
 if [ ! -x "$AGENTCTL" ]; then
   echo "<result>Unknown: TrustGuard is not installed ($AGENTCTL not found)</result>"
   exit 0

@@ -89,7 +89,7 @@ export function installPaths(settings: BuildSettings) {
     runtime: `${root}/bin/node`,
     agentctlWrapper: `${root}/bin/agentctl`,
     uninstall: `${root}/bin/uninstall`,
-    daemonEntry: `${root}/dist/agent/daemon/agentd.js`,
+    daemonEntry: `${root}/dist/agent/daemon/agentd.cjs`,
     cliEntry: `${root}/dist/agent/cli/agentctl.cjs`,
     addon: `${root}/build/Release/trustguard.node`,
     stateDirectory: `${root}/state`,

@@ -317,7 +317,7 @@ function catchesSighup(pid: number): boolean {
 
 test('(10) agentd.ts loads nothing but node built-ins before its signal handlers are installed', (t) => {
   const source = readFileSync(
-    path.join(path.dirname(agentdPath), '..', '..', '..', 'agent', 'daemon', 'agentd.ts'),
+    path.join(path.dirname(agentdPath), '..', '..', '..', 'agent', 'daemon', 'agentd.cts'),
     'utf8',
   );
   const staticImports = [...source.matchAll(/^import\s+(?!type\b)[^;]*?from\s+'([^']+)'/gm)].map((m) => m[1]!);
@@ -326,7 +326,7 @@ test('(10) agentd.ts loads nothing but node built-ins before its signal handlers
     [],
     'the daemon, its capabilities and their packages take hundreds of milliseconds to load: they are imported after the handlers',
   );
-  t.true(source.indexOf("process.on('SIGHUP'") < source.indexOf("import('./daemon.js')"));
+  t.true(source.indexOf("process.on('SIGHUP'") < source.lastIndexOf("import('./agentd-main.js')"));
 });
 
 test('(4) temporary files of an interrupted write are removed at start; nothing else in the state directory is', async (t) => {

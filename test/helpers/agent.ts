@@ -11,7 +11,7 @@ import { agentdNodeOptions } from '../../agent/daemon/node-options.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** dist/ (the compiled tree). */
 export const distRoot = path.resolve(here, '..', '..');
-export const agentdPath = path.join(distRoot, 'agent', 'daemon', 'agentd.js');
+export const agentdPath = path.join(distRoot, 'agent', 'daemon', 'agentd.cjs');
 export const agentctlPath = path.join(distRoot, 'agent', 'cli', 'agentctl.cjs');
 
 export interface CommandResult {

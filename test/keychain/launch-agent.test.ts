@@ -20,7 +20,7 @@ test('the session LaunchAgent the daemon kickstarts is ours, Aqua only, and runs
   const argv = job.ProgramArguments as string[];
   t.deepEqual(argv.slice(1), [
     ...agentdNodeOptions,
-    '/Library/Application Support/TrustGuard/dist/agent/daemon/agentd.js',
+    '/Library/Application Support/TrustGuard/dist/agent/daemon/agentd.cjs',
     '--session',
   ]);
   t.is(kickstartArgv(501).at(-1), `gui/501/${job.Label as string}`);

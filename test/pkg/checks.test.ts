@@ -42,7 +42,7 @@ test('the launchd check names each defect', (t) => {
   ]);
   t.deepEqual(problems({ ProgramArguments: [argv[0], argv[argv.length - 1]] }), [
     'ProgramArguments do not pass the runtime options --max-opt=1',
-    'ProgramArguments[2] is not the daemon entry /Library/Application Support/TrustGuard/dist/agent/daemon/agentd.js',
+    'ProgramArguments[2] is not the daemon entry /Library/Application Support/TrustGuard/dist/agent/daemon/agentd.cjs',
   ]);
   t.deepEqual(problems({ RunAtLoad: false }), ['RunAtLoad is not true']);
   t.deepEqual(problems({ KeepAlive: false }), ['KeepAlive is not true']);

@@ -211,7 +211,7 @@ for (const prefix of [undefined, 'com.acme.trustguard']) {
     t.deepEqual(daemon.ProgramArguments, [
       `${s.installRoot}/bin/node`,
       '--max-opt=1',
-      `${s.installRoot}/dist/agent/daemon/agentd.js`,
+      `${s.installRoot}/dist/agent/daemon/agentd.cjs`,
     ]);
     t.is(daemon.RunAtLoad, true);
     t.is(daemon.KeepAlive, true);
@@ -229,7 +229,7 @@ for (const prefix of [undefined, 'com.acme.trustguard']) {
     t.deepEqual(session.ProgramArguments, [
       `${s.installRoot}/bin/node`,
       '--max-opt=1',
-      `${s.installRoot}/dist/agent/daemon/agentd.js`,
+      `${s.installRoot}/dist/agent/daemon/agentd.cjs`,
       '--session',
     ]);
     t.is(session.LimitLoadToSessionType, 'Aqua');

@@ -54,7 +54,7 @@ test('codes are snake_case and unique within each list', (t) => {
 });
 
 test('the Trust reporting part of docs/codes.md documents every code once, with a meaning and a hint, and nothing else', async (t) => {
-  // The part runs to the next top-level heading (# Configuration profiles follows it).
+  // From "# Trust reporting" to the next part of the same level (other capabilities' codes).
   const part = (await readFile(docsFile, 'utf8')).split(/^# Trust reporting$/m)[1]?.split(/^# /m)[0];
   t.truthy(part, 'docs/codes.md has a "# Trust reporting" part');
   const documented = new Map<string, number>();

@@ -3,12 +3,17 @@
 // Every capability in agent/capabilities.ts is attached after startDaemon().
 // `agentd --session` is the same program as the per-user LaunchAgent: it runs each
 // capability's session work once, as the logged-in user, and exits.
-// Only node: built-ins are imported statically: the signal handlers below are installed before
-// the daemon's modules load (zod, winston, every capability: hundreds of milliseconds on a busy
-// machine, during which a SIGHUP would otherwise kill the process).
+//
+// This file is the entry point and stays tiny (scripts/bundle.mjs leaves it out of the bundle):
+// CommonJS (Node starts running it about 10 ms sooner than an ES module: the ES module loader
+// is not started until the bundle is imported), only node: built-ins, the signal handlers
+// first, and only then the daemon's bundle (agentd-main.js: zod, winston, every capability). Node parses a module before
+// it runs any of it, so handlers installed inside the bundle would come only after the whole
+// bundle is parsed and compiled (about 540 ms on a busy machine, issue 17 item 14), during
+// which a SIGHUP from launchd kills the process.
 import { parseArgs } from 'node:util';
 import path from 'node:path';
-import type { Daemon } from './daemon.js';
+import type { StartSignals } from './agentd-main.js' with { 'resolution-mode': 'import' };
 
 const usage = [
   'usage: agentd [--config FILE] [--state-dir DIR]',
@@ -53,22 +58,21 @@ function parseCommandLine(): { configFile?: string; stateDirectory?: string; ses
 async function main(): Promise<void> {
   // The command line first (node:util only, nothing else is loaded yet).
   const { configFile, stateDirectory, session } = parseCommandLine();
-  if (session) return (await import('./session.js')).runSession({ configFile });
+  if (session) return (await import('./agentd-main.js')).runSession({ configFile });
   // Signal handlers next, before the daemon's modules are loaded: a SIGTERM or SIGHUP that
   // arrives while the daemon starts (launchd sends them whenever it likes) is acted on once it
   // has started, never fatal.
-  let daemon: Daemon | undefined;
-  let stopping = false;
-  let reloadQueued = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+  const signals: StartSignals = { daemon: undefined, stopping: false, reloadQueued: false, shutdown };
+  function shutdown(signal: string): void {
+    if (signals.stopping) return;
+    signals.stopping = true;
     // launchd sends SIGKILL if we linger; exit on our own terms first.
     setTimeout(() => {
       console.error(`agentd: ${signal}: in-flight work did not finish within ${shutdownCapMs} ms; exiting`);
       process.exit(0);
     }, shutdownCapMs);
-    if (!daemon) return; // main() stops it as soon as it exists
+    const daemon = signals.daemon;
+    if (!daemon) return; // runDaemon() stops it as soon as it exists
     daemon.stop().then(
       () => process.exit(0),
       (error) => {
@@ -76,43 +80,14 @@ async function main(): Promise<void> {
         process.exit(0);
       },
     );
-  };
+  }
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGHUP', () => {
-    if (daemon) void daemon.reload('SIGHUP');
-    else reloadQueued = true;
+    if (signals.daemon) void signals.daemon.reload('SIGHUP');
+    else signals.reloadQueued = true;
   });
-
-  const [{ startDaemon }, { AlreadyRunningError }, { capabilities }] = await Promise.all([
-    import('./daemon.js'),
-    import('./lock.js'),
-    import('../capabilities.js'),
-  ]);
-  try {
-    daemon = await startDaemon({ configFile, stateDirectory, capabilities });
-  } catch (error) {
-    const message =
-      error instanceof AlreadyRunningError
-        ? `agentd: ${error.message}; not starting a second one`
-        : `agentd: cannot start: ${(error as Error).message}`;
-    console.error(message);
-    // The file log may be what was refused (an unsafe directory): the OS log still gets why.
-    await import('../../native/log.js')
-      .then(({ osLog }) => osLog('com.trustguard.agent', 'agent', 'error', message))
-      .catch(() => undefined);
-    process.exit(1);
-  }
-  const running = daemon;
-  process.on('unhandledRejection', (reason) =>
-    running.logger.error('unhandled rejection', { error: reason instanceof Error ? reason.message : String(reason) }),
-  );
-  if (stopping) {
-    stopping = false;
-    shutdown('SIGTERM (during start-up)');
-    return;
-  }
-  if (reloadQueued) void running.reload('SIGHUP (during start-up)');
+  await (await import('./agentd-main.js')).runDaemon({ configFile, stateDirectory }, signals);
 }
 
 void main();
