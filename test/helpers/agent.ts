@@ -196,7 +196,12 @@ export function rawExchange(
 
 /** One request over the socket, parsed. */
 export async function requestOnce(socketPath: string, request: unknown): Promise<Record<string, unknown>> {
-  const { text } = await rawExchange(socketPath, `${JSON.stringify(request)}\n`, { endAfterWrite: true });
+  // Wait past the daemon's own handler deadline (15 s): a reload on a loaded machine can take
+  // more than the 3 s a raw exchange waits, and an empty answer would be no answer at all.
+  const { text } = await rawExchange(socketPath, `${JSON.stringify(request)}\n`, {
+    endAfterWrite: true,
+    waitMs: 20_000,
+  });
   const line = text.split('\n')[0]!;
   return JSON.parse(line) as Record<string, unknown>;
 }
