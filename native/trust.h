@@ -40,6 +40,14 @@ struct CertificateDetails {
   Der der;
 };
 
+// One problem the OS's verifier reported, and the certificate (depth in `chain`, 0 = leaf) it
+// concerns. Every problem is listed, not only the first: the OS's own words, no judgement.
+struct CertificateError {
+  int depth = 0;
+  int64_t code = 0;  // X509_V_ERR_* on Linux
+  std::string message;
+};
+
 struct Evaluation {
   bool trusted = false;
   // Apple's SecTrustResultType name: proceed, unspecified, recoverableTrustFailure,
@@ -52,6 +60,9 @@ struct Evaluation {
   bool revocationChecked = false;
   // The chain as the OS built it (leaf first, up to the anchor when one was found).
   std::vector<CertificateDetails> chain;
+  // Every problem the verifier reported, in the order it met them (Linux; empty on macOS, whose
+  // single OSStatus is in errorCode).
+  std::vector<CertificateError> errors;
 };
 
 struct Failure {

@@ -57,6 +57,12 @@ export interface TrustEvaluation {
   revocationChecked: boolean;
   /** The chain as the OS built it, leaf first, up to the anchor when one was found. */
   chain: EvaluatedCertificate[];
+  /**
+   * Every problem the verifier reported, each with the certificate it concerns (`depth` in
+   * `chain`, 0 = the leaf), in the order met (Linux: X509_V_ERR_* codes). Empty on macOS, whose
+   * single code is `errorCode`.
+   */
+  errors: Array<{ depth: number; code: number; message: string }>;
 }
 
 /** Why no evaluation took place (the promise rejects with it). */
