@@ -7,14 +7,14 @@ import {
   evaluateTrust,
   type EvaluatedCertificate,
   type EvaluateTrustOptions,
-  type TrustEvaluation,
   type TrustEvaluationError,
   type TrustResultName,
 } from '../../native/trust.js';
 import { CertificateFileError, readCertificateFile, readProtectedCertificateFile } from './certificates.js';
 import type { DiagnosisCode, FailureCode, RevocationCode, RevocationStatus } from './codes.js';
 import { DerError } from './der.js';
-import { diagnoseEvaluation, errorClass, outOfValidity } from './diagnosis.js';
+import { errorClass, outOfValidity } from './diagnosis.js';
+import { evaluateChain, type ChainResult, type Fault } from './evaluate.js';
 import { fetchChain } from './fetch-chain.js';
 import { trustHint } from './hint.js';
 import { fetchOcsp, ocspRequest, type OcspFetch } from './ocsp.js';
@@ -70,6 +70,15 @@ export interface CertificateReport {
   crl_urls: string[];
 }
 
+/** One fault of the evaluated path, with the certificate it concerns (`chain[certificate]`). */
+export interface FaultReport {
+  code: DiagnosisCode;
+  /** Index in `chain` (0 = the leaf); null when it concerns the chain as a whole. */
+  certificate: number | null;
+  subject: string | null;
+  message: string;
+}
+
 export interface TrustReport {
   target: string;
   kind: 'url' | 'file';
@@ -80,6 +89,10 @@ export interface TrustReport {
   diagnosis: DiagnosisCode;
   /** Every code that applies, the diagnosis first (e.g. ok with revocation_unknown under soft). */
   findings: DiagnosisCode[];
+  /** Every fault of the decisive evaluation, headline order, each with its certificate. */
+  faults: FaultReport[];
+  /** Candidate paths evaluated; `chain` is the one used. */
+  paths_tried: number;
   error: ErrorReport | null;
   at_system_time: EvaluationReport | null;
   at_corrected_time: (EvaluationReport & { source: string; offset_ms: number }) | null;
@@ -132,13 +145,33 @@ function certificateReport(c: EvaluatedCertificate): CertificateReport {
   };
 }
 
-function evaluationReport(e: TrustEvaluation, atMs: number, platform: NodeJS.Platform): EvaluationReport {
+/** Apple's result name for the product's verdict (a policy refusal is recoverable, as SecTrust's). */
+function resultOf(r: ChainResult): TrustResultName {
+  if (r.trusted) return r.evaluation.trusted ? r.evaluation.result : 'unspecified';
+  return r.evaluation.trusted ? 'recoverableTrustFailure' : r.evaluation.result;
+}
+
+function evaluationReport(r: ChainResult, atMs: number): EvaluationReport {
+  const e = r.evaluation;
+  const headline = r.faults.find((f) => f.code === r.diagnosis);
   return {
     time: new Date(atMs).toISOString(),
-    trusted: e.trusted,
-    result: e.result,
-    diagnosis: diagnoseEvaluation(e, atMs, platform),
-    error: e.errorCode === null ? null : { code: e.errorCode, message: e.errorMessage ?? '' },
+    trusted: r.trusted,
+    result: resultOf(r),
+    diagnosis: r.diagnosis,
+    error:
+      r.trusted || !headline
+        ? null
+        : { code: e.trusted || e.errorCode === null ? 0 : e.errorCode, message: headline.message },
+  };
+}
+
+function faultReport(f: Fault, chain: readonly EvaluatedCertificate[]): FaultReport {
+  return {
+    code: f.code,
+    certificate: f.certificate,
+    subject: f.certificate === null ? null : (chain[f.certificate]?.subject ?? null),
+    message: f.message,
   };
 }
 
@@ -210,6 +243,8 @@ function failure(
     result: null,
     diagnosis,
     findings: [diagnosis],
+    faults: [],
+    paths_tried: 0,
     error,
     at_system_time: null,
     at_corrected_time: null,
@@ -293,11 +328,12 @@ export async function checkTrust(options: TrustCheckOptions): Promise<TrustRepor
   const correctedMs =
     correction === null ? null : correction.kind === 'at' ? correction.atMs : systemMs + correction.offsetMs;
 
-  let system: TrustEvaluation;
-  let corrected: TrustEvaluation | null = null;
+  let systemResult: ChainResult;
+  let correctedResult: ChainResult | null = null;
   let ocsp: OcspOutcome | null = null;
   try {
-    system = await evaluateTrust({ ...request, verifyDate: systemMs });
+    systemResult = await evaluateChain({ ...request, verifyDate: systemMs });
+    const system = systemResult.evaluation;
     if (revocation !== 'off') {
       // The chain as the OS built it names each certificate's issuer, the anchor included.
       ocsp = await collectOcsp(
@@ -316,10 +352,10 @@ export async function checkTrust(options: TrustCheckOptions): Promise<TrustRepor
           name,
         );
       const withOcsp = { ...request, ocspResponses: ocsp.responses, requireRevocationCheck: revocation === 'require' };
-      system = await evaluateTrust({ ...withOcsp, verifyDate: systemMs });
-      if (correctedMs !== null) corrected = await evaluateTrust({ ...withOcsp, verifyDate: correctedMs });
+      systemResult = await evaluateChain({ ...withOcsp, verifyDate: systemMs });
+      if (correctedMs !== null) correctedResult = await evaluateChain({ ...withOcsp, verifyDate: correctedMs });
     } else if (correctedMs !== null) {
-      corrected = await evaluateTrust({ ...request, verifyDate: correctedMs });
+      correctedResult = await evaluateChain({ ...request, verifyDate: correctedMs });
     }
   } catch (error) {
     if (!isEvaluationError(error)) throw error;
@@ -327,14 +363,15 @@ export async function checkTrust(options: TrustCheckOptions): Promise<TrustRepor
     return failure(base, 'malformed', { code, message: error.message }, revocation, platform, name);
   }
 
-  const atSystem = evaluationReport(system, systemMs, platform);
+  const atSystem = evaluationReport(systemResult, systemMs);
   const atCorrected =
-    corrected === null || correctedMs === null ? null : evaluationReport(corrected, correctedMs, platform);
+    correctedResult === null || correctedMs === null ? null : evaluationReport(correctedResult, correctedMs);
   let diagnosis: DiagnosisCode = atSystem.diagnosis;
   // Untrusted by this machine's clock, trusted at the corrected time: the clock is the problem.
-  if (!system.trusted && corrected?.trusted) diagnosis = 'clock_skew';
-  const decisive = diagnosis === 'clock_skew' && corrected ? corrected : system;
-  const decisiveMs = decisive === corrected && correctedMs !== null ? correctedMs : systemMs;
+  if (!systemResult.trusted && correctedResult?.trusted) diagnosis = 'clock_skew';
+  const decisiveResult = diagnosis === 'clock_skew' && correctedResult ? correctedResult : systemResult;
+  const decisive = decisiveResult.evaluation;
+  const decisiveMs = decisiveResult === correctedResult && correctedMs !== null ? correctedMs : systemMs;
 
   // Revocation, as the decisive evaluation saw it.
   let status: RevocationStatus = 'off';
@@ -344,10 +381,10 @@ export async function checkTrust(options: TrustCheckOptions): Promise<TrustRepor
     const kind = errorClass(decisive.errorCode, platform);
     if (kind === 'revoked') status = 'revoked';
     else if (decisive.revocationChecked) status = 'good';
-    else if (!decisive.trusted && kind !== 'revocation_unknown') {
+    else if (!decisiveResult.trusted && kind !== 'revocation_unknown') {
       status = 'not_checked';
       revocationCode = 'chain_not_trusted';
-    } else if (ocsp?.leaf.code === 'no_responder' && decisive.trusted) {
+    } else if (ocsp?.leaf.code === 'no_responder' && decisiveResult.trusted) {
       // Nothing to ask: soft checking has no finding to report (require refuses natively).
       status = 'not_checked';
       revocationCode = 'no_responder';
@@ -360,17 +397,27 @@ export async function checkTrust(options: TrustCheckOptions): Promise<TrustRepor
     }
   }
   const findings: DiagnosisCode[] = [diagnosis];
-  if (status === 'unknown' && diagnosis !== 'revocation_unknown') findings.push('revocation_unknown');
+  for (const f of decisiveResult.faults) if (!findings.includes(f.code)) findings.push(f.code);
+  if (status === 'unknown' && !findings.includes('revocation_unknown')) findings.push('revocation_unknown');
   // Trusted by this clock but not at the corrected time: the clock hides a problem.
-  if (system.trusted && atCorrected && !atCorrected.trusted && !findings.includes(atCorrected.diagnosis))
+  if (systemResult.trusted && atCorrected && !atCorrected.trusted && !findings.includes(atCorrected.diagnosis))
     findings.push(atCorrected.diagnosis);
+  const faults = decisiveResult.faults.map((f) => faultReport(f, decisive.chain));
+  const headlineFault = faults.find((f) => f.code === diagnosis) ?? null;
 
   const leaf = decisive.chain[0] ?? null;
   const referenceMs = correctedMs ?? systemMs;
   const leafExpiresInDays = leaf?.notAfter == null ? null : Math.floor((leaf.notAfter - referenceMs) / DAY_MS);
   const bad =
     diagnosis === 'expired' || diagnosis === 'not_yet_valid' ? outOfValidity(decisive.chain, decisiveMs) : null;
-  const about = bad ? { cert: decisive.chain[bad.index]!, index: bad.index } : leaf ? { cert: leaf, index: 0 } : null;
+  const headlineIndex = headlineFault?.certificate ?? null;
+  const about = bad
+    ? { cert: decisive.chain[bad.index]!, index: bad.index }
+    : headlineIndex !== null && decisive.chain[headlineIndex]
+      ? { cert: decisive.chain[headlineIndex]!, index: headlineIndex }
+      : leaf
+        ? { cert: leaf, index: 0 }
+        : null;
   const top = decisive.chain[decisive.chain.length - 1] ?? null;
   const correctionInfo =
     correction === null || correctedMs === null
@@ -383,10 +430,12 @@ export async function checkTrust(options: TrustCheckOptions): Promise<TrustRepor
 
   return {
     ...base,
-    trusted: system.trusted,
-    result: system.result,
+    trusted: systemResult.trusted,
+    result: atSystem.result,
     diagnosis,
     findings,
+    faults,
+    paths_tried: decisiveResult.pathsTried,
     error: atSystem.error,
     at_system_time: atSystem,
     at_corrected_time:
@@ -428,6 +477,8 @@ export async function checkTrust(options: TrustCheckOptions): Promise<TrustRepor
             : null,
       message: decisive.errorMessage,
       leafExpiresInDays,
+      detail: headlineFault?.message ?? null,
+      otherFaults: Math.max(0, faults.length - (headlineFault ? 1 : 0)),
     }),
   };
 }
