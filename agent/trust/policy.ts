@@ -8,6 +8,7 @@
 // OSX/sec/Security/SecPolicyLeafCallbacks.c, OSX/sec/Security/SecCertificate.c).
 import { isIP } from 'node:net';
 import type { DiagnosisCode } from './codes.js';
+import { isPublicSuffix } from './public-suffix.js';
 import { hasOwnName, isSelfIssued, oids, type X509Info } from './x509.js';
 
 export interface Fault {
@@ -68,6 +69,14 @@ export function wildcardMeetsSubtree(wildcard: string, subtree: string): boolean
   if (!e.endsWith(`.${base}`)) return false;
   const head = e.slice(0, -(base.length + 1));
   return head.length > 0 && !head.includes('.');
+}
+
+/** RFC 6125 §6.4.3 as SecDNSMatch: equal labels, a whole-label wildcard on the left only. */
+function dnsMatches(host: string, presented: string): boolean {
+  const p = presented.toLowerCase().replace(/\.$/, '');
+  if (!p.startsWith('*.')) return p === host;
+  const dot = host.indexOf('.');
+  return dot > 0 && host.slice(dot + 1) === p.slice(2);
 }
 
 /** The faults of one path (leaf first) under the policy. */
@@ -202,6 +211,14 @@ export function policyFaults(path: readonly X509Info[], ctx: PolicyContext): Fau
         0,
         `the leaf has no subjectAltName ${isIP(ctx.hostname) ? 'address' : 'DNS name'}; its common name is not used for ${ctx.hostname}`,
       );
+    // A wildcard directly before a public suffix matches nothing (SecDNSMatch, SecDNSIsTLD):
+    // when only such wildcards cover the host name, the name does not match.
+    const host = ctx.hostname?.toLowerCase().replace(/\.$/, '') ?? null;
+    if (host !== null && !isIP(host)) {
+      const matching = sanNames.filter((n) => n.kind === 'dns' && dnsMatches(host, n.value));
+      if (matching.length > 0 && matching.every((n) => n.value.startsWith('*.') && isPublicSuffix(n.value.slice(2))))
+        add('hostname_mismatch', 0, `the leaf's "${matching[0]!.value}" is a wildcard over a public suffix`);
+    }
     // EKU (set_ssl_ekus: if present, serverAuth or anyExtendedKeyUsage; SecPolicyCheckServerAuthEKU:
     // present and serverAuth for system-anchored leaves, and for leaves issued after 1 July 2019).
     const eku = leaf.extendedKeyUsage?.oids ?? null;
