@@ -35,6 +35,10 @@ const DAY_S = 86_400;
 const JULY_2019 = Date.UTC(2019, 6, 1);
 const SEPTEMBER_2020 = Date.UTC(2020, 8, 1);
 
+function isoSeconds(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
 function cn(cert: X509Info): string {
   return cert.commonNames[0] ?? '(no common name)';
 }
@@ -93,9 +97,9 @@ export function policyFaults(path: readonly X509Info[], ctx: PolicyContext): Fau
     // Validity, notAfter inclusive (RFC 5280 §4.1.2.5), for every certificate of the path as
     // Apple's TemporalValidity check (SecPolicyServer.c SecPolicyCheckTemporalValidity).
     if (cert.notBefore !== null && ctx.atMs < cert.notBefore)
-      add('not_yet_valid', i, `${who} is valid only from ${new Date(cert.notBefore).toISOString()}`);
+      add('not_yet_valid', i, `${who} is valid only from ${isoSeconds(cert.notBefore)}`);
     else if (cert.notAfter !== null && ctx.atMs >= cert.notAfter + 1000)
-      add('expired', i, `${who} expired at ${new Date(cert.notAfter).toISOString()}`);
+      add('expired', i, `${who} expired at ${isoSeconds(cert.notAfter)}`);
 
     // Keys. ssl: SecPolicyCheckKeySize over every certificate (RSA ≥ 2048 bits, EC ≥ P-256, no
     // other type: SecPolicyAddStrongKeySizeOptions); basic: SecCertificateIsWeakKey (RSA ≥ 1024,
