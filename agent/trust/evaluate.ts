@@ -120,10 +120,27 @@ const securityFaults: Record<number, DiagnosisCode | 'chain_end' | 'time'> = {
   [-67700]: 'weak_signature', // errSecInvalidDigestAlgorithm (SignatureHashAlgorithms)
 };
 
-interface PathInput {
+/** What the caller supplied, read only when a path fails (a trusted chain never pays for it). */
+class PathInput {
+  private suppliedCache: Array<{ der: Buffer; info: X509Info | null }> | null = null;
+  private anchorKeys: Set<string> | null = null;
+
+  constructor(
+    private readonly chain: readonly Buffer[],
+    private readonly anchorDers: readonly Buffer[],
+  ) {}
+
   /** Certificates the caller supplied (leaf first) and anchors, parsed; null when a DER does not parse. */
-  supplied: Array<{ der: Buffer; info: X509Info | null }>;
-  anchors: Set<string>;
+  get supplied(): Array<{ der: Buffer; info: X509Info | null }> {
+    this.suppliedCache ??= [...this.chain, ...this.anchorDers].map((der) => ({ der, info: tryParseCertificate(der) }));
+    return this.suppliedCache;
+  }
+
+  isAnchor(der: Buffer): boolean {
+    if (this.anchorDers.length <= 8) return this.anchorDers.some((a) => a.equals(der));
+    this.anchorKeys ??= new Set(this.anchorDers.map(key));
+    return this.anchorKeys.has(key(der));
+  }
 }
 
 function key(der: Buffer): string {
@@ -231,7 +248,7 @@ function sorted(faults: Fault[]): Fault[] {
 
 function judge(e: TrustEvaluation, options: ChainOptions, input: PathInput) {
   const os = osFaults(e, input);
-  const path = e.chain.map((c) => tryParseCertificate(c.der));
+  const path = e.chain.map((c) => tryParseCertificate(c.der, c.sha256 || undefined));
   const faults = [...os.faults];
   if (path.every((p): p is X509Info => p !== null)) {
     const top = e.chain[e.chain.length - 1]!;
@@ -240,7 +257,7 @@ function judge(e: TrustEvaluation, options: ChainOptions, input: PathInput) {
         policy: options.policy,
         hostname: options.policy === 'ssl' ? (options.hostname ?? null) : null,
         atMs: options.verifyDate ?? Date.now(),
-        customAnchor: input.anchors.has(key(top.der)),
+        customAnchor: input.isAnchor(top.der),
         anchored: os.anchored,
         maxIntermediates: options.maxIntermediates,
       }),
@@ -262,7 +279,7 @@ function candidatePaths(input: PathInput): Buffer[][] {
     if (out.length >= maxPaths * 4) return;
     const last = path[path.length - 1]!;
     const lastInfo = last.info!;
-    if (input.anchors.has(key(last.der)) || isSelfIssued(lastInfo) || path.length >= maxDepth) {
+    if (input.isAnchor(last.der) || isSelfIssued(lastInfo) || path.length >= maxDepth) {
       out.push(path.map((p) => p.der));
       return;
     }
@@ -276,7 +293,7 @@ function candidatePaths(input: PathInput): Buffer[][] {
   if (!branching) return [];
   // Paths that end at an anchor first, then shorter ones.
   return out
-    .map((p) => ({ p, anchored: input.anchors.has(key(p[p.length - 1]!)) }))
+    .map((p) => ({ p, anchored: input.isAnchor(p[p.length - 1]!) }))
     .sort((a, b) => Number(b.anchored) - Number(a.anchored) || a.p.length - b.p.length)
     .map((x) => x.p);
 }
@@ -285,11 +302,7 @@ function candidatePaths(input: PathInput): Buffer[][] {
 export async function evaluateChain(options: ChainOptions): Promise<ChainResult> {
   const { maxIntermediates, ...request } = options;
   void maxIntermediates;
-  const anchors = new Set((options.anchors ?? []).map(key));
-  const input: PathInput = {
-    supplied: [...options.chain, ...(options.anchors ?? [])].map((der) => ({ der, info: tryParseCertificate(der) })),
-    anchors,
-  };
+  const input = new PathInput(options.chain, options.anchors ?? []);
   const first = await evaluateTrust(request);
   const firstJudged = judge(first, options, input);
   let best = { evaluation: first, ...firstJudged };

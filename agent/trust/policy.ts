@@ -83,6 +83,23 @@ function dnsMatches(host: string, presented: string): boolean {
   return dot > 0 && host.slice(dot + 1) === p.slice(2);
 }
 
+// What is wrong with a certificate's SAN entries depends on the certificate alone: read once.
+const sanProblemCache = new WeakMap<X509Info, string[]>();
+
+function sanProblems(cert: X509Info): string[] {
+  let problems = sanProblemCache.get(cert);
+  if (problems) return problems;
+  problems = [];
+  for (const name of cert.subjectAltName?.names ?? []) {
+    if (name.kind === 'dns' && !isValidDnsName(name.value, true))
+      problems.push(`the leaf's name "${name.value}" is not a valid DNS name`);
+    if (name.kind === 'email' && !/^[^@\s]+@[^@\s]+$/.test(name.value))
+      problems.push(`the leaf's e-mail name "${name.value}" is not an address`);
+  }
+  sanProblemCache.set(cert, problems);
+  return problems;
+}
+
 /** The faults of one path (leaf first) under the policy. */
 export function policyFaults(path: readonly X509Info[], ctx: PolicyContext): Fault[] {
   const faults: Fault[] = [];
@@ -199,12 +216,7 @@ export function policyFaults(path: readonly X509Info[], ctx: PolicyContext): Fau
     add('bad_usage', 0, 'the leaf may sign certificates (keyCertSign) but is not a CA (RFC 5280 §4.2.1.9)');
   if (leaf.basicConstraints?.ca && ku && !ku.has('keyCertSign'))
     add('bad_usage', 0, 'the leaf is marked as a CA without the keyCertSign usage (RFC 5280 §4.2.1.3)');
-  for (const name of leaf.subjectAltName?.names ?? []) {
-    if (name.kind === 'dns' && !isValidDnsName(name.value, true))
-      add('nonconforming', 0, `the leaf's name "${name.value}" is not a valid DNS name`);
-    if (name.kind === 'email' && !/^[^@\s]+@[^@\s]+$/.test(name.value))
-      add('nonconforming', 0, `the leaf's e-mail name "${name.value}" is not an address`);
-  }
+  for (const problem of sanProblems(leaf)) add('nonconforming', 0, problem);
 
   if (ssl) {
     // SecPolicyCheckCertSSLHostname: the SAN's dNSName and iPAddress entries only, never the CN.
@@ -218,7 +230,7 @@ export function policyFaults(path: readonly X509Info[], ctx: PolicyContext): Fau
     // A wildcard directly before a public suffix matches nothing (SecDNSMatch, SecDNSIsTLD):
     // when only such wildcards cover the host name, the name does not match.
     const host = ctx.hostname?.toLowerCase().replace(/\.$/, '') ?? null;
-    if (host !== null && !isIP(host)) {
+    if (host !== null && sanNames.some((n) => n.value.startsWith('*.')) && !isIP(host)) {
       const matching = sanNames.filter((n) => n.kind === 'dns' && dnsMatches(host, n.value));
       if (matching.length > 0 && matching.every((n) => n.value.startsWith('*.') && isPublicSuffix(n.value.slice(2))))
         add('hostname_mismatch', 0, `the leaf's "${matching[0]!.value}" is a wildcard over a public suffix`);

@@ -403,9 +403,12 @@ function parse(der: Buffer): X509Info {
 const cache = new Map<string, X509Info>();
 const cacheLimit = 512;
 
-/** The certificate's fields; throws DerError when the certificate itself does not parse. */
-export function parseCertificate(der: Buffer): X509Info {
-  const key = der.toString('latin1');
+/**
+ * The certificate's fields; throws DerError when the certificate itself does not parse. `id`
+ * names the DER in the cache (its SHA-256 when the caller has it; else the bytes themselves).
+ */
+export function parseCertificate(der: Buffer, id?: string): X509Info {
+  const key = id ?? der.toString('latin1');
   const hit = cache.get(key);
   if (hit) {
     cache.delete(key);
@@ -419,9 +422,9 @@ export function parseCertificate(der: Buffer): X509Info {
 }
 
 /** The certificate's fields, or null when it does not parse. */
-export function tryParseCertificate(der: Buffer): X509Info | null {
+export function tryParseCertificate(der: Buffer, id?: string): X509Info | null {
   try {
-    return parseCertificate(der);
+    return parseCertificate(der, id);
   } catch (error) {
     if (error instanceof DerError) return null;
     throw error;
