@@ -103,21 +103,25 @@ const opensslFaults: Record<number, DiagnosisCode | null | 'chain_end'> = {
   68: 'weak_signature', // CA_MD_TOO_WEAK
 };
 
-// Security.framework OSStatus values (base/SecBase.h) when macOS gives one code for the chain.
+// Security.framework OSStatus values (base/SecBase.h) when macOS gives one code for the chain, as
+// OSX/sec/Security/SecPolicyChecks.list assigns them to Apple's checks.
 const securityFaults: Record<number, DiagnosisCode | 'chain_end' | 'time'> = {
-  [-67818]: 'time', // errSecCertificateExpired
+  [-67818]: 'time', // errSecCertificateExpired: TemporalValidity, ValidLeaf
   [-67819]: 'not_yet_valid', // errSecCertificateNotValidYet
-  [-67602]: 'hostname_mismatch', // errSecHostNameMismatch
+  [-67602]: 'hostname_mismatch', // errSecHostNameMismatch: SSLHostname
   [-67820]: 'revoked', // errSecCertificateRevoked
   [-67635]: 'revocation_unknown', // errSecIncompleteCertRevocationCheck
-  [-25318]: 'chain_end', // errSecCreateChainFailed
-  [-67843]: 'chain_end', // errSecNotTrusted
+  [-25318]: 'chain_end', // errSecCreateChainFailed: MissingIntermediate
+  [-67843]: 'chain_end', // errSecNotTrusted: AnchorTrusted
   [-67612]: 'untrusted_root', // errSecInvalidRoot
   [-67654]: 'untrusted_root', // errSecTrustSettingDeny
-  [-67808]: 'bad_signature', // errSecInvalidSignature
-  [-67609]: 'bad_usage', // errSecInvalidExtendedKeyUsage
-  [-67832]: 'weak_key', // errSecKeySizeNotAllowed (as SecPolicyChecks.list's KeySize)
-  [-67700]: 'weak_signature', // errSecInvalidDigestAlgorithm (SignatureHashAlgorithms)
+  [-67688]: 'bad_signature', // errSecInvalidSignature
+  [-67609]: 'bad_usage', // errSecInvalidExtendedKeyUsage: ExtendedKeyUsage, ServerAuthEKU, IntermediateEKU
+  [-67735]: 'weak_key', // errSecUnsupportedKeySize: KeySize, WeakKeySize
+  [-67815]: 'weak_signature', // errSecInvalidDigestAlgorithm: WeakSignature, SignatureHashAlgorithms
+  [-67689]: 'name_not_permitted', // errSecInvalidName: NameConstraints
+  [-67900]: 'name_not_permitted', // errSecCertificateNameNotAllowed: IssuerNameConstraints
+  [-67901]: 'validity_too_long', // errSecCertificateValidityPeriodTooLong: ValidityPeriodMaximums
 };
 
 /** What the caller supplied, read only when a path fails (a trusted chain never pays for it). */
@@ -143,6 +147,14 @@ class PathInput {
   }
 }
 
+/** A distinguished name from a certificate, bounded for a sentence (it comes from outside). */
+function bounded(text: string): string {
+  return text.length > 96 ? `${text.slice(0, 95)}…` : text;
+}
+
+/** At most this many faults are reported for one path (a certificate may carry thousands of names). */
+export const maxFaults = 50;
+
 function key(der: Buffer): string {
   return der.toString('base64');
 }
@@ -156,7 +168,7 @@ function chainEndFault(path: readonly EvaluatedCertificate[], input: PathInput):
   const top = path[index]!;
   const topInfo = tryParseCertificate(top.der);
   if (topInfo && isSelfIssued(topInfo))
-    return { code: 'untrusted_root', certificate: index, message: `the root "${top.subject}" is not trusted` };
+    return { code: 'untrusted_root', certificate: index, message: `the root "${bounded(top.subject)}" is not trusted` };
   const used = new Set(path.map((c) => key(c.der)));
   const sameName = topInfo
     ? input.supplied.filter((s) => s.info && !used.has(key(s.der)) && s.info.subjectName.equals(topInfo.issuerName))
@@ -167,20 +179,24 @@ function chainEndFault(path: readonly EvaluatedCertificate[], input: PathInput):
       ? {
           code: 'bad_usage',
           certificate: index,
-          message: `the issuer certificate supplied for "${top.subject}" cannot have issued it (key usage or signature)`,
+          message: `the issuer certificate supplied for "${bounded(top.subject)}" cannot have issued it (key usage or signature)`,
         }
       : {
           code: 'incomplete_chain',
           certificate: index,
-          message: `the certificate supplied as issuer of "${top.subject}" has another key: its own issuer is missing`,
+          message: `the certificate supplied as issuer of "${bounded(top.subject)}" has another key: its own issuer is missing`,
         };
   }
   if (index === 0)
-    return { code: 'incomplete_chain', certificate: 0, message: `the issuer "${top.issuer}" of the leaf is missing` };
+    return {
+      code: 'incomplete_chain',
+      certificate: 0,
+      message: `the issuer "${bounded(top.issuer)}" of the leaf is missing`,
+    };
   return {
     code: 'untrusted_root',
     certificate: index,
-    message: `the chain ends at "${top.subject}", whose issuer "${top.issuer}" is not a trusted root`,
+    message: `the chain ends at "${bounded(top.subject)}", whose issuer "${bounded(top.issuer)}" is not a trusted root`,
   };
 }
 
@@ -265,7 +281,7 @@ function judge(e: TrustEvaluation, options: ChainOptions, input: PathInput) {
   } else {
     faults.push({ code: 'malformed', certificate: null, message: 'a certificate of the path does not parse' });
   }
-  return { faults: sorted(dedupe(faults)), anchored: os.anchored };
+  return { faults: sorted(dedupe(faults)).slice(0, maxFaults), anchored: os.anchored };
 }
 
 /** Other paths from the leaf through the supplied certificates and anchors, bounded. */

@@ -39,8 +39,15 @@ function isoSeconds(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+/** A certificate's common name for a sentence, bounded (it comes from outside). */
 function cn(cert: X509Info): string {
-  return cert.commonNames[0] ?? '(no common name)';
+  const name = cert.commonNames[0] ?? '(no common name)';
+  return name.length > 64 ? `${name.slice(0, 63)}…` : name;
+}
+
+/** A name from a certificate for a sentence, bounded. */
+function shown(value: string): string {
+  return value.length > 64 ? `${value.slice(0, 63)}…` : value;
 }
 
 /** RFC 1034 preferred name syntax, with a whole-label wildcard allowed on the left (RFC 6125 §6.4.3). */
@@ -92,9 +99,9 @@ function sanProblems(cert: X509Info): string[] {
   problems = [];
   for (const name of cert.subjectAltName?.names ?? []) {
     if (name.kind === 'dns' && !isValidDnsName(name.value, true))
-      problems.push(`the leaf's name "${name.value}" is not a valid DNS name`);
+      problems.push(`the leaf's name "${shown(name.value)}" is not a valid DNS name`);
     if (name.kind === 'email' && !/^[^@\s]+@[^@\s]+$/.test(name.value))
-      problems.push(`the leaf's e-mail name "${name.value}" is not an address`);
+      problems.push(`the leaf's e-mail name "${shown(name.value)}" is not an address`);
   }
   sanProblemCache.set(cert, problems);
   return problems;
@@ -181,10 +188,18 @@ export function policyFaults(path: readonly X509Info[], ctx: PolicyContext): Fau
         if ((nc.permitted ?? []).length === 0 && (nc.excluded ?? []).length === 0)
           add('nonconforming', i, `${who} has nameConstraints with neither permitted nor excluded subtrees`);
         for (const subtree of [...(nc.permitted ?? []), ...(nc.excluded ?? [])])
-          if (subtree.kind === 'dns' && !isValidDnsName(subtree.value.replace(/^\./, ''), false) && subtree.value !== '')
-            add('nonconforming', i, `${who} has a name constraint "${subtree.value}" that is not a DNS name`);
+          if (
+            subtree.kind === 'dns' &&
+            !isValidDnsName(subtree.value.replace(/^\./, ''), false) &&
+            subtree.value !== ''
+          )
+            add('nonconforming', i, `${who} has a name constraint "${shown(subtree.value)}" that is not a DNS name`);
           else if (subtree.kind === 'dns' && subtree.value.startsWith('.'))
-            add('nonconforming', i, `${who} has a DNS name constraint with a leading period, "${subtree.value}"`);
+            add(
+              'nonconforming',
+              i,
+              `${who} has a DNS name constraint with a leading period, "${shown(subtree.value)}"`,
+            );
         // CVE-2025-61727: wildcard SAN names of the leaf against excluded DNS subtrees.
         for (const name of leaf.subjectAltName?.names ?? []) {
           if (name.kind !== 'dns' || !name.value.startsWith('*.')) continue;
@@ -193,7 +208,7 @@ export function policyFaults(path: readonly X509Info[], ctx: PolicyContext): Fau
               add(
                 'name_not_permitted',
                 0,
-                `the leaf's name "${name.value}" covers "${excluded.value}", which ${who} excludes`,
+                `the leaf's name "${shown(name.value)}" covers "${shown(excluded.value)}", which ${who} excludes`,
               );
         }
       }
@@ -210,7 +225,8 @@ export function policyFaults(path: readonly X509Info[], ctx: PolicyContext): Fau
   });
 
   // The leaf.
-  if (leaf.nameConstraints) add('bad_usage', 0, 'the leaf carries nameConstraints, which only a CA may (RFC 5280 §4.2.1.10)');
+  if (leaf.nameConstraints)
+    add('bad_usage', 0, 'the leaf carries nameConstraints, which only a CA may (RFC 5280 §4.2.1.10)');
   const ku = leaf.keyUsage;
   if (ku?.has('keyCertSign') && !leaf.basicConstraints?.ca)
     add('bad_usage', 0, 'the leaf may sign certificates (keyCertSign) but is not a CA (RFC 5280 §4.2.1.9)');
@@ -233,7 +249,7 @@ export function policyFaults(path: readonly X509Info[], ctx: PolicyContext): Fau
     if (host !== null && sanNames.some((n) => n.value.startsWith('*.')) && !isIP(host)) {
       const matching = sanNames.filter((n) => n.kind === 'dns' && dnsMatches(host, n.value));
       if (matching.length > 0 && matching.every((n) => n.value.startsWith('*.') && isPublicSuffix(n.value.slice(2))))
-        add('hostname_mismatch', 0, `the leaf's "${matching[0]!.value}" is a wildcard over a public suffix`);
+        add('hostname_mismatch', 0, `the leaf's "${shown(matching[0]!.value)}" is a wildcard over a public suffix`);
     }
     // EKU (set_ssl_ekus: if present, serverAuth or anyExtendedKeyUsage; SecPolicyCheckServerAuthEKU:
     // present and serverAuth for system-anchored leaves, and for leaves issued after 1 July 2019).
@@ -262,7 +278,11 @@ export function policyFaults(path: readonly X509Info[], ctx: PolicyContext): Fau
   if (ctx.maxIntermediates !== undefined) {
     const intermediates = path.slice(1, ctx.anchored ? -1 : undefined).filter((c) => !hasOwnName(c)).length;
     if (intermediates > ctx.maxIntermediates)
-      add('bad_usage', null, `the path has ${intermediates} intermediates; at most ${ctx.maxIntermediates} are allowed`);
+      add(
+        'bad_usage',
+        null,
+        `the path has ${intermediates} intermediates; at most ${ctx.maxIntermediates} are allowed`,
+      );
   }
   return faults;
 }

@@ -99,7 +99,8 @@ const findingWidth = 80 - 17 - 5;
 
 export function findingLine(f: TrustReport['faults'][number]): string {
   const where = f.certificate === null ? 'chain' : f.certificate === 0 ? 'leaf' : `cert ${f.certificate}`;
-  const line = `${f.code} (${where}): ${f.message.replace(/[\0-\x1f\x7f]/g, ' ')}`;
+  const printable = Array.from(f.message, (ch) => (ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f ? ' ' : ch));
+  const line = `${f.code} (${where}): ${printable.join('')}`;
   return line.length > findingWidth ? `${line.slice(0, findingWidth - 1)}…` : line;
 }
 
@@ -117,9 +118,7 @@ export function formatReport(report: TrustReport, stream: NodeJS.WriteStream = p
   rows.push(['Verdict', report.trusted ? 'Trusted' : 'Not trusted']);
   rows.push(['Diagnosis', report.findings.join(', ')]);
   // Every fault on one line each, headline first: the code, the certificate, what is wrong.
-  report.faults.forEach((f, i) =>
-    rows.push([i === 0 ? 'Findings' : '', findingLine(f)]),
-  );
+  report.faults.forEach((f, i) => rows.push([i === 0 ? 'Findings' : '', findingLine(f)]));
   if (report.error) rows.push(['Error', `${report.error.message} (${report.error.code})`]);
   const sys = report.at_system_time;
   if (sys) rows.push(['At system time', `${sys.time}: ${verdictLine(sys.trusted, sys.result)}`]);

@@ -93,13 +93,17 @@ export type ExceptionKind =
  * update `limboExceptionCount` and docs/trust.md with it.
  */
 export const limboExceptions: Record<string, { kind: ExceptionKind; reason: string }> = {
-  'crl::revoked-certificate-with-crl': { kind: 'crl_not_evaluated', reason: 'features: has-crl; CRLs are not evaluated' },
+  'crl::revoked-certificate-with-crl': {
+    kind: 'crl_not_evaluated',
+    reason: 'features: has-crl; CRLs are not evaluated',
+  },
   'crl::crlnumber-missing': { kind: 'crl_not_evaluated', reason: 'features: has-crl; CRLs are not evaluated' },
   'crl::crlnumber-critical': { kind: 'crl_not_evaluated', reason: 'features: has-crl; CRLs are not evaluated' },
   'crl::issuer-missing-crlsign': { kind: 'crl_not_evaluated', reason: 'features: has-crl; CRLs are not evaluated' },
   'rfc5280::aki::leaf-missing-aki': {
     kind: 'apple_accepts',
-    reason: 'Apple requires no authorityKeyIdentifier; it compares key ids only when both are present (SecPolicyCheckIdLinkage)',
+    reason:
+      'Apple requires no authorityKeyIdentifier; it compares key ids only when both are present (SecPolicyCheckIdLinkage)',
   },
   'rfc5280::aki::intermediate-missing-aki': {
     kind: 'apple_accepts',
@@ -131,7 +135,8 @@ export const limboExceptions: Record<string, { kind: ExceptionKind; reason: stri
   },
   'webpki::cn::ipv4-hex-mismatch': {
     kind: 'apple_accepts',
-    reason: 'the name matches a SAN entry; Apple never reads the CN (SecPolicyCheckCertSSLHostname), CA/B BR 7.1.4.3 binds CAs',
+    reason:
+      'the name matches a SAN entry; Apple never reads the CN (SecPolicyCheckCertSSLHostname), CA/B BR 7.1.4.3 binds CAs',
   },
   'webpki::cn::ipv4-leading-zeros-mismatch': {
     kind: 'apple_accepts',
@@ -180,7 +185,8 @@ export const limboExceptions: Record<string, { kind: ExceptionKind; reason: stri
   },
   'webpki::eku::root-has-eku': {
     kind: 'apple_accepts',
-    reason: 'features: pedantic-webpki-eku; Apple does not check the anchor\'s extKeyUsage for custom anchors (SecPolicyCheckServerAuthEKU)',
+    reason:
+      "features: pedantic-webpki-eku; Apple does not check the anchor's extKeyUsage for custom anchors (SecPolicyCheckServerAuthEKU)",
   },
   'webpki::nc::permitted-dns-match-noncritical': {
     kind: 'suite_conflict',

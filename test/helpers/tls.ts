@@ -193,7 +193,15 @@ export class TestPki {
     await writeFile(confFile, conf);
     if (spec.keyOf) await writeFile(keyFile, spec.keyOf.keyPem);
     else if (spec.rsaBits)
-      await run('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', `rsa_keygen_bits:${spec.rsaBits}`, '-out', keyFile]);
+      await run('openssl', [
+        'genpkey',
+        '-algorithm',
+        'RSA',
+        '-pkeyopt',
+        `rsa_keygen_bits:${spec.rsaBits}`,
+        '-out',
+        keyFile,
+      ]);
     else await run('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', keyFile]);
     await run('openssl', [
       'req',

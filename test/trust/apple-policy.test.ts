@@ -173,45 +173,79 @@ it(title('an expired intermediate under a trusted root is expired, not untrusted
   t.deepEqual(codes(r), ['expired@1']);
 });
 
-it(title('notAfter is inclusive (RFC 5280 §4.1.2.5): trusted at that very second, expired one second later'), async (t) => {
-  const chain = (await import('node:fs')).readFileSync(expiringLeaf.chainFile, 'utf8');
-  const certs = chain.split(/(?=-----BEGIN CERTIFICATE-----)/).map(der);
-  const base = { chain: certs, policy: 'ssl' as const, hostname: 'localhost', anchors: [der(pki.root.certPem)], anchorsOnly: true };
-  t.true((await evaluateChain({ ...base, verifyDate: expiringLeaf.notAfter })).trusted);
-  t.true((await evaluateChain({ ...base, verifyDate: expiringLeaf.notAfter + 999 })).trusted);
-  const after = await evaluateChain({ ...base, verifyDate: expiringLeaf.notAfter + 1000 });
-  t.is(after.diagnosis, 'expired');
-});
+it(
+  title('notAfter is inclusive (RFC 5280 §4.1.2.5): trusted at that very second, expired one second later'),
+  async (t) => {
+    const chain = (await import('node:fs')).readFileSync(expiringLeaf.chainFile, 'utf8');
+    const certs = chain.split(/(?=-----BEGIN CERTIFICATE-----)/).map(der);
+    const base = {
+      chain: certs,
+      policy: 'ssl' as const,
+      hostname: 'localhost',
+      anchors: [der(pki.root.certPem)],
+      anchorsOnly: true,
+    };
+    t.true((await evaluateChain({ ...base, verifyDate: expiringLeaf.notAfter })).trusted);
+    t.true((await evaluateChain({ ...base, verifyDate: expiringLeaf.notAfter + 999 })).trusted);
+    const after = await evaluateChain({ ...base, verifyDate: expiringLeaf.notAfter + 1000 });
+    t.is(after.diagnosis, 'expired');
+  },
+);
 
-it(title('agentctl trust --json carries every fault and the headline; the human view lists each on one line'), async (t) => {
-  const caFile = pki.root.certFile;
-  const json = await agentctl([
-    'trust',
-    files.expiredIncomplete!,
-    '--hostname',
-    'localhost',
-    '--ca',
-    caFile,
-    '--anchors-only',
-    '--json',
-    '--config',
-    configFile,
-  ]);
-  t.is(json.code, 2, json.stderr);
-  const report = JSON.parse(json.stdout) as TrustReport;
-  t.is(report.diagnosis, 'incomplete_chain');
-  t.deepEqual(
-    report.faults.map((f) => [f.code, f.certificate, f.subject]),
-    [
-      ['incomplete_chain', 0, 'CN=localhost'],
-      ['expired', 0, 'CN=localhost'],
-    ],
-  );
-  const human = await agentctl(['trust', files.expiredIncomplete!, '--hostname', 'localhost', '--ca', caFile, '--anchors-only', '--config', configFile]);
-  const lines = human.stdout.split('\n');
-  t.true(lines.some((l) => /Findings\s+\| incomplete_chain \(leaf\): /.test(l)), human.stdout);
-  t.true(lines.some((l) => /^\s+\| expired \(leaf\): /.test(l)), human.stdout);
-  const findingLines = lines.slice(lines.findIndex((l) => l.includes('Findings')), lines.findIndex((l) => l.includes('Error')));
-  t.is(findingLines.length, 2);
-  t.true(findingLines.every((l) => l.length <= 80), human.stdout);
-});
+it(
+  title('agentctl trust --json carries every fault and the headline; the human view lists each on one line'),
+  async (t) => {
+    const caFile = pki.root.certFile;
+    const json = await agentctl([
+      'trust',
+      files.expiredIncomplete!,
+      '--hostname',
+      'localhost',
+      '--ca',
+      caFile,
+      '--anchors-only',
+      '--json',
+      '--config',
+      configFile,
+    ]);
+    t.is(json.code, 2, json.stderr);
+    const report = JSON.parse(json.stdout) as TrustReport;
+    t.is(report.diagnosis, 'incomplete_chain');
+    t.deepEqual(
+      report.faults.map((f) => [f.code, f.certificate, f.subject]),
+      [
+        ['incomplete_chain', 0, 'CN=localhost'],
+        ['expired', 0, 'CN=localhost'],
+      ],
+    );
+    const human = await agentctl([
+      'trust',
+      files.expiredIncomplete!,
+      '--hostname',
+      'localhost',
+      '--ca',
+      caFile,
+      '--anchors-only',
+      '--config',
+      configFile,
+    ]);
+    const lines = human.stdout.split('\n');
+    t.true(
+      lines.some((l) => /Findings\s+\| incomplete_chain \(leaf\): /.test(l)),
+      human.stdout,
+    );
+    t.true(
+      lines.some((l) => /^\s+\| expired \(leaf\): /.test(l)),
+      human.stdout,
+    );
+    const findingLines = lines.slice(
+      lines.findIndex((l) => l.includes('Findings')),
+      lines.findIndex((l) => l.includes('Error')),
+    );
+    t.is(findingLines.length, 2);
+    t.true(
+      findingLines.every((l) => l.length <= 80),
+      human.stdout,
+    );
+  },
+);

@@ -31,9 +31,13 @@ let totalProduct = 0;
 for (const [part, p] of parts) {
   totalOs += p.os;
   totalProduct += p.product;
-  console.log(`${part.padEnd(14)} ${String(p.total).padStart(5)} ${String(p.os).padStart(16)} ${String(p.product).padStart(8)}`);
+  console.log(
+    `${part.padEnd(14)} ${String(p.total).padStart(5)} ${String(p.os).padStart(16)} ${String(p.product).padStart(8)}`,
+  );
 }
-console.log(`${'total'.padEnd(14)} ${String(cases.length).padStart(5)} ${String(totalOs).padStart(16)} ${String(totalProduct).padStart(8)}`);
+console.log(
+  `${'total'.padEnd(14)} ${String(cases.length).padStart(5)} ${String(totalOs).padStart(16)} ${String(totalProduct).padStart(8)}`,
+);
 console.log(`documented exceptions: ${limboExceptionCount}; disagreements outside them: ${unexpected.length}`);
 for (const line of unexpected) console.log(`  ${line}`);
 process.exitCode = unexpected.length === 0 ? 0 : 1;

@@ -4,20 +4,14 @@
 // reason; any other disagreement, a stale exception, or a change of the table's size fails.
 import test from 'ava';
 import { X509Certificate } from 'node:crypto';
-import {
-  limboExceptionCount,
-  limboExceptions,
-  loadLimbo,
-  runLimboCase,
-  type LimboOutcome,
-} from '../helpers/limbo.js';
+import { limboExceptionCount, limboExceptions, loadLimbo, runLimboCase, type LimboOutcome } from '../helpers/limbo.js';
 
 const cases = loadLimbo();
 // The table is the Linux evaluator's; on macOS the limbo-sectrust job of .github/workflows/macos.yml
 // prints SecTrust's agreement with the suite instead, until a table for it exists.
 const linux = process.platform !== 'darwin';
 const strict = linux ? test : test.skip;
-let outcomes: LimboOutcome[] = [];
+const outcomes: LimboOutcome[] = [];
 
 test.before(async () => {
   // Sequentially: the figures must not depend on the machine's load.
@@ -50,23 +44,33 @@ test('the exceptions table keeps its documented size', (t) => {
   t.log(`exceptions: ${limboExceptionCount} of ${cases.length} runnable cases (${share.toFixed(1)} %)`);
 });
 
-strict('no exception is security-relevant: none trusts a weak key or hash, a constrained name, or a CN-only name', (t) => {
-  for (const o of outcomes.filter((x) => x.case.id in limboExceptions && x.trusted)) {
-    const id = o.case.id;
-    t.false(/::nc::|cve::|forbidden|weak|sha1|md5|wildcard/.test(id) && limboExceptions[id]!.kind !== 'suite_conflict', id);
-    // The expected name is matched by a subjectAltName entry, never by the CN alone.
-    const leaf = new X509Certificate(o.case.peer_certificate);
-    const name = o.case.expected_peer_name?.value;
-    if (o.case.validation_kind === 'SERVER' && name) t.truthy(leaf.checkHost(name, { subject: 'never' }) ?? leaf.checkIP(name), id);
-    // Faults that would be security findings never appear in a trusted exception.
-    t.deepEqual(o.result?.faults ?? [], [], id);
-  }
-});
+strict(
+  'no exception is security-relevant: none trusts a weak key or hash, a constrained name, or a CN-only name',
+  (t) => {
+    for (const o of outcomes.filter((x) => x.case.id in limboExceptions && x.trusted)) {
+      const id = o.case.id;
+      t.false(
+        /::nc::|cve::|forbidden|weak|sha1|md5|wildcard/.test(id) && limboExceptions[id]!.kind !== 'suite_conflict',
+        id,
+      );
+      // The expected name is matched by a subjectAltName entry, never by the CN alone.
+      const leaf = new X509Certificate(o.case.peer_certificate);
+      const name = o.case.expected_peer_name?.value;
+      if (o.case.validation_kind === 'SERVER' && name)
+        t.truthy(leaf.checkHost(name, { subject: 'never' }) ?? leaf.checkIP(name), id);
+      // Faults that would be security findings never appear in a trusted exception.
+      t.deepEqual(o.result?.faults ?? [], [], id);
+    }
+  },
+);
 
 test('diagnosis: every refused case has a headline from the closed list and a fault for it', (t) => {
   for (const o of outcomes.filter((x) => x.result && !x.result.trusted)) {
     t.not(o.result!.diagnosis, 'ok', o.case.id);
-    t.true(o.result!.faults.some((f) => f.code === o.result!.diagnosis), o.case.id);
+    t.true(
+      o.result!.faults.some((f) => f.code === o.result!.diagnosis),
+      o.case.id,
+    );
   }
 });
 
