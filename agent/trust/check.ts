@@ -151,18 +151,15 @@ function resultOf(r: ChainResult): TrustResultName {
   return r.evaluation.trusted ? 'recoverableTrustFailure' : r.evaluation.result;
 }
 
+/** `error` is the OS's own (code and message); a refusal by the policy alone is in `faults` only. */
 function evaluationReport(r: ChainResult, atMs: number): EvaluationReport {
   const e = r.evaluation;
-  const headline = r.faults.find((f) => f.code === r.diagnosis);
   return {
     time: new Date(atMs).toISOString(),
     trusted: r.trusted,
     result: resultOf(r),
     diagnosis: r.diagnosis,
-    error:
-      r.trusted || !headline
-        ? null
-        : { code: e.trusted || e.errorCode === null ? 0 : e.errorCode, message: headline.message },
+    error: e.trusted || e.errorCode === null ? null : { code: e.errorCode, message: e.errorMessage ?? '' },
   };
 }
 
