@@ -44,8 +44,9 @@ struct CertificateDetails {
 // concerns. Every problem is listed, not only the first: the OS's own words, no judgement.
 struct CertificateError {
   int depth = 0;
-  int64_t code = 0;  // X509_V_ERR_* on Linux
+  int64_t code = 0;  // X509_V_ERR_* on Linux; 0 on macOS
   std::string message;
+  std::string check;  // macOS: the name of the failed policy check (SecPolicyChecks.list); empty on Linux
 };
 
 struct Evaluation {
@@ -60,8 +61,8 @@ struct Evaluation {
   bool revocationChecked = false;
   // The chain as the OS built it (leaf first, up to the anchor when one was found).
   std::vector<CertificateDetails> chain;
-  // Every problem the verifier reported, in the order it met them (Linux; empty on macOS, whose
-  // single OSStatus is in errorCode).
+  // Every problem the verifier reported: on Linux each OpenSSL error in the order met; on macOS
+  // each failed check per certificate of SecTrustCopyResult's details.
   std::vector<CertificateError> errors;
 };
 

@@ -124,6 +124,53 @@ const securityFaults: Record<number, DiagnosisCode | 'chain_end' | 'time'> = {
   [-67901]: 'validity_too_long', // errSecCertificateValidityPeriodTooLong: ValidityPeriodMaximums
 };
 
+// Apple's policy checks (OSX/sec/Security/SecPolicyChecks.list) as fault codes, for the failed
+// checks macOS lists per certificate. `null`: the policy decides that itself (dates); absent:
+// 'malformed' with the check's name as the message.
+const appleChecks: Record<string, DiagnosisCode | null | 'chain_end'> = {
+  SSLHostname: 'hostname_mismatch',
+  TemporalValidity: null,
+  ValidLeaf: null,
+  ValidRoot: null,
+  WeakKeySize: 'weak_key',
+  KeySize: 'weak_key',
+  SystemTrustedWeakKey: 'weak_key',
+  WeakSignature: 'weak_signature',
+  SignatureHashAlgorithms: 'weak_signature',
+  SystemTrustedWeakHash: 'weak_signature',
+  KeyUsage: 'bad_usage',
+  ExtendedKeyUsage: 'bad_usage',
+  ServerAuthEKU: 'bad_usage',
+  IntermediateEKU: 'bad_usage',
+  NotCA: 'bad_usage',
+  BasicConstraints: 'bad_usage',
+  BasicConstraintsCA: 'bad_usage',
+  BasicConstraintsPathLen: 'bad_usage',
+  CriticalExtensions: 'bad_usage',
+  ChainLength: 'bad_usage',
+  PolicyConstraints: 'bad_usage',
+  IssuerPolicyConstraints: 'bad_usage',
+  NameConstraints: 'name_not_permitted',
+  IssuerNameConstraints: 'name_not_permitted',
+  ValidityPeriodMaximums: 'validity_too_long',
+  SystemTrustValidityPeriod: 'validity_too_long',
+  OtherTrustValidityPeriod: 'validity_too_long',
+  MissingIntermediate: 'chain_end',
+  AnchorTrusted: 'chain_end',
+  BlackListedLeaf: 'untrusted_root',
+  GrayListedLeaf: 'untrusted_root',
+  BlackListedKey: 'untrusted_root',
+  GrayListedKey: 'untrusted_root',
+  UsageConstraints: 'untrusted_root',
+  Revocation: 'revoked',
+  RevocationResponseRequired: 'revocation_unknown',
+  IdLinkage: 'bad_signature',
+  BasicCertificateProcessing: 'bad_signature',
+  NonEmptySubject: 'nonconforming',
+  UnparseableExtension: 'malformed',
+  DuplicateExtension: 'malformed',
+};
+
 /** What the caller supplied, read only when a path fails (a trusted chain never pays for it). */
 class PathInput {
   private suppliedCache: Array<{ der: Buffer; info: X509Info | null }> | null = null;
@@ -203,7 +250,9 @@ function chainEndFault(path: readonly EvaluatedCertificate[], input: PathInput):
 function osFaults(e: TrustEvaluation, input: PathInput): { faults: Fault[]; anchored: boolean } {
   const faults: Fault[] = [];
   let anchored = true;
-  // macOS reports one OSStatus for the chain (errors is empty); Linux every OpenSSL error.
+  // What the OS trusts has no fault of its own (the policy may still find some).
+  if (e.trusted) return { faults, anchored };
+  // Linux lists every OpenSSL error and macOS every failed check; else the one code there is.
   if (e.errors.length === 0) {
     if (e.trusted || e.errorCode === null) return { faults, anchored };
     const kind = securityFaults[e.errorCode] ?? 'malformed';
@@ -217,11 +266,11 @@ function osFaults(e: TrustEvaluation, input: PathInput): { faults: Fault[]; anch
     return { faults, anchored };
   }
   for (const error of e.errors) {
-    const kind = opensslFaults[error.code];
+    const kind = error.check !== undefined ? appleChecks[error.check] : opensslFaults[error.code];
     if (kind === null) continue;
     // The leaf's purpose: Apple's EKU rule in policy.ts replaces OpenSSL's (which also wants
     // digitalSignature in the key usage and refuses anyExtendedKeyUsage).
-    if (error.code === 26 && error.depth === 0) continue;
+    if (error.check === undefined && error.code === 26 && error.depth === 0) continue;
     if (kind === 'chain_end' || kind === 'untrusted_root') anchored = false;
     if (kind === 'chain_end') faults.push(chainEndFault(e.chain, input));
     else

@@ -153,6 +153,7 @@ class EvaluateWorker : public Napi::AsyncWorker {
       error.Set("depth", Napi::Number::New(env, e.errors[i].depth));
       error.Set("code", Napi::Number::New(env, static_cast<double>(e.errors[i].code)));
       error.Set("message", e.errors[i].message);
+      if (!e.errors[i].check.empty()) error.Set("check", e.errors[i].check);
       errors.Set(static_cast<uint32_t>(i), error);
     }
     out.Set("errors", errors);

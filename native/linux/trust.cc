@@ -361,7 +361,7 @@ int CollectErrors(int ok, X509_STORE_CTX* ctx) {
   if (errors != nullptr && code != X509_V_OK) {
     bool seen = false;
     for (const CertificateError& e : *errors) seen = seen || (e.code == code && e.depth == depth);
-    if (!seen) errors->push_back({depth, code, X509_verify_cert_error_string(code)});
+    if (!seen) errors->push_back({depth, code, X509_verify_cert_error_string(code), ""});
   }
   return 1;
 }
@@ -463,7 +463,7 @@ bool Evaluate(const Request& request, Evaluation* out, Failure* failure) {
     // X509_verify_cert failed without a verify error: an internal failure (memory, lookup).
     SetError(out, X509_V_ERR_UNSPECIFIED, nullptr);
     out->errorMessage = LastOpenSslError("unspecified certificate verification error");
-    out->errors.push_back({0, X509_V_ERR_UNSPECIFIED, out->errorMessage});
+    out->errors.push_back({0, X509_V_ERR_UNSPECIFIED, out->errorMessage, ""});
   } else {
     SetError(out, error);
   }
@@ -474,7 +474,8 @@ bool Evaluate(const Request& request, Evaluation* out, Failure* failure) {
     for (size_t i = 0; i < statuses.size(); i++) {
       if (statuses[i] == RevocationStatus::kRevoked) {
         SetError(out, X509_V_ERR_CERT_REVOKED);
-        out->errors.push_back({static_cast<int>(i), X509_V_ERR_CERT_REVOKED, X509_verify_cert_error_string(X509_V_ERR_CERT_REVOKED)});
+        out->errors.push_back(
+            {static_cast<int>(i), X509_V_ERR_CERT_REVOKED, X509_verify_cert_error_string(X509_V_ERR_CERT_REVOKED), ""});
         if (i > 0) out->errorMessage += " (certificate " + std::to_string(i + 1) + " of the chain)";
         break;
       }
@@ -485,7 +486,7 @@ bool Evaluate(const Request& request, Evaluation* out, Failure* failure) {
     if (out->trusted && request.requireRevocationCheck && leaf != RevocationStatus::kGood) {
       int code = leaf == RevocationStatus::kUnknown ? X509_V_ERR_OCSP_CERT_UNKNOWN : X509_V_ERR_OCSP_VERIFY_NEEDED;
       SetError(out, code);
-      out->errors.push_back({0, code, X509_verify_cert_error_string(code)});
+      out->errors.push_back({0, code, X509_verify_cert_error_string(code), ""});
     }
   }
   if (built) {
