@@ -4,6 +4,7 @@
 // (bounded), as macOS's trustd builds and scores paths (trust/trustd/SecPathBuilder.c) and as
 // OpenSSL does not. The result lists every fault with the certificate it concerns, and a
 // headline chosen by one priority (`headlinePriority`, docs/trust.md).
+import { X509Certificate } from 'node:crypto';
 import {
   evaluateTrust,
   type EvaluatedCertificate,
@@ -202,6 +203,15 @@ function bounded(text: string): string {
 /** At most this many faults are reported for one path (a certificate may carry thousands of names). */
 export const maxFaults = 50;
 
+/** `der` is signed by the key of `issuerDer` (node:crypto; false when either does not parse). */
+function signatureVerifies(der: Buffer, issuerDer: Buffer): boolean {
+  try {
+    return new X509Certificate(der).verify(new X509Certificate(issuerDer).publicKey);
+  } catch {
+    return false;
+  }
+}
+
 function key(der: Buffer): string {
   return der.toString('base64');
 }
@@ -221,8 +231,14 @@ function chainEndFault(path: readonly EvaluatedCertificate[], input: PathInput):
     ? input.supplied.filter((s) => s.info && !used.has(key(s.der)) && s.info.subjectName.equals(topInfo.issuerName))
     : [];
   if (sameName.length > 0) {
-    const matching = sameName.some((s) => namesAsIssuer(topInfo!, s.info!));
-    return matching
+    const matching = sameName.filter((s) => namesAsIssuer(topInfo!, s.info!));
+    if (matching.length > 0 && matching.every((s) => !signatureVerifies(top.der, s.der)))
+      return {
+        code: 'bad_signature',
+        certificate: index,
+        message: `the signature of "${bounded(top.subject)}" does not verify with the key of the issuer supplied`,
+      };
+    return matching.length > 0
       ? {
           code: 'bad_usage',
           certificate: index,

@@ -120,7 +120,7 @@ it(title('a leaf without subjectAltName never matches through its CN: hostname_m
   const r = await check(files.cnOnly!, 'cn-only.example.test');
   t.false(r.trusted);
   t.is(r.diagnosis, 'hostname_mismatch');
-  t.regex(r.faults[0]!.message, /common name is not used/);
+  t.true(r.faults.some((f) => /common name is not used/.test(f.message)));
 });
 
 it(title('a wildcard leaf under a CA that excludes one of its names is refused (CVE-2025-61727)'), async (t) => {
@@ -139,7 +139,8 @@ it(title('a cross-signed intermediate: the alternate path to the trusted root is
   const r = await check(crossSigned.file);
   t.true(r.trusted, JSON.stringify(r.faults));
   t.is(r.diagnosis, 'ok');
-  t.true(r.paths_tried >= 2);
+  // OpenSSL takes the first issuer and fails; trustd builds the other path itself.
+  if (process.platform !== 'darwin') t.true(r.paths_tried >= 2);
   const used = r.chain.map((c) => c.sha256);
   const sha = (pem: string) => new X509Certificate(pem).fingerprint256.replace(/:/g, '').toLowerCase();
   t.true(used.includes(sha(crossSigned.alternate.certPem)));
