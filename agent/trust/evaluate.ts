@@ -270,7 +270,7 @@ function osFaults(e: TrustEvaluation, input: PathInput): { faults: Fault[]; anch
   if (e.trusted) return { faults, anchored };
   // Linux lists every OpenSSL error and macOS every failed check; else the one code there is.
   if (e.errors.length === 0) {
-    if (e.trusted || e.errorCode === null) return { faults, anchored };
+    if (e.errorCode === null) return { faults, anchored };
     const kind = securityFaults[e.errorCode] ?? 'malformed';
     if (kind === 'chain_end') {
       anchored = false;
@@ -309,21 +309,21 @@ function dedupe(faults: Fault[]): Fault[] {
   });
 }
 
+/** A code's place in `headlinePriority`; a code not listed comes last. */
+function rank(code: DiagnosisCode): number {
+  const i = headlinePriority.indexOf(code);
+  return i < 0 ? headlinePriority.length : i;
+}
+
+/** The headline of a list of faults: 'ok' when there is none. */
 export function headline(faults: readonly Fault[]): DiagnosisCode {
-  if (faults.length === 0) return 'ok';
-  let best = faults[0]!.code;
-  for (const f of faults)
-    if (headlinePriority.indexOf(f.code) >= 0 && headlinePriority.indexOf(f.code) < headlinePriority.indexOf(best))
-      best = f.code;
+  let best: DiagnosisCode = 'ok';
+  for (const f of faults) if (best === 'ok' || rank(f.code) < rank(best)) best = f.code;
   return best;
 }
 
 /** Faults in headline order (stable within a code: leaf first). */
 function sorted(faults: Fault[]): Fault[] {
-  const rank = (c: DiagnosisCode) => {
-    const i = headlinePriority.indexOf(c);
-    return i < 0 ? headlinePriority.length : i;
-  };
   return [...faults].sort((a, b) => rank(a.code) - rank(b.code) || (a.certificate ?? -1) - (b.certificate ?? -1));
 }
 
