@@ -40,6 +40,15 @@ struct CertificateDetails {
   Der der;
 };
 
+// One problem the OS's verifier reported, and the certificate (depth in `chain`, 0 = leaf) it
+// concerns. Every problem is listed, not only the first: the OS's own words, no judgement.
+struct CertificateError {
+  int depth = 0;
+  int64_t code = 0;  // X509_V_ERR_* on Linux; 0 on macOS
+  std::string message;
+  std::string check;  // macOS: the name of the failed policy check (SecPolicyChecks.list); empty on Linux
+};
+
 struct Evaluation {
   bool trusted = false;
   // Apple's SecTrustResultType name: proceed, unspecified, recoverableTrustFailure,
@@ -62,6 +71,9 @@ struct Evaluation {
   bool revocationChecked = false;
   // The chain as the OS built it (leaf first, up to the anchor when one was found).
   std::vector<CertificateDetails> chain;
+  // Every problem the verifier reported: on Linux each OpenSSL error in the order met; on macOS
+  // each failed check per certificate of SecTrustCopyResult's details.
+  std::vector<CertificateError> errors;
 };
 
 struct Failure {

@@ -65,6 +65,12 @@ export interface TrustEvaluation {
   revocationChecked: boolean;
   /** The chain as the OS built it, leaf first, up to the anchor when one was found. */
   chain: EvaluatedCertificate[];
+  /**
+   * Every problem the verifier reported, each with the certificate it concerns (`depth` in
+   * `chain`, 0 = the leaf): on Linux each OpenSSL error in the order met (X509_V_ERR_* `code`);
+   * on macOS each failed policy check (`check`, a name of SecPolicyChecks.list; `code` 0).
+   */
+  errors: Array<{ depth: number; code: number; message: string; check?: string }>;
 }
 
 /** Why no evaluation took place (the promise rejects with it). */

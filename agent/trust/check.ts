@@ -18,7 +18,8 @@ import {
 import { CertificateFileError, readCertificateFile, readProtectedCertificateFile } from './certificates.js';
 import type { DiagnosisCode, FailureCode, RequestResult, RevocationCode, RevocationStatus } from './codes.js';
 import { DerError } from './der.js';
-import { diagnoseEvaluation, errorClass, outOfValidity } from './diagnosis.js';
+import { errorClass, outOfValidity } from './diagnosis.js';
+import { evaluateChain, type ChainResult, type Fault } from './evaluate.js';
 import { fetchChain } from './fetch-chain.js';
 import { trustHint } from './hint.js';
 import { fetchOcsp, ocspRequest, type OcspFetch } from './ocsp.js';
@@ -76,6 +77,15 @@ export interface CertificateReport {
   crl_urls: string[];
 }
 
+/** One fault of the evaluated path, with the certificate it concerns (`chain[certificate]`). */
+export interface FaultReport {
+  code: DiagnosisCode;
+  /** Index in `chain` (0 = the leaf); null when it concerns the chain as a whole. */
+  certificate: number | null;
+  subject: string | null;
+  message: string;
+}
+
 export interface TrustReport {
   target: string;
   kind: 'url' | 'file';
@@ -86,6 +96,10 @@ export interface TrustReport {
   diagnosis: DiagnosisCode;
   /** Every code that applies, the diagnosis first (e.g. ok with revocation_unknown under soft). */
   findings: DiagnosisCode[];
+  /** Every fault of the decisive evaluation, headline order, each with its certificate. */
+  faults: FaultReport[];
+  /** Candidate paths evaluated; `chain` is the one used. */
+  paths_tried: number;
   error: ErrorReport | null;
   at_system_time: EvaluationReport | null;
   at_corrected_time: (EvaluationReport & { source: string; offset_ms: number }) | null;
@@ -151,13 +165,30 @@ function certificateReport(c: EvaluatedCertificate): CertificateReport {
   };
 }
 
-function evaluationReport(e: TrustEvaluation, atMs: number, platform: NodeJS.Platform): EvaluationReport {
+/** Apple's result name for the product's verdict (a policy refusal is recoverable, as SecTrust's). */
+function resultOf(r: ChainResult): TrustResultName {
+  if (r.trusted) return r.evaluation.trusted ? r.evaluation.result : 'unspecified';
+  return r.evaluation.trusted ? 'recoverableTrustFailure' : r.evaluation.result;
+}
+
+/** `error` is the OS's own (code and message); a refusal by the policy alone is in `faults` only. */
+function evaluationReport(r: ChainResult, atMs: number): EvaluationReport {
+  const e = r.evaluation;
   return {
     time: new Date(atMs).toISOString(),
-    trusted: e.trusted,
-    result: e.result,
-    diagnosis: diagnoseEvaluation(e, atMs, platform),
-    error: e.errorCode === null ? null : { code: e.errorCode, message: boundText(e.errorMessage ?? '') },
+    trusted: r.trusted,
+    result: resultOf(r),
+    diagnosis: r.diagnosis,
+    error: e.trusted || e.errorCode === null ? null : { code: e.errorCode, message: boundText(e.errorMessage ?? '') },
+  };
+}
+
+function faultReport(f: Fault, chain: readonly EvaluatedCertificate[]): FaultReport {
+  return {
+    code: f.code,
+    certificate: f.certificate,
+    subject: f.certificate === null ? null : boundText(chain[f.certificate]?.subject ?? '') || null,
+    message: boundText(f.message),
   };
 }
 
@@ -291,6 +322,8 @@ function failure(
     result: null,
     diagnosis,
     findings: [diagnosis],
+    faults: [],
+    paths_tried: 0,
     error,
     at_system_time: null,
     at_corrected_time: null,
@@ -396,24 +429,28 @@ export async function checkTrust(options: TrustCheckOptions): Promise<TrustRepor
   const correctedMs =
     correction === null ? null : correction.kind === 'at' ? correction.atMs : systemMs + correction.offsetMs;
 
-  let system: TrustEvaluation;
-  let corrected: TrustEvaluation | null = null;
+  let systemResult: ChainResult;
+  let correctedResult: ChainResult | null = null;
   let ocsp: OcspOutcome | null = null;
   let probe: TrustEvaluation | null = null;
   try {
-    system = await evaluateTrust({ ...request, verifyDate: systemMs });
-    if (correctedMs !== null) corrected = await evaluateTrust({ ...request, verifyDate: correctedMs });
-    // Revocation is asked only about a chain the OS trusts (at either time): the chain as the
+    systemResult = await evaluateChain({ ...request, verifyDate: systemMs });
+    if (correctedMs !== null) correctedResult = await evaluateChain({ ...request, verifyDate: correctedMs });
+    // Revocation is asked only about a chain that is trusted (at either time): the chain as the
     // OS built it names each certificate's issuer, the anchor included.
-    const basis = system.trusted ? system : corrected?.trusted ? corrected : null;
+    const basis = systemResult.trusted
+      ? systemResult.evaluation
+      : correctedResult?.trusted
+        ? correctedResult.evaluation
+        : null;
     if (revocation !== 'off' && basis !== null) {
       ocsp = await collectOcsp(basis.chain, timeoutMs, options.ocspAllowLocal ?? false);
       const withOcsp = { ...request, ocspResponses: ocsp.responses, requireRevocationCheck: revocation === 'require' };
-      system = await evaluateTrust({ ...withOcsp, verifyDate: systemMs });
-      if (correctedMs !== null) corrected = await evaluateTrust({ ...withOcsp, verifyDate: correctedMs });
+      systemResult = await evaluateChain({ ...withOcsp, verifyDate: systemMs });
+      if (correctedMs !== null) correctedResult = await evaluateChain({ ...withOcsp, verifyDate: correctedMs });
       // The evaluation the verdict rests on, as below: the corrected one when only it trusts.
-      const atCorrected = !system.trusted && corrected?.trusted === true && correctedMs !== null;
-      const decisive = atCorrected ? corrected! : system;
+      const atCorrected = !systemResult.trusted && correctedResult?.trusted === true && correctedMs !== null;
+      const decisive = atCorrected ? correctedResult!.evaluation : systemResult.evaluation;
       if (ocsp.leaf.response !== null && !(decisive.trusted && decisive.revocationChecked))
         probe = await evaluateTrust({
           ...request,
@@ -437,14 +474,15 @@ export async function checkTrust(options: TrustCheckOptions): Promise<TrustRepor
     return failure(base, 'malformed', { code, message: boundText(error.message) }, revocation, platform, name);
   }
 
-  const atSystem = evaluationReport(system, systemMs, platform);
+  const atSystem = evaluationReport(systemResult, systemMs);
   const atCorrected =
-    corrected === null || correctedMs === null ? null : evaluationReport(corrected, correctedMs, platform);
+    correctedResult === null || correctedMs === null ? null : evaluationReport(correctedResult, correctedMs);
   let diagnosis: DiagnosisCode = atSystem.diagnosis;
   // Untrusted by this machine's clock, trusted at the corrected time: the clock is the problem.
-  if (!system.trusted && corrected?.trusted) diagnosis = 'clock_skew';
-  const decisive = diagnosis === 'clock_skew' && corrected ? corrected : system;
-  const decisiveMs = decisive === corrected && correctedMs !== null ? correctedMs : systemMs;
+  if (!systemResult.trusted && correctedResult?.trusted) diagnosis = 'clock_skew';
+  const decisiveResult = diagnosis === 'clock_skew' && correctedResult ? correctedResult : systemResult;
+  const decisive = decisiveResult.evaluation;
+  const decisiveMs = decisiveResult === correctedResult && correctedMs !== null ? correctedMs : systemMs;
 
   // Revocation, as the decisive evaluation saw it: revoked when the OS found any certificate
   // revoked, else the leaf's own status (leafRevocation).
@@ -459,10 +497,10 @@ export async function checkTrust(options: TrustCheckOptions): Promise<TrustRepor
       status = 'not_checked';
       revocationCode = 'chain_not_trusted';
     } else if (leafOwn !== 'unknown') status = leafOwn;
-    else if (!decisive.trusted && kind !== 'revocation_unknown') {
+    else if (!decisiveResult.trusted && kind !== 'revocation_unknown') {
       status = 'not_checked';
       revocationCode = 'chain_not_trusted';
-    } else if (ocsp?.leaf.code === 'no_responder' && decisive.trusted) {
+    } else if (ocsp?.leaf.code === 'no_responder' && decisiveResult.trusted) {
       // Nothing to ask: soft checking has no finding to report (require refuses natively).
       status = 'not_checked';
       revocationCode = 'no_responder';
@@ -475,17 +513,27 @@ export async function checkTrust(options: TrustCheckOptions): Promise<TrustRepor
     }
   }
   const findings: DiagnosisCode[] = [diagnosis];
-  if (status === 'unknown' && diagnosis !== 'revocation_unknown') findings.push('revocation_unknown');
+  for (const f of decisiveResult.faults) if (!findings.includes(f.code)) findings.push(f.code);
+  if (status === 'unknown' && !findings.includes('revocation_unknown')) findings.push('revocation_unknown');
   // Trusted by this clock but not at the corrected time: the clock hides a problem.
-  if (system.trusted && atCorrected && !atCorrected.trusted && !findings.includes(atCorrected.diagnosis))
+  if (systemResult.trusted && atCorrected && !atCorrected.trusted && !findings.includes(atCorrected.diagnosis))
     findings.push(atCorrected.diagnosis);
+  const faults = decisiveResult.faults.map((f) => faultReport(f, decisive.chain));
+  const headlineFault = faults.find((f) => f.code === diagnosis) ?? null;
 
   const leaf = decisive.chain[0] ?? null;
   const referenceMs = correctedMs ?? systemMs;
   const leafExpiresInDays = leaf?.notAfter == null ? null : Math.floor((leaf.notAfter - referenceMs) / DAY_MS);
   const bad =
     diagnosis === 'expired' || diagnosis === 'not_yet_valid' ? outOfValidity(decisive.chain, decisiveMs) : null;
-  const about = bad ? { cert: decisive.chain[bad.index]!, index: bad.index } : leaf ? { cert: leaf, index: 0 } : null;
+  const headlineIndex = headlineFault?.certificate ?? null;
+  const about = bad
+    ? { cert: decisive.chain[bad.index]!, index: bad.index }
+    : headlineIndex !== null && decisive.chain[headlineIndex]
+      ? { cert: decisive.chain[headlineIndex]!, index: headlineIndex }
+      : leaf
+        ? { cert: leaf, index: 0 }
+        : null;
   const top = decisive.chain[decisive.chain.length - 1] ?? null;
   const correctionInfo =
     correction === null || correctedMs === null
@@ -498,10 +546,12 @@ export async function checkTrust(options: TrustCheckOptions): Promise<TrustRepor
 
   return {
     ...base,
-    trusted: system.trusted,
-    result: system.result,
+    trusted: systemResult.trusted,
+    result: atSystem.result,
     diagnosis,
     findings,
+    faults,
+    paths_tried: decisiveResult.pathsTried,
     error: atSystem.error,
     at_system_time: atSystem,
     at_corrected_time:
@@ -544,6 +594,8 @@ export async function checkTrust(options: TrustCheckOptions): Promise<TrustRepor
             : null,
       message: decisive.errorMessage,
       leafExpiresInDays,
+      detail: headlineFault?.message ?? null,
+      otherFaults: Math.max(0, faults.length - (headlineFault ? 1 : 0)),
     }),
   };
 }
@@ -556,6 +608,7 @@ function boundHint(input: Parameters<typeof trustHint>[0]): string | null {
     name: boundText(input.name),
     hostname: cut(input.hostname),
     message: cut(input.message),
+    detail: cut(input.detail ?? null),
     certificate: input.certificate && {
       ...input.certificate,
       subject: boundText(input.certificate.subject),

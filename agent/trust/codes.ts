@@ -16,6 +16,13 @@ export const diagnosisCodes = [
   'incomplete_chain',
   'malformed',
   'unreachable',
+  'bad_signature',
+  'name_not_permitted',
+  'weak_key',
+  'weak_signature',
+  'bad_usage',
+  'nonconforming',
+  'validity_too_long',
 ] as const;
 export type DiagnosisCode = (typeof diagnosisCodes)[number];
 

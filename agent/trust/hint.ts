@@ -26,6 +26,10 @@ export interface HintInput {
   message: string | null;
   /** Days until the leaf expires (reference time), for the "expires soon" note on ok. */
   leafExpiresInDays: number | null;
+  /** The headline fault's own sentence (the certificate it concerns and what is wrong). */
+  detail?: string | null;
+  /** How many other faults the report lists besides the headline's. */
+  otherFaults?: number;
 }
 
 /** "94 s", "2.5 s", "350 ms", "3.2 h", "12 days": readable at a glance. */
@@ -53,8 +57,15 @@ function commonName(dn: string): string {
   return cn ? cn[1]!.replace(/\\(.)/g, '$1') : dn;
 }
 
-/** A hint for the report; null when there is nothing to do. */
+/** A hint for the report; null when there is nothing to do. It says when other problems exist. */
 export function trustHint(input: HintInput): string | null {
+  const hint = headlineHint(input);
+  const others = input.otherFaults ?? 0;
+  if (hint === null || others === 0) return hint;
+  return `${hint} ${others === 1 ? 'One other problem is' : `${others} other problems are`} listed under Findings.`;
+}
+
+function headlineHint(input: HintInput): string | null {
   const { name, certificate: cert } = input;
   const subject = input.kind === 'url' ? `the certificate of ${name}` : `the certificate in ${name}`;
   const Subject = subject[0]!.toUpperCase() + subject.slice(1);
@@ -100,7 +111,21 @@ export function trustHint(input: HintInput): string | null {
     case 'revocation_unknown':
       return `Revocation of ${subject} could not be checked${input.revocation?.error ? ` (${input.revocation.error})` : ''}, and TrustRevocation require refuses it without a positive answer: check access to the OCSP responder.`;
     case 'malformed':
-      return `${Subject} cannot be used: ${input.message ?? 'its data is malformed'}.`;
+      return `${Subject} cannot be used: ${input.detail ?? input.message ?? 'its data is malformed'}.`;
+    case 'bad_signature':
+      return `A signature in the chain of ${name} does not verify (${input.detail ?? input.message ?? 'bad signature'}): the certificate was altered or the wrong intermediate is ${input.kind === 'url' ? 'sent' : 'in the file'}; do not trust it.`;
+    case 'name_not_permitted':
+      return `${Subject} names a host its CA may not issue for (${input.detail ?? 'name constraints'}): the CA's administrator must issue it under an allowed name.`;
+    case 'weak_key':
+      return `macOS refuses a key in the chain of ${name} as too weak (${input.detail ?? 'key size'}): the certificate must be reissued with RSA 2048 bits or more, or ECDSA P-256 or larger.`;
+    case 'weak_signature':
+      return `macOS refuses a signature in the chain of ${name} (${input.detail ?? 'weak hash'}): the certificate must be reissued with SHA-256 or better.`;
+    case 'bad_usage':
+      return `A certificate in the chain of ${name} is used for what it may not do (${input.detail ?? 'usage'}): the certificate must be reissued with the right usages.`;
+    case 'nonconforming':
+      return `A certificate in the chain of ${name} breaks the X.509 profile (${input.detail ?? 'profile'}): the CA must reissue it.`;
+    case 'validity_too_long':
+      return `macOS refuses ${subject}: ${input.detail ?? 'its validity period is too long'}. It must be reissued with a shorter validity.`;
     case 'unreachable':
       return input.kind === 'url'
         ? `Cannot fetch the certificate of ${name}${input.message ? ` (${input.message})` : ''}: check the URL, the network, and any proxy or firewall.`

@@ -94,6 +94,16 @@ async function daemonCorrection(configFile: string | undefined): Promise<Correct
   }
 }
 
+/** Room for a finding after the labels (17) and separators, within 80 columns. */
+const findingWidth = 80 - 17 - 5;
+
+export function findingLine(f: TrustReport['faults'][number]): string {
+  const where = f.certificate === null ? 'chain' : f.certificate === 0 ? 'leaf' : `cert ${f.certificate}`;
+  const printable = Array.from(f.message, (ch) => (ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f ? ' ' : ch));
+  const line = `${f.code} (${where}): ${printable.join('')}`;
+  return line.length > findingWidth ? `${line.slice(0, findingWidth - 1)}…` : line;
+}
+
 function verdictLine(trusted: boolean, result: string): string {
   return `${trusted ? 'trusted' : 'not trusted'} (${result})`;
 }
@@ -107,6 +117,8 @@ export function formatReport(report: TrustReport, stream: NodeJS.WriteStream = p
   ]);
   rows.push(['Verdict', report.trusted ? 'Trusted' : 'Not trusted']);
   rows.push(['Diagnosis', report.findings.join(', ')]);
+  // Every fault on one line each, headline first: the code, the certificate, what is wrong.
+  report.faults.forEach((f, i) => rows.push([i === 0 ? 'Findings' : '', findingLine(f)]));
   if (report.error) rows.push(['Error', `${report.error.message} (${report.error.code})`]);
   const sys = report.at_system_time;
   if (sys) rows.push(['At system time', `${sys.time}: ${verdictLine(sys.trusted, sys.result)}`]);

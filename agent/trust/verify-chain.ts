@@ -1,9 +1,8 @@
 // The chain check of HTTPS time sources (SPEC §1.1): the server's chain is evaluated natively
 // at the *server-reported* time, so a skewed local clock cannot make the time source itself look
 // untrustworthy. agent/clock/measure.ts plugs this in through https-time.ts's `verifyChain` hook.
-import { evaluateTrust } from '../../native/trust.js';
 import { caFileLimits, readCertificateFile } from './certificates.js';
-import { diagnoseEvaluation } from './diagnosis.js';
+import { evaluateChain } from './evaluate.js';
 
 export type ChainVerdict = { ok: true } | { ok: false; reason: string };
 
@@ -22,15 +21,15 @@ export function serverTimeChainVerifier(options: { caFile?: string } = {}) {
       }
     }
     if (certificates.length === 0) return { ok: false, reason: 'the server sent no certificate' };
-    const evaluation = await evaluateTrust({
+    const result = await evaluateChain({
       chain: certificates.slice(0, 64),
       policy: 'ssl',
       hostname,
       anchors,
       verifyDate: atTimeMs,
     });
-    if (evaluation.trusted) return { ok: true };
-    const diagnosis = diagnoseEvaluation(evaluation, atTimeMs);
-    return { ok: false, reason: `${diagnosis} (${evaluation.errorMessage ?? evaluation.result})` };
+    if (result.trusted) return { ok: true };
+    const headline = result.faults.find((f) => f.code === result.diagnosis);
+    return { ok: false, reason: `${result.diagnosis} (${headline?.message ?? result.evaluation.result})` };
   };
 }

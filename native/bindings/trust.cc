@@ -147,6 +147,16 @@ class EvaluateWorker : public Napi::AsyncWorker {
       chain.Set(static_cast<uint32_t>(i), cert);
     }
     out.Set("chain", chain);
+    Napi::Array errors = Napi::Array::New(env, e.errors.size());
+    for (size_t i = 0; i < e.errors.size(); i++) {
+      Napi::Object error = Napi::Object::New(env);
+      error.Set("depth", Napi::Number::New(env, e.errors[i].depth));
+      error.Set("code", Napi::Number::New(env, static_cast<double>(e.errors[i].code)));
+      error.Set("message", e.errors[i].message);
+      if (!e.errors[i].check.empty()) error.Set("check", e.errors[i].check);
+      errors.Set(static_cast<uint32_t>(i), error);
+    }
+    out.Set("errors", errors);
     deferred_.Resolve(out);
   }
 

@@ -413,6 +413,29 @@ bool Run(SecTrustRef trust, CFArrayRef input, Evaluation* out, Failure* failure)
   if (details) {
     CFTypeRef checked = CFDictionaryGetValue(details, kSecTrustRevocationChecked);
     out->revocationChecked = IsType(checked, CFBooleanGetTypeID()) && CFBooleanGetValue(static_cast<CFBooleanRef>(checked));
+    // Every failed check of every certificate: "TrustResultDetails" (kSecTrustResultDetails,
+    // trust/headers/SecTrustPriv.h) is one dictionary per certificate of the built chain, keyed
+    // by the names of the checks that failed on it (SecPVCSetResult in trust/trustd/SecPolicyServer.c);
+    // on macOS each also holds "StatusCodes" (SecTrustCopyResult, OSX/sec/Security/SecTrust.c).
+    CFTypeRef perCertificate = CFDictionaryGetValue(details, CFSTR("TrustResultDetails"));
+    if (IsType(perCertificate, CFArrayGetTypeID())) {
+      CFArrayRef list = static_cast<CFArrayRef>(perCertificate);
+      for (CFIndex i = 0; i < CFArrayGetCount(list); i++) {
+        CFTypeRef entry = CFArrayGetValueAtIndex(list, i);
+        if (!IsType(entry, CFDictionaryGetTypeID())) continue;
+        CFDictionaryRef checks = static_cast<CFDictionaryRef>(entry);
+        CFIndex count = CFDictionaryGetCount(checks);
+        if (count <= 0) continue;
+        std::vector<const void*> keys(static_cast<size_t>(count), nullptr);
+        CFDictionaryGetKeysAndValues(checks, keys.data(), nullptr);
+        for (const void* key : keys) {
+          if (!IsType(static_cast<CFTypeRef>(key), CFStringGetTypeID())) continue;
+          std::string name = Utf8(static_cast<CFStringRef>(key));
+          if (name.empty() || name == "StatusCodes") continue;
+          out->errors.push_back({static_cast<int>(i), 0, name, name});
+        }
+      }
+    }
     CFRelease(details);
   }
 

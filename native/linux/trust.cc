@@ -349,6 +349,23 @@ std::vector<RevocationStatus> RevocationStatuses(const std::vector<Der>& respons
   return statuses;
 }
 
+// The verify callback: records every error OpenSSL reports (code and depth) and lets the
+// verification go on, so that one evaluation lists all of a chain's problems, as
+// `openssl verify -verbose` with errors ignored would; the first one recorded is the one the
+// default callback would have stopped at.
+int CollectErrors(int ok, X509_STORE_CTX* ctx) {
+  if (ok == 1) return 1;
+  auto* errors = static_cast<std::vector<CertificateError>*>(X509_STORE_CTX_get_app_data(ctx));
+  int code = X509_STORE_CTX_get_error(ctx);
+  int depth = X509_STORE_CTX_get_error_depth(ctx);
+  if (errors != nullptr && code != X509_V_OK) {
+    bool seen = false;
+    for (const CertificateError& e : *errors) seen = seen || (e.code == code && e.depth == depth);
+    if (!seen) errors->push_back({depth, code, X509_verify_cert_error_string(code), ""});
+  }
+  return 1;
+}
+
 void SetError(Evaluation* out, int code, const char* message = nullptr) {
   out->trusted = false;
   out->hasError = true;
@@ -434,8 +451,11 @@ bool Evaluate(const Request& request, Evaluation* out, Failure* failure) {
     }
   }
 
+  X509_STORE_CTX_set_app_data(ctx.get(), &out->errors);
+  X509_STORE_CTX_set_verify_cb(ctx.get(), CollectErrors);
   int ok = X509_verify_cert(ctx.get());
-  int error = X509_STORE_CTX_get_error(ctx.get());
+  if (ok == 1 && !out->errors.empty()) ok = 0;
+  int error = out->errors.empty() ? X509_STORE_CTX_get_error(ctx.get()) : static_cast<int>(out->errors.front().code);
   if (ok == 1) {
     out->trusted = true;
     out->result = ResultNameFor(X509_V_OK);
@@ -443,6 +463,7 @@ bool Evaluate(const Request& request, Evaluation* out, Failure* failure) {
     // X509_verify_cert failed without a verify error: an internal failure (memory, lookup).
     SetError(out, X509_V_ERR_UNSPECIFIED, nullptr);
     out->errorMessage = LastOpenSslError("unspecified certificate verification error");
+    out->errors.push_back({0, X509_V_ERR_UNSPECIFIED, out->errorMessage, ""});
   } else {
     SetError(out, error);
   }
@@ -453,6 +474,8 @@ bool Evaluate(const Request& request, Evaluation* out, Failure* failure) {
     for (size_t i = 0; i < statuses.size(); i++) {
       if (statuses[i] == RevocationStatus::kRevoked) {
         SetError(out, X509_V_ERR_CERT_REVOKED);
+        out->errors.push_back(
+            {static_cast<int>(i), X509_V_ERR_CERT_REVOKED, X509_verify_cert_error_string(X509_V_ERR_CERT_REVOKED), ""});
         if (i > 0) out->errorMessage += " (certificate " + std::to_string(i + 1) + " of the chain)";
         break;
       }
@@ -461,7 +484,9 @@ bool Evaluate(const Request& request, Evaluation* out, Failure* failure) {
     out->revocationChecked = leaf == RevocationStatus::kGood || leaf == RevocationStatus::kRevoked;
     // Like Apple's RevocationResponseRequired check, a leaf-only requirement.
     if (out->trusted && request.requireRevocationCheck && leaf != RevocationStatus::kGood) {
-      SetError(out, leaf == RevocationStatus::kUnknown ? X509_V_ERR_OCSP_CERT_UNKNOWN : X509_V_ERR_OCSP_VERIFY_NEEDED);
+      int code = leaf == RevocationStatus::kUnknown ? X509_V_ERR_OCSP_CERT_UNKNOWN : X509_V_ERR_OCSP_VERIFY_NEEDED;
+      SetError(out, code);
+      out->errors.push_back({0, code, X509_verify_cert_error_string(code), ""});
     }
   }
   if (built) {

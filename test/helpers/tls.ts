@@ -34,6 +34,16 @@ export interface CertificateSpec {
   issuer?: IssuedCertificate;
   /** An OCSP responder URL for the certificate's authorityInfoAccess. */
   ocspUrl?: string;
+  /** An RSA key of this many bits instead of ECDSA P-256. */
+  rsaBits?: number;
+  /** The digest the issuer signs with (default sha256), e.g. 'sha1'. */
+  md?: string;
+  /** More openssl extension lines, e.g. 'nameConstraints = critical, excluded;DNS:bar.example.com'. */
+  extensions?: string[];
+  /** Reuse this certificate's key (a cross-signed CA: same name and key, another issuer). */
+  keyOf?: IssuedCertificate;
+  /** Replaces the leaf's default extendedKeyUsage line (serverAuth). */
+  extendedKeyUsage?: string;
 }
 
 export interface Leaf extends IssuedCertificate {
@@ -155,11 +165,12 @@ export class TestPki {
         ? [
             'basicConstraints = critical, CA:FALSE',
             'keyUsage = critical, digitalSignature',
-            'extendedKeyUsage = serverAuth',
+            `extendedKeyUsage = ${spec.extendedKeyUsage ?? 'serverAuth'}`,
             ...(spec.sans && spec.sans.length ? [`subjectAltName = ${spec.sans.join(', ')}`] : []),
           ]
         : ['basicConstraints = critical, CA:TRUE', 'keyUsage = critical, keyCertSign, cRLSign'];
     if (spec.ocspUrl) extensions.push(`authorityInfoAccess = OCSP;URI:${spec.ocspUrl}`);
+    extensions.push(...(spec.extensions ?? []));
     extensions.push('subjectKeyIdentifier = hash');
     if (role !== 'root') extensions.push('authorityKeyIdentifier = keyid:always');
     const conf = [
@@ -169,7 +180,7 @@ export class TestPki {
       `database = ${path.join(this.dir, 'index.txt')}`,
       `new_certs_dir = ${path.join(this.dir, 'issued')}`,
       `serial = ${path.join(this.dir, 'serial')}`,
-      'default_md = sha256',
+      `default_md = ${spec.md ?? 'sha256'}`,
       'policy = any_name',
       'unique_subject = no',
       'email_in_dn = no',
@@ -180,7 +191,18 @@ export class TestPki {
       '',
     ].join('\n');
     await writeFile(confFile, conf);
-    await run('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', keyFile]);
+    if (spec.keyOf) await writeFile(keyFile, spec.keyOf.keyPem);
+    else if (spec.rsaBits)
+      await run('openssl', [
+        'genpkey',
+        '-algorithm',
+        'RSA',
+        '-pkeyopt',
+        `rsa_keygen_bits:${spec.rsaBits}`,
+        '-out',
+        keyFile,
+      ]);
+    else await run('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', keyFile]);
     await run('openssl', [
       'req',
       '-new',
