@@ -2,18 +2,27 @@
 // request, sends back one answer, and exits. A request is a configuration file's bytes and
 // limits (answered with the values or the error's code and message), or `profiles` output
 // whose SSO targets agent/trust/sso-targets.ts wants (parsed here, so that agentd never holds
-// up to 16 MB of XML tree).
+// up to 16 MB of XML tree), or a configuration profile for agent/profiles/in-parser.ts (the
+// profile reader's document: agentd never parses a profile itself).
+import type { ProfileRequest } from '../profiles/parser-task.js';
 import { ssoTargetsFromOutput } from '../trust/sso-targets.js';
 import { ConfigParseError, parseConfigBytes, type ConfigLimits, type ParseAnswer } from './bounded-parse.js';
 
 type Request =
-  { task?: undefined; bytes: Uint8Array; limits: ConfigLimits } | { task: 'sso_targets'; bytes: Uint8Array };
+  | { task?: undefined; bytes: Uint8Array; limits: ConfigLimits }
+  | { task: 'sso_targets'; bytes: Uint8Array }
+  | ProfileRequest;
 
 const reply = (answer: unknown) => process.send!(answer, () => process.disconnect());
 
 process.once('message', (request: Request) => {
   if (request.task === 'sso_targets') {
     void ssoTargetsFromOutput(request.bytes).then(reply);
+    return;
+  }
+  if (request.task === 'profile') {
+    // Loaded only for this task: parsing a configuration file needs none of the profile reader.
+    void import('../profiles/parser-task.js').then(({ answerProfileRequest }) => reply(answerProfileRequest(request)));
     return;
   }
   const { bytes, limits } = request;

@@ -5,14 +5,14 @@
 // responder, CRL distribution point and CA-issuers URL they name asked within a time limit (only
 // http and https). A profile whose responder is down is exactly the one that fails silently at
 // install (the seed's "OCSP-first" check).
-import { X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { evaluateTrust, type EvaluatedCertificate, type TrustEvaluation } from '../../native/trust.js';
 import { parseCertificates, caFileLimits } from '../trust/certificates.js';
 import { diagnoseEvaluation, errorClass } from '../trust/diagnosis.js';
 import { fetchOcsp, isLocalAddress, ocspRequest } from '../trust/ocsp.js';
-import { decodeOid } from './cms.js';
+import { certificatesOnly, decodeOid } from './cms.js';
 import type { FindingCode, Severity } from './codes.js';
 
 export type RevocationMode = 'off' | 'soft' | 'require';
@@ -156,6 +156,16 @@ export function staticChecks(der: Buffer, options: CertificateOptions): Certific
 }
 
 /** GETs a CRL or CA-issuers URL: does it answer 2xx within the limit? (http and https only.) */
+/**
+ * A profile is outside input: its URLs must not make agentctl (often run as root) reach this
+ * machine's own services or its link, as for OCSP (agent/trust/ocsp.ts), unless asked to.
+ */
+function localRefusal(url: URL, allowLocal: boolean): { ok: false; error: string } | null {
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (allowLocal || !(isLocalAddress(host) || /^localhost\.?$|\.localhost\.?$/i.test(host))) return null;
+  return { ok: false, error: 'a loopback or link-local address is not asked (--allow-local-urls)' };
+}
+
 export function probeUrl(
   url: string,
   timeoutMs: number,
@@ -169,11 +179,8 @@ export function probeUrl(
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
     return Promise.resolve({ ok: false, error: `${parsed.protocol} URLs are not fetched` });
-  // A profile is outside input: its URLs must not make agentctl (often run as root) reach this
-  // machine's own services, as for OCSP (agent/trust/ocsp.ts).
-  const host = parsed.hostname.replace(/^\[|\]$/g, '');
-  if (!allowLocal && (isLocalAddress(host) || /^localhost\.?$|\.localhost\.?$/i.test(host)))
-    return Promise.resolve({ ok: false, error: 'a loopback or link-local address is not asked (--allow-local-urls)' });
+  const refused = localRefusal(parsed, allowLocal);
+  if (refused) return Promise.resolve(refused);
   return new Promise((resolve) => {
     let done = false;
     const finish = (r: { ok: true } | { ok: false; error: string }) => {
@@ -315,4 +322,165 @@ export async function chainChecks(
   }
   await Promise.all(probes);
   return issues;
+}
+
+/** SCEP's `CAFingerprint` is a digest of the CA certificate; its length tells which. */
+const fingerprintDigests: Record<number, string> = { 16: 'md5', 20: 'sha1', 32: 'sha256', 48: 'sha384', 64: 'sha512' };
+const maxCaAnswerBytes = 64 * 1024;
+
+/**
+ * A SCEP server's CA certificates: GET URL?operation=GetCACert&message=NAME (RFC 8894 §4.2.1),
+ * answered with one DER certificate (application/x-x509-ca-cert) or a certificates-only CMS
+ * SignedData (application/x-x509-ca-ra-cert). http and https only, at most 64 KB, within the limit.
+ */
+export function fetchScepCaCertificates(
+  url: string,
+  name: string | null,
+  timeoutMs: number,
+  allowLocal = false,
+): Promise<{ ok: true; certificates: Buffer[] } | { ok: false; error: string }> {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return Promise.resolve({ ok: false, error: 'not a URL' });
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    return Promise.resolve({ ok: false, error: `${parsed.protocol} URLs are not fetched` });
+  const refused = localRefusal(parsed, allowLocal);
+  if (refused) return Promise.resolve(refused);
+  parsed.searchParams.set('operation', 'GetCACert');
+  parsed.searchParams.set('message', name ?? 'CA');
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (r: { ok: true; certificates: Buffer[] } | { ok: false; error: string }) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      req.destroy();
+      resolve(r);
+    };
+    const req = (parsed.protocol === 'https:' ? https : http).get(parsed, { agent: false }, (res) => {
+      const status = res.statusCode ?? 0;
+      if (status < 200 || status >= 300) return finish({ ok: false, error: `HTTP ${status}` });
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > maxCaAnswerBytes) finish({ ok: false, error: `the answer is over ${maxCaAnswerBytes} bytes` });
+        else chunks.push(chunk);
+      });
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        try {
+          // By its type, else by its shape (servers label the two answers loosely).
+          const raCerts = /x-x509-ca-ra-cert/i.test(res.headers['content-type'] ?? '');
+          let certificates: Buffer[];
+          try {
+            certificates = raCerts ? certificatesOnly(body) : [new X509Certificate(body).raw];
+          } catch {
+            certificates = raCerts ? [new X509Certificate(body).raw] : certificatesOnly(body);
+          }
+          finish({ ok: true, certificates });
+        } catch (error) {
+          finish({ ok: false, error: `the answer holds no certificate (${(error as Error).message.slice(0, 120)})` });
+        }
+      });
+      res.on('error', (e) => finish({ ok: false, error: e.message }));
+    });
+    const timer = setTimeout(() => finish({ ok: false, error: `no answer within ${timeoutMs} ms` }), timeoutMs);
+    req.on('error', (e: NodeJS.ErrnoException) => finish({ ok: false, error: e.code ?? e.message }));
+  });
+}
+
+export interface ScepResult {
+  /** Each issue with the key of the SCEP payload's content it is about. */
+  issues: Array<CertificateIssue & { key: 'CAFingerprint' | 'URL' }>;
+  /** The CA certificates the SCEP server serves that the device will use: to check like the payloads' own. */
+  toCheck: Buffer[];
+}
+
+/**
+ * The CA of a SCEP payload (com.apple.security.scep; Apple's schema: `URL`, `Name`,
+ * `CAFingerprint` in PayloadContent — the payload carries no certificate, only the CA's
+ * digest). The fingerprint is checked (length, digest strength); the CA it names is looked for
+ * among the certificates given (already checked as payload certificates) and, with the network
+ * allowed (--revocation not off), among those the SCEP server serves, whose matching CA (all of
+ * its CAs without a fingerprint) is then checked like a payload's certificate by the caller.
+ */
+export async function scepChecks(
+  content: Record<string, unknown>,
+  given: Buffer[],
+  options: CertificateOptions,
+): Promise<ScepResult> {
+  const issues: ScepResult['issues'] = [];
+  const raw = content.CAFingerprint;
+  let fingerprint: Buffer | null = null;
+  let digest: string | null = null;
+  if (raw !== undefined) {
+    const bytes = raw instanceof Uint8Array ? Buffer.from(raw) : null;
+    digest = bytes ? (fingerprintDigests[bytes.length] ?? null) : null;
+    if (!bytes || !digest)
+      issues.push({
+        key: 'CAFingerprint',
+        code: 'scep_fingerprint_invalid',
+        message: bytes
+          ? `CAFingerprint is ${bytes.length} bytes: no MD5, SHA-1 or SHA-2 digest has that length`
+          : 'CAFingerprint is not data',
+      });
+    else {
+      fingerprint = bytes;
+      if (digest === 'md5' || digest === 'sha1')
+        issues.push({
+          key: 'CAFingerprint',
+          code: 'scep_fingerprint_weak',
+          message: `CAFingerprint is an ${digest === 'md5' ? 'MD5' : 'SHA-1'} digest of the CA certificate`,
+        });
+    }
+  }
+  const matches = (der: Buffer) => fingerprint !== null && createHash(digest!).update(der).digest().equals(fingerprint);
+  if (fingerprint && given.some(matches)) return { issues, toCheck: [] };
+  const url = typeof content.URL === 'string' ? content.URL.slice(0, 2048) : null;
+  if (options.revocation === 'off' || !url) {
+    if (fingerprint)
+      issues.push({
+        key: 'CAFingerprint',
+        code: 'scep_ca_not_checked',
+        message: `the CA with this fingerprint is not among the certificates given${url ? ', and the SCEP server is not asked with --revocation off' : ''}`,
+      });
+    return { issues, toCheck: [] };
+  }
+  const served = await fetchScepCaCertificates(
+    url,
+    typeof content.Name === 'string' ? content.Name.slice(0, 256) : null,
+    options.timeoutMs,
+    options.allowLocal,
+  );
+  if (!served.ok) {
+    issues.push({
+      key: 'URL',
+      code: 'scep_server_unreachable',
+      severity: options.revocation === 'require' ? 'error' : 'warning',
+      message: `the SCEP server ${url.slice(0, 200)} does not give its CA (${served.error})`,
+    });
+    return { issues, toCheck: [] };
+  }
+  if (fingerprint) {
+    const ca = served.certificates.find(matches);
+    if (!ca)
+      issues.push({
+        key: 'CAFingerprint',
+        code: 'scep_ca_not_found',
+        message: `none of the ${served.certificates.length} certificate(s) the SCEP server ${url.slice(0, 200)} serves has this fingerprint`,
+      });
+    return { issues, toCheck: ca ? [ca] : [] };
+  }
+  const cas = served.certificates.filter((der) => {
+    try {
+      return new X509Certificate(der).ca;
+    } catch {
+      return false;
+    }
+  });
+  return { issues, toCheck: cas.slice(0, 4) };
 }

@@ -340,3 +340,27 @@ export function verifySignedData(data: SignedData): SignatureVerdict {
     detail: "the signature does not verify with the signer's key",
   };
 }
+
+/**
+ * The certificates of a certificates-only CMS SignedData (no content, no signer): what a SCEP
+ * server's GetCACert answers with `application/x-x509-ca-ra-cert` (RFC 8894 §4.2.1.2). At most 16.
+ */
+export function certificatesOnly(der: Buffer): Buffer[] {
+  try {
+    const info = readTlv(der, 0);
+    if (info.tag !== 0x30) throw new CmsError('not a DER SEQUENCE');
+    const [type, explicit] = children(der, info);
+    const oid = decodeOid(der.subarray(expect(type, 0x06, 'the content type').contentStart, type!.end));
+    if (oid !== OID.signedData) throw new CmsError(`the content type is ${oid}, not signedData`);
+    const sd = expect(children(der, expect(explicit, 0xa0, 'the signed data'))[0], 0x30, 'SignedData');
+    const certs = children(der, sd).find((f) => f.tag === 0xa0);
+    if (!certs) throw new CmsError('it carries no certificates');
+    return children(der, certs)
+      .filter((c) => c.tag === 0x30)
+      .slice(0, 16)
+      .map((c) => Buffer.from(der.subarray(c.start, c.end)));
+  } catch (error) {
+    if (error instanceof DerError) throw new CmsError(error.message);
+    throw error;
+  }
+}

@@ -240,6 +240,31 @@ export const findingCodes = {
     severity: 'note',
     fix: 'PKCS#12 payloads are not opened (their private part is never read).',
   },
+  scep_fingerprint_invalid: {
+    category: 'certificate',
+    severity: 'error',
+    fix: "Set CAFingerprint to the digest (<data>) of the SCEP CA's certificate, e.g. its SHA-256.",
+  },
+  scep_fingerprint_weak: {
+    category: 'certificate',
+    severity: 'warning',
+    fix: "Use the SHA-256 digest of the CA's certificate for CAFingerprint.",
+  },
+  scep_ca_not_found: {
+    category: 'certificate',
+    severity: 'error',
+    fix: "CAFingerprint does not match the CA the SCEP server serves: the Macs will refuse it. Take the digest of the server's CA certificate again.",
+  },
+  scep_ca_not_checked: {
+    category: 'certificate',
+    severity: 'note',
+    fix: 'Give the CA certificate in the profiles checked, or let the doctor ask the SCEP server (--revocation soft).',
+  },
+  scep_server_unreachable: {
+    category: 'certificate',
+    severity: 'error',
+    fix: 'The SCEP server does not give its CA (GetCACert): the profile fails at install when the Macs cannot reach it. Check the URL and that the Macs reach it.',
+  },
   // SSO
   sso_key_missing: {
     category: 'sso',

@@ -54,16 +54,24 @@ export async function run({ args, flags }: CommandInput): Promise<number> {
       return exitCodes.error;
     }
   }
-  const report = await runDoctor(args, {
-    schemas,
-    targetMacos,
-    atMs,
-    minDays: (flags['min-days'] as number | undefined) ?? 30,
-    revocation: (flags.revocation as RevocationMode | undefined) ?? 'soft',
-    anchors,
-    timeoutMs: (flags.timeout as number | undefined) ?? 5000,
-    allowLocal: flags['allow-local-urls'] === true,
-  });
+  let report: DoctorReport;
+  try {
+    report = await runDoctor(args, {
+      schemas,
+      targetMacos,
+      atMs,
+      minDays: (flags['min-days'] as number | undefined) ?? 30,
+      revocation: (flags.revocation as RevocationMode | undefined) ?? 'soft',
+      anchors,
+      timeoutMs: (flags.timeout as number | undefined) ?? 5000,
+      allowLocal: flags['allow-local-urls'] === true,
+    });
+  } catch (error) {
+    // A payload type's schema file is parsed when first needed (schema.ts SchemaIndex).
+    if (!(error instanceof SchemaLoadError)) throw error;
+    console.error(`agentctl doctor profile: --schemas: ${error.message}`);
+    return exitCodes.error;
+  }
   const code = exitCodeOf(report, flags.strict === true);
   if (flags.json) console.log(formatJson(report, code));
   else if (flags.sarif) console.log(formatSarif(report, productVersion()));

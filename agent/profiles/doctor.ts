@@ -4,7 +4,14 @@
 import { X509Certificate } from 'node:crypto';
 import { evaluateTrust } from '../../native/trust.js';
 import { diagnoseEvaluation } from '../trust/diagnosis.js';
-import { certificatesIn, chainChecks, staticChecks, summarize, type CertificateOptions } from './cert-checks.js';
+import {
+  certificatesIn,
+  chainChecks,
+  scepChecks,
+  staticChecks,
+  summarize,
+  type CertificateOptions,
+} from './cert-checks.js';
 import { findingCodes, type Category, type Finding, type FindingCode, type Severity } from './codes.js';
 import {
   isDict,
@@ -55,6 +62,7 @@ const certificatePayloadTypes = new Set([
   'com.apple.security.pkcs1',
   'com.apple.security.pem',
 ]);
+const scepPayloadType = 'com.apple.security.scep';
 const uuidPattern = /^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$/;
 /** Applied once by macOS when no schema says so (without --schemas). */
 const appliedOnceFallback = new Set([
@@ -358,6 +366,7 @@ async function acrossChecks(contexts: Context[], options: DoctorOptions) {
   const ssoPayloads: Array<{ ctx: Context; payload: Payload }> = [];
   const associated: Array<{ application: string; hosts: string[] }> = [];
   const certificates: Array<{ ctx: Context; payload: Payload; der: Buffer }> = [];
+  const sceps: Array<{ ctx: Context; payload: Payload }> = [];
   const byType = new Map<string, Seen[]>();
   const preferences = new Map<string, { seen: Seen; value: string; key: string }>();
   for (const ctx of contexts) {
@@ -413,6 +422,7 @@ async function acrossChecks(contexts: Context[], options: DoctorOptions) {
       }
       if (payload.type === 'com.apple.security.pkcs12')
         add(payload, 'private_key_not_read', payload.path, null, 'a PKCS#12 identity: not opened');
+      if (payload.type === scepPayloadType) sceps.push({ ctx, payload });
       if (certificatePayloadTypes.has(payload.type)) {
         const found = certificatesIn(payload.settings.PayloadContent);
         const keyPath = joinPath(payload.settingsPath, 'PayloadContent');
@@ -478,6 +488,29 @@ async function acrossChecks(contexts: Context[], options: DoctorOptions) {
     }
   }
   const pool = certificates.map((c) => c.der);
+  // SCEP: the CA named by CAFingerprint, served by the SCEP server, checked as the payloads' own.
+  await Promise.all(
+    sceps.map(async ({ ctx, payload }) => {
+      const document = ctx.document!;
+      const nested = isDict(payload.settings.PayloadContent);
+      const content = nested ? (payload.settings.PayloadContent as Dict) : payload.settings;
+      const contentPath = nested ? joinPath(payload.settingsPath, 'PayloadContent') : payload.settingsPath;
+      const at = (key: string) => (document.container === 'plain' ? lineOf(document, content, key) : null);
+      const report = (code: FindingCode, key: string, message: string, severity?: Severity) =>
+        ctx.report.findings.push(
+          makeFinding(ctx.report.file, payload, code, joinPath(contentPath, key), at(key), message, severity),
+        );
+      const scep = await scepChecks(content, pool, options);
+      for (const issue of scep.issues) report(issue.code, issue.key, issue.message, issue.severity);
+      for (const der of scep.toCheck) {
+        const issues = [
+          ...staticChecks(der, options),
+          ...(await chainChecks(der, [...pool, ...scep.toCheck], options)),
+        ];
+        for (const issue of issues) report(issue.code, 'URL', `the SCEP server's CA: ${issue.message}`, issue.severity);
+      }
+    }),
+  );
   await Promise.all(
     certificates.map(async ({ ctx, payload, der }) => {
       const document = ctx.document!;
@@ -494,7 +527,9 @@ async function acrossChecks(contexts: Context[], options: DoctorOptions) {
     if (!ctx.document) continue;
     const types = new Set(payloadsOf(ctx.document).map((p) => p.type));
     ctx.report.checks.sso = types.has(ssoPayloadType) ? 'pass' : 'not_applicable';
-    ctx.report.checks.certificate = [...types].some((t) => t && certificatePayloadTypes.has(t))
+    ctx.report.checks.certificate = [...types].some(
+      (t) => t && (certificatePayloadTypes.has(t) || t === scepPayloadType),
+    )
       ? 'pass'
       : 'not_applicable';
   }

@@ -42,7 +42,7 @@ export const profiles: Capability = {
           name: 'revocation',
           value: '<mode>',
           description:
-            'ask OCSP responders, CRL and CA-issuers URLs; require: an unanswered one is an error (default soft)',
+            'ask OCSP responders, CRL, CA-issuers and SCEP URLs; require: an unanswered one is an error (default soft)',
           choices: ['off', 'soft', 'require'],
         },
         { name: 'ca', value: '<file>', description: 'trust this CA certificate (PEM or DER) too', multiple: true },

@@ -3,7 +3,7 @@
 // (the installed profiles), or a bare preference plist. The bounds of configuration files apply
 // (agent/config/bounded-parse.ts: 1 MB, depth, object count). XML is read by xml-plist.ts, which
 // keeps the line of every key, so each finding can point at its place.
-import { configLimits, ConfigParseError, readConfigBytes } from '../config/bounded-parse.js';
+import { configLimits, ConfigParseError, readConfigBytes, type ConfigLimits } from '../config/bounded-parse.js';
 import { BplistError, parseBinaryPlist } from '../config/bplist.js';
 import { CmsError, parseSignedData, verifySignedData, type SignatureVerdict, type SignedData } from './cms.js';
 import type { FindingCode } from './codes.js';
@@ -68,13 +68,12 @@ const failure = (
   extra: Partial<{ line: number | null; column: number | null; signed: boolean }> = {},
 ): ReadResult => ({ ok: false, code, message, line: null, column: null, signed: false, ...extra });
 
-/** Parses the bytes of a profile. Never throws for bad input. */
-export function readProfileBytes(bytes: Buffer, file: string): ReadResult {
-  if (bytes.length > configLimits.maxBytes)
-    return failure(
-      'file_too_large',
-      `is ${bytes.length} bytes; profiles are limited to ${configLimits.maxBytes} bytes`,
-    );
+export type ProfileLimits = Pick<ConfigLimits, 'maxBytes' | 'maxDepth' | 'maxObjects'>;
+
+/** Parses the bytes of a profile, within `limits` (those of configuration files unless given). Never throws for bad input. */
+export function readProfileBytes(bytes: Buffer, file: string, limits: ProfileLimits = configLimits): ReadResult {
+  if (bytes.length > limits.maxBytes)
+    return failure('file_too_large', `is ${bytes.length} bytes; profiles are limited to ${limits.maxBytes} bytes`);
   let content = bytes;
   let container: ProfileDocument['container'] = 'plain';
   let signed: ProfileDocument['signed'] = null;
@@ -96,7 +95,7 @@ export function readProfileBytes(bytes: Buffer, file: string): ReadResult {
       return failure('cms_corrupt', `the signed envelope (CMS) is corrupt: ${error.message}`);
     }
   }
-  const parsed = parsePlist(content);
+  const parsed = parsePlist(content, limits);
   if (!parsed.ok) return { ...parsed, signed: signed !== null };
   const root = parsed.value;
   if (!isDict(root)) return failure('not_a_profile', 'the top level is not a dictionary', { signed: signed !== null });
@@ -125,8 +124,8 @@ type Parsed =
     }
   | Extract<ReadResult, { ok: false }>;
 
-function parsePlist(bytes: Buffer): Parsed {
-  const limits = { maxDepth: configLimits.maxDepth, maxObjects: configLimits.maxObjects };
+function parsePlist(bytes: Buffer, { maxDepth, maxObjects }: ProfileLimits): Parsed {
+  const limits = { maxDepth, maxObjects };
   const head = bytes.subarray(0, 8).toString('latin1');
   if (head === 'bplist00') {
     try {

@@ -42,7 +42,8 @@ export interface SchemaSet {
   dir: string;
   top: PayloadSchema;
   common: PayloadSchema;
-  byType: Map<string, PayloadSchema[]>;
+  /** The schemas of a payload type (several: variants). Throws SchemaLoadError when one does not parse. */
+  byType: { get(payloadType: string): PayloadSchema[] | undefined };
 }
 
 export class SchemaLoadError extends Error {}
@@ -58,7 +59,66 @@ function profilesDir(dir: string): string {
   return dir;
 }
 
-/** Loads every schema of DIR. Throws SchemaLoadError when DIR is not Apple's repository. */
+type YamlParse = (text: string, options: { maxAliasCount: number }) => unknown;
+
+/**
+ * A file's payload type read without parsing the YAML: only when `payloadtype:` is the first
+ * key of the top-level `payload:` mapping, a plain or quoted name, and the file's only
+ * `payloadtype:` (Apple's files are all so); any other file is parsed at once.
+ */
+function quickPayloadType(text: string): string | null {
+  const m = /^payload:[ \t]*\r?\n[ \t]+payloadtype:[ \t]*(['"]?)([A-Za-z0-9._-]+)\1[ \t]*\r?$/m.exec(text);
+  return m && text.indexOf('payloadtype:') === text.lastIndexOf('payloadtype:') ? m[2]! : null;
+}
+
+function parseSchemaFile(parse: YamlParse, name: string, text: string): PayloadSchema | null {
+  let doc: unknown;
+  try {
+    doc = parse(text, { maxAliasCount: 10_000 });
+  } catch (error) {
+    throw new SchemaLoadError(`${name} does not parse: ${(error as Error).message.split('\n')[0]}`);
+  }
+  if (!isDict(doc) || !isDict(doc.payload) || !Array.isArray(doc.payloadkeys)) return null;
+  const os = isDict(doc.payload.supportedOS) ? doc.payload.supportedOS : {};
+  return {
+    file: name,
+    payloadType: String(doc.payload.payloadtype ?? ''),
+    macOS: isDict(os.macOS) ? (os.macOS as OsSupport) : null,
+    keys: doc.payloadkeys as KeySchema[],
+  };
+}
+
+/**
+ * The payload schemas by type, each file parsed the first time its type is asked for: parsing
+ * all 128 YAML files of Apple's repository was most of a run's time (bench/profiles.bench.ts),
+ * and a set of profiles uses a few types.
+ */
+class SchemaIndex {
+  private readonly parsed = new Map<string, PayloadSchema[]>();
+  private readonly pending = new Map<string, Array<{ name: string; text: string }>>();
+
+  constructor(private readonly parse: YamlParse) {}
+
+  add(payloadType: string, name: string, text: string): void {
+    this.pending.set(payloadType, [...(this.pending.get(payloadType) ?? []), { name, text }]);
+  }
+
+  addParsed(schema: PayloadSchema): void {
+    this.parsed.set(schema.payloadType, [...(this.parsed.get(schema.payloadType) ?? []), schema]);
+  }
+
+  get(payloadType: string): PayloadSchema[] | undefined {
+    const files = this.pending.get(payloadType);
+    this.pending.delete(payloadType);
+    for (const { name, text } of files ?? []) {
+      const schema = parseSchemaFile(this.parse, name, text);
+      if (schema) this.addParsed(schema);
+    }
+    return this.parsed.get(payloadType);
+  }
+}
+
+/** Loads the schemas of DIR. Throws SchemaLoadError when DIR is not Apple's repository. */
 export async function loadSchemas(dir: string): Promise<SchemaSet> {
   const { parse } = await import('yaml');
   const folder = profilesDir(dir);
@@ -70,31 +130,27 @@ export async function loadSchemas(dir: string): Promise<SchemaSet> {
       `cannot read ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
     );
   }
-  const byType = new Map<string, PayloadSchema[]>();
+  const byType = new SchemaIndex(parse);
   let top: PayloadSchema | null = null;
   let common: PayloadSchema | null = null;
   for (const name of names.sort()) {
-    const file = path.join(folder, name);
-    let doc: unknown;
+    let text: string;
     try {
-      const text = readFileSync(file, 'utf8');
-      if (text.length > 4 * 1024 * 1024) continue;
-      doc = parse(text, { maxAliasCount: 10_000 });
+      text = readFileSync(path.join(folder, name), 'utf8');
     } catch (error) {
-      throw new SchemaLoadError(`${name} does not parse: ${(error as Error).message.split('\n')[0]}`);
+      throw new SchemaLoadError(`${name} cannot be read: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
     }
-    if (!isDict(doc) || !isDict(doc.payload) || !Array.isArray(doc.payloadkeys)) continue;
-    const payloadType = String(doc.payload.payloadtype ?? '');
-    const os = isDict(doc.payload.supportedOS) ? doc.payload.supportedOS : {};
-    const schema: PayloadSchema = {
-      file: name,
-      payloadType,
-      macOS: isDict(os.macOS) ? (os.macOS as OsSupport) : null,
-      keys: doc.payloadkeys as KeySchema[],
-    };
+    if (text.length > 4 * 1024 * 1024) continue;
+    const type = name === 'TopLevel.yaml' || name === 'CommonPayloadKeys.yaml' ? null : quickPayloadType(text);
+    if (type) {
+      byType.add(type, name, text);
+      continue;
+    }
+    const schema = parseSchemaFile(parse, name, text);
+    if (!schema) continue;
     if (name === 'TopLevel.yaml') top = schema;
     else if (name === 'CommonPayloadKeys.yaml') common = schema;
-    else byType.set(payloadType, [...(byType.get(payloadType) ?? []), schema]);
+    else byType.addParsed(schema);
   }
   if (!top || !common)
     throw new SchemaLoadError(

@@ -1,11 +1,12 @@
 // `agentctl doctor profile --schemas <apple/device-management> <35 real profiles>`: runs on
 // every file, names the six that do not parse, reports schema findings with payload type, key
 // path and line; the totals by category and each quirk note are pinned. SARIF output has the
-// SARIF 2.1.0 shape with rule ids and lines.
+// SARIF 2.1.0 shape with rule ids and lines, and validates against the SARIF 2.1.0 JSON schema.
 import test from 'ava';
 import { readdirSync } from 'node:fs';
 import { agentctlPath, runProgram } from '../helpers/agent.js';
 import { corpus } from '../helpers/corpora.js';
+import { sarifErrors } from '../helpers/sarif.js';
 
 const profiles = corpus('profiles');
 const schemas = corpus('apple-device-management');
@@ -90,7 +91,7 @@ test('the 35-profile corpus with Apple schemas: totals by category, the six that
   t.is(badValue?.key_path, 'PayloadContent[2].Services.SystemPolicyAllFiles[2].IdentifierType');
 });
 
-test('--sarif: SARIF 2.1.0 with one rule per code and each finding at its file and line', async (t) => {
+test('--sarif: valid SARIF 2.1.0 with one rule per code and each finding at its file and line', async (t) => {
   if (!profiles || !schemas) return t.pass('no corpus here');
   const result = await doctor(['--sarif']);
   t.is(result.code, 2);
@@ -108,6 +109,7 @@ test('--sarif: SARIF 2.1.0 with one rule per code and each finding at its file a
     }>;
   };
   t.is(sarif.version, '2.1.0');
+  t.deepEqual(sarifErrors(sarif), [], 'valid against the SARIF 2.1.0 JSON schema');
   const run = sarif.runs[0]!;
   const ids = run.tool.driver.rules.map((r) => r.id);
   t.is(new Set(ids).size, ids.length);
