@@ -22,6 +22,7 @@ export const telemetryCodes = [
   'ca_file_invalid',
   'client_certificate_invalid',
   'bearer_token_invalid',
+  'collector_url_invalid',
   // The queue and the events:
   'record_unreadable',
   'spool_io_error',

@@ -3,15 +3,14 @@
 import * as z from 'zod/mini';
 import type { ConfigContribution } from '../capability.js';
 import type { ConfigOf, KeySpecs, RelationProblem } from '../config/key-spec.js';
-import { httpsURL, int, optionalAbsolutePath, type CoreConfig } from '../config/schema.js';
+import { int, optionalAbsolutePath, type CoreConfig } from '../config/schema.js';
+import { collectorUrlProblem } from './endpoint.js';
 
 export const telemetryKeys = {
   CollectorURL: {
-    schema: z.union([
-      z.literal(''),
-      httpsURL,
-      z.string().check(z.regex(/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/.*)?$/)),
-    ]),
+    // Checked by the parser that uses it (issue 17, item 8): a value a regular expression
+    // passes but `new URL` refuses (http://127.0.0.1:99999/) would take telemetry away.
+    schema: z.string().check(z.refine((u) => u === '' || collectorUrlProblem(u) === null)),
     expected: 'an https URL (http only to loopback), or empty to disable telemetry',
     meaning: 'OTLP/HTTP collector base URL (events go to <URL>/v1/logs)',
     default: () => '',

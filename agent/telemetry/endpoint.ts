@@ -7,6 +7,24 @@ export function logsEndpoint(collectorUrl: string): URL {
   return url;
 }
 
+const loopbackHosts = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * Why CollectorURL cannot be used, or null: the logs endpoint is made from it (the parser
+ * that uses it), https, or http to loopback only (as the URL parser reads the host).
+ */
+export function collectorUrlProblem(collectorUrl: string): string | null {
+  let url: URL;
+  try {
+    url = logsEndpoint(collectorUrl);
+  } catch {
+    return 'not a URL';
+  }
+  if (url.protocol === 'https:') return url.hostname ? null : 'no host';
+  if (url.protocol === 'http:') return loopbackHosts.has(url.hostname) ? null : 'http only to loopback';
+  return 'not http(s)';
+}
+
 /** The collector as shown in status and logs: no credentials, no query. */
 export function describeCollector(collectorUrl: string): string {
   try {

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { parseRetryAfter } from './backoff.js';
 import type { CredentialFile, TelemetryCode } from './codes.js';
+import { collectorText, pemSecretLines, secretForms, type SecretForms } from './collector-text.js';
 import { parseStoredEvent, type StoredEvent } from './events.js';
 import type { Exporter, SendOutcome } from './forwarder.js';
 import { encodeLogsRequest, type ResourceAttributes } from './otlp.js';
@@ -41,13 +42,15 @@ export interface OtlpExporterOptions {
 }
 
 type Credentials =
-  | { ok: true; token: string | null; tlsKey: string; tlsOptions: https.AgentOptions }
+  | { ok: true; token: string | null; tlsKey: string; tlsOptions: https.AgentOptions; secrets: string[] }
   | { ok: false; code: TelemetryCode; detail: string };
 
 export class OtlpHttpExporter implements Exporter {
   private readonly endpoint: URL;
   private agent: http.Agent | null = null;
   private agentKey: string | null = null;
+  private forms: SecretForms | null = null;
+  private formsKey: string | null = null;
 
   constructor(private readonly options: OtlpExporterOptions) {
     this.endpoint = logsEndpoint(options.collectorUrl);
@@ -73,14 +76,39 @@ export class OtlpHttpExporter implements Exporter {
   }
 
   async send(records: SpoolRecord[], signal: AbortSignal): Promise<SendOutcome> {
-    const { body, unreadable } = await this.encode(records);
+    const { body, unreadable, count } = await this.encode(records);
     if (!body) return { kind: 'delivered', unreadable };
     const credentials = await this.credentials();
-    if (!credentials.ok) return { kind: 'retry', code: credentials.code, detail: credentials.detail };
+    if (!credentials.ok)
+      return this.scrubbed({ kind: 'retry', code: credentials.code, detail: credentials.detail }, []);
     const agent = this.agentFor(credentials);
     const outcome = await this.post(body, credentials.token, agent, signal);
-    if (outcome.kind === 'delivered') return { ...outcome, unreadable };
-    return outcome;
+    if (outcome.kind === 'delivered') {
+      // The collector cannot reject more records than it was sent (issue 17, item 7).
+      const rejected = Math.min(outcome.rejected ?? 0, count);
+      return rejected > 0 ? { kind: 'delivered', rejected, unreadable } : { kind: 'delivered', unreadable };
+    }
+    return this.scrubbed(outcome, credentials.secrets);
+  }
+
+  /**
+   * The outcome with its detail made safe: printable, capped, and cut of every secret this
+   * exporter knows, in any form the collector may echo it (collector-text.ts).
+   */
+  private scrubbed(outcome: SendOutcome, secrets: string[]): SendOutcome {
+    if (outcome.kind === 'delivered' || outcome.detail === undefined) return outcome;
+    const known = [...secrets];
+    // The configured token too, even when the token file is what failed.
+    if (this.options.bearerToken) known.push(this.options.bearerToken.trim());
+    let forms: SecretForms | null = null;
+    if (known.length > 0) {
+      if (this.formsKey !== known.join('\n')) {
+        this.formsKey = known.join('\n');
+        this.forms = secretForms(known);
+      }
+      forms = this.forms;
+    }
+    return { ...outcome, detail: collectorText(outcome.detail, forms) };
   }
 
   close(): void {
@@ -139,7 +167,11 @@ export class OtlpHttpExporter implements Exporter {
       }
     }
     const tlsKey = JSON.stringify([tlsOptions.ca?.at(-1) ?? null, tlsOptions.cert ?? null, tlsOptions.key ?? null]);
-    return { ok: true, token, tlsKey, tlsOptions };
+    const secrets = [
+      ...(token ? [token] : []),
+      ...pemSecretLines(typeof tlsOptions.key === 'string' ? tlsOptions.key : ''),
+    ];
+    return { ok: true, token, tlsKey, tlsOptions, secrets };
   }
 
   private agentFor(credentials: Extract<Credentials, { ok: true }>): http.Agent {
@@ -190,14 +222,31 @@ export class OtlpHttpExporter implements Exporter {
       req.on('response', (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
+        const answer = (cut: boolean) => {
+          const outcome = classifyResponse(res.statusCode ?? 0, res.headers, Buffer.concat(chunks).toString('utf8'));
+          if (cut && outcome.kind !== 'delivered')
+            outcome.detail = (outcome.detail ?? '').replace(
+              /^HTTP \d+/,
+              (head) => `${head} (answer over ${RESPONSE_LIMIT >> 10} KiB, not read further)`,
+            );
+          return outcome;
+        };
         res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size <= RESPONSE_LIMIT) chunks.push(chunk);
+          if (settled) return;
+          if (size + chunk.length <= RESPONSE_LIMIT) {
+            size += chunk.length;
+            chunks.push(chunk);
+            return;
+          }
+          // Past what is kept, nothing more is read: the answer is judged on its status and
+          // the first 64 KiB, and the connection is closed (issue 17, item 6).
+          chunks.push(chunk.subarray(0, RESPONSE_LIMIT - size));
+          size = RESPONSE_LIMIT;
+          finish(answer(true));
+          req.destroy();
         });
         res.on('error', (error: NodeJS.ErrnoException) => finish(classifyError(error)));
-        res.on('end', () =>
-          finish(classifyResponse(res.statusCode ?? 0, res.headers, Buffer.concat(chunks).toString('utf8'))),
-        );
+        res.on('end', () => finish(answer(false)));
       });
       req.end(body);
     });
@@ -212,14 +261,6 @@ export function classifyError(error: NodeJS.ErrnoException): SendOutcome {
   if (tlsErrorPattern.test(code) || /certificate|ssl|tls alert|handshake/i.test(error.message))
     return { kind: 'retry', code: 'collector_tls', detail: code || error.message };
   return { kind: 'retry', code: 'collector_unreachable', detail: code || error.message };
-}
-
-/** Printable ASCII, at most 200 characters: the collector is not trusted with our logs. */
-function clean(text: string): string {
-  return text
-    .replace(/[^\x20-\x7e]+/g, ' ')
-    .trim()
-    .slice(0, 200);
 }
 
 export function classifyResponse(
@@ -242,7 +283,8 @@ export function classifyResponse(
   let detail = `HTTP ${status}`;
   try {
     const message = (JSON.parse(text) as { message?: unknown }).message;
-    if (typeof message === 'string' && message) detail += `: ${clean(message)}`;
+    // Made printable and bounded here; cut of secrets by the exporter, which knows them.
+    if (typeof message === 'string' && message) detail += `: ${collectorText(message, null)}`;
   } catch {
     // Not an OTLP Status body.
   }

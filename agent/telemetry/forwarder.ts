@@ -9,6 +9,7 @@
 // dead-lettered): a crash mid-send resends that one batch (a duplicate, never a loss).
 import type { Logger } from '../log/logger.js';
 import { fullJitterDelay, MAX_BACKOFF_MS, retryAfterDelay } from './backoff.js';
+import { boundText } from './collector-text.js';
 import type { Spool, SpoolRecord } from './spool.js';
 
 export type SendOutcome =
@@ -89,6 +90,17 @@ class TokenBucket {
     this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) / 1000) * this.rate);
     this.last = now;
   }
+}
+
+/** A count an exporter reported, as an integer from 0 to `max`. */
+function clampCount(n: number | undefined, max: number): number {
+  if (n === undefined || !Number.isFinite(n) || n <= 0) return 0;
+  return Math.min(Math.floor(n), Math.max(0, max));
+}
+
+/** Details are stored and shown: bounded whatever the exporter did (the OTLP one also scrubs them). */
+function boundDetail(detail: string | undefined): string | null {
+  return detail === undefined ? null : boundText(detail);
 }
 
 export class Forwarder {
@@ -217,8 +229,9 @@ export class Forwarder {
         return;
       }
       if (outcome.kind === 'delivered') {
-        const unreadable = outcome.unreadable ?? 0;
-        const rejected = outcome.rejected ?? 0;
+        // Whatever an exporter (or the collector behind it) says, the counts stay within the batch.
+        const unreadable = clampCount(outcome.unreadable, batch.length);
+        const rejected = clampCount(outcome.rejected, batch.length - unreadable);
         this.lastSuccessAt = Date.now();
         this.attempt = 0;
         this.batches++;
@@ -238,7 +251,7 @@ export class Forwarder {
         this.lastError = {
           code: outcome.code,
           status: outcome.status ?? null,
-          detail: outcome.detail ?? null,
+          detail: boundDetail(outcome.detail),
           at: new Date().toISOString(),
         };
         await this.options.spool.ack(last, { [counterNames.deadLettered]: batch.length });
@@ -274,7 +287,7 @@ export class Forwarder {
     this.lastError = {
       code: outcome.code,
       status: outcome.status ?? null,
-      detail: outcome.detail ?? null,
+      detail: boundDetail(outcome.detail),
       at: new Date().toISOString(),
     };
     this.options.logger?.info('telemetry send failed; will retry', {

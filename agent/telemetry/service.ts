@@ -12,7 +12,7 @@ import type { Daemon } from '../daemon/daemon.js';
 import type { Logger } from '../log/logger.js';
 import { batchLimits, touches, type TelemetryConfig } from './config.js';
 import { encodeStoredEvent, prepareEvent } from './events.js';
-import { describeCollector } from './endpoint.js';
+import { collectorUrlProblem, describeCollector } from './endpoint.js';
 import type { OtlpHttpExporter } from './exporter.js';
 import { counterNames, type Forwarder } from './forwarder.js';
 import { readDeviceIdentity, type DeviceIdentity } from './identity.js';
@@ -130,8 +130,18 @@ export async function attachTelemetry(daemon: Daemon): Promise<void> {
 
   let exporter: OtlpHttpExporter | null = null;
   let forwarder: Forwarder | null = null;
+  // A CollectorURL the exporter cannot use (validation refuses it, but a last good
+  // configuration saved by an older agent may still hold one): shown, never a lost section.
+  let urlProblem: string | null = null;
   const enable = async () => {
+    urlProblem = null;
     if (!config().CollectorURL) return;
+    const problem = collectorUrlProblem(config().CollectorURL);
+    if (problem) {
+      urlProblem = problem;
+      logger.error('telemetry is off: CollectorURL cannot be used', { code: 'collector_url_invalid', reason: problem });
+      return;
+    }
     const loaded = await load();
     if (stopping || forwarder) return;
     exporter = buildExporter(loaded, config());
@@ -221,7 +231,10 @@ export async function attachTelemetry(daemon: Daemon): Promise<void> {
       last_heartbeat_at: lastHeartbeat ? new Date(lastHeartbeat.at).toISOString() : null,
       host_id: identity.hostId,
       instance_id: s.id,
-      problems: identity.problem ? [{ code: identity.problem.code, detail: identity.problem.reason }] : [],
+      problems: [
+        ...(urlProblem ? [{ code: 'collector_url_invalid', detail: urlProblem }] : []),
+        ...(identity.problem ? [{ code: identity.problem.code, detail: identity.problem.reason }] : []),
+      ],
     };
   };
   daemon.status.section('telemetry', section);

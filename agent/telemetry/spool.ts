@@ -666,9 +666,11 @@ export class Spool {
     });
   }
 
+  /** Counters only grow, and stop at 2^53 − 1 (beyond it a JSON number is no longer exact). */
   private bump(name: string, delta: number): void {
-    if (!Number.isFinite(delta) || delta === 0) return;
-    this.cursor.counters[name] = (this.cursor.counters[name] ?? 0) + delta;
+    if (!Number.isFinite(delta) || delta <= 0) return;
+    const next = (this.cursor.counters[name] ?? 0) + Math.floor(delta);
+    this.cursor.counters[name] = Math.min(next, Number.MAX_SAFE_INTEGER);
   }
 
   private filePath(file: string): string {

@@ -31,6 +31,7 @@ const sentences: Record<string, string> = {
   collector_rejected:
     'The collector refused a batch for good (HTTP 4xx); it was dead-lettered (check the token and the URL).',
   collector_failed: 'The collector failed on a batch (HTTP 5xx); it was dead-lettered.',
+  collector_url_invalid: 'CollectorURL is not a URL this agent can use; telemetry is off until it is fixed.',
   bearer_token_invalid: 'The bearer token is not a valid token (RFC 6750 characters only); nothing is sent.',
   ca_file_invalid: 'CollectorCAFile holds no valid PEM certificate; nothing is sent.',
   client_certificate_invalid: 'The client certificate or key is not valid PEM, or they do not match; nothing is sent.',

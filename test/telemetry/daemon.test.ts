@@ -139,7 +139,11 @@ withNginx(
     t.is(res['os.type'], process.platform);
     t.truthy(res['host.id']);
     t.truthy(res['service.version']);
-    const status = await telemetrySection(fixture);
+    // A heartbeat or a config event may be on its way at any moment: wait for an idle moment.
+    const status = await eventually(async () => {
+      const s = await telemetrySection(fixture);
+      return s.state === 'idle' ? s : undefined;
+    }, 'telemetry idle between uploads');
     t.like(status, { enabled: true, state: 'idle', auth: 'bearer_token_file', dropped: 0, dead_lettered: 0 });
     t.truthy(status.last_success_at);
     const human = await agentctl(['status', '--socket', fixture.socketPath]);
