@@ -161,41 +161,54 @@ export class NtsSource {
     const taken: Taken[] = [];
     let worst: Extract<Outcome, { ok: false }> | null = null;
     let sent = 0;
-    for (let i = 0; i < this.samples; i++) {
-      if (i > 0 && this.sampleSpacingMs > 0) await new Promise((r) => setTimeout(r, this.sampleSpacingMs));
-      if (session.cookies.length === 0) {
-        if (keyExchanges >= 2) break;
-        const made = await this.keyExchange(keAddress);
-        keyExchanges++;
-        if (!('ke' in made)) {
-          worst = { ok: false, code: made.code, reason: made.error, kissCode: null };
-          break;
+    let channel: Channel | null = null;
+    try {
+      for (let i = 0; i < this.samples; i++) {
+        if (i > 0 && this.sampleSpacingMs > 0) await new Promise((r) => setTimeout(r, this.sampleSpacingMs));
+        if (session.cookies.length === 0) {
+          if (keyExchanges >= 2) break;
+          const made = await this.keyExchange(keAddress);
+          keyExchanges++;
+          if (!('ke' in made)) {
+            worst = { ok: false, code: made.code, reason: made.error, kissCode: null };
+            break;
+          }
+          session = made;
         }
-        session = made;
+        let target: { address: string; family: 4 | 6 };
+        try {
+          target = await resolve(session.ntpHost);
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+          return this.failure('dns', `cannot resolve the NTS server's NTP host ${session.ntpHost}: ${code}`, null);
+        }
+        if (channel && !channel.reaches(target.address, session.ntpPort)) {
+          channel.close();
+          channel = null;
+        }
+        if (!channel) {
+          channel = new Channel(target, session.ntpPort);
+          await channel.open();
+        }
+        sent++;
+        const outcome = await this.sample(session, channel);
+        if (outcome.ok) {
+          session.cookies.push(...outcome.cookies.slice(0, MAX_COOKIES - session.cookies.length));
+          taken.push(outcome.taken);
+          continue;
+        }
+        this.options.onRejected?.(outcome.reason, outcome.code);
+        worst = outcome;
+        if (outcome.code === 'kiss_ntsn') {
+          // The server forgot our cookies (a restart with new keys): a new NTS-KE, then go on.
+          session.cookies = [];
+          this.session = null;
+          continue;
+        }
+        if (outcome.kissCode !== null) break;
       }
-      let target: { address: string; family: 4 | 6 };
-      try {
-        target = await resolve(session.ntpHost);
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-        return this.failure('dns', `cannot resolve the NTS server's NTP host ${session.ntpHost}: ${code}`, null);
-      }
-      sent++;
-      const outcome = await this.sample(session, target);
-      if (outcome.ok) {
-        session.cookies.push(...outcome.cookies.slice(0, MAX_COOKIES - session.cookies.length));
-        taken.push(outcome.taken);
-        continue;
-      }
-      this.options.onRejected?.(outcome.reason, outcome.code);
-      worst = outcome;
-      if (outcome.code === 'kiss_ntsn') {
-        // The server forgot our cookies (a restart with new keys): a new NTS-KE, then go on.
-        session.cookies = [];
-        this.session = null;
-        continue;
-      }
-      if (outcome.kissCode !== null) break;
+    } finally {
+      channel?.close();
     }
 
     if (session.verdict === null && this.options.verifyChain) {
@@ -252,12 +265,12 @@ export class NtsSource {
     }
   }
 
-  /** One request and its reply on a socket of its own. */
-  private sample(session: Session, target: { address: string; family: 4 | 6 }): Promise<Outcome> {
+  /** One request and its reply, on the measurement's socket. */
+  private sample(session: Session, channel: Channel): Promise<Outcome> {
     const cookie = session.cookies.shift()!;
     const placeholders = MAX_COOKIES - session.cookies.length - 1;
     const request = encodeNtsRequest(session.ke.c2s, cookie, placeholders);
-    const socket = dgram.createSocket(target.family === 6 ? 'udp6' : 'udp4');
+    const target = channel.target;
     return new Promise<Outcome>((settleOuter) => {
       let strongest: Extract<Outcome, { ok: false }> | null = null;
       let done = false;
@@ -265,11 +278,7 @@ export class NtsSource {
         if (done) return;
         done = true;
         clearTimeout(timer);
-        try {
-          socket.close();
-        } catch {
-          // already closed
-        }
+        channel.handler = null;
         settleOuter(outcome);
       };
       const timer = setTimeout(() => {
@@ -279,17 +288,17 @@ export class NtsSource {
             : { ok: false, code: 'timeout', reason: `no reply within ${this.timeoutMs} ms`, kissCode: null },
         );
       }, this.timeoutMs);
-      let t1Ms = 0;
-      let sentNs = 0n;
       const note = (code: Extract<Outcome, { ok: false }>['code'], reason: string): void => {
         this.options.onRejected?.(reason, code);
         strongest = { ok: false, code, reason, kissCode: null };
       };
-      socket.on('error', (error) =>
-        settle({ ok: false, code: 'socket_error', reason: `socket error: ${error.message}`, kissCode: null }),
-      );
-      socket.on('message', (message, remote) => {
-        const receivedNs = process.hrtime.bigint();
+      if (channel.error) {
+        settle({ ok: false, code: 'socket_error', reason: `socket error: ${channel.error.message}`, kissCode: null });
+        return;
+      }
+      channel.onError = (error) =>
+        settle({ ok: false, code: 'socket_error', reason: `socket error: ${error.message}`, kissCode: null });
+      channel.handler = (message, remote, receivedNs) => {
         if (!sameAddress(remote.address, target.address) || remote.port !== session.ntpPort) {
           note(
             'stray_datagram',
@@ -339,25 +348,71 @@ export class NtsSource {
             serverMs: (t1Ms + t4Ms) / 2 + exchange.offsetMs,
           },
         });
-      });
-      socket.bind(0, () => {
-        if (done) return;
-        t1Ms = wallClock();
-        sentNs = process.hrtime.bigint();
-        socket.send(request.bytes, session.ntpPort, target.address, (error) => {
-          if (error)
-            settle({
-              ok: false,
-              code: 'send_failed',
-              reason: `cannot send to ${target.address}: ${error.message}`,
-              kissCode: null,
-            });
-        });
+      };
+      // Read both clocks as late as possible before the datagram leaves.
+      const t1Ms = wallClock();
+      const sentNs = process.hrtime.bigint();
+      channel.socket.send(request.bytes, session.ntpPort, target.address, (error) => {
+        if (error)
+          settle({
+            ok: false,
+            code: 'send_failed',
+            reason: `cannot send to ${target.address}: ${error.message}`,
+            kissCode: null,
+          });
       });
     });
   }
 
   private failure(code: SourceFailureCode, error: string, kissCode: string | null): SourceFailure {
     return { ok: false, kind: 'nts', address: this.address, code, error, kissCode, measuredAtMs: wallClock() };
+  }
+}
+
+/**
+ * One unconnected UDP socket for one measurement's requests to one NTP server (as ntp-source.ts):
+ * a datagram from anyone else is seen and reported, and the socket's first-use costs fall on
+ * the first request only.
+ */
+class Channel {
+  readonly socket: dgram.Socket;
+  handler: ((message: Buffer, remote: dgram.RemoteInfo, receivedNs: bigint) => void) | null = null;
+  onError: ((error: Error) => void) | null = null;
+  error: Error | null = null;
+
+  constructor(
+    readonly target: { address: string; family: 4 | 6 },
+    private readonly port: number,
+  ) {
+    this.socket = dgram.createSocket(target.family === 6 ? 'udp6' : 'udp4');
+    this.socket.on('message', (message, remote) => this.handler?.(message, remote, process.hrtime.bigint()));
+    this.socket.on('error', (error) => {
+      this.error = error;
+      this.onError?.(error);
+    });
+  }
+
+  reaches(address: string, port: number): boolean {
+    return sameAddress(address, this.target.address) && port === this.port;
+  }
+
+  open(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error): void => reject(error);
+      this.socket.once('error', onError);
+      this.socket.bind(0, () => {
+        this.socket.off('error', onError);
+        resolve();
+      });
+    });
+  }
+
+  close(): void {
+    this.handler = null;
+    try {
+      this.socket.close();
+    } catch {
+      // never bound or already closed
+    }
   }
 }

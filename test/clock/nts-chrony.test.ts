@@ -1,0 +1,113 @@
+// NTS (RFC 8915) against chrony's real NTS server: Debian's chronyd on loopback, its clock
+// skewed +92 s by libfaketime, serving NTS-KE with an openssl-made chain. The source's
+// authenticated offset is the skew, as chrony's own client (`chronyd -Q`) measures it; cookies
+// last across measurements; a chronyd restarted with new keys is followed by a new NTS-KE.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import { NtsSource } from '../../agent/clock/nts-source.js';
+import { serverTimeChainVerifier } from '../../agent/trust/verify-chain.js';
+import { startChrony, type RunningChrony } from '../helpers/chrony.js';
+import { missing } from '../helpers/system.js';
+import { TestPki, type Leaf } from '../helpers/tls.js';
+
+const absent = missing('root', 'chronyd', 'libfaketime', 'openssl');
+const it = absent ? test.skip : test.serial;
+const needs = absent ? ` [needs root, chrony, libfaketime, openssl] (missing: ${absent})` : '';
+
+let pki: TestPki;
+let leaf: Leaf;
+test.before(async () => {
+  if (absent) return;
+  pki = await TestPki.create();
+  leaf = await pki.issueLeaf();
+});
+test.after.always(async () => {
+  await pki?.cleanup();
+});
+
+export async function startNtsChrony(skewSeconds = 92): Promise<RunningChrony> {
+  return startChrony({ skewSeconds, nts: { certFile: leaf.chainFile, keyFile: leaf.keyFile } });
+}
+
+function ntsSource(chrony: RunningChrony, extra: Partial<ConstructorParameters<typeof NtsSource>[0]> = {}) {
+  return new NtsSource({
+    host: chrony.host,
+    port: chrony.ntsPort!,
+    verifyChain: serverTimeChainVerifier({ caFile: pki.caFile }),
+    ...extra,
+  });
+}
+
+/** chrony's own one-shot client on the same server's plain NTP: the offset it measures, in ms. */
+function chronydQ(chrony: RunningChrony): number {
+  const scratch = mkdtempSync(path.join(tmpdir(), 'trustguard-chronyq-'));
+  try {
+    const r = spawnSync(
+      '/usr/sbin/chronyd',
+      [
+        '-Q',
+        '-f',
+        '/dev/null',
+        '-u',
+        'root',
+        '-t',
+        '20',
+        `server ${chrony.host} port ${chrony.port} iburst minpoll -6 maxpoll -6 maxsamples 4`,
+        `pidfile ${path.join(scratch, 'q.pid')}`,
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    const m = /System clock wrong by (-?[\d.]+) seconds/.exec(r.stdout + r.stderr);
+    if (!m) throw new Error(`chronyd -Q printed no offset: ${r.stdout} ${r.stderr}`);
+    return Number(m[1]) * 1000;
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+it(`an NTS source is authenticated by chronyd and measures its skew as chronyd -Q does (within 1 ms)${needs}`, async (t) => {
+  const chrony = await startNtsChrony();
+  t.teardown(() => chrony.stop());
+  const source = ntsSource(chrony);
+  const m = await source.measure();
+  if (!m.ok) return t.fail(`${m.code}: ${m.error}`);
+  const truth = chronydQ(chrony);
+  t.log(
+    `NTS offset ${m.offsetMs.toFixed(3)} ms, chronyd -Q ${truth.toFixed(3)} ms, NTS-KE ${source.lastKeMs?.toFixed(1)} ms`,
+  );
+  t.is(m.kind, 'nts');
+  t.is(m.samplesValid, 4);
+  t.true(Math.abs(m.offsetMs - truth) <= 1, `NTS ${m.offsetMs} ms vs chronyd -Q ${truth} ms`);
+  t.true(Math.abs(m.offsetMs - 92_000) <= m.uncertaintyMs + 5);
+});
+
+it(`cookies: eight from NTS-KE, one spent and one received per request, 20 measurements on one NTS-KE${needs}`, async (t) => {
+  const chrony = await startNtsChrony();
+  t.teardown(() => chrony.stop());
+  const source = ntsSource(chrony, { samples: 1 });
+  for (let i = 0; i < 20; i++) {
+    const m = await source.measure();
+    if (!m.ok) return t.fail(`measurement ${i + 1}: ${m.code}: ${m.error}`);
+    t.is(source.cookiesLeft, 8, `after measurement ${i + 1}`);
+  }
+  t.is(source.keCount, 1);
+});
+
+it(`after chronyd restarts with new keys, the next measurement runs NTS-KE again by itself${needs}`, async (t) => {
+  const chrony = await startNtsChrony();
+  t.teardown(() => chrony.stop());
+  const rejected: string[] = [];
+  const source = ntsSource(chrony, { samples: 2, onRejected: (_reason, code) => rejected.push(code) });
+  const first = await source.measure();
+  if (!first.ok) return t.fail(`${first.code}: ${first.error}`);
+  t.is(source.keCount, 1);
+  await chrony.restart({ newKeys: true });
+  const second = await source.measure();
+  if (!second.ok) return t.fail(`${second.code}: ${second.error}`);
+  t.is(source.keCount, 2);
+  t.true(rejected.includes('kiss_ntsn'), `rejections: ${rejected.join(', ')}`);
+  t.true(Math.abs(second.offsetMs - 92_000) <= second.uncertaintyMs + 5);
+});
