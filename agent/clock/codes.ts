@@ -103,7 +103,7 @@ export type NtsReplyCode = (typeof ntsReplyCodes)[number];
 export const sourceConfigCodes = ['address_invalid', 'options_invalid', 'duplicate'] as const;
 
 /** A sample that arrived but cannot be combined (combine.ts). */
-export const combineCodes = ['non_finite'] as const;
+export const combineCodes = ['non_finite', 'unauthenticated_excluded'] as const;
 
 const sourceFailureLists = [
   ntpRejectionCodes,
@@ -142,6 +142,7 @@ export const remediationSkipCodes = [
   'remediation_not_configured',
   'remediation_rate_limited',
   'no_agreeing_ntp_server',
+  'no_authenticated_majority',
 ] as const;
 export type RemediationSkipCode = (typeof remediationSkipCodes)[number];
 

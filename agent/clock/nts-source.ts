@@ -68,7 +68,14 @@ interface Taken {
 
 type Outcome =
   | { ok: true; taken: Taken; cookies: Buffer[] }
-  | { ok: false; code: NtpSampleCode | SourceFailureCode; reason: string; kissCode: string | null };
+  | {
+      ok: false;
+      code: NtpSampleCode | SourceFailureCode;
+      reason: string;
+      kissCode: string | null;
+      /** Already reported through onRejected (a refused datagram, then the timeout). */
+      reported?: boolean;
+    };
 
 export class NtsSource {
   readonly address: string;
@@ -197,7 +204,7 @@ export class NtsSource {
           taken.push(outcome.taken);
           continue;
         }
-        this.options.onRejected?.(outcome.reason, outcome.code);
+        if (!outcome.reported) this.options.onRejected?.(outcome.reason, outcome.code);
         worst = outcome;
         if (outcome.code === 'kiss_ntsn') {
           // The server forgot our cookies (a restart with new keys): a new NTS-KE, then go on.
@@ -284,7 +291,11 @@ export class NtsSource {
       const timer = setTimeout(() => {
         settle(
           strongest
-            ? { ...strongest, reason: `${strongest.reason}, and no valid reply came within ${this.timeoutMs} ms` }
+            ? {
+                ...strongest,
+                reason: `${strongest.reason}, and no valid reply came within ${this.timeoutMs} ms`,
+                reported: true,
+              }
             : { ok: false, code: 'timeout', reason: `no reply within ${this.timeoutMs} ms`, kissCode: null },
         );
       }, this.timeoutMs);

@@ -4,7 +4,7 @@ import type { GuardrailState, SourceFailureCode } from './codes.js';
 
 export type { GuardrailState };
 
-/** `nts`: NTP authenticated by NTS (RFC 8915); the only kind whose samples are `authenticated` (HTTPS is authenticated too, but only to the second). */
+/** `nts`: NTP authenticated by NTS (RFC 8915), the kind that is `authenticated` (auth-policy.ts). */
 export type SourceKind = 'ntp' | 'https' | 'nts';
 
 /** One time source's result for one measurement round. */

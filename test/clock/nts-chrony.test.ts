@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { NtsSource } from '../../agent/clock/nts-source.js';
 import { serverTimeChainVerifier } from '../../agent/trust/verify-chain.js';
@@ -110,4 +111,42 @@ it(`after chronyd restarts with new keys, the next measurement runs NTS-KE again
   t.is(source.keCount, 2);
   t.true(rejected.includes('kiss_ntsn'), `rejections: ${rejected.join(', ')}`);
   t.true(Math.abs(second.offsetMs - 92_000) <= second.uncertaintyMs + 5);
+});
+
+it(`agentctl time --nts HOST:PORT --ca FILE reports the source authenticated, its offset as chronyd -Q's${needs}`, async (t) => {
+  const chrony = await startNtsChrony();
+  t.teardown(() => chrony.stop());
+  const agentctl = path.resolve(
+    path.dirname(fileURLToPath(import.meta.url)),
+    '..',
+    '..',
+    'agent',
+    'cli',
+    'agentctl.cjs',
+  );
+  const run = spawnSync(
+    process.execPath,
+    [agentctl, 'time', '--json', '--spacing', '0', '--nts', `${chrony.host}:${chrony.ntsPort}`, '--ca', pki.caFile],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+  // One source is never a confident estimate: exit 0 (state uncertain), as for one NTP server.
+  t.is(run.status, 0, run.stderr);
+  const json = JSON.parse(run.stdout) as {
+    policy: string;
+    sources: Array<{ kind: string; authenticated: boolean; status: string; offset_ms: number | null }>;
+  };
+  t.is(json.policy, 'prefer');
+  t.is(json.sources.length, 1);
+  const [source] = json.sources;
+  t.like(source, { kind: 'nts', authenticated: true, status: 'ok' });
+  const truth = chronydQ(chrony);
+  t.true(Math.abs(source!.offset_ms! - truth) <= 1, `agentctl ${source!.offset_ms} ms vs chronyd -Q ${truth} ms`);
+  const text = spawnSync(
+    process.execPath,
+    [agentctl, 'time', '--spacing', '0', '--nts', `${chrony.host}:${chrony.ntsPort}`, '--ca', pki.caFile],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+  const line = /^Authenticated \(NTS\): 127\.0\.0\.1:\d+; TimeSourcePolicy prefer$/m.exec(text.stdout);
+  t.truthy(line, text.stdout);
+  t.true(line![0].length <= 80);
 });

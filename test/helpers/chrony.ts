@@ -41,6 +41,8 @@ export interface RunningChrony {
 export interface ChronyNts {
   certFile: string;
   keyFile: string;
+  /** `ntsntpserver`: the NTP server NTS-KE names (its Server Negotiation record), e.g. a relay's address. */
+  ntpServer?: string;
 }
 
 const chronydPath = existsSync('/usr/sbin/chronyd') ? '/usr/sbin/chronyd' : 'chronyd';
@@ -113,6 +115,7 @@ async function launch(
             `ntsservercert ${nts.certFile}`,
             `ntsport ${nts.port}`,
             'ntsprocesses 0',
+            ...(nts.ntpServer ? [`ntsntpserver ${nts.ntpServer}`] : []),
             `ntsdumpdir ${ntsDumpDir}`,
           ]
         : []),
