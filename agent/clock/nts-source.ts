@@ -201,6 +201,18 @@ export class NtsSource {
         const outcome = await this.sample(session, channel);
         if (outcome.ok) {
           session.cookies.push(...outcome.cookies.slice(0, MAX_COOKIES - session.cookies.length));
+          if (session.verdict === null) {
+            // The session's first authenticated reply: its chain, at the server's time.
+            session.verdict = await this.evaluate(session, outcome.taken.serverMs);
+            if (!session.verdict.ok) {
+              this.session = null;
+              return this.failure(
+                'nts_ke_untrusted',
+                `the NTS-KE certificate of ${this.address} is not trusted at the server's time: ${session.verdict.reason}`,
+                null,
+              );
+            }
+          }
           taken.push(outcome.taken);
           continue;
         }
@@ -218,19 +230,19 @@ export class NtsSource {
       channel?.close();
     }
 
-    if (session.verdict === null && this.options.verifyChain) {
-      // At the server's time when a reply authenticated; else at ours, to name an untrusted server.
-      const atMs = taken.length > 0 ? taken[0]!.serverMs : wallClock();
-      session.verdict = await this.evaluate(session, atMs);
-      if (!session.verdict.ok) {
+    if (taken.length === 0 && session.verdict === null) {
+      // No reply authenticated: the chain at our own time, so that an untrusted server is named
+      // as such rather than as a timeout. Passing here proves nothing: it is judged again at
+      // the server's time once a reply authenticates.
+      const local = await this.evaluate(session, wallClock());
+      if (!local.ok) {
         this.session = null;
         return this.failure(
           'nts_ke_untrusted',
-          `the NTS-KE certificate of ${this.address} is not trusted${taken.length > 0 ? " at the server's time" : ''}: ${session.verdict.reason}`,
+          `the NTS-KE certificate of ${this.address} is not trusted: ${local.reason}`,
           null,
         );
       }
-      if (taken.length === 0) session.verdict = null; // judged at the local time only: judge again at the server's
     }
     if (taken.length === 0) {
       const why = worst ? worst.reason : 'no reply';
@@ -258,6 +270,7 @@ export class NtsSource {
   }
 
   private async evaluate(session: Session, atMs: number): Promise<ChainVerdict> {
+    if (!this.options.verifyChain) return { ok: true }; // Node's TLS checked it at the handshake
     for (const cert of session.ke.validity) {
       if (!(atMs >= cert.from && atMs <= cert.to))
         return {

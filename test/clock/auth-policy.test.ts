@@ -3,16 +3,24 @@
 // set of unauthenticated samples moves an estimate authenticated sources agree on.
 import test from 'ava';
 import fc from 'fast-check';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { combineWithPolicy, effectivePolicy } from '../../agent/clock/auth-policy.js';
 import { sourceReports } from '../../agent/clock/combine.js';
+import { ClockGuardrail } from '../../agent/clock/guardrail.js';
+import { estimateOf } from '../../agent/clock/service.js';
+import { clockView } from '../../agent/clock/status-view.js';
 import type { SourceKind, SourceMeasurement, SourceSample } from '../../agent/clock/types.js';
+import { RecordingLogger } from '../helpers/recording-logger.js';
 
 let n = 0;
 function sample(kind: SourceKind, offsetMs: number, uncertaintyMs = 1): SourceSample {
   return {
     ok: true,
     kind,
-    address: `${kind}-${++n}:123`,
+    address: `127.0.0.${++n}:123`,
     offsetMs,
     delayMs: 0.1,
     uncertaintyMs,
@@ -119,4 +127,61 @@ test('property: under prefer, when the NTS samples agree confidently, no plain s
     ),
   );
   t.pass();
+});
+
+async function guardrailSetup(t: { teardown(fn: () => Promise<void>): void }) {
+  const dir = await mkdtemp(path.join(tmpdir(), 'tg-auth-policy-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const record = path.join(dir, 'remediation.log');
+  const logger = new RecordingLogger();
+  const guardrail = new ClockGuardrail({
+    stateDir: dir,
+    logger,
+    platform: 'linux',
+    mode: 'remediate',
+    // A harmless remediation: appends the server it was given to a file.
+    remediationCommand: ['/bin/sh', '-c', 'echo "$1" >> "$2"', 'sh', '{server}', record],
+  });
+  const runs = async () => (existsSync(record) ? (await readFile(record, 'utf8')).trim().split('\n') : []);
+  return { guardrail, logger, runs };
+}
+
+test('prefer: plain NTP alone (no NTS answer) never runs remediation: no_authenticated_majority', async (t) => {
+  const { guardrail, logger, runs } = await guardrailSetup(t);
+  const failed: SourceMeasurement = {
+    ok: false,
+    kind: 'nts',
+    address: 'nts:4460',
+    code: 'timeout',
+    error: 'no reply',
+    kissCode: null,
+    measuredAtMs: 0,
+  };
+  const plain = [0, 1, 2].map(() => sample('ntp', 392_000, 2));
+  const snapshot = await guardrail.evaluate({
+    measuredAtMs: 0,
+    combination: combineWithPolicy([failed, ...plain], 'prefer'),
+  });
+  t.is(snapshot.state, 'active');
+  t.deepEqual(await runs(), []);
+  t.is(logger.matching('clock remediation skipped')[0]?.fields?.code, 'no_authenticated_majority');
+});
+
+test('prefer: an authenticated majority remediates; status and telemetry mark the NTS sources authenticated', async (t) => {
+  const { guardrail, runs } = await guardrailSetup(t);
+  const ntp = sample('ntp', 92_000.2, 2);
+  const combination = combineWithPolicy([...honestNts(), ntp], 'prefer');
+  const snapshot = await guardrail.evaluate({ measuredAtMs: 0, combination });
+  t.is(snapshot.state, 'active');
+  t.deepEqual(await runs(), [ntp.address.split(':')[0]]);
+  t.deepEqual(
+    snapshot.sources.map((s) => s.authenticated),
+    [true, true, true, false],
+  );
+  t.is(estimateOf(snapshot).authenticated_sources, 3);
+  const view = clockView(snapshot as unknown as Record<string, unknown>);
+  const rows = Object.entries(view.sources as Record<string, string>);
+  t.regex(rows[0]![0], /^NTS /);
+  t.regex(rows[0]![1], /^ok, authenticated, /);
+  t.notRegex(rows[3]![1], /authenticated/);
 });
