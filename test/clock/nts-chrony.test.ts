@@ -150,3 +150,23 @@ it(`agentctl time --nts HOST:PORT --ca FILE reports the source authenticated, it
   t.truthy(line, text.stdout);
   t.true(line![0].length <= 80);
 });
+
+it(`the NTS-KE chain is judged at the server's time: valid there though not yet valid here, or refused${needs}`, async (t) => {
+  const hour = 3600_000;
+  const future = await pki.issueLeaf({
+    notBefore: new Date(Date.now() + hour),
+    notAfter: new Date(Date.now() + 3 * hour),
+  });
+  // chronyd two hours ahead: the certificate is valid at its time, not yet at ours.
+  const ahead = await startChrony({ skewSeconds: 7200, nts: { certFile: future.chainFile, keyFile: future.keyFile } });
+  t.teardown(() => ahead.stop());
+  const m = await ntsSource(ahead, { samples: 1 }).measure();
+  if (!m.ok) return t.fail(`${m.code}: ${m.error}`);
+  t.true(Math.abs(m.offsetMs - 7_200_000) <= m.uncertaintyMs + 5);
+  // chronyd at our time: the certificate is not yet valid at the server's time either.
+  const now = await startChrony({ skewSeconds: 0, nts: { certFile: future.chainFile, keyFile: future.keyFile } });
+  t.teardown(() => now.stop());
+  const refused = await ntsSource(now, { samples: 1 }).measure();
+  t.false(refused.ok);
+  if (!refused.ok) t.is(refused.code, 'nts_ke_untrusted', refused.error);
+});
