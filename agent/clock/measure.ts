@@ -122,6 +122,7 @@ export class TimeSources {
           timeoutMs: options.timeoutMs,
           sampleSpacingMs: options.sampleSpacingMs,
           verifyChain,
+          caFile: options.caFile,
         });
         return {
           kind: 'nts',

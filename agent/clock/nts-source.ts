@@ -14,7 +14,9 @@
 // from the session is reported as a sample. When no reply authenticates, the chain is evaluated
 // at the local time so that an untrusted server is named as such rather than as a timeout.
 import dgram from 'node:dgram';
+import path from 'node:path';
 import { wallClock } from '../../native/clock.js';
+import { isUnsafePath, readSafeFile } from '../fs-safety.js';
 import type { NtpSampleCode, SourceFailureCode } from './codes.js';
 import type { ChainVerdict, VerifyChain } from './https-time.js';
 import { evaluateExchange, parseServerReply, type NtpReply } from './ntp-packet.js';
@@ -38,6 +40,12 @@ export interface NtsSourceOptions {
   verifyChain?: VerifyChain;
   /** Extra CA certificates (PEM) for Node's own check (when no verifyChain). */
   ca?: (string | Buffer)[];
+  /**
+   * The CA file `verifyChain` reads (HTTPSTimeCAFile, `--ca`): checked before each NTS-KE like
+   * the HTTPS sources' (agent/fs-safety.ts): a file another user could write or link would let
+   * them vouch for their own server, and move the clock.
+   */
+  caFile?: string;
   onRejected?: (reason: string, code: NtpSampleCode | SourceFailureCode) => void;
 }
 
@@ -48,6 +56,9 @@ export function parseNtsServerAddress(text: string): { host: string; port: numbe
   const hasPort = trimmed.startsWith('[') ? /\]:\d+$/.test(trimmed) : trimmed.split(':').length === 2;
   return hasPort ? parsed : { host: parsed.host, port: DEFAULT_NTS_KE_PORT };
 }
+
+/** HTTPSTimeCAFile holds a few PEM certificates; anything larger is refused (as https-time.ts). */
+const caFileMaxBytes = 1 << 20;
 
 interface Session {
   ke: NtsKeResult;
@@ -127,6 +138,18 @@ export class NtsSource {
 
   private async keyExchange(keAddress?: { address: string }): Promise<Session | SourceFailure> {
     this.session = null;
+    if (this.options.caFile !== undefined) {
+      const caFile = this.options.caFile;
+      try {
+        if (!path.isAbsolute(caFile)) throw new Error('not an absolute path');
+        readSafeFile(caFile, { maxBytes: caFileMaxBytes });
+      } catch (err) {
+        if (isUnsafePath(err) && err.code !== 'missing')
+          return this.failure('ca_file_unsafe', `cannot use CA file ${err.message.replace(/^the file /, '')}`, null);
+        const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+        return this.failure('ca_file_unreadable', `cannot read CA file ${caFile}: ${why}`, null);
+      }
+    }
     let ke: NtsKeResult;
     try {
       ke = await performNtsKe({

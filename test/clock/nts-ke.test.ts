@@ -3,6 +3,9 @@
 // The happy path against chronyd's real NTS-KE server is in nts-chrony.test.ts.
 import test from 'ava';
 import fc from 'fast-check';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { isCode, ntsKeCodes } from '../../agent/clock/codes.js';
 import { exporterContext, NtsKeError, parseResponse, performNtsKe, splitRecords } from '../../agent/clock/nts-ke.js';
 import { NtsSource } from '../../agent/clock/nts-source.js';
@@ -209,4 +212,26 @@ it(`property: junk records from a hostile server never crash the client: keys, o
     { numRuns: 25 },
   );
   t.pass();
+});
+
+it(`a CA file anyone can write is not used: ca_file_unsafe, and no NTS-KE is attempted${needs}`, async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'tg-nts-ca-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const caFile = path.join(dir, 'ca.pem');
+  await writeFile(caFile, pki.root.certPem);
+  await chmod(caFile, 0o666);
+  const server = await startHostileNtsKeServer({ certificate: leaf, respond: goodResponse(9) });
+  t.teardown(() => server.stop());
+  const source = new NtsSource({
+    host: server.host,
+    port: server.port,
+    samples: 1,
+    timeoutMs: 200,
+    caFile,
+    verifyChain: serverTimeChainVerifier({ caFile }),
+  });
+  const m = await source.measure();
+  t.false(m.ok);
+  if (!m.ok) t.is(m.code, 'ca_file_unsafe', m.error);
+  t.is(server.connections, 0);
 });
