@@ -52,12 +52,12 @@ export const clock: Capability = {
           name: 'nts',
           value: '<host[:port]>',
           multiple: true,
-          description: 'an NTS server, port its NTS-KE port (default 4460) (repeatable; default: the configured ones)',
+          description: 'an NTS server (NTS-KE port, default 4460; repeatable)',
         },
         {
           name: 'ca',
           value: '<file>',
-          description: 'extra CA certificates (PEM) for the HTTPS sources and the NTS-KE servers',
+          description: 'extra CA certificates (PEM) for HTTPS and NTS-KE servers',
         },
         { name: 'samples', value: '<n>', integer: { min: 1, max: 16 }, description: 'NTP samples per server' },
         {

@@ -56,7 +56,7 @@ it(`a relay that alters a timestamp, replays an old reply or strips the authenti
     host: chrony.host,
     port: chrony.ntsPort!,
     samples: 1,
-    timeoutMs: 300,
+    timeoutMs: 1000,
     verifyChain: serverTimeChainVerifier({ caFile: pki.caFile }),
     onRejected: (_reason, code) => rejected.push(code),
   });
@@ -111,7 +111,7 @@ it(`three NTS servers give a confident authenticated estimate; a 300 s shift mov
   const nts = chronys.map((c) => `${c.host}:${c.ntsPort}`);
   const plain = chronys.map((c) => `${c.host}:${c.port}`);
   const shifted = relays.map((r) => `${r.host}:${r.port}`);
-  const common = { https: [], caFile: pki.caFile, samples: 2, timeoutMs: 500 };
+  const common = { https: [], caFile: pki.caFile, samples: 2, timeoutMs: 1000 };
 
   // 1. Three NTS servers alone: confident, every source authenticated and agreeing.
   const alone = await new TimeSources({ ...common, ntp: [], nts }).measure();
