@@ -13,6 +13,7 @@ import { sourceReports } from '../../agent/clock/combine.js';
 import { serverTimeChainVerifier } from '../../agent/trust/verify-chain.js';
 import { startChrony, type RunningChrony } from '../helpers/chrony.js';
 import {
+  extensionBodies,
   shiftTimestamps,
   startRelay,
   stripAuthenticator,
@@ -138,4 +139,50 @@ it(`three NTS servers give a confident authenticated estimate; a 300 s shift mov
   // The same round, authentication ignored: the relays would have won.
   const ignored = combineWithPolicy(kept.sources, 'ignore');
   t.true(Math.abs(ignored.offsetMs! - 392_000) <= 5);
+});
+
+it(`cookies: each request spends a different one; replies lost on the path are made up with placeholders${needs}`, async (t) => {
+  const chrony = await startChrony({
+    skewSeconds: 92,
+    nts: { certFile: leaf.chainFile, keyFile: leaf.keyFile, ntpServer: '127.0.0.2' },
+  });
+  t.teardown(() => chrony.stop());
+  let drop = false;
+  const relay = await startRelay({
+    host: '127.0.0.2',
+    port: chrony.port,
+    server: { host: chrony.host, port: chrony.port },
+    alter: (reply) => (drop ? null : reply),
+  });
+  t.teardown(() => relay.stop());
+  const source = new NtsSource({
+    host: chrony.host,
+    port: chrony.ntsPort!,
+    samples: 1,
+    timeoutMs: 1000,
+    verifyChain: serverTimeChainVerifier({ caFile: pki.caFile }),
+  });
+  for (let i = 0; i < 3; i++) t.true((await source.measure()).ok);
+  t.is(source.cookiesLeft, 8);
+  // Three replies lost: three cookies spent, none back.
+  drop = true;
+  for (let i = 0; i < 3; i++) t.false((await source.measure()).ok);
+  t.is(source.cookiesLeft, 5);
+  // The next request asks for the missing ones: its cookie and three placeholders.
+  drop = false;
+  t.true((await source.measure()).ok);
+  t.is(source.cookiesLeft, 8);
+  t.is(source.keCount, 1);
+  const cookies = relay.requests.map((r) => extensionBodies(r, 0x0204));
+  t.true(
+    cookies.every((c) => c.length === 1),
+    'one cookie per request',
+  );
+  t.is(new Set(cookies.map((c) => c[0]!.toString('hex'))).size, relay.requests.length, 'never the same cookie twice');
+  // Placeholders ask for as many cookies as bring the store back to eight: none while replies
+  // come, one more after each lost one.
+  t.deepEqual(
+    relay.requests.map((r) => extensionBodies(r, 0x0304).length),
+    [0, 0, 0, 0, 1, 2, 3],
+  );
 });

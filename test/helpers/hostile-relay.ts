@@ -9,6 +9,8 @@ export interface RunningRelay {
   port: number;
   /** Every reply the server sent through the relay, unaltered, oldest first. */
   seen: Buffer[];
+  /** Every request the client sent through the relay, oldest first. */
+  requests: Buffer[];
   stop(): Promise<void>;
 }
 
@@ -25,8 +27,10 @@ export async function startRelay(options: {
   const host = options.host ?? '127.0.0.1';
   const front = dgram.createSocket('udp4');
   const seen: Buffer[] = [];
+  const requests: Buffer[] = [];
   const back = new Map<string, dgram.Socket>();
   front.on('message', (request, client) => {
+    requests.push(Buffer.from(request));
     const key = `${client.address}:${client.port}`;
     let socket = back.get(key);
     if (!socket) {
@@ -52,6 +56,7 @@ export async function startRelay(options: {
     host,
     port: front.address().port,
     seen,
+    requests,
     stop: async () => {
       for (const s of back.values()) s.close();
       await new Promise<void>((resolve) => front.close(() => resolve()));
@@ -64,6 +69,19 @@ export function shiftTimestamps(reply: Buffer, seconds: number): Buffer {
   if (reply.length < 48) return reply;
   for (const at of [32, 40]) reply.writeUInt32BE((reply.readUInt32BE(at) + seconds) >>> 0, at);
   return reply;
+}
+
+/** The bodies of the extension fields of `type` in an NTP packet (0x0204: NTS Cookie, 0x0304: Cookie Placeholder). */
+export function extensionBodies(packet: Buffer, type: number): Buffer[] {
+  const out: Buffer[] = [];
+  let offset = 48;
+  while (offset + 4 <= packet.length) {
+    const length = packet.readUInt16BE(offset + 2);
+    if (length < 4 || offset + length > packet.length) break;
+    if (packet.readUInt16BE(offset) === type) out.push(packet.subarray(offset + 4, offset + length));
+    offset += length;
+  }
+  return out;
 }
 
 /** Removes every extension field of type 0x0404 (the NTS Authenticator and Encrypted field). */
