@@ -59,6 +59,9 @@ export function parseNtsServerAddress(text: string): { host: string; port: numbe
 
 /** HTTPSTimeCAFile holds a few PEM certificates; anything larger is refused (as https-time.ts). */
 const caFileMaxBytes = 1 << 20;
+/** As ntp-source.ts: the first back-off after a Kiss-o'-Death RATE, doubled up to 64×. */
+const RATE_BACKOFF_MS = 64_000;
+const MAX_BACKOFF_DOUBLINGS = 6;
 
 interface Session {
   ke: NtsKeResult;
@@ -97,6 +100,14 @@ export class NtsSource {
   private readonly sampleSpacingMs: number;
   private readonly keTimeoutMs: number;
   private session: Session | null = null;
+  /**
+   * What an authenticated Kiss-o'-Death asked, as for ntp-source.ts: DENY or RSTR retire the
+   * source until reconfigured; RATE backs off 64 s, doubling up to 64×. An unauthenticated kiss
+   * is never obeyed (RFC 8915 §5.7): replies authenticate before their header is read.
+   */
+  private retirement: { reason: string; kissCode: 'DENY' | 'RSTR' } | null = null;
+  private backoffUntilNs: bigint | null = null;
+  private backoffDoublings = 0;
   /** NTS-KE handshakes done so far, and the last one's duration (tests, bench). */
   keCount = 0;
   lastKeMs: number | null = null;
@@ -179,6 +190,21 @@ export class NtsSource {
   }
 
   private async measureOnce(keAddress?: { address: string; family: 4 | 6 }): Promise<SourceMeasurement> {
+    if (this.retirement !== null) {
+      const { reason, kissCode } = this.retirement;
+      return this.failure(kissCode === 'DENY' ? 'retired_deny' : 'retired_rstr', reason, kissCode);
+    }
+    if (this.backoffUntilNs !== null) {
+      const leftNs = this.backoffUntilNs - process.hrtime.bigint();
+      if (leftNs > 0n) {
+        const leftS = Math.ceil(Number(leftNs) / 1e9);
+        return this.failure(
+          'rate_backoff',
+          `server asked us to slow down (Kiss-o'-Death RATE); not asking it again for ${leftS} s`,
+          'RATE',
+        );
+      }
+    }
     let session = this.session;
     let keyExchanges = 0;
     if (session === null || session.cookies.length === 0) {
@@ -247,7 +273,10 @@ export class NtsSource {
           this.session = null;
           continue;
         }
-        if (outcome.kissCode !== null) break;
+        if (outcome.kissCode !== null) {
+          this.obeyKiss(outcome.kissCode, outcome.reason);
+          break;
+        }
       }
     } finally {
       channel?.close();
@@ -275,6 +304,10 @@ export class NtsSource {
         worst?.kissCode ?? null,
       );
     }
+    if (worst?.kissCode !== 'RATE') {
+      this.backoffDoublings = 0;
+      this.backoffUntilNs = null;
+    }
     const best = taken.reduce((a, b) => (b.delayMs < a.delayMs ? b : a));
     const sample: SourceSample = {
       ok: true,
@@ -290,6 +323,16 @@ export class NtsSource {
       measuredAtMs: wallClock(),
     };
     return sample;
+  }
+
+  private obeyKiss(code: string, reason: string): void {
+    if (code === 'DENY' || code === 'RSTR') {
+      this.retirement = { reason: `${reason}; not used again until reconfigured`, kissCode: code };
+    } else if (code === 'RATE') {
+      const backoffMs = RATE_BACKOFF_MS * 2 ** this.backoffDoublings;
+      this.backoffDoublings = Math.min(this.backoffDoublings + 1, MAX_BACKOFF_DOUBLINGS);
+      this.backoffUntilNs = process.hrtime.bigint() + BigInt(Math.round(backoffMs * 1e6));
+    }
   }
 
   private async evaluate(session: Session, atMs: number): Promise<ChainVerdict> {
