@@ -127,9 +127,13 @@ export class TimeSources {
         return {
           kind: 'nts',
           address: source.address,
-          // De-duplicated by the NTS-KE server it asks (address and NTS-KE port).
-          peer: async () => ({ addresses: [await source.resolveTarget()], port: source.serverPort }),
-          measure: (peer) => source.measure(peer?.addresses[0]),
+          // De-duplicated by the NTP server it measures (NTS-KE names it): the same server as a
+          // plain NTP entry is one source.
+          peer: async () => {
+            const target = await source.prepare();
+            return target && { addresses: [{ address: target.address, family: target.family }], port: target.port };
+          },
+          measure: () => source.measure(),
         };
       } catch (err) {
         return brokenSource('nts', text, 'options_invalid', (err as Error).message);

@@ -108,6 +108,8 @@ export class NtsSource {
   private retirement: { reason: string; kissCode: 'DENY' | 'RSTR' } | null = null;
   private backoffUntilNs: bigint | null = null;
   private backoffDoublings = 0;
+  /** A failure prepare() met (NTS-KE), reported by the next measure(). */
+  private prepared: SourceFailure | null = null;
   /** NTS-KE handshakes done so far, and the last one's duration (tests, bench). */
   keCount = 0;
   lastKeMs: number | null = null;
@@ -133,13 +135,46 @@ export class NtsSource {
     return this.port;
   }
 
-  /** The NTS-KE server's address: measure.ts de-duplicates sources by it. */
-  resolveTarget(): Promise<{ address: string; family: 4 | 6 }> {
-    return resolve(this.host);
+  /**
+   * The NTP server this source will ask (address and port), after an NTS-KE when it holds no
+   * cookie: measure.ts de-duplicates sources by the peer they measure, so that an NTS source and
+   * a plain NTP entry for the same server are one source, never two votes. Null when there is
+   * nothing to ask this round (the failure is kept for measure() to report).
+   */
+  async prepare(): Promise<{ address: string; family: 4 | 6; port: number } | null> {
+    this.prepared = null;
+    if (this.retirement !== null || (this.backoffUntilNs !== null && this.backoffUntilNs > process.hrtime.bigint()))
+      return null;
+    try {
+      let session = this.session;
+      if (session === null || session.cookies.length === 0) {
+        let keAddress: { address: string; family: 4 | 6 };
+        try {
+          keAddress = await resolve(this.host);
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+          this.prepared = this.failure('dns', `cannot resolve NTS-KE server ${this.host}: ${code}`, null);
+          return null;
+        }
+        const made = await this.keyExchange(keAddress);
+        if (!('ke' in made)) {
+          this.prepared = made;
+          return null;
+        }
+        session = made;
+      }
+      const target = await resolve(session.ntpHost);
+      return { ...target, port: session.ntpPort };
+    } catch {
+      return null; // measure() meets the same problem and reports it
+    }
   }
 
   /** Never rejects: every failure is a SourceFailure. */
   async measure(keAddress?: { address: string; family: 4 | 6 }): Promise<SourceMeasurement> {
+    const prepared = this.prepared;
+    this.prepared = null;
+    if (prepared) return prepared;
     try {
       return await this.measureOnce(keAddress);
     } catch (error) {

@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
+import { sourceReports } from '../../agent/clock/combine.js';
+import { TimeSources } from '../../agent/clock/measure.js';
 import { NtsSource } from '../../agent/clock/nts-source.js';
 import { serverTimeChainVerifier } from '../../agent/trust/verify-chain.js';
 import { startChrony, type RunningChrony } from '../helpers/chrony.js';
@@ -69,7 +71,7 @@ function chronydQ(chrony: RunningChrony): number {
   }
 }
 
-it(`an NTS source is authenticated by chronyd and measures its skew as chronyd -Q does (within 1 ms)${needs}`, async (t) => {
+it(`an NTS source is authenticated by chronyd and measures chronyd -Q's offset within its stated uncertainty${needs}`, async (t) => {
   const chrony = await startNtsChrony();
   t.teardown(() => chrony.stop());
   const source = ntsSource(chrony);
@@ -81,7 +83,13 @@ it(`an NTS source is authenticated by chronyd and measures its skew as chronyd -
   );
   t.is(m.kind, 'nts');
   t.is(m.samplesValid, 4);
-  t.true(Math.abs(m.offsetMs - truth) <= 1, `NTS ${m.offsetMs} ms vs chronyd -Q ${truth} ms`);
+  // chronyd -Q's offset lies in the interval the source vouches for (plus 1 ms for chronyd -Q's
+  // own error): a loaded machine widens the interval, never moves the truth out of it. The
+  // 1 ms agreement itself is a figure of bench/nts.bench.ts.
+  t.true(
+    Math.abs(m.offsetMs - truth) <= m.uncertaintyMs + 1,
+    `NTS ${m.offsetMs} ± ${m.uncertaintyMs} ms vs chronyd -Q ${truth} ms`,
+  );
   t.true(Math.abs(m.offsetMs - 92_000) <= m.uncertaintyMs + 5);
 });
 
@@ -113,7 +121,7 @@ it(`after chronyd restarts with new keys, the next measurement runs NTS-KE again
   t.true(Math.abs(second.offsetMs - 92_000) <= second.uncertaintyMs + 5);
 });
 
-it(`agentctl time --nts HOST:PORT --ca FILE reports the source authenticated, its offset as chronyd -Q's${needs}`, async (t) => {
+it(`agentctl time --nts HOST:PORT --ca FILE reports the source authenticated, chronyd -Q's offset within its uncertainty${needs}`, async (t) => {
   const chrony = await startNtsChrony();
   t.teardown(() => chrony.stop());
   const agentctl = path.resolve(
@@ -133,14 +141,23 @@ it(`agentctl time --nts HOST:PORT --ca FILE reports the source authenticated, it
   t.is(run.status, 0, run.stderr);
   const json = JSON.parse(run.stdout) as {
     policy: string;
-    sources: Array<{ kind: string; authenticated: boolean; status: string; offset_ms: number | null }>;
+    sources: Array<{
+      kind: string;
+      authenticated: boolean;
+      status: string;
+      offset_ms: number | null;
+      uncertainty_ms: number | null;
+    }>;
   };
   t.is(json.policy, 'prefer');
   t.is(json.sources.length, 1);
   const [source] = json.sources;
   t.like(source, { kind: 'nts', authenticated: true, status: 'ok' });
   const truth = chronydQ(chrony);
-  t.true(Math.abs(source!.offset_ms! - truth) <= 1, `agentctl ${source!.offset_ms} ms vs chronyd -Q ${truth} ms`);
+  t.true(
+    Math.abs(source!.offset_ms! - truth) <= source!.uncertainty_ms! + 1,
+    `agentctl ${source!.offset_ms} ± ${source!.uncertainty_ms} ms vs chronyd -Q ${truth} ms`,
+  );
   const text = spawnSync(
     process.execPath,
     [agentctl, 'time', '--spacing', '0', '--nts', `${chrony.host}:${chrony.ntsPort}`, '--ca', pki.caFile],
@@ -169,4 +186,24 @@ it(`the NTS-KE chain is judged at the server's time: valid there though not yet 
   const refused = await ntsSource(now, { samples: 1 }).measure();
   t.false(refused.ok);
   if (!refused.ok) t.is(refused.code, 'nts_ke_untrusted', refused.error);
+});
+
+it(`an NTS source and a plain NTP entry for the same chronyd are one source: the NTP entry is a duplicate${needs}`, async (t) => {
+  const chrony = await startNtsChrony();
+  t.teardown(() => chrony.stop());
+  const sources = new TimeSources({
+    nts: [`${chrony.host}:${chrony.ntsPort}`],
+    ntp: [`${chrony.host}:${chrony.port}`],
+    https: [],
+    caFile: pki.caFile,
+    samples: 1,
+  });
+  const c = (await sources.measure()).combination;
+  const rows = sourceReports(c);
+  t.like(rows[0], { kind: 'nts', authenticated: true, status: 'ok' });
+  t.like(rows[1], { kind: 'ntp', status: 'error', code: 'duplicate' });
+  t.false(c.confident, "one server's word is never a majority");
+  // Still one source on the next round (the NTS source holds its session).
+  const again = sourceReports((await sources.measure()).combination);
+  t.is(again[1]!.code, 'duplicate');
 });
