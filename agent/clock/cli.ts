@@ -1,6 +1,7 @@
 // The bodies of `agentctl time` and `agentctl compliance` (their command files parse the flags
 // and the configuration): measure or read, print, and return the exit code.
 import path from 'node:path';
+import type { PolicyCombination, TimeSourcePolicy } from './auth-policy.js';
 import { roundMs, sourceReports, type ClockMeasurement } from './combine.js';
 import { formatIntune, formatJamf, intuneDiscovery, type ComplianceStatus } from './compliance.js';
 import { exitCodes } from '../exit-codes.js';
@@ -16,7 +17,9 @@ export interface TimeCommandOptions {
   /** Sources from flags; when any is given, the configured ones are not used. */
   ntp?: string[];
   https?: string[];
-  /** PEM file of extra CA certificates for the HTTPS sources. */
+  /** NTS servers (host[:port], the NTS-KE port). */
+  nts?: string[];
+  /** PEM file of extra CA certificates for the HTTPS sources and the NTS-KE servers. */
   ca?: string;
   samples?: number;
   /** NTP reply timeout in ms. */
@@ -25,6 +28,9 @@ export interface TimeCommandOptions {
   sampleSpacingMs?: number;
   configuredNtp?: string[];
   configuredHttps?: string[];
+  configuredNts?: string[];
+  /** TimeSourcePolicy ('' or absent: prefer with NTS sources, else ignore). */
+  policy?: TimeSourcePolicy | '';
   thresholds?: { warnSeconds?: number; enforceSeconds?: number };
   /** Where output goes (tests); default process.stdout. */
   write?: (text: string) => void;
@@ -53,6 +59,7 @@ export function timeReport(
     uncertainty_ms: roundMs(c.uncertaintyMs),
     confident: c.confident,
     uncertain_reason: c.uncertainReason,
+    policy: (c as Partial<PolicyCombination>).policy ?? 'ignore',
     agreeing_sources: c.agreeing.length,
     usable_sources: c.usable,
     total_sources: c.total,
@@ -106,14 +113,20 @@ export function formatTimeReport(report: ReturnType<typeof timeReport>): string 
   }
   if (report.sources.length === 0) lines.push('No time sources configured.');
   else lines.push(table(rows));
+  const authenticated = report.sources.filter((s) => s.authenticated).map((s) => s.address);
+  if (authenticated.length > 0) {
+    lines.push('');
+    lines.push(`Authenticated (NTS): ${authenticated.join(', ')}; TimeSourcePolicy ${report.policy}`);
+  }
   return `${lines.join('\n')}\n`;
 }
 
 export async function runTimeCommand(options: TimeCommandOptions): Promise<number> {
   const write = options.write ?? ((text: string) => void process.stdout.write(text));
-  const fromFlags = (options.ntp?.length ?? 0) + (options.https?.length ?? 0) > 0;
+  const fromFlags = (options.ntp?.length ?? 0) + (options.https?.length ?? 0) + (options.nts?.length ?? 0) > 0;
   const ntp = fromFlags ? (options.ntp ?? []) : (options.configuredNtp ?? []);
   const https = fromFlags ? (options.https ?? []) : (options.configuredHttps ?? []);
+  const nts = fromFlags ? (options.nts ?? []) : (options.configuredNts ?? []);
   const thresholds = {
     warnSeconds: options.thresholds?.warnSeconds ?? defaultThresholds.warnSeconds,
     enforceSeconds: options.thresholds?.enforceSeconds ?? defaultThresholds.enforceSeconds,
@@ -121,6 +134,8 @@ export async function runTimeCommand(options: TimeCommandOptions): Promise<numbe
   const measurement = await measureClock({
     ntp,
     https,
+    nts,
+    policy: options.policy,
     caFile: options.ca,
     samples: options.samples,
     timeoutMs: options.timeout,

@@ -66,6 +66,35 @@ export const httpsCodes = [
   'internal_error',
 ] as const;
 
+/** Why an NTS-KE (RFC 8915 §4) handshake gave no keys and cookies (nts-ke.ts). */
+export const ntsKeCodes = [
+  'nts_ke_connect_failed',
+  'nts_ke_timeout',
+  'nts_ke_tls_failed',
+  'nts_ke_no_alpn',
+  'nts_ke_name_mismatch',
+  'nts_ke_untrusted',
+  'nts_ke_malformed',
+  'nts_ke_too_large',
+  'nts_ke_unknown_critical',
+  'nts_ke_server_error',
+  'nts_ke_protocol_unsupported',
+  'nts_ke_aead_unsupported',
+  'nts_ke_no_cookies',
+  'nts_ke_server_invalid',
+] as const;
+export type NtsKeCode = (typeof ntsKeCodes)[number];
+
+/** Why an NTS-protected NTP reply was refused (nts-packet.ts). */
+export const ntsReplyCodes = [
+  'nts_malformed',
+  'nts_uid_mismatch',
+  'nts_auth_missing',
+  'nts_auth_failed',
+  'kiss_ntsn',
+] as const;
+export type NtsReplyCode = (typeof ntsReplyCodes)[number];
+
 /**
  * A configured source that cannot be used as written (measure.ts); `duplicate`: an earlier entry,
  * NTP or HTTPS, reaches the same peer (same resolved address and port), which is asked and
@@ -74,13 +103,15 @@ export const httpsCodes = [
 export const sourceConfigCodes = ['address_invalid', 'options_invalid', 'duplicate'] as const;
 
 /** A sample that arrived but cannot be combined (combine.ts). */
-export const combineCodes = ['non_finite'] as const;
+export const combineCodes = ['non_finite', 'unauthenticated_excluded'] as const;
 
 const sourceFailureLists = [
   ntpRejectionCodes,
   ntpSampleCodes,
   ntpSourceCodes,
   httpsCodes,
+  ntsKeCodes,
+  ntsReplyCodes,
   sourceConfigCodes,
   combineCodes,
 ] as const;
@@ -111,6 +142,7 @@ export const remediationSkipCodes = [
   'remediation_not_configured',
   'remediation_rate_limited',
   'no_agreeing_ntp_server',
+  'no_authenticated_majority',
 ] as const;
 export type RemediationSkipCode = (typeof remediationSkipCodes)[number];
 
@@ -141,6 +173,8 @@ export const codeLists = {
   ntpSampleCodes,
   ntpSourceCodes,
   httpsCodes,
+  ntsKeCodes,
+  ntsReplyCodes,
   sourceConfigCodes,
   combineCodes,
   sourceVerdictCodes,

@@ -174,6 +174,8 @@ export type SourceStatus = 'ok' | 'falseticker' | 'error';
 export interface SourceReport {
   kind: SourceMeasurement['kind'];
   address: string;
+  /** An NTS source: its replies authenticate (auth-policy.ts). */
+  authenticated: boolean;
   status: SourceStatus;
   offset_ms: number | null;
   delay_ms: number | null;
@@ -199,6 +201,7 @@ export function sourceReports(c: Combination): SourceReport[] {
       return {
         kind: m.kind,
         address: m.address,
+        authenticated: m.kind === 'nts',
         status: 'error',
         offset_ms: null,
         delay_ms: null,
@@ -211,6 +214,7 @@ export function sourceReports(c: Combination): SourceReport[] {
     return {
       kind: m.kind,
       address: m.address,
+      authenticated: m.kind === 'nts',
       status,
       offset_ms: roundMs(m.offsetMs),
       delay_ms: roundMs(m.delayMs),

@@ -5,6 +5,7 @@ import type { ConfigContribution } from '../capability.js';
 import type { ConfigOf, KeySpecs, RelationProblem } from '../config/key-spec.js';
 import { httpsURL, int, ntpServer, optionalAbsolutePath, type CoreConfig } from '../config/schema.js';
 import * as z from 'zod/mini';
+import { timeSourcePolicies } from './auth-policy.js';
 import { defaultThresholds } from './levels.js';
 import type { TimeSourcesOptions } from './measure.js';
 import { defaultRemediationCommand, serverPlaceholder, untrustedProgram } from './remediation.js';
@@ -53,6 +54,18 @@ export const clockKeys = {
     meaning: "pause between one server's samples; rate-limited servers answer tight bursts with Kiss-o'-Death RATE",
     default: () => 2000,
   },
+  NTSServers: {
+    schema: z.array(ntpServer).check(z.maxLength(16)),
+    expected: 'an array of at most 16 "host" or "host:port" strings (the NTS-KE port, default 4460)',
+    meaning: "NTS servers (RFC 8915): authenticated NTP, the chain checked like HTTPSTimeCAFile's",
+    default: () => [],
+  },
+  TimeSourcePolicy: {
+    schema: z.enum(['', ...timeSourcePolicies]),
+    expected: 'require, prefer, mix, ignore, or empty (prefer when NTSServers is set, else ignore)',
+    meaning: "how authenticated (NTS) and unauthenticated sources combine, like chrony's authselectmode",
+    default: () => '',
+  },
   HTTPSTimeURLs: {
     schema: z.array(httpsURL).check(z.maxLength(16)),
     expected: 'an array of at most 16 https URLs',
@@ -62,7 +75,7 @@ export const clockKeys = {
   HTTPSTimeCAFile: {
     schema: optionalAbsolutePath,
     expected: 'an absolute path to a PEM file, or empty',
-    meaning: 'extra CA certificates for the HTTPS time sources',
+    meaning: 'extra CA certificates for the HTTPS time sources and the NTS-KE servers',
     default: () => '',
   },
   RemediationCommand: {
@@ -100,6 +113,8 @@ export const rebuilds = {
     'NTPSampleSpacingMilliseconds',
     'HTTPSTimeURLs',
     'HTTPSTimeCAFile',
+    'NTSServers',
+    'TimeSourcePolicy',
   ],
   guardrail: ['Mode', 'WarnThresholdSeconds', 'EnforceThresholdSeconds', 'RemediationCommand', 'StateDirectory'],
   schedule: ['MeasureIntervalSeconds'],
@@ -128,6 +143,8 @@ export function sourceOptions(config: ClockConfig): TimeSourcesOptions {
   return {
     ntp: config.NTPServers,
     https: config.HTTPSTimeURLs,
+    nts: config.NTSServers,
+    policy: config.TimeSourcePolicy,
     caFile: config.HTTPSTimeCAFile || undefined,
     samples: config.NTPSamplesPerServer,
     timeoutMs: config.NTPTimeoutMilliseconds,
@@ -143,5 +160,7 @@ export function thresholdOptions(config: ClockConfig): { warnSeconds: number; en
 export function measureRoundMs(config: ClockConfig): number {
   const ntp = config.NTPSamplesPerServer * (config.NTPSampleSpacingMilliseconds + config.NTPTimeoutMilliseconds);
   const httpsTimeoutMs = 5000;
-  return Math.max(ntp, config.HTTPSTimeURLs.length > 0 ? httpsTimeoutMs : 0);
+  // NTS: up to two NTS-KE handshakes (5 s each) besides its NTP requests.
+  const nts = config.NTSServers.length > 0 ? ntp + 2 * 5000 : 0;
+  return Math.max(ntp, nts, config.HTTPSTimeURLs.length > 0 ? httpsTimeoutMs : 0);
 }

@@ -9,6 +9,7 @@ import type { ComplianceStatus } from './compliance.js';
 import { atLeast, initialMachine, step, type MachineState } from './guardrail-machine.js';
 import { buildSnapshot, type GuardrailSnapshot } from './guardrail-snapshot.js';
 import { guardrailStore, machineOf, persisted, type PersistedGuardrail } from './guardrail-store.js';
+import type { PolicyCombination } from './auth-policy.js';
 import { agreeingNtpHost, direction, expandCommand, formatSkew } from './hint.js';
 import { defaultThresholds, type GuardrailLevel, type GuardrailThresholds } from './levels.js';
 import {
@@ -183,6 +184,14 @@ export class ClockGuardrail {
     // confident implies ≥ 2 agreeing sources and a majority; checked again because this is the
     // one place that changes the machine.
     if (!c.confident || c.agreeing.length < 2) return;
+    // TimeSourcePolicy (auth-policy.ts): require/prefer need an authenticated majority.
+    if ((c as Partial<PolicyCombination>).remediable === false) {
+      this.logger.warn(
+        `clock remediation skipped: TimeSourcePolicy ${(c as PolicyCombination).policy} needs an authenticated majority and the estimate has none`,
+        { code: 'no_authenticated_majority' satisfies RemediationSkipCode },
+      );
+      return;
+    }
     const lastAt = this.lastRemediation?.at_ms ?? null;
     if (!remediationAllowed(lastAt, nowMs, this.remediationIntervalMs)) {
       this.logger.debug('clock remediation skipped: rate limited', {

@@ -48,7 +48,17 @@ export const clock: Capability = {
           multiple: true,
           description: 'an HTTPS time source (repeatable; default: the configured ones)',
         },
-        { name: 'ca', value: '<file>', description: 'extra CA certificates (PEM) for the HTTPS sources' },
+        {
+          name: 'nts',
+          value: '<host[:port]>',
+          multiple: true,
+          description: 'an NTS server (NTS-KE port, default 4460; repeatable)',
+        },
+        {
+          name: 'ca',
+          value: '<file>',
+          description: 'extra CA certificates (PEM) for HTTPS and NTS-KE servers',
+        },
         { name: 'samples', value: '<n>', integer: { min: 1, max: 16 }, description: 'NTP samples per server' },
         {
           name: 'timeout',

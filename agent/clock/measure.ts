@@ -3,11 +3,13 @@
 // (Kiss-o'-Death RATE back-off, DENY/RSTR retirement) is remembered between rounds.
 import { lookup } from 'node:dns/promises';
 import net from 'node:net';
-import { combine, type ClockMeasurement } from './combine.js';
+import { combineWithPolicy, effectivePolicy, type TimeSourcePolicy } from './auth-policy.js';
+import type { ClockMeasurement } from './combine.js';
 import { HttpsTimeSource, httpsPeer, type PeerAddress, type VerifyChain } from './https-time.js';
 import { canonicalAddress, NtpSource, parseServerAddress } from './ntp-source.js';
+import { NtsSource, parseNtsServerAddress } from './nts-source.js';
 import type { NtpSampleCode, SourceFailureCode } from './codes.js';
-import type { SourceMeasurement } from './types.js';
+import type { SourceKind, SourceMeasurement } from './types.js';
 import { serverTimeChainVerifier } from '../trust/verify-chain.js';
 
 export interface TimeSourcesOptions {
@@ -15,7 +17,11 @@ export interface TimeSourcesOptions {
   ntp: readonly string[];
   /** https URLs. */
   https: readonly string[];
-  /** PEM file of extra CA certificates for the HTTPS sources. */
+  /** NTS servers (RFC 8915): "host", "host:port" (the NTS-KE port, default 4460) or "[v6]:port". */
+  nts?: readonly string[];
+  /** How authenticated and unauthenticated sources combine; default: prefer with NTS sources, else ignore. */
+  policy?: TimeSourcePolicy | '';
+  /** PEM file of extra CA certificates for the HTTPS sources and the NTS-KE servers. */
   caFile?: string;
   /** NTP samples per server (default 4). */
   samples?: number;
@@ -39,7 +45,7 @@ interface Peer {
 }
 
 interface Source {
-  kind: 'ntp' | 'https';
+  kind: SourceKind;
   address: string;
   /** Resolves the peer for this round; null when there is none to resolve (the round reports why). */
   peer(): Promise<Peer | null>;
@@ -48,7 +54,7 @@ interface Source {
 }
 
 /** A source whose configuration entry is unusable: it reports the problem each round. */
-function brokenSource(kind: 'ntp' | 'https', address: string, code: SourceFailureCode, error: string): Source {
+function brokenSource(kind: SourceKind, address: string, code: SourceFailureCode, error: string): Source {
   return {
     kind,
     address,
@@ -59,6 +65,7 @@ function brokenSource(kind: 'ntp' | 'https', address: string, code: SourceFailur
 
 export class TimeSources {
   private readonly sources: Source[];
+  readonly policy: TimeSourcePolicy;
 
   constructor(options: TimeSourcesOptions) {
     const ntp = options.ntp.map((text): Source => {
@@ -100,7 +107,40 @@ export class TimeSources {
         measure: (peer) => source.measure(peer?.addresses),
       };
     });
-    this.sources = [...ntp, ...https];
+    const verifyChain = options.verifyChain ?? serverTimeChainVerifier({ caFile: options.caFile });
+    const nts = (options.nts ?? []).map((text): Source => {
+      let parsed: { host: string; port: number };
+      try {
+        parsed = parseNtsServerAddress(text);
+      } catch (err) {
+        return brokenSource('nts', text, 'address_invalid', (err as Error).message);
+      }
+      try {
+        const source = new NtsSource({
+          ...parsed,
+          samples: options.samples,
+          timeoutMs: options.timeoutMs,
+          sampleSpacingMs: options.sampleSpacingMs,
+          verifyChain,
+          caFile: options.caFile,
+        });
+        return {
+          kind: 'nts',
+          address: source.address,
+          // De-duplicated by the NTP server it measures (NTS-KE names it): the same server as a
+          // plain NTP entry is one source.
+          peer: async () => {
+            const target = await source.prepare();
+            return target && { addresses: [{ address: target.address, family: target.family }], port: target.port };
+          },
+          measure: () => source.measure(),
+        };
+      } catch (err) {
+        return brokenSource('nts', text, 'options_invalid', (err as Error).message);
+      }
+    });
+    this.sources = [...nts, ...ntp, ...https];
+    this.policy = effectivePolicy(options.policy, options.nts?.length ?? 0);
   }
 
   get addresses(): string[] {
@@ -140,7 +180,7 @@ export class TimeSources {
         });
       }),
     );
-    return { measuredAtMs: Date.now(), combination: combine(results) };
+    return { measuredAtMs: Date.now(), combination: combineWithPolicy(results, this.policy) };
   }
 }
 

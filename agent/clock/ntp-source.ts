@@ -449,18 +449,18 @@ export function parseServerAddress(text: string): { host: string; port: number }
 }
 
 /** "host:port", with IPv6 literals in brackets so that the text parses back. */
-function formatAddress(host: string, port: number): string {
+export function formatAddress(host: string, port: number): string {
   return net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-async function resolve(host: string): Promise<{ address: string; family: 4 | 6 }> {
+export async function resolve(host: string): Promise<{ address: string; family: 4 | 6 }> {
   const literal = net.isIP(host);
   if (literal === 4 || literal === 6) return { address: host, family: literal };
   const found = await lookup(host);
   return { address: found.address, family: found.family === 6 ? 6 : 4 };
 }
 
-function sameAddress(a: string, b: string): boolean {
+export function sameAddress(a: string, b: string): boolean {
   return canonicalAddress(a) === canonicalAddress(b);
 }
 

@@ -18,6 +18,8 @@ export interface ClockEstimate {
   confident: boolean;
   state: GuardrailSnapshot['state'];
   agreeing_sources: number;
+  /** How many of the agreeing sources are authenticated (NTS). */
+  authenticated_sources: number;
   /** Wall clock when measured (Unix ms). */
   at_ms: number | null;
 }
@@ -36,8 +38,14 @@ export function estimateOf(snapshot: GuardrailSnapshot): ClockEstimate {
     confident: snapshot.confident,
     state: snapshot.state,
     agreeing_sources: snapshot.agreeing_sources,
+    authenticated_sources: authenticatedAgreeing(snapshot),
     at_ms: snapshot.measured_at_ms,
   };
+}
+
+/** Agreeing sources whose replies authenticate (NTS). */
+export function authenticatedAgreeing(snapshot: Pick<GuardrailSnapshot, 'sources'>): number {
+  return snapshot.sources.filter((s) => s.authenticated && s.status === 'ok').length;
 }
 
 const kernelStateNames = ['TIME_OK', 'TIME_INS', 'TIME_DEL', 'TIME_OOP', 'TIME_WAIT', 'TIME_ERROR'];
@@ -106,6 +114,7 @@ export function attachClockGuardrail(daemon: Daemon): void {
           to: snapshot.state,
           offset_ms: snapshot.offset_ms,
           agreeing_sources: snapshot.agreeing_sources,
+          authenticated_sources: authenticatedAgreeing(snapshot),
           total_sources: snapshot.total_sources,
         },
       });

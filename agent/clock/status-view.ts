@@ -6,6 +6,7 @@ import { describeOffset } from './wording.js';
 interface SourceRow {
   kind?: string;
   address?: string;
+  authenticated?: boolean;
   status?: string;
   offset_ms?: number | null;
   delay_ms?: number | null;
@@ -18,6 +19,7 @@ export { describeOffset };
 function sourceLine(s: SourceRow): string {
   if (s.status === 'error') return `error: ${s.error ?? 'no answer'}`;
   const parts = [s.status ?? '?'];
+  if (s.authenticated) parts.push('authenticated');
   if (typeof s.offset_ms === 'number') parts.push(describeOffset(s.offset_ms));
   if (typeof s.delay_ms === 'number') parts.push(`delay ${s.delay_ms.toFixed(1)} ms`);
   if (typeof s.stratum === 'number') parts.push(`stratum ${s.stratum}`);

@@ -11,12 +11,15 @@ export async function run({ flags }: CommandInput): Promise<number> {
     json: flags.json === true,
     ntp: (flags.ntp as string[] | undefined) ?? [],
     https: (flags.https as string[] | undefined) ?? [],
+    nts: (flags.nts as string[] | undefined) ?? [],
     ca: (flags.ca as string | undefined) ?? configured.caFile,
     samples: (flags.samples as number | undefined) ?? configured.samples,
     timeout: (flags.timeout as number | undefined) ?? configured.timeoutMs,
     sampleSpacingMs: (flags.spacing as number | undefined) ?? configured.sampleSpacingMs,
     configuredNtp: [...configured.ntp],
     configuredHttps: [...configured.https],
+    configuredNts: [...(configured.nts ?? [])],
+    policy: configured.policy,
     thresholds: thresholdOptions(config),
   });
 }

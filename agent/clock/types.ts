@@ -4,7 +4,8 @@ import type { GuardrailState, SourceFailureCode } from './codes.js';
 
 export type { GuardrailState };
 
-export type SourceKind = 'ntp' | 'https';
+/** `nts`: NTP authenticated by NTS (RFC 8915), the kind that is `authenticated` (auth-policy.ts). */
+export type SourceKind = 'ntp' | 'https' | 'nts';
 
 /** One time source's result for one measurement round. */
 export type SourceMeasurement = SourceSample | SourceFailure;

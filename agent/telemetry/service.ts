@@ -252,6 +252,7 @@ export async function attachTelemetry(daemon: Daemon): Promise<void> {
       clock_uncertainty_ms: estimate?.uncertainty_ms ?? null,
       clock_confident: estimate?.confident ?? null,
       clock_agreeing_sources: estimate?.agreeing_sources ?? null,
+      clock_authenticated_sources: estimate?.authenticated_sources ?? null,
       clock_measured_at_ms: estimate?.at_ms ?? null,
       compliance_state: complianceState,
       compliant: compliance ? compliance.state !== 'non_compliant' : null,

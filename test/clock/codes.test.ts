@@ -83,6 +83,8 @@ test('sourceFailureCodes is the union of the source lists, once each', (t) => {
     ...ntpSampleCodes,
     ...ntpSourceCodes,
     ...httpsCodes,
+    ...codeLists.ntsKeCodes,
+    ...codeLists.ntsReplyCodes,
     ...codeLists.sourceConfigCodes,
     ...codeLists.combineCodes,
   ]);

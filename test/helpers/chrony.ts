@@ -15,7 +15,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { libfaketimePath } from './system.js';
@@ -25,7 +26,23 @@ export interface RunningChrony {
   port: number;
   /** chronyd's PID, for diagnostics. */
   pid: number;
+  /** The NTS-KE port when started with `nts`, else null. */
+  ntsPort: number | null;
   stop(): Promise<void>;
+  /**
+   * Stops chronyd and starts it again on the same ports. `newKeys`: its NTS server keys are
+   * thrown away first (else chronyd reloads them from its private ntsdumpdir), so the cookies
+   * it gave out before no longer open.
+   */
+  restart(options?: { newKeys?: boolean }): Promise<void>;
+}
+
+/** chronyd's NTS server (ntsserverkey / ntsservercert): a key and a PEM chain, leaf first. */
+export interface ChronyNts {
+  certFile: string;
+  keyFile: string;
+  /** `ntsntpserver`: the NTP server NTS-KE names (its Server Negotiation record), e.g. a relay's address. */
+  ntpServer?: string;
 }
 
 const chronydPath = existsSync('/usr/sbin/chronyd') ? '/usr/sbin/chronyd' : 'chronyd';
@@ -43,7 +60,7 @@ process.on('exit', () => {
   }
 });
 
-export async function startChrony(options: { skewSeconds: number }): Promise<RunningChrony> {
+export async function startChrony(options: { skewSeconds: number; nts?: ChronyNts }): Promise<RunningChrony> {
   const { skewSeconds } = options;
   if (!Number.isFinite(skewSeconds)) throw new RangeError(`skewSeconds must be a finite number, got ${skewSeconds}`);
   if (skewSeconds !== 0 && Math.abs(skewSeconds) <= 1) {
@@ -60,8 +77,9 @@ export async function startChrony(options: { skewSeconds: number }): Promise<Run
   let lastError: Error | undefined;
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freeUdpPort();
+    const ntsPort = options.nts ? await freeTcpPort() : null;
     try {
-      return await launch(port, skewSeconds, faketimeLibrary);
+      return await launch(port, skewSeconds, faketimeLibrary, options.nts && { ...options.nts, port: ntsPort! });
     } catch (error) {
       // Most likely another process took the port between our probe and chronyd's bind.
       lastError = error as Error;
@@ -70,9 +88,15 @@ export async function startChrony(options: { skewSeconds: number }): Promise<Run
   throw lastError ?? new Error('chronyd did not start');
 }
 
-async function launch(port: number, skewSeconds: number, faketimeLibrary: string | undefined): Promise<RunningChrony> {
+async function launch(
+  port: number,
+  skewSeconds: number,
+  faketimeLibrary: string | undefined,
+  nts: (ChronyNts & { port: number }) | undefined,
+): Promise<RunningChrony> {
   const dir = await mkdtemp(path.join(tmpdir(), 'trustguard-chrony-'));
   const conf = path.join(dir, 'chrony.conf');
+  const ntsDumpDir = path.join(dir, 'nts');
   await writeFile(
     conf,
     [
@@ -83,10 +107,23 @@ async function launch(port: number, skewSeconds: number, faketimeLibrary: string
       'cmdport 0',
       'bindcmdaddress /',
       `pidfile ${path.join(dir, 'chronyd.pid')}`,
-      // No driftfile, no dumpdir, no logdir: nothing written outside the temp dir.
+      // NTS server: key and chain made by openssl; NTS-KE in chronyd's own process (no helper
+      // processes to leave behind); its server keys kept in a private dump directory.
+      ...(nts
+        ? [
+            `ntsserverkey ${nts.keyFile}`,
+            `ntsservercert ${nts.certFile}`,
+            `ntsport ${nts.port}`,
+            'ntsprocesses 0',
+            ...(nts.ntpServer ? [`ntsntpserver ${nts.ntpServer}`] : []),
+            `ntsdumpdir ${ntsDumpDir}`,
+          ]
+        : []),
+      // No driftfile, no logdir: nothing written outside the temp dir.
       '',
     ].join('\n'),
   );
+  if (nts) await mkdir(ntsDumpDir, { mode: 0o700 });
 
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.LD_PRELOAD;
@@ -98,6 +135,41 @@ async function launch(port: number, skewSeconds: number, faketimeLibrary: string
     env.FAKETIME_DONT_FAKE_MONOTONIC = '1';
   }
 
+  let current = await spawnChronyd(conf, env, port, nts?.port ?? null);
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (!stopped) {
+      stopped = true;
+      await current.kill();
+      await rm(dir, { recursive: true, force: true });
+    }
+  };
+  const restart = async (options: { newKeys?: boolean } = {}): Promise<void> => {
+    await current.kill();
+    if (options.newKeys && nts) {
+      await rm(ntsDumpDir, { recursive: true, force: true });
+      await mkdir(ntsDumpDir, { mode: 0o700 });
+    }
+    current = await spawnChronyd(conf, env, port, nts?.port ?? null);
+  };
+  return {
+    host,
+    port,
+    get pid() {
+      return current.pid;
+    },
+    ntsPort: nts?.port ?? null,
+    stop,
+    restart,
+  };
+}
+
+async function spawnChronyd(
+  conf: string,
+  env: NodeJS.ProcessEnv,
+  port: number,
+  ntsPort: number | null,
+): Promise<{ pid: number; kill(): Promise<void> }> {
   const child = spawn(chronydPath, ['-f', conf, '-d', '-x', '-u', 'root'], {
     env,
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -118,32 +190,61 @@ async function launch(port: number, skewSeconds: number, faketimeLibrary: string
   });
   exited.then(() => running.delete(child));
 
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (!stopped) {
-      stopped = true;
-      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-        process.kill(child.pid, 'SIGTERM');
-        const killer = setTimeout(() => {
-          if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-        }, 3000);
-        await exited;
-        clearTimeout(killer);
-      }
-      await rm(dir, { recursive: true, force: true });
+  const kill = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+      process.kill(child.pid, 'SIGTERM');
+      const killer = setTimeout(() => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      }, 3000);
+      await exited;
+      clearTimeout(killer);
     }
   };
 
   try {
-    await waitUntilServing(
-      port,
-      () => spawnError ?? (child.exitCode !== null || child.signalCode !== null ? new Error('exited') : undefined),
-    );
+    const failed = () =>
+      spawnError ?? (child.exitCode !== null || child.signalCode !== null ? new Error('exited') : undefined);
+    await waitUntilServing(port, failed);
+    if (ntsPort !== null) await waitUntilListening(ntsPort, failed);
   } catch (error) {
-    await stop();
-    throw new Error(`chronyd did not serve NTP on ${host}:${port}: ${(error as Error).message}\n${log.trim()}`);
+    await kill();
+    throw new Error(`chronyd did not serve on ${host}:${port}: ${(error as Error).message}\n${log.trim()}`);
   }
-  return { host, port, pid: child.pid!, stop };
+  return { pid: child.pid!, kill };
+}
+
+/** Asks the kernel for a free TCP port (for NTS-KE). */
+function freeTcpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Connects to the TCP port every 25 ms until it accepts. Gives up after 10 s (startup). */
+function waitUntilListening(port: number, failed: () => Error | undefined): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  return new Promise((resolve, reject) => {
+    const attempt = (): void => {
+      const error = failed();
+      if (error) return reject(error);
+      if (Date.now() > deadline) return reject(new Error(`NTS-KE port ${port} not listening within 10 s`));
+      const socket = net.connect(port, host);
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve();
+      });
+      socket.once('error', () => {
+        socket.destroy();
+        setTimeout(attempt, 25);
+      });
+    };
+    attempt();
+  });
 }
 
 /** Asks the kernel for a free UDP port. Another process may take it before chronyd binds; the caller retries. */
