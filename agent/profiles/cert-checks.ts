@@ -289,12 +289,10 @@ export async function chainChecks(
     for (const url of [...crlUrls, ...caIssuerUrls(x)].slice(0, 8)) {
       if (!/^https?:\/\//i.test(url)) continue;
       probes.push(
-        oncePerRun(
-          options,
-          `GET ${url}`,
-          () => probeUrl(url, options.timeoutMs, options.allowLocal),
-          { ok: false, error: overBudget } as const,
-        ).then((r) => {
+        oncePerRun(options, `GET ${url}`, () => probeUrl(url, options.timeoutMs, options.allowLocal), {
+          ok: false,
+          error: overBudget,
+        } as const).then((r) => {
           if (!r.ok)
             issues.push({ code: 'url_unreachable', message: `${url.slice(0, 200)} does not answer (${r.error})` });
         }),

@@ -55,7 +55,9 @@ export function formatHuman(report: DoctorReport, style: Style): string {
       : null;
     if (what) lines.push(`  ${what}; ${file.payloads.filter((p) => p.key_path !== '').length} payload(s)`);
     if (file.signer)
-      lines.push(...wrap(`signer: ${printable(file.signer.subject)} (until ${file.signer.not_after.slice(0, 10)})`, '  '));
+      lines.push(
+        ...wrap(`signer: ${printable(file.signer.subject)} (until ${file.signer.not_after.slice(0, 10)})`, '  '),
+      );
     for (const [category, status] of Object.entries(file.checks) as Array<[Category, string]>) {
       if (status === 'not_applicable') continue;
       const mark = status === 'pass' ? paint(style, 'green', '✓') : status === 'fail' ? paint(style, 'red', '✗') : '-';

@@ -70,7 +70,6 @@ export function isLocalAddress(address: string): boolean {
   return localAddresses.check(ip, family);
 }
 
-
 function refusedAddress(host: string, address: string, allowedBy = 'TrustOCSPAllowLocal is off'): string {
   return `${host} is ${address === host ? 'a' : `${address}, a`} loopback, link-local or unspecified address (${allowedBy})`;
 }
