@@ -13,3 +13,12 @@ export function boundText(text: string, max: number = maxOutsideText): string {
   if (last >= 0xd800 && last <= 0xdbff) end--;
   return `${text.slice(0, end)}…`;
 }
+
+/**
+ * `text` safe to print on a terminal: every control character (C0, DEL and C1, where ESC and
+ * CSI start the sequences that retitle, recolour or clear a terminal) and every bidirectional
+ * override or isolate (which reorder what is shown) becomes "?".
+ */
+export function printable(text: string): string {
+  return text.replace(/[\p{Cc}\u202a-\u202e\u2066-\u2069]/gu, '?');
+}

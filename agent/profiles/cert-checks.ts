@@ -11,7 +11,7 @@ import https from 'node:https';
 import { evaluateTrust, type EvaluatedCertificate, type TrustEvaluation } from '../../native/trust.js';
 import { parseCertificates, caFileLimits } from '../trust/certificates.js';
 import { diagnoseEvaluation, errorClass } from '../trust/diagnosis.js';
-import { fetchOcsp, isLocalAddress, ocspRequest } from '../trust/ocsp.js';
+import { fetchOcsp, guardedLookup, isLocalAddress, ocspRequest } from '../trust/ocsp.js';
 import { certificatesOnly, decodeOid } from './cms.js';
 import type { FindingCode, Severity } from './codes.js';
 
@@ -35,6 +35,28 @@ export interface CertificateOptions {
 }
 
 const DAY_MS = 86_400_000;
+
+/**
+ * The network requests of one run (one options object): a URL is asked once however many
+ * certificates name it, and at most `maxRequests` distinct requests are made, so that a 1 MB
+ * profile of a thousand certificates naming four URLs each cannot make agentctl (often root)
+ * open thousands of connections at once to whatever host the profile names.
+ */
+export const probeLimits = { maxRequests: 32 };
+const runRequests = new WeakMap<object, Map<string, Promise<unknown>>>();
+
+function oncePerRun<T>(options: object, key: string, ask: () => Promise<T>, refused: T): Promise<T> {
+  let asked = runRequests.get(options);
+  if (!asked) runRequests.set(options, (asked = new Map()));
+  const prior = asked.get(key);
+  if (prior) return prior as Promise<T>;
+  if (asked.size >= probeLimits.maxRequests) return Promise.resolve(refused);
+  const pending = ask();
+  asked.set(key, pending);
+  return pending;
+}
+
+const overBudget = `not asked: more than ${probeLimits.maxRequests} network requests in one run`;
 
 const sha1Signatures = new Set(['1.2.840.113549.1.1.5', '1.2.840.10045.4.1', '1.2.840.10040.4.3', '1.3.14.3.2.29']);
 
@@ -190,13 +212,17 @@ export function probeUrl(
       req.destroy();
       resolve(r);
     };
-    const req = (parsed.protocol === 'https:' ? https : http).get(parsed, { agent: false }, (res) => {
+    // A name that resolves to this machine is refused at connect time, as for OCSP.
+    const lookup = guardedLookup(allowLocal, '--allow-local-urls is off');
+    const req = (parsed.protocol === 'https:' ? https : http).get(parsed, { agent: false, lookup }, (res) => {
       res.resume();
       const status = res.statusCode ?? 0;
       finish(status >= 200 && status < 300 ? { ok: true } : { ok: false, error: `HTTP ${status}` });
     });
     const timer = setTimeout(() => finish({ ok: false, error: `no answer within ${timeoutMs} ms` }), timeoutMs);
-    req.on('error', (e: NodeJS.ErrnoException) => finish({ ok: false, error: e.code ?? e.message }));
+    req.on('error', (e: NodeJS.ErrnoException) =>
+      finish({ ok: false, error: e.code === 'ERR_LOCAL_ADDRESS' ? e.message : (e.code ?? e.message) }),
+    );
   });
 }
 
@@ -270,7 +296,10 @@ export async function chainChecks(
     for (const url of [...crlUrls, ...caIssuerUrls(x)].slice(0, 8)) {
       if (!/^https?:\/\//i.test(url)) continue;
       probes.push(
-        probeUrl(url, options.timeoutMs, options.allowLocal).then((r) => {
+        oncePerRun(options, `GET ${url}`, () => probeUrl(url, options.timeoutMs, options.allowLocal), {
+          ok: false,
+          error: overBudget,
+        } as const).then((r) => {
           if (!r.ok)
             issues.push({ code: 'url_unreachable', message: `${url.slice(0, 200)} does not answer (${r.error})` });
         }),
@@ -287,9 +316,13 @@ export async function chainChecks(
       });
     } else {
       const url = ocspUrls[0]!;
-      const fetched = await fetchOcsp(url, ocspRequest(der, issuer), options.timeoutMs, {
-        allowLocal: options.allowLocal ?? false,
-      });
+      const request = ocspRequest(der, issuer);
+      const fetched = await oncePerRun(
+        options,
+        `POST ${url} ${request.toString('base64')}`,
+        () => fetchOcsp(url, request, options.timeoutMs, { allowLocal: options.allowLocal ?? false }),
+        { ok: false, url, code: 'responder_unreachable', message: overBudget } as const,
+      );
       if (!fetched.ok) {
         issues.push({
           code: 'revocation_unknown',
@@ -351,6 +384,8 @@ export function fetchScepCaCertificates(
   if (refused) return Promise.resolve(refused);
   parsed.searchParams.set('operation', 'GetCACert');
   parsed.searchParams.set('message', name ?? 'CA');
+  // A name that resolves to this machine is refused at connect time, as for OCSP.
+  const lookup = guardedLookup(allowLocal, '--allow-local-urls is off');
   return new Promise((resolve) => {
     let done = false;
     const finish = (r: { ok: true; certificates: Buffer[] } | { ok: false; error: string }) => {
@@ -360,7 +395,7 @@ export function fetchScepCaCertificates(
       req.destroy();
       resolve(r);
     };
-    const req = (parsed.protocol === 'https:' ? https : http).get(parsed, { agent: false }, (res) => {
+    const req = (parsed.protocol === 'https:' ? https : http).get(parsed, { agent: false, lookup }, (res) => {
       const status = res.statusCode ?? 0;
       if (status < 200 || status >= 300) return finish({ ok: false, error: `HTTP ${status}` });
       const chunks: Buffer[] = [];

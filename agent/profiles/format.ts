@@ -3,6 +3,7 @@
 // SARIF 2.1.0 (rule id = code, location = file and line: GitHub code scanning shows the findings
 // on the profile's lines).
 import path from 'node:path';
+import { printable } from '../bounded-text.js';
 import { paint, type Style } from '../cli/format.js';
 import { findingCodes, type Category, type Finding } from './codes.js';
 import type { DoctorReport } from './doctor.js';
@@ -33,7 +34,7 @@ function wrap(text: string, indent: string, width = 80): string[] {
 
 function where(f: Finding): string {
   const parts = [
-    f.key_path,
+    f.key_path === null ? null : printable(f.key_path),
     f.line !== null ? `line ${f.line}${f.column !== null ? `:${f.column}` : ''}` : null,
   ].filter(Boolean);
   return parts.length ? ` (${parts.join(', ')})` : '';
@@ -42,7 +43,7 @@ function where(f: Finding): string {
 export function formatHuman(report: DoctorReport, style: Style): string {
   const lines: string[] = [];
   for (const file of report.files) {
-    lines.push(paint(style, 'bold', file.file));
+    lines.push(paint(style, 'bold', printable(file.file)));
     const what = file.parsed
       ? [
           file.kind,
@@ -54,7 +55,9 @@ export function formatHuman(report: DoctorReport, style: Style): string {
       : null;
     if (what) lines.push(`  ${what}; ${file.payloads.filter((p) => p.key_path !== '').length} payload(s)`);
     if (file.signer)
-      lines.push(...wrap(`signer: ${file.signer.subject} (until ${file.signer.not_after.slice(0, 10)})`, '  '));
+      lines.push(
+        ...wrap(`signer: ${printable(file.signer.subject)} (until ${file.signer.not_after.slice(0, 10)})`, '  '),
+      );
     for (const [category, status] of Object.entries(file.checks) as Array<[Category, string]>) {
       if (status === 'not_applicable') continue;
       const mark = status === 'pass' ? paint(style, 'green', '✓') : status === 'fail' ? paint(style, 'red', '✗') : '-';
@@ -67,7 +70,7 @@ export function formatHuman(report: DoctorReport, style: Style): string {
       groups.set(key, [...(groups.get(key) ?? []), f]);
     }
     for (const [group, findings] of groups) {
-      lines.push(group ? `  payload ${group}` : '  file');
+      lines.push(group ? `  payload ${printable(group)}` : '  file');
       for (const f of findings) {
         const mark =
           f.severity === 'error'
@@ -75,7 +78,7 @@ export function formatHuman(report: DoctorReport, style: Style): string {
             : f.severity === 'warning'
               ? paint(style, 'yellow', '!')
               : 'i';
-        lines.push(...wrap(`${mark} ${f.code}: ${f.message}${where(f)}`, '    '));
+        lines.push(...wrap(`${mark} ${f.code}: ${printable(f.message)}${where(f)}`, '    '));
         if (f.severity !== 'note' && f.fix) lines.push(...wrap(`fix: ${f.fix}`, '        '));
       }
     }

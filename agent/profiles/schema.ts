@@ -7,8 +7,10 @@
 //
 // Quirks: what macOS accepts although the schema says otherwise. Each is a note, never a
 // warning, and each is a row of the table in docs/profiles.md ("Quirks").
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
+import vm from 'node:vm';
+import { FileTooLargeError, readBounded } from '../fs-safety.js';
 import type { FindingCode } from './codes.js';
 import { isDict, joinPath, lineOf, type Dict, type Payload, type ProfileDocument } from './reader.js';
 
@@ -80,11 +82,12 @@ function parseSchemaFile(parse: YamlParse, name: string, text: string): PayloadS
   }
   if (!isDict(doc) || !isDict(doc.payload) || !Array.isArray(doc.payloadkeys)) return null;
   const os = isDict(doc.payload.supportedOS) ? doc.payload.supportedOS : {};
+  // Every field of the type the checker reads (keySchemas): no schema file can make it throw.
   return {
     file: name,
     payloadType: String(doc.payload.payloadtype ?? ''),
-    macOS: isDict(os.macOS) ? (os.macOS as OsSupport) : null,
-    keys: doc.payloadkeys as KeySchema[],
+    macOS: osSupport(os.macOS),
+    keys: keySchemas(doc.payloadkeys, new WeakMap(), 0),
   };
 }
 
@@ -133,14 +136,20 @@ export async function loadSchemas(dir: string): Promise<SchemaSet> {
   const byType = new SchemaIndex(parse);
   let top: PayloadSchema | null = null;
   let common: PayloadSchema | null = null;
+  // The folder may be anyone's (a checkout in a home folder): its files are outside input. No
+  // link followed, no FIFO or device read (a FIFO would hang the read, /dev/zero never ends),
+  // each file at most 4 MB, at most 2,000 files (Apple's repository has a few hundred).
+  if (names.length > schemaLimits.files)
+    throw new SchemaLoadError(`${dir} holds ${names.length} YAML files; at most ${schemaLimits.files} are read`);
   for (const name of names.sort()) {
     let text: string;
     try {
-      text = readFileSync(path.join(folder, name), 'utf8');
+      const read = readSchemaFile(path.join(folder, name));
+      if (read === null) continue;
+      text = read;
     } catch (error) {
       throw new SchemaLoadError(`${name} cannot be read: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
     }
-    if (text.length > 4 * 1024 * 1024) continue;
     const type = name === 'TopLevel.yaml' || name === 'CommonPayloadKeys.yaml' ? null : quickPayloadType(text);
     if (type) {
       byType.add(type, name, text);
@@ -158,6 +167,111 @@ export async function loadSchemas(dir: string): Promise<SchemaSet> {
     );
   return { dir, top, common, byType };
 }
+
+export const schemaLimits = { files: 2000, fileBytes: 4 * 1024 * 1024, depth: 64, formatChars: 1000 };
+
+/** A schema file's text, or null when it is not a regular file of at most 4 MB (skipped). */
+function readSchemaFile(file: string): string | null {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // A link (ELOOP) is skipped like any file that is not the schema's; anything else is an error.
+    if (code === 'ELOOP') return null;
+    throw error;
+  }
+  try {
+    const info = fstatSync(fd);
+    if (!info.isFile()) return null;
+    return readBounded(fd, info, file, schemaLimits.fileBytes).toString('utf8');
+  } catch (error) {
+    if (error instanceof FileTooLargeError) return null;
+    throw error;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function osSupport(raw: unknown): OsSupport | null {
+  if (!isDict(raw)) return null;
+  const out: OsSupport = {};
+  for (const k of ['introduced', 'deprecated', 'removed'] as const) if (typeof raw[k] === 'string') out[k] = raw[k];
+  if (typeof raw.multiple === 'boolean') out.multiple = raw.multiple;
+  return out;
+}
+
+/**
+ * The key schemas of a YAML list, each field of the type the checker reads (anything else is
+ * dropped), so that no schema file can make the checker throw. Shared YAML nodes (anchors and
+ * aliases, even cyclic ones) are converted once.
+ */
+function keySchemas(raw: unknown, seen: WeakMap<object, KeySchema[]>, depth: number): KeySchema[] {
+  if (!Array.isArray(raw) || depth > schemaLimits.depth) return [];
+  const known = seen.get(raw);
+  if (known) return known;
+  const out: KeySchema[] = [];
+  seen.set(raw, out);
+  for (const item of raw) {
+    if (!isDict(item) || typeof item.key !== 'string') continue;
+    const spec: KeySchema = { key: item.key };
+    if (typeof item.type === 'string') spec.type = item.type;
+    else if (Array.isArray(item.type)) spec.type = item.type.filter((t): t is string => typeof t === 'string');
+    if (typeof item.presence === 'string') spec.presence = item.presence;
+    if (Array.isArray(item.rangelist)) spec.rangelist = item.rangelist;
+    if (isDict(item.range)) {
+      const { min, max } = item.range;
+      spec.range = {
+        ...(typeof min === 'number' ? { min } : {}),
+        ...(typeof max === 'number' ? { max } : {}),
+      };
+    }
+    if (typeof item.format === 'string' && item.format.length <= schemaLimits.formatChars) spec.format = item.format;
+    if (item.subkeys !== undefined) spec.subkeys = keySchemas(item.subkeys, seen, depth + 1);
+    const os = isDict(item.supportedOS) ? osSupport(item.supportedOS.macOS) : null;
+    if (os) spec.supportedOS = { macOS: os };
+    out.push(spec);
+  }
+  return out;
+}
+
+/**
+ * Whether `value` matches a schema's `format`. The pattern comes from the schema folder (outside
+ * input), so it may backtrack without end: each test has a deadline (vm's timeout interrupts
+ * the regular expression), a pattern that misses it is not used again, and after a few such
+ * patterns no format is checked any more. null: not checked.
+ */
+function formatMatches(format: string, value: string): boolean | null {
+  if (formatState.badPatterns.has(format) || formatState.timeouts >= formatLimits.patterns) return null;
+  let re = formatState.compiled.get(format);
+  if (re === undefined) {
+    try {
+      re = new RegExp(format);
+    } catch {
+      re = null;
+    }
+    if (formatState.compiled.size < 10_000) formatState.compiled.set(format, re);
+  }
+  if (re === null) return null;
+  try {
+    formatState.context.re = re;
+    formatState.context.value = value;
+    return formatState.script.runInContext(formatState.context, { timeout: formatLimits.testMs }) === true;
+  } catch {
+    formatState.badPatterns.add(format);
+    formatState.timeouts++;
+    return null;
+  }
+}
+
+export const formatLimits = { testMs: 50, patterns: 5 };
+const formatState = {
+  compiled: new Map<string, RegExp | null>(),
+  badPatterns: new Set<string>(),
+  timeouts: 0,
+  context: vm.createContext({ re: null as RegExp | null, value: '' }),
+  script: new vm.Script('re.test(value)'),
+};
 
 export interface SchemaIssue {
   code: FindingCode;
@@ -321,13 +435,7 @@ class Checker {
         );
     }
     if (typeof spec.format === 'string' && typeof value === 'string') {
-      let re: RegExp | null = null;
-      try {
-        re = new RegExp(spec.format);
-      } catch {
-        re = null;
-      }
-      if (re && !re.test(value))
+      if (formatMatches(spec.format, value) === false)
         this.add('value_format_mismatch', keyPath, line, `${show(value)} does not match ${spec.format}`);
     }
     if (Array.isArray(spec.subkeys) && spec.subkeys.length > 0) {

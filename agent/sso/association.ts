@@ -69,7 +69,29 @@ export function parseAssociationBody(answer: HttpAnswer): Parsed {
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value))
     return { ok: false, verdict: { code: 'aasa_invalid_json', detail: 'the JSON is not an object' } };
+  // 128 KB of "[" nests 130,000 deep: what compares or prints the file recurses, so a depth
+  // past any real file's is refused here (the host and the CDN are outside input).
+  if (nestedDeeperThan(value, maxJsonDepth))
+    return {
+      ok: false,
+      verdict: { code: 'aasa_invalid_json', detail: `the JSON is nested deeper than ${maxJsonDepth} levels` },
+    };
   return { ok: true, value: value as Record<string, unknown> };
+}
+
+/** Deeper than any association file: Apple's format nests five levels. */
+export const maxJsonDepth = 32;
+
+/** Whether a parsed JSON value nests deeper than `max`, walked without recursion. */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth >= max) return true;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 /** The authsrv apps of a parsed file, or null when it has no authsrv.apps array. */

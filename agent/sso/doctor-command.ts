@@ -1,5 +1,6 @@
 // `agentctl doctor sso`: exit 0 no error (warnings allowed), 2 a check failed, 1 could not run,
 // 64 usage.
+import { printable } from '../bounded-text.js';
 import type { CommandInput } from '../capability.js';
 import { styleFor } from '../cli/format.js';
 import { loadCommandConfig } from '../config/command-config.js';
@@ -67,9 +68,12 @@ export async function run({ args, flags }: CommandInput): Promise<number> {
     }
   }
   const trust = await trustSetup(anchors, { timeoutMs });
-  const report = await runSsoDoctor(files, { trust, cdnBase, issuer, timeoutMs });
+  const allowLocal = flags['allow-local-urls'] === true;
+  const report = await runSsoDoctor(files, { trust, cdnBase, issuer, timeoutMs, allowLocal });
   if (report.summary.payloads === 0 && report.payloads.length === 0) {
-    console.error(`agentctl doctor sso: no com.apple.extensiblesso payload in ${files.join(', ').slice(0, 200)}`);
+    console.error(
+      `agentctl doctor sso: no com.apple.extensiblesso payload in ${printable(files.join(', ').slice(0, 200))}`,
+    );
     return exitCodes.error;
   }
   const code = exitCodeOf(report);

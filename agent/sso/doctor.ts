@@ -90,6 +90,12 @@ export interface SsoDoctorOptions {
   commands?: MacCommands;
   /** false: the network checks (association, CDN, TLS, claims) are skipped (tests of the static part). */
   network?: boolean;
+  /**
+   * Ask a profile's hosts (its URLs, the issuer derived from them) on loopback, link-local or
+   * unspecified addresses too (--allow-local-urls; tests). The CDN base and --issuer are the
+   * administrator's own, and always asked.
+   */
+  allowLocal?: boolean;
 }
 
 const maxHosts = 16;
@@ -289,8 +295,8 @@ async function checkHost(
   const aasaUrl = new URL(`https://${host}/.well-known/apple-app-site-association`);
   const cdnUrl = new URL(`${options.cdnBase.replace(/\/+$/, '')}/${encodeURIComponent(hostname)}`);
   const [aasa, cdn] = await Promise.all([
-    timed(() => fetchAndJudge(aasaUrl, hostname, options)),
-    timed(() => fetchAndJudge(cdnUrl, cdnUrl.hostname.replace(/^\[|\]$/g, ''), options)),
+    timed(() => fetchAndJudge(aasaUrl, hostname, options, options.allowLocal ?? false)),
+    timed(() => fetchAndJudge(cdnUrl, cdnUrl.hostname.replace(/^\[|\]$/g, ''), options, true)),
   ]);
 
   // The association file on the host.
@@ -404,8 +410,9 @@ async function fetchAndJudge(
   url: URL,
   hostname: string,
   options: SsoDoctorOptions,
+  allowLocal: boolean,
 ): Promise<{ get: GetResult; chain: ChainVerdict }> {
-  const get = await httpsGet(url, { timeoutMs: options.timeoutMs, maxBytes: associationMaxBytes });
+  const get = await httpsGet(url, { timeoutMs: options.timeoutMs, maxBytes: associationMaxBytes, allowLocal });
   const chain: ChainVerdict =
     get.chain.length > 0
       ? await judgeChain(get.chain, hostname, options.trust)
@@ -635,7 +642,11 @@ async function claimAudit(settings: Dict, options: SsoDoctorOptions): Promise<Ch
   } catch {
     return result('claims', issuer, 'discovery_invalid', `${shown(issuer)} is not an https issuer`, 0);
   }
-  const { value: get, ms } = await timed(() => httpsGet(url, { timeoutMs: options.timeoutMs, maxBytes: 1024 * 1024 }));
+  // An issuer derived from the payload's URLs is outside input; --issuer is the administrator's.
+  const allowLocal = options.issuer !== null || (options.allowLocal ?? false);
+  const { value: get, ms } = await timed(() =>
+    httpsGet(url, { timeoutMs: options.timeoutMs, maxBytes: 1024 * 1024, allowLocal }),
+  );
   if (!get.ok) return result('claims', url.href, 'discovery_unreachable', get.message, ms);
   const chain = await judgeChain(get.chain, url.hostname.replace(/^\[|\]$/g, ''), options.trust);
   if (chain.kind === 'untrusted' || chain.kind === 'malformed')

@@ -1,5 +1,6 @@
 // The outputs of `agentctl doctor sso`: human (grouped by payload, problems first, ✓/✗/–, the
 // fix under each failure, every step's duration, 80 columns) and JSON (stable snake_case).
+import { printable } from '../bounded-text.js';
 import { paint, type Style } from '../cli/format.js';
 import type { CheckResult, SsoReport } from './doctor.js';
 
@@ -34,7 +35,7 @@ function mark(check: CheckResult, style: Style): string {
 export function formatHuman(report: SsoReport, style: Style): string {
   const lines: string[] = [];
   for (const p of report.payloads) {
-    lines.push(...wrap(paint(style, 'bold', `${p.file}: ${p.payload_identifier ?? 'file'}`), ''));
+    lines.push(...wrap(paint(style, 'bold', printable(`${p.file}: ${p.payload_identifier ?? 'file'}`)), ''));
     if (p.extension_identifier || p.hosts.length)
       lines.push(
         ...wrap(

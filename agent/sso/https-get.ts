@@ -5,6 +5,7 @@
 import https from 'node:https';
 import net from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { guardedLookup, isLocalAddress } from '../trust/ocsp.js';
 import type { HttpAnswer } from './association.js';
 
 export type GetResult =
@@ -25,8 +26,26 @@ function peerChain(socket: TLSSocket): Buffer[] {
 
 export function httpsGet(
   url: URL,
-  options: { timeoutMs: number; maxBytes: number; accept?: string },
+  options: {
+    timeoutMs: number;
+    maxBytes: number;
+    accept?: string;
+    /**
+     * false: a URL that comes from a profile (outside input) must not make agentctl, often run
+     * as root, reach this machine's own services: a loopback, link-local or unspecified address
+     * (literal, `localhost`, or a name resolving to one) is refused, as for OCSP.
+     */
+    allowLocal?: boolean;
+  },
 ): Promise<GetResult> {
+  const literal = url.hostname.replace(/^\[|\]$/g, '');
+  if (options.allowLocal === false && (isLocalAddress(literal) || /^localhost\.?$|\.localhost\.?$/i.test(literal)))
+    return Promise.resolve({
+      ok: false,
+      code: 'unreachable',
+      message: `${literal} is a loopback, link-local or unspecified address: not asked (--allow-local-urls)`,
+      chain: [],
+    });
   return new Promise((resolve) => {
     let chain: Buffer[] = [];
     let settled = false;
@@ -47,6 +66,7 @@ export function httpsGet(
         servername: net.isIP(host) ? undefined : host,
         rejectUnauthorized: false,
         agent: false,
+        lookup: guardedLookup(options.allowLocal !== false, '--allow-local-urls is off'),
         headers: { accept: options.accept ?? 'application/json', 'user-agent': 'TrustGuard-agentctl-doctor-sso' },
       },
       (response) => {
@@ -88,6 +108,8 @@ export function httpsGet(
         'EHOSTUNREACH',
         'EADDRNOTAVAIL',
       ];
+      if (errno === 'ERR_LOCAL_ADDRESS')
+        return finish({ ok: false, code: 'unreachable', message: `${error.message.slice(0, 200)}`, chain });
       const what = errno === 'ENOTFOUND' || errno === 'EAI_AGAIN' ? `cannot resolve ${host}` : error.message;
       finish({
         ok: false,

@@ -41,6 +41,11 @@ export const sso: Capability = {
           description: 'deadline of each network request and command (default 10)',
           integer: { min: 1, max: 120 },
         },
+        {
+          name: 'allow-local-urls',
+          description:
+            "also ask the profile's hosts (and the issuer derived from them) on loopback or link-local addresses",
+        },
         { name: 'config', value: '<file>', description: 'read SSOAssociationCDNURL from this file' },
       ],
       needsRoot: false,

@@ -49,38 +49,40 @@ export type OcspFailureCode = Extract<
 /** The longest responder URL asked (a real one is a few dozen characters). */
 export const maxResponderUrlChars = 1024;
 
+const localAddresses = (() => {
+  const block = new net.BlockList();
+  block.addSubnet('127.0.0.0', 8, 'ipv4');
+  block.addSubnet('0.0.0.0', 8, 'ipv4');
+  block.addSubnet('169.254.0.0', 16, 'ipv4');
+  block.addSubnet('::1', 128, 'ipv6');
+  block.addSubnet('::', 128, 'ipv6');
+  block.addSubnet('fe80::', 10, 'ipv6');
+  return block;
+})();
+
 /** Loopback, link-local or unspecified: an address a certificate must not make root POST to. */
 export function isLocalAddress(address: string): boolean {
-  let ip = address.toLowerCase();
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(ip);
-  if (mapped) ip = mapped[1]!;
-  if (net.isIPv4(ip)) {
-    const [a, b] = ip.split('.').map(Number) as [number, number];
-    return a === 127 || a === 0 || (a === 169 && b === 254);
-  }
-  if (net.isIPv6(ip)) {
-    const block = new net.BlockList();
-    block.addSubnet('::1', 128, 'ipv6');
-    block.addSubnet('::', 128, 'ipv6');
-    block.addSubnet('fe80::', 10, 'ipv6');
-    return block.check(ip, 'ipv6');
-  }
-  return false;
+  const ip = address.toLowerCase();
+  const family = net.isIPv4(ip) ? 'ipv4' : net.isIPv6(ip) ? 'ipv6' : null;
+  if (family === null) return false;
+  // An IPv4-mapped IPv6 address (::ffff:127.0.0.1, which the URL parser writes ::ffff:7f00:1)
+  // is checked against the IPv4 subnets too: BlockList matches it against them.
+  return localAddresses.check(ip, family);
 }
 
-function refusedAddress(host: string, address: string): string {
-  return `${host} is ${address === host ? 'a' : `${address}, a`} loopback, link-local or unspecified address (TrustOCSPAllowLocal is off)`;
+function refusedAddress(host: string, address: string, allowedBy = 'TrustOCSPAllowLocal is off'): string {
+  return `${host} is ${address === host ? 'a' : `${address}, a`} loopback, link-local or unspecified address (${allowedBy})`;
 }
 
 /** dns.lookup that fails for a local address (Node's http calls it for a name, never for an IP literal). */
-function guardedLookup(allowLocal: boolean): net.LookupFunction {
+export function guardedLookup(allowLocal: boolean, allowedBy?: string): net.LookupFunction {
   return (hostname, options, callback) => {
     dns.lookup(hostname, { ...options, all: true }, (error, addresses) => {
       if (error) return callback(error, '', 4);
       const list = addresses as unknown as dns.LookupAddress[];
       const local = list.find((a) => isLocalAddress(a.address));
       if (!allowLocal && local) {
-        const refused = Object.assign(new Error(refusedAddress(hostname, local.address)), {
+        const refused = Object.assign(new Error(refusedAddress(hostname, local.address, allowedBy)), {
           code: 'ERR_LOCAL_ADDRESS',
         });
         return callback(refused, '', 4);

@@ -111,6 +111,7 @@ async function doctor(
     issuer: null,
     timeoutMs: 5000,
     platform: 'linux',
+    allowLocal: true,
   });
 }
 
