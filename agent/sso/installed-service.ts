@@ -92,7 +92,7 @@ export function installedReader(options: InstalledOptions = {}): InstalledReader
     runs++;
     const output = await runProfiles(program, commandTimeoutMs);
     if (typeof output === 'string')
-      return { code: 'installed_command_failed', message: output.replace(/[\x00-\x1f\x7f]/g, ' '), read_at: readAt };
+      return { code: 'installed_command_failed', message: output.replace(/\p{Cc}/gu, ' '), read_at: readAt };
     let answer: InstalledTaskAnswer;
     try {
       const request: InstalledRequest = { task: 'sso_installed', bytes: new Uint8Array(output) };

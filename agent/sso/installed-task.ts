@@ -20,6 +20,9 @@ export type InstalledTaskAnswer = ({ ok: true } & InstalledPayloads) | { ok: fal
 export function answerInstalledRequest(request: InstalledRequest): InstalledTaskAnswer {
   try {
     const { bytes } = request;
+    // No profile installed: nothing, or an empty dictionary, is no payload rather than a failure.
+    const none = { ok: true as const, payloads: [], left_out: 0, associated: [] };
+    if (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1').trim() === '') return none;
     const read = readProfileBytes(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), 'profiles show', {
       ...configLimits,
       maxBytes: maxOutputBytes,
@@ -27,6 +30,7 @@ export function answerInstalledRequest(request: InstalledRequest): InstalledTask
       maxObjects: 400_000,
     });
     if (!read.ok) return { ok: false, message: `${read.code}: ${read.message.slice(0, 300)}` };
+    if (read.document.kind !== 'installed' && Object.keys(read.document.root).length === 0) return none;
     if (read.document.kind !== 'installed')
       return { ok: false, message: 'not_installed_profiles: the output is not the installed-profiles list' };
     return { ok: true, ...reduceInstalled(payloadsOf(read.document)) };

@@ -190,7 +190,7 @@ export function checkInstalledAnswer(value: unknown): InstalledAnswer | null {
   if (!codes.has(value.code as InstalledCode) || typeof value.message !== 'string') return null;
   return {
     code: value.code as Exclude<InstalledCode, 'ok'>,
-    message: boundText(value.message, 600),
+    message: boundText(value.message.replace(/\p{Cc}/gu, ' '), 600),
     read_at: readAt,
   };
 }

@@ -176,7 +176,7 @@ test('rate-limited: one run of the program per cache period, whoever asks and ho
   t.is(s.runs(), 2);
 });
 
-test('a program that is missing, fails, writes no plist or does not finish: its own code, and kept for the cache period too', async (t) => {
+test('a program that is missing, fails, writes no plist or does not finish: its own code, and kept for the cache period too; no profile is no payload', async (t) => {
   const missing = await installedReader({ program: '/nonexistent/profiles', platform: 'darwin' }).read();
   t.like(missing, { code: 'installed_command_failed' });
   t.regex((missing as { message: string }).message, /not found/);
@@ -196,6 +196,16 @@ test('a program that is missing, fails, writes no plist or does not finish: its 
   const profile = standIn(t, 'cat "$OUT"', plistXml({ PayloadType: 'Configuration', PayloadContent: [ssoItem(1)] }));
   const notInstalled = await installedReader({ program: profile.program, platform: 'darwin' }).read();
   t.like(notInstalled, { code: 'installed_unparsable' });
+
+  // No profile installed: empty output or an empty dictionary is no payload, not a failure.
+  for (const output of ['', plistXml({})]) {
+    const empty = standIn(t, 'cat "$OUT"', output);
+    t.like(await installedReader({ program: empty.program, platform: 'darwin' }).read(), {
+      code: 'ok',
+      payloads: [],
+      left_out: 0,
+    });
+  }
 
   const slow = standIn(t, 'exec sleep 30');
   const late = await installedReader({ program: slow.program, platform: 'darwin', commandTimeoutMs: 300 }).read();
