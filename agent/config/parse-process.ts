@@ -3,15 +3,18 @@
 // limits (answered with the values or the error's code and message), or `profiles` output
 // whose SSO targets agent/trust/sso-targets.ts wants (parsed here, so that agentd never holds
 // up to 16 MB of XML tree), or a configuration profile for agent/profiles/in-parser.ts (the
-// profile reader's document: agentd never parses a profile itself).
+// profile reader's document: agentd never parses a profile itself), or `profiles` output whose
+// SSO payloads agent/sso/installed-service.ts answers (reduced here: agent/sso/installed-task.ts).
 import type { ProfileRequest } from '../profiles/parser-task.js';
+import type { InstalledRequest } from '../sso/installed-task.js';
 import { ssoTargetsFromOutput } from '../trust/sso-targets.js';
 import { ConfigParseError, parseConfigBytes, type ConfigLimits, type ParseAnswer } from './bounded-parse.js';
 
 type Request =
   | { task?: undefined; bytes: Uint8Array; limits: ConfigLimits }
   | { task: 'sso_targets'; bytes: Uint8Array }
-  | ProfileRequest;
+  | ProfileRequest
+  | InstalledRequest;
 
 const reply = (answer: unknown) => process.send!(answer, () => process.disconnect());
 
@@ -23,6 +26,12 @@ process.once('message', (request: Request) => {
   if (request.task === 'profile') {
     // Loaded only for this task: parsing a configuration file needs none of the profile reader.
     void import('../profiles/parser-task.js').then(({ answerProfileRequest }) => reply(answerProfileRequest(request)));
+    return;
+  }
+  if (request.task === 'sso_installed') {
+    void import('../sso/installed-task.js').then(({ answerInstalledRequest }) =>
+      reply(answerInstalledRequest(request)),
+    );
     return;
   }
   const { bytes, limits } = request;

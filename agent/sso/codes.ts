@@ -221,6 +221,31 @@ export const ssoCodes = {
     severity: 'error',
     fix: 'The discovery document is not an OpenID Provider configuration (JSON with an issuer): check the issuer URL.',
   },
+  // The installed profiles, read by agentd (`sso.installed`; agentctl doctor sso without --profile)
+  installed_not_macos: {
+    severity: 'error',
+    fix: 'Off macOS there are no installed profiles: give --profile FILE, a .mobileconfig or the output of `sudo profiles show -output stdout-xml` copied from the Mac.',
+  },
+  installed_command_failed: {
+    severity: 'error',
+    fix: 'agentd could not run `/usr/bin/profiles show -output stdout-xml`: check that agentd runs as root (launchd), or run the command with sudo and give its output with --profile.',
+  },
+  installed_unparsable: {
+    severity: 'error',
+    fix: 'The output of `profiles show -output stdout-xml` could not be read: run it with sudo, save it, and give it with --profile to see where it fails.',
+  },
+  installed_daemon_unreachable: {
+    severity: 'error',
+    fix: 'Start agentd (sudo launchctl kickstart -k system/com.trustguard.agent), or give the output of `sudo profiles show -output stdout-xml` with --profile.',
+  },
+  installed_daemon_error: {
+    severity: 'error',
+    fix: 'agentd answered with an error (busy, timed out, or an older agentd without this request): try again, update agentd, or give the profiles with --profile.',
+  },
+  installed_left_out: {
+    severity: 'warning',
+    fix: 'More SSO payloads are installed than agentd answers (32): save `sudo profiles show -output stdout-xml` and give it with --profile to check them all.',
+  },
 } as const satisfies Record<string, CodeInfo>;
 
 export type SsoDoctorCode = keyof typeof ssoCodes;

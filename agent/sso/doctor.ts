@@ -24,6 +24,7 @@ import {
 import { claimsInUse, discoveryUrl, issuerFor, judgeDiscovery } from './claims.js';
 import { ssoCodes, type Severity, type SsoCheckName, type SsoDoctorCode } from './codes.js';
 import { httpsGet, type GetResult } from './https-get.js';
+import type { InstalledPayloads } from './installed.js';
 import {
   authsrvEntries,
   containerAppOf,
@@ -63,6 +64,8 @@ export interface PayloadReport {
 }
 
 export interface SsoReport {
+  /** Without --profile: the installed profiles, as agentd read them (when, and SSO payloads left out). */
+  installed?: { read_at: string; left_out: number; as_root: boolean };
   payloads: PayloadReport[];
   summary: { payloads: number; errors: number; warnings: number; notes: number; duration_ms: number };
 }
@@ -165,7 +168,7 @@ function payloadUrls(settings: Dict): URL[] {
 export async function runSsoDoctor(files: string[], options: SsoDoctorOptions): Promise<SsoReport> {
   const started = performance.now();
   const reports: PayloadReport[] = [];
-  const found: Array<{ file: string; payload: Payload }> = [];
+  const found: Array<{ file: string; payload: Pick<Payload, 'identifier' | 'settings'> }> = [];
   const associated: Array<{ application: string; hosts: string[] }> = [];
   for (const file of files) {
     const t0 = performance.now();
@@ -188,6 +191,31 @@ export async function runSsoDoctor(files: string[], options: SsoDoctorOptions): 
       if (payload.type === associatedDomainsPayloadType) associated.push(...authsrvHosts(payload.settings));
     }
   }
+  return checkAll(reports, found, associated, options, started);
+}
+
+/**
+ * Runs every check on the installed payloads agentd answered (`sso.installed`, reduced to the
+ * keys the checks read: installed.ts). Each payload's "file" names its profile.
+ */
+export async function runSsoDoctorInstalled(
+  installed: InstalledPayloads,
+  options: SsoDoctorOptions,
+): Promise<SsoReport> {
+  const found = installed.payloads.map((p) => ({
+    file: `installed profile ${p.profile_identifier ?? '(no identifier)'}`,
+    payload: { identifier: p.payload_identifier, settings: p.settings },
+  }));
+  return checkAll([], found, installed.associated, options, performance.now());
+}
+
+async function checkAll(
+  reports: PayloadReport[],
+  found: Array<{ file: string; payload: Pick<Payload, 'identifier' | 'settings'> }>,
+  associated: ReadonlyArray<{ application: string; hosts: string[] }>,
+  options: SsoDoctorOptions,
+  started: number,
+): Promise<SsoReport> {
   for (const { file, payload } of found) reports.push(await checkPayload(file, payload, associated, options));
   const all = reports.flatMap((r) => r.checks).filter((c) => c.status === 'fail' || c.status === 'pass');
   return {
@@ -204,7 +232,7 @@ export async function runSsoDoctor(files: string[], options: SsoDoctorOptions): 
 
 async function checkPayload(
   file: string,
-  payload: Payload,
+  payload: Pick<Payload, 'identifier' | 'settings'>,
   associated: ReadonlyArray<{ application: string; hosts: string[] }>,
   options: SsoDoctorOptions,
 ): Promise<PayloadReport> {

@@ -2,6 +2,7 @@
 // fix under each failure, every step's duration, 80 columns) and JSON (stable snake_case).
 import { printable } from '../bounded-text.js';
 import { paint, type Style } from '../cli/format.js';
+import { ssoCodes } from './codes.js';
 import type { CheckResult, SsoReport } from './doctor.js';
 
 /** Wraps at `width` columns: `first` before the first line, `rest` before the others. NUL glues words. */
@@ -34,6 +35,21 @@ function mark(check: CheckResult, style: Style): string {
 
 export function formatHuman(report: SsoReport, style: Style): string {
   const lines: string[] = [];
+  if (report.installed) {
+    const i = report.installed;
+    if (i.left_out > 0)
+      lines.push(
+        ...wrap(
+          `${paint(style, 'yellow', '!')} installed_left_out: ${i.left_out} more SSO payloads are installed than agentd answers; they are not checked`,
+          '',
+          '  ',
+        ),
+        ...wrap(`fix: ${ssoCodes.installed_left_out.fix}`, '    '),
+      );
+    if (!i.as_root)
+      lines.push(...wrap('agentd does not run as root: the computer-level profiles may be missing', '', '  '));
+    lines.push(...wrap(`Installed profiles, read by agentd at ${i.read_at}`, ''), '');
+  }
   for (const p of report.payloads) {
     lines.push(...wrap(paint(style, 'bold', printable(`${p.file}: ${p.payload_identifier ?? 'file'}`)), ''));
     if (p.extension_identifier || p.hosts.length)

@@ -3,7 +3,8 @@
 // checks (shared with `agentctl doctor profile`, agent/profiles/sso-checks.ts), the IdP's
 // association file, Apple's CDN copy, TLS interception, the IdP's chain (the trust
 // capability), the macOS commands (pluginkit, swcutil, codesign, app-sso) and Platform SSO claim
-// drift against the IdP's OpenID discovery document.
+// drift against the IdP's OpenID discovery document. Without --profile, on macOS, the installed
+// payloads come from agentd (`sso.installed`, installed-service.ts), which reads them as root.
 import type { Capability } from '../capability.js';
 
 export const sso: Capability = {
@@ -20,7 +21,7 @@ export const sso: Capability = {
           value: '<file>',
           multiple: true,
           description:
-            'a .mobileconfig, or the output of `sudo profiles show -output stdout-xml` (repeatable; required off macOS)',
+            'a .mobileconfig, or the output of `sudo profiles show -output stdout-xml` (repeatable; without it, on macOS: the installed profiles, read by agentd)',
         },
         { name: 'json', description: 'print JSON: one {check, ok, severity, code, detail, hint} per check' },
         { name: 'ca', value: '<file>', multiple: true, description: 'trust this CA certificate (PEM or DER) too' },
@@ -46,11 +47,17 @@ export const sso: Capability = {
           description:
             "also ask the profile's hosts (and the issuer derived from them) on loopback or link-local addresses",
         },
-        { name: 'config', value: '<file>', description: 'read SSOAssociationCDNURL from this file' },
+        {
+          name: 'config',
+          value: '<file>',
+          description: "read SSOAssociationCDNURL and the daemon's ControlSocketPath from this file",
+        },
       ],
       needsRoot: false,
       needsDaemon: false,
       load: () => import('./doctor-command.js'),
     },
   ],
+  // `sso.installed`: the installed SSO payloads, read as root and reduced (installed-service.ts).
+  attach: async (daemon) => void (await import('./installed-service.js')).attachSsoInstalled(daemon),
 };
