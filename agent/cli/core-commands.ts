@@ -9,13 +9,30 @@ const findSocketFlag: FlagSpec = {
   description: 'find the socket through this configuration file',
 };
 
+/** The one table of `status`'s exit codes (README.md has the same). */
+export const statusExits = [
+  [0, 'healthy: no problem in any section'],
+  [
+    2,
+    'a problem in any section: the clock uncertain, warn or active; a time source failing; a trust target not trusted; configuration problems; telemetry failing; a keychain scrub error; a section the daemon could not give',
+  ],
+  [1, 'the daemon is unreachable, or another error'],
+  [64, 'usage error'],
+] as const;
+
 export const coreCommands: readonly CommandDescriptor[] = [
   {
     name: 'status',
-    summary: 'show the daemon, clock, trust, keychain, telemetry and permissions status',
-    flags: [{ name: 'json', description: 'print stable snake_case JSON' }, socketFlag, findSocketFlag],
+    summary: 'say whether this Mac is healthy, list its problems, then every section',
+    flags: [
+      { name: 'json', description: 'print stable snake_case JSON (with healthy and problems)' },
+      { name: 'verbose', description: 'add the internals: jobs, control counters, sockets, memory' },
+      socketFlag,
+      findSocketFlag,
+    ],
     needsRoot: false,
     needsDaemon: true,
+    exits: statusExits,
     load: () => import('./commands/status.js'),
   },
   {

@@ -2,6 +2,7 @@
 // durable on-disk queue while the collector is away. Light on purpose: `agentctl status` and
 // `--help` import this file; everything else is loaded on demand.
 import type { Capability, FlagSpec } from '../capability.js';
+import { telemetryProblemCodes, telemetryProblems } from './problems.js';
 import { telemetryView } from './status-view.js';
 
 const socketFlags: FlagSpec[] = [
@@ -18,6 +19,8 @@ export const telemetry: Capability = {
       title: 'Telemetry',
       absent: 'No data: this daemon does not run telemetry',
       view: telemetryView,
+      problems: telemetryProblems,
+      problemCodes: telemetryProblemCodes,
     },
   ],
   commands: [
