@@ -123,6 +123,8 @@ export interface DoctorContext {
   configProblems: string[];
   /** `status --json` of the running daemon, or null when it is not reachable. */
   status: Record<string, unknown> | null;
+  /** Why `status` is null, in a few words. */
+  statusError?: string;
   /** Aborted when the check's deadline passes. */
   signal: AbortSignal;
   /** Progress for a terminal ("asking 3 time sources… 2 answered"). */

@@ -24,7 +24,11 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist', 'agent');
 const at = (file) => path.join(dist, file);
 
-const isCommand = (file) => /-command\.js$/.test(file) || file.includes(`${path.sep}cli${path.sep}commands${path.sep}`);
+// A capability's doctor checks (`<cap>/doctor.js`, Capability.doctor) are agentctl's too.
+const isCommand = (file) =>
+  /-command\.js$/.test(file) ||
+  file.includes(`${path.sep}cli${path.sep}commands${path.sep}`) ||
+  /[\\/]doctor\.js$/.test(file);
 
 /** Leaves the dynamic imports that `keep(file)` selects as imports of the file beside the bundle. */
 function keepDynamicImports(outfile, keep) {

@@ -83,7 +83,7 @@ function commandHelp(c: CommandDescriptor): string {
   const out = [
     `Usage: agentctl ${c.name}${flags.length ? ' [options]' : ''}${args.length ? ` ${args.join(' ')}` : ''}`,
     '',
-    `${c.summary[0]!.toUpperCase()}${c.summary.slice(1)}.`,
+    ...wrapText(`${c.summary[0]!.toUpperCase()}${c.summary.slice(1)}.`, 80),
   ];
   if (c.needsRoot) out.push('Needs root (sudo).');
   if (c.args?.length) out.push('', 'Arguments:', columns(c.args.map((a) => [a.name, a.description])));

@@ -71,6 +71,21 @@ export const coreCommands: readonly CommandDescriptor[] = [
     load: () => import('./commands/reload.js'),
   },
   {
+    name: 'doctor',
+    summary:
+      'run every check of the agent (configuration, daemon, clock, trust, keychain, telemetry, permissions) in one table; doctor profile|sso check files',
+    flags: [{ name: 'json', description: 'print stable snake_case JSON' }, socketFlag, findSocketFlag],
+    needsRoot: false,
+    needsDaemon: false,
+    exits: [
+      [0, 'every check passes (or is for information)'],
+      [2, 'a check warns, fails or could not finish'],
+      [1, 'doctor could not run'],
+      [64, 'usage error'],
+    ],
+    load: () => import('./commands/doctor.js'),
+  },
+  {
     name: 'version',
     summary: 'print the version',
     needsRoot: false,

@@ -92,5 +92,6 @@ export const clock: Capability = {
       load: () => import('./compliance-command.js'),
     },
   ],
+  doctor: async () => (await import('./doctor.js')).checks,
   attach: async (daemon) => (await import('./service.js')).attachClockGuardrail(daemon),
 };

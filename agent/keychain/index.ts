@@ -40,6 +40,7 @@ export const keychain: Capability = {
       load: () => import('./scrub-command.js'),
     },
   ],
+  doctor: async () => (await import('./doctor.js')).checks,
   attach: async (daemon) => void (await import('./service.js')).attachKeychain(daemon),
   session: async (options) => (await import('./session-run.js')).runSession(options),
 };

@@ -45,5 +45,6 @@ export const telemetry: Capability = {
       load: () => import('./test-command.js'),
     },
   ],
+  doctor: async () => (await import('./doctor.js')).checks,
   attach: async (daemon) => (await import('./service.js')).attachTelemetry(daemon),
 };

@@ -68,5 +68,6 @@ export const trust: Capability = {
       load: () => import('./trust-command.js'),
     },
   ],
+  doctor: async () => (await import('./doctor.js')).checks,
   attach: async (daemon) => (await import('./service.js')).attachTrustChecks(daemon),
 };
