@@ -86,6 +86,34 @@ export const coreCommands: readonly CommandDescriptor[] = [
     load: () => import('./commands/doctor.js'),
   },
   {
+    name: 'flare',
+    summary:
+      'write a support bundle (.tar.gz: versions, status, doctor, configuration without secrets, log tail, manifest)',
+    flags: [
+      {
+        name: 'output',
+        value: '<file>',
+        description: 'where to write it (default: ./trustguard-flare-HOST-TIME.tar.gz)',
+      },
+      {
+        name: 'lines',
+        value: '<n>',
+        integer: { min: 0, max: 100_000 },
+        description: 'how many lines of the agent log (default 2000)',
+      },
+      socketFlag,
+      findSocketFlag,
+    ],
+    needsRoot: false,
+    needsDaemon: false,
+    exits: [
+      [0, 'written (as a user: a reduced bundle, and what it leaves out on stderr)'],
+      [1, 'it could not be written'],
+      [64, 'usage error'],
+    ],
+    load: () => import('./commands/flare.js'),
+  },
+  {
     name: 'version',
     summary: 'print the version',
     needsRoot: false,
