@@ -115,7 +115,8 @@ export const coreCommands: readonly CommandDescriptor[] = [
   },
   {
     name: 'version',
-    summary: 'print the version',
+    summary: 'print the versions of agentctl, the running agentd, the addon, Node and the OS',
+    flags: [{ name: 'json', description: 'print JSON' }, socketFlag, findSocketFlag],
     needsRoot: false,
     needsDaemon: false,
     load: () => import('./commands/version.js'),

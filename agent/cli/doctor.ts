@@ -135,18 +135,19 @@ const daemonCheck: DoctorCheck = {
 const permissionsCheck: DoctorCheck = {
   name: 'permissions',
   deadlineMs: 5_000,
-  codes: ['not_applicable', 'full_disk_access_missing', 'full_disk_access_unknown'],
+  codes: ['not_applicable', 'full_disk_access_not_granted', 'full_disk_access_unknown'],
   run({ status }) {
     if (process.platform !== 'darwin')
       return { status: 'info', code: 'not_applicable', message: 'Full Disk Access exists only on macOS.' };
     const fda = String((status?.permissions as { full_disk_access?: unknown } | undefined)?.full_disk_access ?? '');
     if (fda === 'authorized') return { status: 'passing', code: 'ok', message: 'Full Disk Access is granted.' };
+    // Needed only for files in TCC-protected folders (docs/install.md): information, not a failure.
     if (fda === 'denied' || fda === 'not determined' || fda === 'restricted')
       return {
-        status: 'failing',
-        code: 'full_disk_access_missing',
-        message: `Full Disk Access is ${fda}.`,
-        fix: 'install the PPPC profile (examples/com.trustguard.agent.pppc.mobileconfig) with the MDM',
+        status: 'info',
+        code: 'full_disk_access_not_granted',
+        message: `Full Disk Access is ${fda}: needed only when a file key names a file in a protected folder.`,
+        fix: 'if so, install the PPPC profile (examples/com.trustguard.agent.pppc.mobileconfig) with the MDM',
       };
     return {
       status: 'warning',

@@ -165,7 +165,10 @@ test.after.always(async () => {
     const status = await agentctl(['status', '--socket', fixture.socketPath]);
     t.regex(
       status.stdout,
-      new RegExp(`\\n {4}${earlyUrl.replaceAll('.', '\\.')} — NOT trusted: clock_skew, expires in 364 days\\n`),
+      // Plain words in the human view (issue 21), wrapped at 80 columns.
+      new RegExp(
+        `\\n {4}${earlyUrl.replaceAll('.', '\\.')}${' — NOT trusted: valid only at the corrected time, expires in 364 days'.replaceAll(' ', '\\s+')}\\n`,
+      ),
     );
   },
 );
