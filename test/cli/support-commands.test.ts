@@ -2,10 +2,11 @@
 // characters" instead of `undefined (undefined)`; the trust hint after `--at` past the leaf's
 // expiry says it expired N days before that time, never "expires in -N days".
 import test from 'ava';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { agentctl, createAgentFixture } from '../helpers/agent.js';
+import { agentctl, agentctlPath, createAgentFixture } from '../helpers/agent.js';
 import { missing } from '../helpers/system.js';
 import { TestPki } from '../helpers/tls.js';
 
@@ -72,5 +73,47 @@ const needs = missing('openssl');
     t.regex(report.hint ?? '', /expired 31 days before that time \(--at\)/);
     const human = await agentctl(['trust', leaf.chainFile, '--ca', pki.caFile, '--at', at]);
     t.false(/expires in -/.test(human.stdout), human.stdout);
+  },
+);
+
+const needsTmux = spawnSync('tmux', ['-V']).status === 0 ? undefined : 'tmux';
+(needsTmux ? test.skip : test.serial)(
+  `commands that wait show one updating progress line on a terminal's stderr, and nothing on a pipe${needsTmux ? ` [needs ${needsTmux}]` : ''}`,
+  async (t) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tg-progress-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const args = ['time', '--ntp', '127.0.0.1:9', '--ntp', '127.0.0.1:7', '--samples', '1', '--timeout', '500'];
+    const piped = await agentctl(args);
+    t.false(piped.stderr.includes('asking'), piped.stderr);
+    // On a terminal (tmux), everything written to it is logged by pipe-pane.
+    const server = `tg-progress-${process.pid}`;
+    const raw = path.join(dir, 'raw');
+    const done = path.join(dir, 'done');
+    const script = path.join(dir, 'run.sh');
+    writeFileSync(
+      script,
+      `'${process.execPath}' '${agentctlPath}' ${args.join(' ')} > /dev/null\necho $? > '${done}'\nsleep 30\n`,
+    );
+    execFileSync('tmux', [
+      '-L',
+      server,
+      '-f',
+      '/dev/null',
+      'new-session',
+      '-d',
+      '-x',
+      '80',
+      '-y',
+      '20',
+      `sleep 0.5; sh ${script}`,
+    ]);
+    t.teardown(() => void spawnSync('tmux', ['-L', server, 'kill-server']));
+    execFileSync('tmux', ['-L', server, 'pipe-pane', '-o', `cat >> '${raw}'`]);
+    for (let i = 0; i < 200 && !existsSync(done); i++) await new Promise((r) => setTimeout(r, 50));
+    t.true(existsSync(done), 'agentctl time finished in tmux');
+    const written = readFileSync(raw, 'utf8');
+    t.regex(written, /asking 2 time sources…/);
+    t.regex(written, /asking 2 time sources… [12] answered/);
+    t.true(written.includes('\r\u001b[2K'), 'the line is updated in place and cleared');
   },
 );
