@@ -153,10 +153,37 @@ export function statusExitCode(status: Record<string, unknown>): ExitCode {
   return code;
 }
 
-/** `status --json`: `healthy` and `problems` first, then every section as the daemon sent it. */
+/** Epoch milliseconds (2001 to 2286): a timestamp, not a duration. */
+const isEpochMs = (v: unknown): v is number => typeof v === 'number' && v >= 1e12 && v < 1e13;
+const timestampName = /(^since|_since|_check|_at)_ms$/;
+
+/**
+ * Timestamps as RFC 3339 UTC strings, one format in every JSON: a daemon field `X_ms` (or
+ * `X_at_ms`) holding epoch milliseconds becomes `X_at` (`last_check_ms` → `last_check_at`);
+ * numbers stay only for durations, named `_ms`.
+ */
+export function rfc3339Timestamps(value: unknown, depth = 0): unknown {
+  if (depth > 16 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => rfc3339Timestamps(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  const source = value as Record<string, unknown>;
+  for (const [key, v] of Object.entries(source)) {
+    if (key.endsWith('_ms') && (isEpochMs(v) || (v === null && timestampName.test(key)))) {
+      const renamed = key.endsWith('_at_ms') ? key.slice(0, -3) : `${key.slice(0, -3)}_at`;
+      if (!(renamed in source)) {
+        out[renamed] = v === null ? null : new Date(v).toISOString();
+        continue;
+      }
+    }
+    out[key] = rfc3339Timestamps(v, depth + 1);
+  }
+  return out;
+}
+
+/** `status --json`: `healthy` and `problems` first, then every section (timestamps in RFC 3339 UTC). */
 export function statusJson(status: Record<string, unknown>): Record<string, unknown> {
   const problems = statusProblems(status);
-  return { healthy: problems.length === 0, problems, ...status };
+  return { healthy: problems.length === 0, problems, ...(rfc3339Timestamps(status) as Record<string, unknown>) };
 }
 
 /** The summary: `Healthy: yes/no`, then one entry per problem (code, sentence, fix). */

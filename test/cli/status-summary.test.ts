@@ -97,6 +97,26 @@ test('the summary comes first: Healthy no, then each problem with its code and f
   t.is((json.trust as { targets: Array<{ diagnosis: string }> }).targets[0]!.diagnosis, 'expired', 'JSON keeps codes');
 });
 
+test('status --json: every timestamp an RFC 3339 UTC string (X_ms → X_at), durations stay numbers named _ms', (t) => {
+  const status = sickStatus();
+  Object.assign(status.clock as object, {
+    last_check_ms: Date.parse('2026-12-07T10:00:00.000Z'),
+    state_since_ms: null,
+    measured_at_ms: Date.parse('2026-12-07T09:59:59.500Z'),
+    remediation: { next_allowed_at_ms: Date.parse('2026-12-07T10:15:00Z') },
+  });
+  Object.assign(status.compliance as object, { since_ms: Date.parse('2026-12-01T00:00:00Z') });
+  const json = statusJson(status) as { clock: Record<string, unknown>; compliance: Record<string, unknown> };
+  t.is(json.clock.last_check_at, '2026-12-07T10:00:00.000Z');
+  t.is(json.clock.state_since_at, null);
+  t.is(json.clock.measured_at, '2026-12-07T09:59:59.500Z');
+  t.deepEqual(json.clock.remediation, { next_allowed_at: '2026-12-07T10:15:00.000Z' });
+  t.is(json.compliance.since_at, '2026-12-01T00:00:00.000Z');
+  t.is(json.clock.offset_ms, 0.4, 'a duration stays a number');
+  t.is(json.clock.last_check_ms, undefined);
+  t.is((json as unknown as { daemon: { uptime_s: number } }).daemon.uptime_s, 3725);
+});
+
 test('without --verbose the daemon internals stay out; --verbose adds jobs, control counters, sockets, RSS', (t) => {
   const brief = renderStatus(sickStatus(), plain);
   const verbose = renderStatus(sickStatus(), plain, { verbose: true });
