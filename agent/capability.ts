@@ -58,7 +58,24 @@ export interface CommandDescriptor {
   needsRoot: boolean;
   /** Talks to the running daemon (and says so in one sentence when it is unreachable). */
   needsDaemon: boolean;
+  /** Its exit codes, for `--help`: [code, when]. */
+  exits?: ReadonlyArray<readonly [number, string]>;
   load(): Promise<CommandModule>;
+}
+
+/** How bad a problem is: an error is broken now, a warning will be or weakens the agent. */
+export type ProblemSeverity = 'error' | 'warning';
+
+/**
+ * One problem of `agentctl status` (and `status --json` `problems[]`): a stable code from the
+ * section's `problemCodes` (documented in docs/codes.md), one sentence for a person, and the fix.
+ * Any problem makes `status` exit 2.
+ */
+export interface Problem {
+  code: string;
+  severity: ProblemSeverity;
+  sentence: string;
+  fix: string;
 }
 
 /** One section of `agentctl status`. `S` is the section's JSON shape (snake_case keys). */
@@ -72,6 +89,57 @@ export interface StatusSection<S = Record<string, unknown>> {
   view?(section: S): Record<string, unknown>;
   /** This section's contribution to the exit code; the status exit code is the largest. */
   exitCode?(section: S): ExitCode;
+  /** The section's problems (none when healthy); keep it light, it runs on status's path. */
+  problems?(section: S): Problem[];
+  /** Every code `problems` can give (the docs/codes.md test reads it). */
+  problemCodes?: readonly string[];
+  /** Rows of `view` that are internals, shown only with `status --verbose`. */
+  verbose?: readonly string[];
+}
+
+/** The result of one doctor check, as `santactl doctor` and Kolide's doctor grade them. */
+export type CheckStatus = 'passing' | 'warning' | 'failing' | 'error' | 'info';
+
+export interface CheckResult {
+  status: CheckStatus;
+  /** A stable code (docs/codes.md, "Doctor checks"); `ok` when passing. */
+  code: string;
+  /** One sentence: what was found. */
+  message: string;
+  /** What to do; empty when passing. */
+  fix?: string;
+}
+
+/**
+ * What every check may read, gathered once by `agentctl doctor` (checks are pure functions of
+ * it, except those that must ask the network: the telemetry request).
+ */
+export interface DoctorContext {
+  /** The configuration in force (the daemon's, else the files'). */
+  config: Record<string, unknown>;
+  /** Where each key's value came from ('default', a file, 'last good'). */
+  sources: Record<string, string>;
+  /** Configuration problems. */
+  configProblems: string[];
+  /** `status --json` of the running daemon, or null when it is not reachable. */
+  status: Record<string, unknown> | null;
+  /** Why `status` is null, in a few words. */
+  statusError?: string;
+  /** Aborted when the check's deadline passes. */
+  signal: AbortSignal;
+  /** Progress for a terminal ("asking 3 time sources… 2 answered"). */
+  progress(text: string): void;
+}
+
+/** One row of `agentctl doctor`. */
+export interface DoctorCheck {
+  /** Its name in the table and the JSON: 'clock', 'trust targets'. */
+  name: string;
+  /** Its deadline; past it the check is an `error` with code `check_timeout`. */
+  deadlineMs: number;
+  /** Every code it can give besides `ok` (docs/codes.md). */
+  codes: readonly string[];
+  run(context: DoctorContext): Promise<CheckResult> | CheckResult;
 }
 
 export interface SessionOptions {
@@ -94,6 +162,8 @@ export interface Capability {
   status?: readonly StatusSection<never>[];
   /** Its agentctl commands. */
   commands?: readonly CommandDescriptor[];
+  /** Its rows of `agentctl doctor` (loaded only by doctor and flare). */
+  doctor?(): Promise<readonly DoctorCheck[]>;
   /**
    * Plugs into a running daemon: jobs (daemon.scheduler), status sections (daemon.status),
    * control requests (daemon.control), configuration changes (daemon.on('config')), events

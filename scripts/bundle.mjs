@@ -26,7 +26,11 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist', 'agent');
 const at = (file) => path.join(dist, file);
 
-const isCommand = (file) => /-command\.js$/.test(file) || file.includes(`${path.sep}cli${path.sep}commands${path.sep}`);
+// A capability's doctor checks (`<cap>/doctor.js`, Capability.doctor) are agentctl's too.
+const isCommand = (file) =>
+  /-command\.js$/.test(file) ||
+  file.includes(`${path.sep}cli${path.sep}commands${path.sep}`) ||
+  /[\\/]doctor\.js$/.test(file);
 
 /** Leaves the dynamic imports that `keep(file)` selects as imports of the file beside the bundle. */
 function keepDynamicImports(outfile, keep) {
@@ -88,6 +92,9 @@ async function agentctl() {
       entryPoints: [entry],
       outfile,
       format: 'cjs',
+      // Less to parse at every start (issue 21: status within 1.15 × node -e 0); names kept.
+      minify: true,
+      keepNames: true,
       define: { 'import.meta.url': '__tgImportMetaUrl' },
       banner: { js: "const __tgImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
       plugins: [keepDynamicImports(outfile, () => true)],
@@ -95,10 +102,36 @@ async function agentctl() {
   }
   // The status command is CommonJS: require it (an import() would start the ES module loader).
   const file = at('cli/agentctl.cjs');
-  const text = readFileSync(file, 'utf8');
+  let text = readFileSync(file, 'utf8');
   const from = 'import("./commands/status.js")';
   if (text.split(from).length !== 2) throw new Error(`bundle: expected one ${from} in ${file}`);
-  writeFileSync(file, text.replace(from, 'Promise.resolve().then(() => require("./commands/status.cjs"))'));
+  text = text.replace(from, 'Promise.resolve().then(() => require("./commands/status.cjs"))');
+  // Every other command too (issue 21: each local command within 1.5 × `node -e 0`): one
+  // CommonJS file each, with everything it imports inlined, required when it runs. Node 20's
+  // ES module loader and the many small files it reads are most of a command's start-up.
+  const commands = [
+    ...new Set([...text.matchAll(/import\("(\.\.?\/[^"]+-command|\.\/commands\/[^"]+)\.js"\)/g)].map((m) => m[1])),
+  ];
+  for (const relative of commands) {
+    const entry = path.resolve(path.dirname(file), `${relative}.js`);
+    await build({
+      ...common,
+      entryPoints: [entry],
+      outfile: entry.replace(/\.js$/, '.cjs'),
+      format: 'cjs',
+      // Loaded only where needed: on a Mac, and the XML parser's own dependency graph.
+      minify: true,
+      keepNames: true,
+      external: ['node-mac-permissions'],
+      // The configuration loader (zod and the parsers) that socket.ts imports only when a
+      // preference file exists stays out of a command that does not import it itself.
+      plugins: [keepDynamicImports(entry.replace(/\.js$/, '.cjs'), (target) => /config[\\/]load\.js$/.test(target))],
+      define: { 'import.meta.url': '__tgImportMetaUrl' },
+      banner: { js: "const __tgImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+    });
+    text = text.replaceAll(`import("${relative}.js")`, `Promise.resolve().then(() => require("${relative}.cjs"))`);
+  }
+  writeFileSync(file, text);
 }
 
 await daemon();

@@ -8,6 +8,7 @@ import type { CommandDescriptor, FlagSpec, FlagValue } from '../capability.js';
 import { capabilities } from '../capabilities.js';
 import { exitCodes } from '../exit-codes.js';
 import { coreCommands } from './core-commands.js';
+import { wrapText } from './format.js';
 
 const all: readonly CommandDescriptor[] = [...coreCommands, ...capabilities.flatMap((c) => c.commands ?? [])];
 
@@ -17,9 +18,16 @@ function flagUsage(flag: FlagSpec): string {
   return `--${flag.name}${flag.value ? ` ${flag.value}` : ''}`;
 }
 
+/** Two columns that fit 80: the right one wraps at word boundaries under itself. */
 function columns(rows: Array<[string, string]>): string {
-  const width = Math.max(0, ...rows.map(([left]) => left.length));
-  return rows.map(([left, right]) => `  ${left.padEnd(width)}  ${right}`).join('\n');
+  const width = Math.min(24, Math.max(0, ...rows.map(([left]) => left.length)));
+  const lines: string[] = [];
+  for (const [left, right] of rows) {
+    const wrapped = wrapText(right, 80 - width - 4);
+    if (left.length > width) lines.push(`  ${left}`, ...wrapped.map((l) => `  ${''.padEnd(width)}  ${l}`));
+    else wrapped.forEach((l, i) => lines.push(`  ${(i === 0 ? left : '').padEnd(width)}  ${l}`));
+  }
+  return lines.join('\n');
 }
 
 function programHelp(): string {
@@ -44,15 +52,23 @@ function programHelp(): string {
     'Commands:',
     columns([...groups].map(([name, summary]) => [name, summary])),
     '',
-    "Run agentctl <command> --help for a command's options.",
-    'Exit codes: 0 healthy, 1 error or daemon unreachable, 2 guardrail active or non-compliant, 64 usage error.',
+    "Run agentctl <command> --help for a command's options and exit codes.",
+    '',
+    'Exit codes:',
+    columns([
+      ['0', 'healthy, or the command did what was asked'],
+      ['2', 'a problem was found (status: any problem; see each command)'],
+      ['1', 'the daemon is unreachable, or another error'],
+      ['64', 'usage error'],
+    ]),
   ].join('\n');
 }
 
 function groupHelp(group: string): string {
   const members = all.filter((c) => c.name.startsWith(`${group} `));
+  const own = all.some((c) => c.name === group);
   return [
-    `Usage: agentctl ${group} <${members.map((c) => c.name.split(' ')[1]).join('|')}> [options]`,
+    `Usage: agentctl ${group} ${own ? '[' : '<'}${members.map((c) => c.name.split(' ')[1]).join('|')}${own ? ']' : '>'} [options]`,
     '',
     'Commands:',
     columns(members.map((c) => [c.name, c.summary])),
@@ -67,7 +83,7 @@ function commandHelp(c: CommandDescriptor): string {
   const out = [
     `Usage: agentctl ${c.name}${flags.length ? ' [options]' : ''}${args.length ? ` ${args.join(' ')}` : ''}`,
     '',
-    `${c.summary[0]!.toUpperCase()}${c.summary.slice(1)}.`,
+    ...wrapText(`${c.summary[0]!.toUpperCase()}${c.summary.slice(1)}.`, 80),
   ];
   if (c.needsRoot) out.push('Needs root (sudo).');
   if (c.args?.length) out.push('', 'Arguments:', columns(c.args.map((a) => [a.name, a.description])));
@@ -77,6 +93,7 @@ function commandHelp(c: CommandDescriptor): string {
   ]);
   rows.push(['-h, --help', 'show this help']);
   out.push('', 'Options:', columns(rows));
+  if (c.exits?.length) out.push('', 'Exit codes:', columns(c.exits.map(([code, when]) => [String(code), when])));
   return out.join('\n');
 }
 
@@ -141,7 +158,13 @@ async function main(argv: string[]): Promise<number> {
     return exitCodes.ok;
   }
   const isGroup = all.some((c) => c.name.startsWith(`${first} `));
-  const command = isGroup ? all.find((c) => c.name === `${first} ${second}`) : all.find((c) => c.name === first);
+  // A group may have a command of its own (`agentctl doctor` beside `doctor profile`): it runs
+  // when no subcommand follows.
+  const bare = all.find((c) => c.name === first);
+  const sub = isGroup ? all.find((c) => c.name === `${first} ${second}`) : undefined;
+  const command = isGroup
+    ? (sub ?? (bare && (second === undefined || second.startsWith('-')) ? bare : undefined))
+    : bare;
   if (!command) {
     if (isGroup) {
       const help = second === '--help' || second === '-h';
@@ -153,14 +176,14 @@ async function main(argv: string[]): Promise<number> {
   }
   let parsed;
   try {
-    parsed = parseFlagValues(command, argv.slice(isGroup ? 2 : 1));
+    parsed = parseFlagValues(command, argv.slice(command.name.includes(' ') ? 2 : 1));
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     console.error(`agentctl ${command.name}: ${error.message}\n(run agentctl ${command.name} --help for usage)`);
     return exitCodes.usage;
   }
   if (parsed.help) {
-    console.log(commandHelp(command));
+    console.log(isGroup && command === bare ? `${commandHelp(command)}\n\n${groupHelp(first)}` : commandHelp(command));
     return exitCodes.ok;
   }
   const module = await command.load();

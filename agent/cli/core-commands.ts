@@ -9,13 +9,30 @@ const findSocketFlag: FlagSpec = {
   description: 'find the socket through this configuration file',
 };
 
+/** The one table of `status`'s exit codes (README.md has the same). */
+export const statusExits = [
+  [0, 'healthy: no problem in any section'],
+  [
+    2,
+    'a problem in any section: the clock uncertain, warn or active; a time source failing; a trust target not trusted; configuration problems; telemetry failing; a keychain scrub error; a section the daemon could not give',
+  ],
+  [1, 'the daemon is unreachable, or another error'],
+  [64, 'usage error'],
+] as const;
+
 export const coreCommands: readonly CommandDescriptor[] = [
   {
     name: 'status',
-    summary: 'show the daemon, clock, trust, keychain, telemetry and permissions status',
-    flags: [{ name: 'json', description: 'print stable snake_case JSON' }, socketFlag, findSocketFlag],
+    summary: 'say whether this Mac is healthy, list its problems, then every section',
+    flags: [
+      { name: 'json', description: 'print stable snake_case JSON (with healthy and problems)' },
+      { name: 'verbose', description: 'add the internals: jobs, control counters, sockets, memory' },
+      socketFlag,
+      findSocketFlag,
+    ],
     needsRoot: false,
     needsDaemon: true,
+    exits: statusExits,
     load: () => import('./commands/status.js'),
   },
   {
@@ -54,8 +71,52 @@ export const coreCommands: readonly CommandDescriptor[] = [
     load: () => import('./commands/reload.js'),
   },
   {
+    name: 'doctor',
+    summary:
+      'run every check of the agent (configuration, daemon, clock, trust, keychain, telemetry, permissions) in one table; doctor profile|sso check files',
+    flags: [{ name: 'json', description: 'print stable snake_case JSON' }, socketFlag, findSocketFlag],
+    needsRoot: false,
+    needsDaemon: false,
+    exits: [
+      [0, 'every check passes (or is for information)'],
+      [2, 'a check warns, fails or could not finish'],
+      [1, 'doctor could not run'],
+      [64, 'usage error'],
+    ],
+    load: () => import('./commands/doctor.js'),
+  },
+  {
+    name: 'flare',
+    summary:
+      'write a support bundle (.tar.gz: versions, status, doctor, configuration without secrets, log tail, manifest)',
+    flags: [
+      {
+        name: 'output',
+        value: '<file>',
+        description: 'where to write it (default: ./trustguard-flare-HOST-TIME.tar.gz)',
+      },
+      {
+        name: 'lines',
+        value: '<n>',
+        integer: { min: 0, max: 100_000 },
+        description: 'how many lines of the agent log (default 2000)',
+      },
+      socketFlag,
+      findSocketFlag,
+    ],
+    needsRoot: false,
+    needsDaemon: false,
+    exits: [
+      [0, 'written (as a user: a reduced bundle, and what it leaves out on stderr)'],
+      [1, 'it could not be written'],
+      [64, 'usage error'],
+    ],
+    load: () => import('./commands/flare.js'),
+  },
+  {
     name: 'version',
-    summary: 'print the version',
+    summary: 'print the versions of agentctl, the running agentd, the addon, Node and the OS',
+    flags: [{ name: 'json', description: 'print JSON' }, socketFlag, findSocketFlag],
     needsRoot: false,
     needsDaemon: false,
     load: () => import('./commands/version.js'),

@@ -3,10 +3,63 @@
 
 export interface Style {
   colour: boolean;
+  /** The width lines are wrapped to: the terminal's (or COLUMNS), at most 80, at least 40. */
+  columns: number;
 }
 
+/** Colour only on a terminal, never with NO_COLOR (https://no-color.org) or TERM=dumb. */
 export function styleFor(stream: NodeJS.WriteStream): Style {
-  return { colour: stream.isTTY === true && !process.env.NO_COLOR && process.env.TERM !== 'dumb' };
+  const fromEnv = Number(process.env.COLUMNS);
+  const columns =
+    Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : stream.isTTY === true && stream.columns ? stream.columns : 80;
+  return {
+    colour: stream.isTTY === true && !process.env.NO_COLOR && process.env.TERM !== 'dumb',
+    columns: Math.max(40, Math.min(80, columns)),
+  };
+}
+
+// eslint-disable-next-line no-control-regex
+const ansi = /\u001b\[[0-9;]*m/g;
+
+/** The width of a text as a terminal shows it (colour codes take no room). */
+export function visibleLength(text: string): number {
+  return [...text.replace(ansi, '')].length;
+}
+
+/**
+ * Breaks a text into lines of at most `width` at word boundaries; a word longer than a line
+ * (a URL) is cut. Colour codes are kept and take no room.
+ */
+export function wrapText(text: string, width: number): string[] {
+  const room = Math.max(10, width);
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/ +/)) {
+    let rest = word;
+    // A word longer than a line (a URL) is cut: its head fills the current line when 20
+    // characters are left there, else it starts a line of its own.
+    if (visibleLength(rest) > room) {
+      if (line && room - visibleLength(line) - 1 < 20) {
+        lines.push(line);
+        line = '';
+      }
+      while (visibleLength(rest) > room - (line ? visibleLength(line) + 1 : 0)) {
+        const fit = room - (line ? visibleLength(line) + 1 : 0);
+        const chars = [...rest.replace(ansi, '')];
+        lines.push(line ? `${line} ${chars.slice(0, fit).join('')}` : chars.slice(0, fit).join(''));
+        line = '';
+        rest = chars.slice(fit).join('');
+      }
+    }
+    if (!line) line = rest;
+    else if (visibleLength(line) + 1 + visibleLength(rest) <= room) line += ` ${rest}`;
+    else {
+      lines.push(line);
+      line = rest;
+    }
+  }
+  lines.push(line);
+  return lines;
 }
 
 const codes = { red: 31, green: 32, yellow: 33, bold: 1, dim: 2 } as const;
@@ -68,9 +121,11 @@ function formatBytes(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
-const goodWords = new Set(['ok', 'yes', 'compliant', 'authorized', 'trusted', 'proceed', 'running']);
-const warnWords = new Set(['warn', 'uncertain', 'not determined', 'unknown', 'dry-run']);
-const badWords = new Set(['active', 'no', 'non_compliant', 'denied', 'untrusted', 'error', 'failed', 'restricted']);
+// Colour by meaning only: a state word that says ok, warning or problem. Plain yes/no answers
+// ("Enforced | No") are facts, not verdicts, and stay uncoloured.
+const goodWords = new Set(['ok', 'compliant', 'authorized', 'trusted', 'idle']);
+const warnWords = new Set(['warn', 'uncertain', 'not determined', 'unknown', 'backing_off']);
+const badWords = new Set(['active', 'non_compliant', 'denied', 'untrusted', 'error', 'failed', 'restricted']);
 
 /** One value as text, by what its key says it is. */
 export function formatValue(key: string, value: unknown, style: Style): string {
@@ -83,11 +138,10 @@ export function formatValue(key: string, value: unknown, style: Style): string {
     if (key.endsWith('_bytes')) return formatBytes(value);
     return String(value);
   }
-  if (typeof value === 'boolean')
-    return paint(style, value === (key.includes('error') ? false : true) ? 'green' : 'red', value ? 'Yes' : 'No');
+  if (typeof value === 'boolean') return value ? 'Yes' : 'No';
   if (typeof value === 'string') {
     const lower = value.toLowerCase();
-    if (key.includes('error') && value) return paint(style, 'red', value);
+    if (key.includes('error') && value && value !== 'None') return paint(style, 'red', value);
     if (goodWords.has(lower)) return paint(style, 'green', value);
     if (warnWords.has(lower)) return paint(style, 'yellow', value);
     if (badWords.has(lower)) return paint(style, 'red', value);
@@ -143,9 +197,32 @@ export function rowsFor(section: Record<string, unknown>, style: Style, indent =
   return rows;
 }
 
+/**
+ * A titled block of `label | value` rows that fits `style.columns`: a long value wraps inside
+ * its column at word boundaries, a label wider than its column gets a line of its own, and a
+ * bare line (a row with an empty value) wraps under itself.
+ */
 export function renderSection(title: string, rows: Row[] | string, style: Style, width = 28): string {
   const head = paint(style, 'bold', `>>> ${title}`);
-  if (typeof rows === 'string') return `${head}\n  ${paint(style, 'dim', rows)}`;
-  const lines = rows.map(([label, value]) => (value === '' ? `  ${label}` : `  ${label.padEnd(width)} | ${value}`));
+  const columns = style.columns ?? 80;
+  if (typeof rows === 'string')
+    return [head, ...wrapText(rows, columns - 2).map((l) => `  ${paint(style, 'dim', l)}`)].join('\n');
+  // The label column shrinks when the terminal is narrow, so that a value keeps 30 characters.
+  const labelWidth = Math.max(8, Math.min(width, columns - 5 - 30));
+  const blank = `  ${''.padEnd(labelWidth)} | `;
+  const lines: string[] = [];
+  for (const [label, value] of rows) {
+    if (value === '') {
+      const indent = /^ */.exec(label)![0].length + 2;
+      wrapText(label.trimStart(), columns - indent - 2).forEach((l, i) =>
+        lines.push(`${' '.repeat(i === 0 ? indent : indent + 2)}${l}`),
+      );
+      continue;
+    }
+    const wrapped = wrapText(value, columns - blank.length);
+    if (visibleLength(label) > labelWidth) lines.push(...wrapText(label, columns - 2).map((l) => `  ${l}`));
+    else lines.push(`  ${label.padEnd(labelWidth)} | ${wrapped.shift()!}`);
+    for (const l of wrapped) lines.push(`${blank}${l}`);
+  }
   return [head, ...lines].join('\n');
 }

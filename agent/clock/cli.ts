@@ -9,6 +9,7 @@ import { readStateText } from '../state/state-file.js';
 import { guardrailStateFile, parsePersistedGuardrail } from './guardrail.js';
 import { defaultThresholds, stateOfOffset } from './levels.js';
 import { direction, formatSkew, hintFor } from './hint.js';
+import { progressLine } from '../cli/progress.js';
 import { measureClock } from './measure.js';
 import type { GuardrailState } from './types.js';
 
@@ -131,6 +132,9 @@ export async function runTimeCommand(options: TimeCommandOptions): Promise<numbe
     warnSeconds: options.thresholds?.warnSeconds ?? defaultThresholds.warnSeconds,
     enforceSeconds: options.thresholds?.enforceSeconds ?? defaultThresholds.enforceSeconds,
   };
+  const total = ntp.length + https.length;
+  const progress = progressLine();
+  progress.update(`asking ${total} time source${total === 1 ? '' : 's'}…`);
   const measurement = await measureClock({
     ntp,
     https,
@@ -140,7 +144,9 @@ export async function runTimeCommand(options: TimeCommandOptions): Promise<numbe
     samples: options.samples,
     timeoutMs: options.timeout,
     sampleSpacingMs: options.sampleSpacingMs,
+    onSourceDone: (done) => progress.update(`asking ${total} time source${total === 1 ? '' : 's'}… ${done} answered`),
   });
+  progress.done();
   const report = timeReport(measurement, thresholds, options.platform);
   write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatTimeReport(report));
   if (measurement.combination.usable === 0) return exitCodes.error;

@@ -10,6 +10,9 @@ import { defaultThresholds } from './levels.js';
 import type { TimeSourcesOptions } from './measure.js';
 import { defaultRemediationCommand, serverPlaceholder, untrustedProgram } from './remediation.js';
 
+/** PTB (Germany's national metrology institute), Netnod (Sweden's exchange, for the Swedish time authority), NPL (the UK's national physical laboratory). */
+export const defaultNtpServers = ['ptbtime1.ptb.de', 'sth1.ntp.se', 'ntp1.npl.co.uk'] as const;
+
 export const clockKeys = {
   WarnThresholdSeconds: {
     schema: int(1, 3600),
@@ -33,8 +36,10 @@ export const clockKeys = {
     schema: z.array(ntpServer).check(z.maxLength(16)),
     expected: 'an array of at most 16 "host" or "host:port" strings',
     meaning: 'NTP servers to measure against',
-    // Linux has no vendor time service; the NTP pool is what distributions use by default.
-    default: (platform) => (platform === 'darwin' ? ['time.apple.com'] : ['pool.ntp.org']),
+    // Three, because one source is never trusted alone and two cannot outvote each other; of
+    // three independent operators (national time laboratories and an exchange), none of which
+    // smears leap seconds, so they agree across a leap second (docs/configuration.md).
+    default: () => [...defaultNtpServers],
   },
   NTPSamplesPerServer: {
     schema: int(1, 16),

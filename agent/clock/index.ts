@@ -2,6 +2,7 @@
 // and `--help` import this file; everything else is loaded on demand.
 import type { Capability } from '../capability.js';
 import { exitCodes } from '../exit-codes.js';
+import { clockProblemCodes, clockProblems, complianceProblemCodes, complianceProblems } from './problems.js';
 import { clockView, complianceView } from './status-view.js';
 
 const configFlag = {
@@ -19,6 +20,9 @@ export const clock: Capability = {
       title: 'Clock',
       absent: 'No data: this daemon does not run the clock guardrail',
       view: clockView,
+      problems: clockProblems,
+      problemCodes: clockProblemCodes,
+      verbose: ['falsetickers', 'kernel_ntp', 'last_check_reason'],
       exitCode: (section: { state?: unknown }) => (section.state === 'active' ? exitCodes.guardrail : exitCodes.ok),
     },
     {
@@ -26,6 +30,8 @@ export const clock: Capability = {
       title: 'Compliance',
       absent: 'No data: the clock guardrail has not reported',
       view: complianceView,
+      problems: complianceProblems,
+      problemCodes: complianceProblemCodes,
       exitCode: (section: { compliant?: unknown; state?: unknown }) =>
         section.compliant === false || section.state === 'non_compliant' ? exitCodes.guardrail : exitCodes.ok,
     },
@@ -96,5 +102,6 @@ export const clock: Capability = {
       load: () => import('./compliance-command.js'),
     },
   ],
+  doctor: async () => (await import('./doctor.js')).checks,
   attach: async (daemon) => (await import('./service.js')).attachClockGuardrail(daemon),
 };

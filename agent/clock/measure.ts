@@ -35,6 +35,8 @@ export interface TimeSourcesOptions {
   verifyChain?: VerifyChain;
   /** Debug detail: every rejected NTP reply, with its source and code. */
   onRejected?: (address: string, reason: string, code: NtpSampleCode) => void;
+  /** Progress: called as each source finishes (`agentctl time` shows "2 of 3 answered"). */
+  onSourceDone?: (done: number, total: number) => void;
 }
 
 /** The machine and port a source measures: what it is de-duplicated by. */
@@ -66,8 +68,10 @@ function brokenSource(kind: SourceKind, address: string, code: SourceFailureCode
 export class TimeSources {
   private readonly sources: Source[];
   readonly policy: TimeSourcePolicy;
+  private readonly onSourceDone: TimeSourcesOptions['onSourceDone'];
 
   constructor(options: TimeSourcesOptions) {
+    this.onSourceDone = options.onSourceDone;
     const ntp = options.ntp.map((text): Source => {
       let parsed: { host: string; port: number };
       try {
@@ -157,27 +161,34 @@ export class TimeSources {
   async measure(): Promise<ClockMeasurement> {
     const peers = await Promise.all(this.sources.map((s) => s.peer().catch(() => null)));
     const counted = new Map<string, string>();
+    let done = 0;
+    const report = <T>(result: T): T => {
+      this.onSourceDone?.(++done, this.sources.length);
+      return result;
+    };
     const results = await Promise.all(
       this.sources.map((s, i): Promise<SourceMeasurement> => {
         const peer = peers[i] ?? null;
-        if (!peer) return s.measure(null);
+        if (!peer) return s.measure(null).then(report);
         const keys = peer.addresses.map((a) => `${canonicalAddress(a.address)} ${peer.port}`);
         const seen = keys.findIndex((key) => counted.has(key));
         if (seen < 0) {
           for (const key of keys) counted.set(key, s.address);
-          return s.measure(peer);
+          return s.measure(peer).then(report);
         }
         const same = counted.get(keys[seen]!)!;
         const where = `${canonicalAddress(peer.addresses[seen]!.address)} port ${peer.port}`;
-        return Promise.resolve({
-          ok: false,
-          kind: s.kind,
-          address: s.address,
-          code: 'duplicate',
-          error: `the same server as ${same} (${where}): asked and counted once`,
-          kissCode: null,
-          measuredAtMs: Date.now(),
-        });
+        return Promise.resolve(
+          report<SourceMeasurement>({
+            ok: false,
+            kind: s.kind,
+            address: s.address,
+            code: 'duplicate',
+            error: `the same server as ${same} (${where}): asked and counted once`,
+            kissCode: null,
+            measuredAtMs: Date.now(),
+          }),
+        );
       }),
     );
     return { measuredAtMs: Date.now(), combination: combineWithPolicy(results, this.policy) };

@@ -2,6 +2,7 @@
 // status` and `--help` import this file; the scrub, its keys and the daemon side are loaded on
 // demand.
 import type { Capability } from '../capability.js';
+import { keychainProblemCodes, keychainProblems } from './problems.js';
 import { keychainView } from './status-view.js';
 
 export const keychain: Capability = {
@@ -13,6 +14,8 @@ export const keychain: Capability = {
       title: 'Keychain',
       absent: 'No data: this daemon does not run the keychain scrub',
       view: keychainView,
+      problems: keychainProblems,
+      problemCodes: keychainProblemCodes,
     },
   ],
   commands: [
@@ -37,6 +40,7 @@ export const keychain: Capability = {
       load: () => import('./scrub-command.js'),
     },
   ],
+  doctor: async () => (await import('./doctor.js')).checks,
   attach: async (daemon) => void (await import('./service.js')).attachKeychain(daemon),
   session: async (options) => (await import('./session-run.js')).runSession(options),
 };

@@ -92,6 +92,28 @@ export class OtlpHttpExporter implements Exporter {
   }
 
   /**
+   * `agentctl doctor`: one real request to the collector that carries no record (an empty
+   * ExportLogsServiceRequest, which OTLP/HTTP answers with success), so the URL, TLS and the
+   * token are checked and nothing is sent. The agent is closed after it.
+   */
+  async probe(signal: AbortSignal): Promise<SendOutcome> {
+    const credentials = await this.credentials();
+    if (!credentials.ok)
+      return this.scrubbed({ kind: 'retry', code: credentials.code, detail: credentials.detail }, []);
+    try {
+      const outcome = await this.post(
+        await gzip('{"resourceLogs":[]}'),
+        credentials.token,
+        this.agentFor(credentials),
+        signal,
+      );
+      return this.scrubbed(outcome, credentials.secrets);
+    } finally {
+      this.close();
+    }
+  }
+
+  /**
    * The outcome with its detail made safe: printable, capped, and cut of every secret this
    * exporter knows, in any form the collector may echo it (collector-text.ts).
    */

@@ -2,6 +2,7 @@
 // durable on-disk queue while the collector is away. Light on purpose: `agentctl status` and
 // `--help` import this file; everything else is loaded on demand.
 import type { Capability, FlagSpec } from '../capability.js';
+import { telemetryProblemCodes, telemetryProblems } from './problems.js';
 import { telemetryView } from './status-view.js';
 
 const socketFlags: FlagSpec[] = [
@@ -18,23 +19,40 @@ export const telemetry: Capability = {
       title: 'Telemetry',
       absent: 'No data: this daemon does not run telemetry',
       view: telemetryView,
+      problems: telemetryProblems,
+      problemCodes: telemetryProblemCodes,
     },
   ],
   commands: [
     {
       name: 'telemetry flush',
-      summary: 'send a heartbeat and upload the queued events now (root only)',
-      flags: [{ name: 'json', description: 'print the Telemetry section as JSON' }, ...socketFlags],
+      summary: 'send a heartbeat and upload the queued events now, and confirm the upload (root only)',
+      flags: [
+        { name: 'json', description: 'print the Telemetry section as JSON' },
+        {
+          name: 'wait',
+          value: '<s>',
+          integer: { min: 0, max: 600 },
+          description: 'wait this long for the collector to confirm (default 30; 0: do not wait)',
+        },
+        ...socketFlags,
+      ],
       needsRoot: true,
       needsDaemon: true,
       load: () => import('./flush-command.js'),
     },
     {
       name: 'telemetry test',
-      summary: 'queue test events (telemetry.test) to check the path to the collector end to end (root only)',
+      summary: 'queue test events (telemetry.test) and confirm they reach the collector (root only)',
       flags: [
         { name: 'count', value: '<n>', integer: { min: 1, max: 10000 }, description: 'how many events (default 1)' },
         { name: 'json', description: 'print their event IDs and sequence numbers as JSON' },
+        {
+          name: 'wait',
+          value: '<s>',
+          integer: { min: 0, max: 600 },
+          description: 'wait this long for the collector to confirm (default 30; 0: do not wait)',
+        },
         ...socketFlags,
       ],
       needsRoot: true,
@@ -42,5 +60,6 @@ export const telemetry: Capability = {
       load: () => import('./test-command.js'),
     },
   ],
+  doctor: async () => (await import('./doctor.js')).checks,
   attach: async (daemon) => (await import('./service.js')).attachTelemetry(daemon),
 };

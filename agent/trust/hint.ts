@@ -77,6 +77,10 @@ function headlineHint(input: HintInput): string | null {
       if (input.revocation?.error)
         return `Revocation of ${subject} could not be checked (${input.revocation.error}); it is trusted without that check.`;
       const days = input.leafExpiresInDays;
+      // Days count from the reference time: with --at (or a corrected time) after the leaf's
+      // expiry they are negative, and the certificate is only trusted by this machine's clock.
+      if (days !== null && days < 0)
+        return `${Subject} expired ${-days} day${days === -1 ? '' : 's'} before that time (${input.correction?.source ?? 'the corrected time'}); it is trusted only at this machine's time: renew it.`;
       if (days !== null && days <= 30)
         return `${Subject} expires in ${days} day${days === 1 ? '' : 's'}: renew it before then.`;
       return null;

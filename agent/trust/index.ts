@@ -2,12 +2,23 @@
 // at the clock guardrail's corrected time. Light on purpose: `agentctl status` and `--help`
 // import this file; everything else is loaded on demand.
 import type { Capability } from '../capability.js';
+import { trustProblemCodes, trustProblems } from './problems.js';
 import { trustView } from './status-view.js';
 
 export const trust: Capability = {
   name: 'trust',
   config: async () => (await import('./config.js')).contribution,
-  status: [{ key: 'trust', title: 'Trust', absent: 'No data: this daemon does not run trust checks', view: trustView }],
+  status: [
+    {
+      key: 'trust',
+      title: 'Trust',
+      absent: 'No data: this daemon does not run trust checks',
+      view: trustView,
+      problems: trustProblems,
+      problemCodes: trustProblemCodes,
+      verbose: ['last_check_reason', 'corrected_time'],
+    },
+  ],
   commands: [
     {
       name: 'trust',
@@ -57,5 +68,6 @@ export const trust: Capability = {
       load: () => import('./trust-command.js'),
     },
   ],
+  doctor: async () => (await import('./doctor.js')).checks,
   attach: async (daemon) => (await import('./service.js')).attachTrustChecks(daemon),
 };

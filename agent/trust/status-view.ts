@@ -13,9 +13,25 @@ interface TargetRow {
   checked_at?: string | null;
 }
 
+/** Plain words for the human view; the codes stay in `status --json` (docs/codes.md). */
+const plainWords: Record<string, string> = {
+  ok: 'ok',
+  clock_skew: 'valid only at the corrected time',
+  expired: 'expired',
+  not_yet_valid: 'not yet valid',
+  untrusted_root: 'root CA not trusted',
+  hostname_mismatch: 'issued to another name',
+  revoked: 'revoked',
+  revocation_unknown: 'revocation not checked',
+  incomplete_chain: 'intermediate CA missing',
+  malformed: 'certificates unusable',
+  unreachable: 'unreachable',
+};
+
 export function targetLine(t: TargetRow): string {
   const verdict = t.trusted ? 'trusted' : 'NOT trusted';
-  const findings = t.findings && t.findings.length ? t.findings.join(', ') : (t.diagnosis ?? '?');
+  const codes = t.findings && t.findings.length ? t.findings : [t.diagnosis ?? '?'];
+  const findings = codes.map((c) => plainWords[c] ?? c).join('; ');
   const days = t.leaf_expires_in_days;
   const expiry =
     typeof days !== 'number'

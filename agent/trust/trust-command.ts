@@ -41,13 +41,19 @@ function usage(message: string): number {
 async function ntpCorrection(servers: string[], config: TrustConfig): Promise<Correction | { error: string }> {
   const { measureClock } = await import('../clock/measure.js');
   const c = config as unknown as Record<string, number>;
+  const { progressLine } = await import('../cli/progress.js');
+  const progress = progressLine();
+  const asking = `asking ${servers.length} NTP server${servers.length === 1 ? '' : 's'}…`;
+  progress.update(asking);
   const measured = await measureClock({
     ntp: servers,
     https: [],
     samples: c.NTPSamplesPerServer,
     timeoutMs: c.NTPTimeoutMilliseconds,
     sampleSpacingMs: c.NTPSampleSpacingMilliseconds,
+    onSourceDone: (done) => progress.update(`${asking} ${done} answered`),
   });
+  progress.done();
   const combination = measured.combination;
   if (combination.offsetMs === null) {
     const why = combination.failures[0]?.error ?? combination.uncertainReason ?? 'no estimate';

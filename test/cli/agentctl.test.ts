@@ -54,9 +54,9 @@ test('version prints the package version; a command group without its subcommand
   t.regex(doctor.stderr, /doctor profile/);
 });
 
-test('status exits 2 when the guardrail is active or the device is non-compliant', (t) => {
+test('status exits 2 on any problem: the clock warn, active or non-compliant', (t) => {
   t.is(statusExitCode({ daemon: {} }), 0);
-  t.is(statusExitCode({ clock: { state: 'warn' } }), 0);
+  t.is(statusExitCode({ clock: { state: 'warn' } }), 2);
   t.is(statusExitCode({ clock: { state: 'active' } }), 2);
   t.is(statusExitCode({ compliance: { compliant: false } }), 2);
   t.is(statusExitCode({ compliance: { state: 'non_compliant' } }), 2);

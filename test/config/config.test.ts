@@ -50,7 +50,9 @@ test('defaults: system paths as root (macOS and FHS), ~/.trustguard otherwise; d
   t.is(darwin.WarnThresholdSeconds, 30);
   t.is(darwin.EnforceThresholdSeconds, 75);
   t.is(darwin.MeasureIntervalSeconds, 90);
-  t.deepEqual(darwin.NTPServers, ['time.apple.com']);
+  // Three independent operators that do not smear leap seconds (issue 21).
+  t.deepEqual(darwin.NTPServers, ['ptbtime1.ptb.de', 'sth1.ntp.se', 'ntp1.npl.co.uk']);
+  t.deepEqual(defaultConfig('linux', true).NTPServers, darwin.NTPServers);
   t.deepEqual(darwin.RemediationCommand, ['/usr/bin/sntp', '-sS', '{server}']);
   t.deepEqual(defaultConfig('linux', true).RemediationCommand, []);
   // Every default passes its own schema.

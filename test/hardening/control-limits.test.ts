@@ -227,8 +227,9 @@ nobodyTest(
     await waitForLine(loris, /started|result/);
     // While nobody's connections trickle, root's agentctl status is answered.
     const status = await agentctl(['status', '--json', '--socket', fx.socketPath]);
-    t.is(status.code, 0, status.stderr);
-    t.truthy((JSON.parse(status.stdout) as { daemon: unknown }).daemon);
+    const answered = JSON.parse(status.stdout) as { daemon: unknown; healthy: boolean };
+    t.is(status.code, answered.healthy ? 0 : 2, status.stderr);
+    t.truthy(answered.daemon);
     const result = JSON.parse((await resultLine).slice('result '.length)) as {
       busy: number;
       deadline: number;

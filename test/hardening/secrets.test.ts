@@ -149,7 +149,8 @@ test('property: secrets in the configuration never reach the log, status --json 
       prefix: [...nobodyPrefix],
       env: { HOME: '/nonexistent' },
     });
-    t.is(status.code, 0, status.stderr);
+    // A configuration problem makes status exit 2 (issue 21).
+    t.is(status.code, 2, status.stderr);
     const problems = (JSON.parse(status.stdout) as { daemon: { config_problems: string[] } }).daemon.config_problems;
     t.true(
       problems.some((p) => /CollectorBearerToken must be a string; got number/.test(p)),

@@ -2,10 +2,29 @@
 // good one that differs from the files), or the files' when the daemon is not running.
 import type { CommandInput } from '../../capability.js';
 import { describeConfig, loadConfig } from '../../config/load.js';
+import { systemConfigFiles } from '../../config/defaults.js';
 import { DaemonUnreachableError, request } from '../../control/client.js';
 import { exitCodes } from '../../exit-codes.js';
 import { renderSection, styleFor } from '../format.js';
 import { chooseSocket } from '../socket.js';
+
+/** A value for people: "not set", "set, 43 characters" for a secret, lists joined, no JSON quotes. */
+export function plainValue(value: unknown, localValue?: unknown): string {
+  if (value === '<redacted>')
+    return typeof localValue === 'string' && localValue
+      ? `set, ${localValue.length} characters (secret, not shown)`
+      : 'set (secret, not shown)';
+  if (value === undefined || value === null || value === '') return 'not set';
+  if (Array.isArray(value)) return value.length ? value.map((v) => plainValue(v)).join(', ') : 'none';
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
+
+function describeSource(source: string | undefined): string {
+  if (!source || source === 'default') return ' (default)';
+  if (source.startsWith(systemConfigFiles[0])) return ` (from the profile${source.slice(systemConfigFiles[0].length)})`;
+  return ` (from ${source})`;
+}
 
 export async function run({ flags }: CommandInput): Promise<number> {
   const options = flags as { json?: boolean; socket?: string; config?: string };
@@ -33,9 +52,19 @@ export async function run({ flags }: CommandInput): Promise<number> {
   }
   const style = styleFor(process.stdout);
   const width = Math.max(...Object.keys(shown.keys).map((k) => k.length));
+  // A secret's length comes from the files this user can read (the daemon's answer has none).
+  const redactedKeys = Object.entries(shown.keys).filter(([, { value }]) => value === '<redacted>');
+  let local: Record<string, unknown> = {};
+  if (redactedKeys.length > 0) {
+    try {
+      local = (await loadConfig({ configFile: options.config })).config as Record<string, unknown>;
+    } catch {
+      local = {};
+    }
+  }
   const rows = Object.entries(shown.keys).map(([key, { value, source }]): [string, string] => [
     key,
-    `${JSON.stringify(value)}  (${source})`,
+    `${plainValue(value, local[key])}${describeSource(source)}`,
   ]);
   const out = [
     `Effective configuration from ${origin}`,

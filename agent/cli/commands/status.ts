@@ -1,13 +1,14 @@
-// `agentctl status`: asks the daemon and prints its sections. Support staff run this and it
+// `agentctl status`: asks the daemon and prints the verdict, the problems, then its sections;
+// exits 0 healthy, 2 any problem, 1 daemon unreachable or error, 64 usage. Support staff run this and it
 // must answer at once: it loads only node:net, the formatter and the capabilities' views.
 import type { CommandInput } from '../../capability.js';
 import { DaemonUnreachableError, request } from '../../control/client.js';
 import { exitCodes } from '../../exit-codes.js';
-import { renderStatus, statusExitCode } from '../status.js';
+import { renderStatus, statusExitCode, statusJson } from '../status.js';
 import { chooseSocket, unreachableMessage } from '../socket.js';
 
 export async function run({ flags }: CommandInput): Promise<number> {
-  const options = flags as { json?: boolean; socket?: string; config?: string };
+  const options = flags as { json?: boolean; verbose?: boolean; socket?: string; config?: string };
   if (options.socket !== undefined && options.config !== undefined) {
     console.error('agentctl status: --socket and --config name the socket twice; give one');
     return exitCodes.usage;
@@ -30,7 +31,9 @@ export async function run({ flags }: CommandInput): Promise<number> {
   }
   const status = response.result as Record<string, unknown>;
   process.stdout.write(
-    options.json ? `${JSON.stringify(status, null, 2)}\n` : `${renderStatus(status, process.stdout)}\n`,
+    options.json
+      ? `${JSON.stringify(statusJson(status), null, 2)}\n`
+      : `${renderStatus(status, process.stdout, { verbose: options.verbose === true })}\n`,
   );
   return statusExitCode(status);
 }
