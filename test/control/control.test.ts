@@ -131,7 +131,8 @@ const asNobody = missing('root', 'linux') ?? (process.platform === 'linux' ? und
       prefix: nobody,
       env: { HOME: '/nonexistent' },
     });
-    t.is(status.code, 0, status.stderr);
+    // 0 healthy or 2 with problems (this daemon has no time source): an answer either way.
+    t.true(status.code === 0 || status.code === 2, status.stderr);
     t.is((JSON.parse(status.stdout) as { daemon: { mode: string } }).daemon.mode, 'observe');
     const reload = await agentctl(['reload', '--socket', fx.socketPath], {
       prefix: nobody,

@@ -11,7 +11,7 @@ import type { AgentEvent } from '../../agent/daemon/bus.js';
 import { deskLimits, ReportDesk } from '../../agent/keychain/desk.js';
 import { tenantTag } from '../../agent/keychain/tag.js';
 import { createAgentLogger } from '../../agent/log/winston.js';
-import { agentctl, createAgentFixture, requestOnce, type AgentFixture } from '../helpers/agent.js';
+import { agentctl, createAgentFixture, requestOnce, unwrapped, type AgentFixture } from '../helpers/agent.js';
 import { asNobody, needsNobody, nobodyIds, nobodyTitle, rssMB } from '../helpers/attacker.js';
 import { RecordingLogger } from '../helpers/recording-logger.js';
 
@@ -254,6 +254,6 @@ nobodyTest(
       `${telemetry.queue_depth} events queued for ${records} audit records reported`,
     );
     const human = await agentctl(['status', '--socket', fx.socketPath]);
-    t.regex(human.stdout, new RegExp(`audit records over a user's hourly budget \\(uid ${uid}: \\d+\\)`));
+    t.regex(unwrapped(human.stdout), new RegExp(`audit records over a user's hourly budget \\(uid ${uid}: \\d+\\)`));
   },
 );

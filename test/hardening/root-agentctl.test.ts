@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseConfigBytes } from '../../agent/config/bounded-parse.js';
-import { agentctl } from '../helpers/agent.js';
+import { agentctl, unwrapped } from '../helpers/agent.js';
 import { asNobody, needsNobody, nobodyIds, nobodyTitle, tempFolder } from '../helpers/attacker.js';
 
 const nobodyTest = needsNobody ? test.skip : test;
@@ -71,7 +71,7 @@ nobodyTest(
     ];
     for (const args of runs) {
       const r = await agentctl(args);
-      const out = `${r.stdout}${r.stderr}`;
+      const out = unwrapped(`${r.stdout}${r.stderr}`);
       t.notRegex(out, secret, `${args.join(' ')}: ${out}`);
       t.regex(out, /is a symbolic link owned by nobody \(uid \d+\): root's agentctl does not follow it/);
       t.true(
@@ -100,7 +100,10 @@ nobodyTest(
     const plist = await agentctl(['config', 'validate', files.plist]);
     t.regex(plist.stderr, /not a valid XML property list/);
     const pem = await agentctl(['trust', files.pem]);
-    t.regex(pem.stdout + pem.stderr, /line 1: a block other than CERTIFICATE; only CERTIFICATE blocks are accepted/);
+    t.regex(
+      unwrapped(pem.stdout + pem.stderr),
+      /line 1: a block other than CERTIFICATE; only CERTIFICATE blocks are accepted/,
+    );
     const ca = await agentctl(['trust', '--anchors-only', '--ca', files.pem, files.pem]);
     for (const r of [ini, json, known, plist, pem, ca]) t.notRegex(r.stdout + r.stderr, secret, r.stdout + r.stderr);
   },

@@ -238,3 +238,8 @@ export async function eventually<T>(
   }
   throw new Error(`timed out waiting for ${what}`);
 }
+
+/** Human output with the wrapped continuation lines of its tables joined (agentctl wraps at 80 columns). */
+export function unwrapped(text: string): string {
+  return text.replace(/\n\s+\|\s+/g, ' ').replace(/\n {6,}(?=\S)/g, ' ');
+}

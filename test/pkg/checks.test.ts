@@ -15,6 +15,7 @@ import {
 } from '../../scripts/pkg/installer-xml.js';
 import { checkLaunchdJob, daemonJob, launchdPlist, sessionJob } from '../../scripts/pkg/launchd.js';
 import { buildSettings, checkIdentifierPrefix } from '../../scripts/pkg/settings.js';
+import { agentdNodeOptions } from '../../agent/daemon/node-options.js';
 
 const settings = buildSettings({ version: '1.2.3' });
 const daemonFile = { fileName: 'com.trustguard.agent.plist', kind: 'daemon' as const, settings };
@@ -41,8 +42,8 @@ test('the launchd check names each defect', (t) => {
     'ProgramArguments[0] is not the bundled runtime /Library/Application Support/TrustGuard/bin/node',
   ]);
   t.deepEqual(problems({ ProgramArguments: [argv[0], argv[argv.length - 1]] }), [
-    'ProgramArguments do not pass the runtime options --max-opt=1',
-    'ProgramArguments[2] is not the daemon entry /Library/Application Support/TrustGuard/dist/agent/daemon/agentd.cjs',
+    `ProgramArguments do not pass the runtime options ${agentdNodeOptions.join(' ')}`,
+    `ProgramArguments[${agentdNodeOptions.length + 1}] is not the daemon entry /Library/Application Support/TrustGuard/dist/agent/daemon/agentd.cjs`,
   ]);
   t.deepEqual(problems({ RunAtLoad: false }), ['RunAtLoad is not true']);
   t.deepEqual(problems({ KeepAlive: false }), ['KeepAlive is not true']);

@@ -13,6 +13,7 @@ import { repositorySources } from '../../scripts/pkg/main.js';
 import { buildSettings, installPaths, type BuildSettings } from '../../scripts/pkg/settings.js';
 import { elementTree, findAll, plistlib } from '../helpers/python.js';
 import { hasCommand, missing } from '../helpers/system.js';
+import { agentdNodeOptions } from '../../agent/daemon/node-options.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const distRoot = path.resolve(here, '..', '..');
@@ -210,7 +211,7 @@ for (const prefix of [undefined, 'com.acme.trustguard']) {
     t.is(daemon.Label, `${s.identifierPrefix}.agent`);
     t.deepEqual(daemon.ProgramArguments, [
       `${s.installRoot}/bin/node`,
-      '--max-opt=1',
+      ...agentdNodeOptions,
       `${s.installRoot}/dist/agent/daemon/agentd.cjs`,
     ]);
     t.is(daemon.RunAtLoad, true);
@@ -228,7 +229,7 @@ for (const prefix of [undefined, 'com.acme.trustguard']) {
     t.is(session.Label, `${s.identifierPrefix}.agent.session`);
     t.deepEqual(session.ProgramArguments, [
       `${s.installRoot}/bin/node`,
-      '--max-opt=1',
+      ...agentdNodeOptions,
       `${s.installRoot}/dist/agent/daemon/agentd.cjs`,
       '--session',
     ]);
@@ -242,7 +243,10 @@ for (const prefix of [undefined, 'com.acme.trustguard']) {
       );
       t.true(
         (job.ProgramArguments as string[]).every(
-          (a) => a.startsWith('/Library/Application Support/TrustGuard/') || a === '--session' || a === '--max-opt=1',
+          (a) =>
+            a.startsWith('/Library/Application Support/TrustGuard/') ||
+            a === '--session' ||
+            agentdNodeOptions.includes(a),
         ),
       );
     }
