@@ -120,13 +120,20 @@ test('a signed profile read in the parser process: unwrapped, verified, the sign
 });
 
 test('bad input, input over the bound, a parser out of time: one failure each, never a rejection', async (t) => {
-  const malformed = await readProfileInParser(Buffer.from('<plist>\n<dict>\n<key>A</key>\n<string>x</dict>'), 'bad');
+  // A loaded machine may take seconds to start the parser process: the deadline is not what is tested here.
+  const slow = { timeoutMs: 60_000 };
+  const malformed = await readProfileInParser(
+    Buffer.from('<plist>\n<dict>\n<key>A</key>\n<string>x</dict>'),
+    'bad',
+    slow,
+  );
   t.like(malformed, { ok: false, code: 'plist_malformed', line: 4 });
-  const neither = await readProfileInParser(Buffer.from('hello'), 'text');
+  const neither = await readProfileInParser(Buffer.from('hello'), 'text', slow);
   t.like(neither, { ok: false, code: 'not_a_profile' });
   const deep = await readProfileInParser(
     Buffer.from(`<plist>${'<array>'.repeat(40)}${'</array>'.repeat(40)}</plist>`),
     'deep',
+    slow,
   );
   t.like(deep, { ok: false, code: 'plist_too_complex' });
   // Over 1 MB: refused unless the caller allows more (as for `profiles show` output), never over 16 MB.
@@ -135,8 +142,8 @@ test('bad input, input over the bound, a parser out of time: one failure each, n
       _computerlevel: [{ ProfileItems: [{ PayloadType: 'x', PayloadContent: { Blob: 'a'.repeat(1_200_000) } }] }],
     }),
   );
-  t.like(await readProfileInParser(big, 'big'), { ok: false, code: 'file_too_large' });
-  t.like(await readProfileInParser(big, 'big', { maxBytes: 2 * 1024 * 1024 }), { ok: true });
+  t.like(await readProfileInParser(big, 'big', slow), { ok: false, code: 'file_too_large' });
+  t.like(await readProfileInParser(big, 'big', { ...slow, maxBytes: 2 * 1024 * 1024 }), { ok: true });
   t.like(await readProfileInParser(Buffer.alloc(17 * 1024 * 1024), 'huge', { maxBytes: 64 * 1024 * 1024 }), {
     ok: false,
     code: 'file_too_large',
