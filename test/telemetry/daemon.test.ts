@@ -464,6 +464,7 @@ withNginx(
     const event = await eventually(
       () => received(collector).find((e) => e.name === 'agent.config_problems' && e.attrs.reason === 'reload'),
       'the reload problem event, written at shutdown',
+      600, // 30 s: a restarted daemon's first flush on a loaded machine; the delay is not what is tested
     );
     t.regex(JSON.stringify(event.attrs.problems), /AnotherUnknownKey/);
   },
