@@ -165,14 +165,7 @@ export async function runDoctor(files: string[], options: DoctorOptions): Promis
       container: document.container,
       kind: document.kind,
     });
-    const add = (
-      payload: Payload | null,
-      code: FindingCode,
-      keyPath: string | null,
-      line: number | null,
-      message: string,
-      severity?: Severity,
-    ) => report.findings.push(makeFinding(file, payload, code, keyPath, line, message, severity));
+    const add = adder(report);
     for (const d of document.duplicateKeys)
       add(
         null,
@@ -228,6 +221,12 @@ type Add = (
   message: string,
   severity?: Severity,
 ) => void;
+
+/** Adds a finding to the report of one file. */
+function adder(report: FileReport): Add {
+  return (payload, code, keyPath, line, message, severity) =>
+    void report.findings.push(makeFinding(report.file, payload, code, keyPath, line, message, severity));
+}
 
 async function signatureChecks(document: ProfileDocument, options: DoctorOptions, add: Add, report: FileReport) {
   const signed = document.signed;
@@ -372,14 +371,7 @@ async function acrossChecks(contexts: Context[], options: DoctorOptions) {
   for (const ctx of contexts) {
     const document = ctx.document;
     if (!document || document.kind === 'preferences') continue;
-    const add = (
-      payload: Payload | null,
-      code: FindingCode,
-      keyPath: string | null,
-      line: number | null,
-      message: string,
-      severity?: Severity,
-    ) => ctx.report.findings.push(makeFinding(ctx.report.file, payload, code, keyPath, line, message, severity));
+    const add = adder(ctx.report);
     const line = (container: object, key: string) =>
       document.container === 'plain' ? lineOf(document, container, key) : null;
     for (const payload of payloadsOf(document)) {
@@ -453,15 +445,12 @@ async function acrossChecks(contexts: Context[], options: DoctorOptions) {
     const once = schemas ? schemas.every((s) => s.macOS?.multiple === false) : appliedOnceFallback.has(type);
     if (!once || seen.length < 2) continue;
     for (const s of seen.slice(1))
-      s.ctx.report.findings.push(
-        makeFinding(
-          s.ctx.report.file,
-          s.payload,
-          'payload_applied_once',
-          joinPath(s.payload.path, 'PayloadType'),
-          s.line,
-          `macOS applies one ${type} payload; ${describe(seen[0]!)} has another (the last installed wins)`,
-        ),
+      adder(s.ctx.report)(
+        s.payload,
+        'payload_applied_once',
+        joinPath(s.payload.path, 'PayloadType'),
+        s.line,
+        `macOS applies one ${type} payload; ${describe(seen[0]!)} has another (the last installed wins)`,
       );
   }
   for (const { ctx, payload } of ssoPayloads) {
@@ -475,15 +464,12 @@ async function acrossChecks(contexts: Context[], options: DoctorOptions) {
             ? lineOf(document, payload.settings, issue.key)
             : (lineOf(document, container, issue.index) ?? lineOf(document, payload.settings, issue.key));
       const keyPath = joinPath(payload.settingsPath, issue.key);
-      ctx.report.findings.push(
-        makeFinding(
-          ctx.report.file,
-          payload,
-          issue.code,
-          issue.index === null ? keyPath : joinPath(keyPath, issue.index),
-          line,
-          issue.message,
-        ),
+      adder(ctx.report)(
+        payload,
+        issue.code,
+        issue.index === null ? keyPath : joinPath(keyPath, issue.index),
+        line,
+        issue.message,
       );
     }
   }
@@ -496,10 +482,9 @@ async function acrossChecks(contexts: Context[], options: DoctorOptions) {
       const content = nested ? (payload.settings.PayloadContent as Dict) : payload.settings;
       const contentPath = nested ? joinPath(payload.settingsPath, 'PayloadContent') : payload.settingsPath;
       const at = (key: string) => (document.container === 'plain' ? lineOf(document, content, key) : null);
+      const add = adder(ctx.report);
       const report = (code: FindingCode, key: string, message: string, severity?: Severity) =>
-        ctx.report.findings.push(
-          makeFinding(ctx.report.file, payload, code, joinPath(contentPath, key), at(key), message, severity),
-        );
+        add(payload, code, joinPath(contentPath, key), at(key), message, severity);
       const scep = await scepChecks(content, pool, options);
       for (const issue of scep.issues) report(issue.code, issue.key, issue.message, issue.severity);
       for (const der of scep.toCheck) {
@@ -517,10 +502,8 @@ async function acrossChecks(contexts: Context[], options: DoctorOptions) {
       const keyPath = joinPath(payload.settingsPath, 'PayloadContent');
       const line = document.container === 'plain' ? lineOf(document, payload.settings, 'PayloadContent') : null;
       const issues = [...staticChecks(der, options), ...(await chainChecks(der, pool, options))];
-      for (const issue of issues)
-        ctx.report.findings.push(
-          makeFinding(ctx.report.file, payload, issue.code, keyPath, line, issue.message, issue.severity),
-        );
+      const add = adder(ctx.report);
+      for (const issue of issues) add(payload, issue.code, keyPath, line, issue.message, issue.severity);
     }),
   );
   for (const ctx of contexts) {
