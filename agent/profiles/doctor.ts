@@ -3,6 +3,7 @@
 // Produces findings with codes (codes.ts); format.ts makes the human, JSON and SARIF output.
 import { X509Certificate } from 'node:crypto';
 import { evaluateTrust } from '../../native/trust.js';
+import { payloadMetadataKeys } from '../config/defaults.js';
 import { diagnoseEvaluation } from '../trust/diagnosis.js';
 import {
   certificatesIn,
@@ -69,17 +70,6 @@ const appliedOnceFallback = new Set([
   'com.apple.security.firewall',
   'com.apple.SoftwareUpdate',
   'com.apple.dnsSettings.managed',
-]);
-const metadataKeys = new Set([
-  'PayloadType',
-  'PayloadVersion',
-  'PayloadIdentifier',
-  'PayloadUUID',
-  'PayloadDisplayName',
-  'PayloadDescription',
-  'PayloadOrganization',
-  'PayloadEnabled',
-  'PayloadScope',
 ]);
 
 interface Context {
@@ -556,7 +546,7 @@ function preferenceValues(
   }
   if (type.startsWith('com.apple.')) return out;
   for (const [key, value] of Object.entries(payload.settings))
-    if (!metadataKeys.has(key))
+    if (!payloadMetadataKeys.has(key))
       out.push({
         domain: type,
         key,
