@@ -122,6 +122,18 @@ export function summarize(der: Buffer): CertificateSummary | null {
   }
 }
 
+/** The CN of a subject as node:crypto prints it (one RDN a line), else its first line. */
+export function commonName(subject: string): string {
+  return (
+    subject
+      .split('\n')
+      .find((p) => p.startsWith('CN='))
+      ?.slice(3) ??
+    subject.split('\n')[0] ??
+    ''
+  );
+}
+
 /** Checks that need no network: parse, validity, expiry horizon, SHA-1, key size. */
 export function staticChecks(der: Buffer, options: CertificateOptions): CertificateIssue[] {
   let x: X509Certificate;
@@ -131,13 +143,7 @@ export function staticChecks(der: Buffer, options: CertificateOptions): Certific
     return [{ code: 'certificate_unparsable', message: `the certificate does not parse: ${(error as Error).message}` }];
   }
   const issues: CertificateIssue[] = [];
-  const name =
-    x.subject
-      .split('\n')
-      .find((p) => p.startsWith('CN='))
-      ?.slice(3) ??
-    x.subject.split('\n')[0] ??
-    '';
+  const name = commonName(x.subject);
   const from = Date.parse(x.validFrom);
   const to = Date.parse(x.validTo);
   const at = new Date(options.atMs).toISOString().slice(0, 10);
@@ -265,13 +271,7 @@ export async function chainChecks(
     return [];
   }
   const issues: CertificateIssue[] = [];
-  const name =
-    x.subject
-      .split('\n')
-      .find((p) => p.startsWith('CN='))
-      ?.slice(3) ??
-    x.subject.split('\n')[0] ??
-    '';
+  const name = commonName(x.subject);
   const selfSigned = x.subject === x.issuer && x.checkIssued(x);
   const pool = others.filter((o) => !o.equals(der)).slice(0, 60);
   const anchors = [

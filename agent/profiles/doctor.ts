@@ -8,6 +8,7 @@ import { diagnoseEvaluation } from '../trust/diagnosis.js';
 import {
   certificatesIn,
   chainChecks,
+  commonName,
   scepChecks,
   staticChecks,
   summarize,
@@ -75,17 +76,6 @@ const appliedOnceFallback = new Set([
 interface Context {
   report: FileReport;
   document: ProfileDocument | null;
-}
-
-function cn(subject: string): string {
-  return (
-    subject
-      .split('\n')
-      .find((p) => p.startsWith('CN='))
-      ?.slice(3) ??
-    subject.split('\n')[0] ??
-    ''
-  );
 }
 
 function makeFinding(
@@ -245,7 +235,7 @@ async function signatureChecks(document: ProfileDocument, options: DoctorOptions
   }
   if (!verdict.signer) return;
   const x = new X509Certificate(verdict.signer);
-  const subject = cn(x.subject);
+  const subject = commonName(x.subject);
   if (verdict.status === 'valid')
     add(null, 'signature_valid', null, null, `signed by ${subject} (${x.subject.replace(/\n/g, ', ')})`);
   const others = data.certificates.filter((c) => !c.equals(verdict.signer!)).slice(0, 60);
