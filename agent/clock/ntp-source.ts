@@ -39,11 +39,37 @@ export interface NtpSourceOptions {
 const MAX_SAMPLES = 32;
 const MAX_BACKOFF_DOUBLINGS = 6;
 
-interface TakenSample {
+export interface TakenSample {
   reply: NtpReply;
   offsetMs: number;
   delayMs: number;
   uncertaintyMs: number;
+}
+
+/**
+ * What one measurement of `sent` requests gives: the reply with the least delay of those taken
+ * (at least one), and how many were valid.
+ */
+export function bestSample(
+  kind: SourceSample['kind'],
+  address: string,
+  taken: readonly TakenSample[],
+  sent: number,
+): SourceSample {
+  const best = taken.reduce((a, b) => (b.delayMs < a.delayMs ? b : a));
+  return {
+    ok: true,
+    kind,
+    address,
+    offsetMs: best.offsetMs,
+    delayMs: best.delayMs,
+    uncertaintyMs: best.uncertaintyMs,
+    stratum: best.reply.stratum,
+    rootDistanceMs: best.reply.rootDistanceMs,
+    samplesSent: sent,
+    samplesValid: taken.length,
+    measuredAtMs: wallClock(),
+  };
 }
 
 type SampleOutcome =
@@ -212,21 +238,7 @@ export class NtpSource {
       this.backoffDoublings = 0;
       this.backoffUntilNs = null;
     }
-    const best = taken.reduce((a, b) => (b.delayMs < a.delayMs ? b : a));
-    const sample: SourceSample = {
-      ok: true,
-      kind: 'ntp',
-      address: this.address,
-      offsetMs: best.offsetMs,
-      delayMs: best.delayMs,
-      uncertaintyMs: best.uncertaintyMs,
-      stratum: best.reply.stratum,
-      rootDistanceMs: best.reply.rootDistanceMs,
-      samplesSent: sent,
-      samplesValid: taken.length,
-      measuredAtMs: wallClock(),
-    };
-    return sample;
+    return bestSample('ntp', this.address, taken, sent);
   }
 
   private obeyKiss(code: string, reason: string): void {

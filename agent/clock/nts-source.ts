@@ -20,10 +20,10 @@ import { isUnsafePath, readSafeFile } from '../fs-safety.js';
 import type { NtpSampleCode, SourceFailureCode } from './codes.js';
 import type { ChainVerdict, VerifyChain } from './https-time.js';
 import { evaluateExchange, parseServerReply, type NtpReply } from './ntp-packet.js';
-import { DEFAULT_NTP_PORT, formatAddress, parseServerAddress, resolve, sameAddress } from './ntp-source.js';
+import { bestSample, DEFAULT_NTP_PORT, formatAddress, parseServerAddress, resolve, sameAddress } from './ntp-source.js';
 import { DEFAULT_NTS_KE_PORT, MAX_COOKIES, NtsKeError, performNtsKe, type NtsKeResult } from './nts-ke.js';
 import { encodeNtsRequest, verifyNtsReply } from './nts-packet.js';
-import type { SourceFailure, SourceMeasurement, SourceSample } from './types.js';
+import type { SourceFailure, SourceMeasurement } from './types.js';
 
 export interface NtsSourceOptions {
   host: string;
@@ -343,21 +343,7 @@ export class NtsSource {
       this.backoffDoublings = 0;
       this.backoffUntilNs = null;
     }
-    const best = taken.reduce((a, b) => (b.delayMs < a.delayMs ? b : a));
-    const sample: SourceSample = {
-      ok: true,
-      kind: 'nts',
-      address: this.address,
-      offsetMs: best.offsetMs,
-      delayMs: best.delayMs,
-      uncertaintyMs: best.uncertaintyMs,
-      stratum: best.reply.stratum,
-      rootDistanceMs: best.reply.rootDistanceMs,
-      samplesSent: sent,
-      samplesValid: taken.length,
-      measuredAtMs: wallClock(),
-    };
-    return sample;
+    return bestSample('nts', this.address, taken, sent);
   }
 
   private obeyKiss(code: string, reason: string): void {

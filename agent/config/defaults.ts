@@ -7,6 +7,22 @@ import { isRoot } from '../process.js';
 
 export const domain = 'com.trustguard.agent';
 
+/**
+ * The metadata keys of a payload (Apple's CommonPayloadKeys.yaml, and PayloadEnabled), not
+ * settings: left out of the agent's settings a profile carries, and of a profile's preferences.
+ */
+export const payloadMetadataKeys: ReadonlySet<string> = new Set([
+  'PayloadType',
+  'PayloadVersion',
+  'PayloadIdentifier',
+  'PayloadUUID',
+  'PayloadDisplayName',
+  'PayloadDescription',
+  'PayloadOrganization',
+  'PayloadEnabled',
+  'PayloadScope',
+]);
+
 /** The system preference files, highest precedence first. */
 export const systemConfigFiles = [
   `/Library/Managed Preferences/${domain}.plist`,

@@ -7,7 +7,7 @@ import {
   readConfigBytes,
   type ConfigParseCode,
 } from './bounded-parse.js';
-import { domain, systemConfigFiles } from './defaults.js';
+import { domain, payloadMetadataKeys, systemConfigFiles } from './defaults.js';
 import { checkRelations, checkValue, defaultConfig, keyTable, loadKeyTable } from './keys.js';
 import { redactMessage } from '../log/redact.js';
 import type { CoreConfig } from './schema.js';
@@ -198,19 +198,6 @@ export async function loadConfig(options: LoadOptions = {}): Promise<LoadResult>
     keptPrevious: false,
   };
 }
-
-/** The metadata keys of a payload (Apple's CommonPayloadKeys.yaml, and PayloadEnabled), not settings. */
-const payloadMetadataKeys = new Set([
-  'PayloadType',
-  'PayloadVersion',
-  'PayloadIdentifier',
-  'PayloadUUID',
-  'PayloadDisplayName',
-  'PayloadDescription',
-  'PayloadOrganization',
-  'PayloadEnabled',
-  'PayloadScope',
-]);
 
 const isDict = (v: unknown): v is ConfigValues =>
   v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date) && !ArrayBuffer.isView(v);

@@ -122,6 +122,18 @@ export function summarize(der: Buffer): CertificateSummary | null {
   }
 }
 
+/** The CN of a subject as node:crypto prints it (one RDN a line), else its first line. */
+export function commonName(subject: string): string {
+  return (
+    subject
+      .split('\n')
+      .find((p) => p.startsWith('CN='))
+      ?.slice(3) ??
+    subject.split('\n')[0] ??
+    ''
+  );
+}
+
 /** Checks that need no network: parse, validity, expiry horizon, SHA-1, key size. */
 export function staticChecks(der: Buffer, options: CertificateOptions): CertificateIssue[] {
   let x: X509Certificate;
@@ -131,13 +143,7 @@ export function staticChecks(der: Buffer, options: CertificateOptions): Certific
     return [{ code: 'certificate_unparsable', message: `the certificate does not parse: ${(error as Error).message}` }];
   }
   const issues: CertificateIssue[] = [];
-  const name =
-    x.subject
-      .split('\n')
-      .find((p) => p.startsWith('CN='))
-      ?.slice(3) ??
-    x.subject.split('\n')[0] ??
-    '';
+  const name = commonName(x.subject);
   const from = Date.parse(x.validFrom);
   const to = Date.parse(x.validTo);
   const at = new Date(options.atMs).toISOString().slice(0, 10);
@@ -177,7 +183,6 @@ export function staticChecks(der: Buffer, options: CertificateOptions): Certific
   return issues;
 }
 
-/** GETs a CRL or CA-issuers URL: does it answer 2xx within the limit? (http and https only.) */
 /**
  * A profile is outside input: its URLs must not make agentctl (often run as root) reach this
  * machine's own services or its link, as for OCSP (agent/trust/ocsp.ts), unless asked to.
@@ -188,11 +193,20 @@ function localRefusal(url: URL, allowLocal: boolean): { ok: false; error: string
   return { ok: false, error: 'a loopback or link-local address is not asked (--allow-local-urls)' };
 }
 
-export function probeUrl(
+type Failure = { ok: false; error: string };
+
+/**
+ * GETs a profile's http or https URL (with `query` added) within `timeoutMs`, refusing local
+ * addresses unless allowed; `onResponse` reads the answer and calls `finish` once (later calls,
+ * the timeout's and errors' included, are ignored; the request is then destroyed).
+ */
+function boundedGet<T>(
   url: string,
   timeoutMs: number,
-  allowLocal = false,
-): Promise<{ ok: true } | { ok: false; error: string }> {
+  allowLocal: boolean,
+  query: Record<string, string>,
+  onResponse: (res: http.IncomingMessage, finish: (r: T | Failure) => void) => void,
+): Promise<T | Failure> {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -203,26 +217,34 @@ export function probeUrl(
     return Promise.resolve({ ok: false, error: `${parsed.protocol} URLs are not fetched` });
   const refused = localRefusal(parsed, allowLocal);
   if (refused) return Promise.resolve(refused);
+  for (const [key, value] of Object.entries(query)) parsed.searchParams.set(key, value);
+  // A name that resolves to this machine is refused at connect time, as for OCSP.
+  const lookup = guardedLookup(allowLocal, '--allow-local-urls is off');
   return new Promise((resolve) => {
     let done = false;
-    const finish = (r: { ok: true } | { ok: false; error: string }) => {
+    const finish = (r: T | Failure) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       req.destroy();
       resolve(r);
     };
-    // A name that resolves to this machine is refused at connect time, as for OCSP.
-    const lookup = guardedLookup(allowLocal, '--allow-local-urls is off');
-    const req = (parsed.protocol === 'https:' ? https : http).get(parsed, { agent: false, lookup }, (res) => {
-      res.resume();
-      const status = res.statusCode ?? 0;
-      finish(status >= 200 && status < 300 ? { ok: true } : { ok: false, error: `HTTP ${status}` });
-    });
+    const req = (parsed.protocol === 'https:' ? https : http).get(parsed, { agent: false, lookup }, (res) =>
+      onResponse(res, finish),
+    );
     const timer = setTimeout(() => finish({ ok: false, error: `no answer within ${timeoutMs} ms` }), timeoutMs);
     req.on('error', (e: NodeJS.ErrnoException) =>
       finish({ ok: false, error: e.code === 'ERR_LOCAL_ADDRESS' ? e.message : (e.code ?? e.message) }),
     );
+  });
+}
+
+/** GETs a CRL or CA-issuers URL: does it answer 2xx within the limit? (http and https only.) */
+export function probeUrl(url: string, timeoutMs: number, allowLocal = false): Promise<{ ok: true } | Failure> {
+  return boundedGet<{ ok: true }>(url, timeoutMs, allowLocal, {}, (res, finish) => {
+    res.resume();
+    const status = res.statusCode ?? 0;
+    finish(status >= 200 && status < 300 ? { ok: true } : { ok: false, error: `HTTP ${status}` });
   });
 }
 
@@ -249,13 +271,7 @@ export async function chainChecks(
     return [];
   }
   const issues: CertificateIssue[] = [];
-  const name =
-    x.subject
-      .split('\n')
-      .find((p) => p.startsWith('CN='))
-      ?.slice(3) ??
-    x.subject.split('\n')[0] ??
-    '';
+  const name = commonName(x.subject);
   const selfSigned = x.subject === x.issuer && x.checkIssued(x);
   const pool = others.filter((o) => !o.equals(der)).slice(0, 60);
   const anchors = [
@@ -371,60 +387,35 @@ export function fetchScepCaCertificates(
   name: string | null,
   timeoutMs: number,
   allowLocal = false,
-): Promise<{ ok: true; certificates: Buffer[] } | { ok: false; error: string }> {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return Promise.resolve({ ok: false, error: 'not a URL' });
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
-    return Promise.resolve({ ok: false, error: `${parsed.protocol} URLs are not fetched` });
-  const refused = localRefusal(parsed, allowLocal);
-  if (refused) return Promise.resolve(refused);
-  parsed.searchParams.set('operation', 'GetCACert');
-  parsed.searchParams.set('message', name ?? 'CA');
-  // A name that resolves to this machine is refused at connect time, as for OCSP.
-  const lookup = guardedLookup(allowLocal, '--allow-local-urls is off');
-  return new Promise((resolve) => {
-    let done = false;
-    const finish = (r: { ok: true; certificates: Buffer[] } | { ok: false; error: string }) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      req.destroy();
-      resolve(r);
-    };
-    const req = (parsed.protocol === 'https:' ? https : http).get(parsed, { agent: false, lookup }, (res) => {
-      const status = res.statusCode ?? 0;
-      if (status < 200 || status >= 300) return finish({ ok: false, error: `HTTP ${status}` });
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > maxCaAnswerBytes) finish({ ok: false, error: `the answer is over ${maxCaAnswerBytes} bytes` });
-        else chunks.push(chunk);
-      });
-      res.on('end', () => {
-        const body = Buffer.concat(chunks);
-        try {
-          // By its type, else by its shape (servers label the two answers loosely).
-          const raCerts = /x-x509-ca-ra-cert/i.test(res.headers['content-type'] ?? '');
-          let certificates: Buffer[];
-          try {
-            certificates = raCerts ? certificatesOnly(body) : [new X509Certificate(body).raw];
-          } catch {
-            certificates = raCerts ? [new X509Certificate(body).raw] : certificatesOnly(body);
-          }
-          finish({ ok: true, certificates });
-        } catch (error) {
-          finish({ ok: false, error: `the answer holds no certificate (${(error as Error).message.slice(0, 120)})` });
-        }
-      });
-      res.on('error', (e) => finish({ ok: false, error: e.message }));
+): Promise<{ ok: true; certificates: Buffer[] } | Failure> {
+  const query = { operation: 'GetCACert', message: name ?? 'CA' };
+  return boundedGet<{ ok: true; certificates: Buffer[] }>(url, timeoutMs, allowLocal, query, (res, finish) => {
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status >= 300) return finish({ ok: false, error: `HTTP ${status}` });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxCaAnswerBytes) finish({ ok: false, error: `the answer is over ${maxCaAnswerBytes} bytes` });
+      else chunks.push(chunk);
     });
-    const timer = setTimeout(() => finish({ ok: false, error: `no answer within ${timeoutMs} ms` }), timeoutMs);
-    req.on('error', (e: NodeJS.ErrnoException) => finish({ ok: false, error: e.code ?? e.message }));
+    res.on('end', () => {
+      const body = Buffer.concat(chunks);
+      try {
+        // By its type, else by its shape (servers label the two answers loosely).
+        const raCerts = /x-x509-ca-ra-cert/i.test(res.headers['content-type'] ?? '');
+        let certificates: Buffer[];
+        try {
+          certificates = raCerts ? certificatesOnly(body) : [new X509Certificate(body).raw];
+        } catch {
+          certificates = raCerts ? [new X509Certificate(body).raw] : certificatesOnly(body);
+        }
+        finish({ ok: true, certificates });
+      } catch (error) {
+        finish({ ok: false, error: `the answer holds no certificate (${(error as Error).message.slice(0, 120)})` });
+      }
+    });
+    res.on('error', (e) => finish({ ok: false, error: e.message }));
   });
 }
 

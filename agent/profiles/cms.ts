@@ -6,7 +6,7 @@
 // when there are none. Nothing here decides trust: the signer's chain goes to the trust
 // capability's evaluation.
 import { createHash, verify as verifySignature, X509Certificate } from 'node:crypto';
-import { certificateFields, DerError } from '../trust/der.js';
+import { certificateFields, definiteLength, DerError } from '../trust/der.js';
 
 export class CmsError extends Error {
   constructor(message: string) {
@@ -45,19 +45,7 @@ function readTlv(buf: Uint8Array, offset: number, limit = buf.length, depth = 0)
       at = readTlv(buf, at, limit, depth + 1).end;
     }
   }
-  let length: number;
-  let contentStart: number;
-  if (first < 0x80) {
-    length = first;
-    contentStart = offset + 2;
-  } else {
-    const count = first & 0x7f;
-    if (count > 4) throw new CmsError(`length of ${count} bytes at byte ${offset + 1} is too large`);
-    if (offset + 2 + count > limit) throw new CmsError(`truncated length at byte ${offset + 1}`);
-    length = 0;
-    for (let i = 0; i < count; i++) length = length * 256 + buf[offset + 2 + i]!;
-    contentStart = offset + 2 + count;
-  }
+  const { length, contentStart } = definiteLength(buf, offset, limit, (message) => new CmsError(message));
   const end = contentStart + length;
   if (end > limit)
     throw new CmsError(

@@ -3,10 +3,12 @@
 // Produces findings with codes (codes.ts); format.ts makes the human, JSON and SARIF output.
 import { X509Certificate } from 'node:crypto';
 import { evaluateTrust } from '../../native/trust.js';
+import { payloadMetadataKeys } from '../config/defaults.js';
 import { diagnoseEvaluation } from '../trust/diagnosis.js';
 import {
   certificatesIn,
   chainChecks,
+  commonName,
   scepChecks,
   staticChecks,
   summarize,
@@ -70,32 +72,10 @@ const appliedOnceFallback = new Set([
   'com.apple.SoftwareUpdate',
   'com.apple.dnsSettings.managed',
 ]);
-const metadataKeys = new Set([
-  'PayloadType',
-  'PayloadVersion',
-  'PayloadIdentifier',
-  'PayloadUUID',
-  'PayloadDisplayName',
-  'PayloadDescription',
-  'PayloadOrganization',
-  'PayloadEnabled',
-  'PayloadScope',
-]);
 
 interface Context {
   report: FileReport;
   document: ProfileDocument | null;
-}
-
-function cn(subject: string): string {
-  return (
-    subject
-      .split('\n')
-      .find((p) => p.startsWith('CN='))
-      ?.slice(3) ??
-    subject.split('\n')[0] ??
-    ''
-  );
 }
 
 function makeFinding(
@@ -165,14 +145,7 @@ export async function runDoctor(files: string[], options: DoctorOptions): Promis
       container: document.container,
       kind: document.kind,
     });
-    const add = (
-      payload: Payload | null,
-      code: FindingCode,
-      keyPath: string | null,
-      line: number | null,
-      message: string,
-      severity?: Severity,
-    ) => report.findings.push(makeFinding(file, payload, code, keyPath, line, message, severity));
+    const add = adder(report);
     for (const d of document.duplicateKeys)
       add(
         null,
@@ -229,6 +202,12 @@ type Add = (
   severity?: Severity,
 ) => void;
 
+/** Adds a finding to the report of one file. */
+function adder(report: FileReport): Add {
+  return (payload, code, keyPath, line, message, severity) =>
+    void report.findings.push(makeFinding(report.file, payload, code, keyPath, line, message, severity));
+}
+
 async function signatureChecks(document: ProfileDocument, options: DoctorOptions, add: Add, report: FileReport) {
   const signed = document.signed;
   if (!signed) {
@@ -256,7 +235,7 @@ async function signatureChecks(document: ProfileDocument, options: DoctorOptions
   }
   if (!verdict.signer) return;
   const x = new X509Certificate(verdict.signer);
-  const subject = cn(x.subject);
+  const subject = commonName(x.subject);
   if (verdict.status === 'valid')
     add(null, 'signature_valid', null, null, `signed by ${subject} (${x.subject.replace(/\n/g, ', ')})`);
   const others = data.certificates.filter((c) => !c.equals(verdict.signer!)).slice(0, 60);
@@ -372,14 +351,7 @@ async function acrossChecks(contexts: Context[], options: DoctorOptions) {
   for (const ctx of contexts) {
     const document = ctx.document;
     if (!document || document.kind === 'preferences') continue;
-    const add = (
-      payload: Payload | null,
-      code: FindingCode,
-      keyPath: string | null,
-      line: number | null,
-      message: string,
-      severity?: Severity,
-    ) => ctx.report.findings.push(makeFinding(ctx.report.file, payload, code, keyPath, line, message, severity));
+    const add = adder(ctx.report);
     const line = (container: object, key: string) =>
       document.container === 'plain' ? lineOf(document, container, key) : null;
     for (const payload of payloadsOf(document)) {
@@ -453,15 +425,12 @@ async function acrossChecks(contexts: Context[], options: DoctorOptions) {
     const once = schemas ? schemas.every((s) => s.macOS?.multiple === false) : appliedOnceFallback.has(type);
     if (!once || seen.length < 2) continue;
     for (const s of seen.slice(1))
-      s.ctx.report.findings.push(
-        makeFinding(
-          s.ctx.report.file,
-          s.payload,
-          'payload_applied_once',
-          joinPath(s.payload.path, 'PayloadType'),
-          s.line,
-          `macOS applies one ${type} payload; ${describe(seen[0]!)} has another (the last installed wins)`,
-        ),
+      adder(s.ctx.report)(
+        s.payload,
+        'payload_applied_once',
+        joinPath(s.payload.path, 'PayloadType'),
+        s.line,
+        `macOS applies one ${type} payload; ${describe(seen[0]!)} has another (the last installed wins)`,
       );
   }
   for (const { ctx, payload } of ssoPayloads) {
@@ -475,15 +444,12 @@ async function acrossChecks(contexts: Context[], options: DoctorOptions) {
             ? lineOf(document, payload.settings, issue.key)
             : (lineOf(document, container, issue.index) ?? lineOf(document, payload.settings, issue.key));
       const keyPath = joinPath(payload.settingsPath, issue.key);
-      ctx.report.findings.push(
-        makeFinding(
-          ctx.report.file,
-          payload,
-          issue.code,
-          issue.index === null ? keyPath : joinPath(keyPath, issue.index),
-          line,
-          issue.message,
-        ),
+      adder(ctx.report)(
+        payload,
+        issue.code,
+        issue.index === null ? keyPath : joinPath(keyPath, issue.index),
+        line,
+        issue.message,
       );
     }
   }
@@ -496,10 +462,9 @@ async function acrossChecks(contexts: Context[], options: DoctorOptions) {
       const content = nested ? (payload.settings.PayloadContent as Dict) : payload.settings;
       const contentPath = nested ? joinPath(payload.settingsPath, 'PayloadContent') : payload.settingsPath;
       const at = (key: string) => (document.container === 'plain' ? lineOf(document, content, key) : null);
+      const add = adder(ctx.report);
       const report = (code: FindingCode, key: string, message: string, severity?: Severity) =>
-        ctx.report.findings.push(
-          makeFinding(ctx.report.file, payload, code, joinPath(contentPath, key), at(key), message, severity),
-        );
+        add(payload, code, joinPath(contentPath, key), at(key), message, severity);
       const scep = await scepChecks(content, pool, options);
       for (const issue of scep.issues) report(issue.code, issue.key, issue.message, issue.severity);
       for (const der of scep.toCheck) {
@@ -517,10 +482,8 @@ async function acrossChecks(contexts: Context[], options: DoctorOptions) {
       const keyPath = joinPath(payload.settingsPath, 'PayloadContent');
       const line = document.container === 'plain' ? lineOf(document, payload.settings, 'PayloadContent') : null;
       const issues = [...staticChecks(der, options), ...(await chainChecks(der, pool, options))];
-      for (const issue of issues)
-        ctx.report.findings.push(
-          makeFinding(ctx.report.file, payload, issue.code, keyPath, line, issue.message, issue.severity),
-        );
+      const add = adder(ctx.report);
+      for (const issue of issues) add(payload, issue.code, keyPath, line, issue.message, issue.severity);
     }),
   );
   for (const ctx of contexts) {
@@ -573,7 +536,7 @@ function preferenceValues(
   }
   if (type.startsWith('com.apple.')) return out;
   for (const [key, value] of Object.entries(payload.settings))
-    if (!metadataKeys.has(key))
+    if (!payloadMetadataKeys.has(key))
       out.push({
         domain: type,
         key,

@@ -25,25 +25,33 @@ export function readTlv(buf: Uint8Array, offset: number, limit = buf.length): Tl
   const tag = buf[offset]!;
   if ((tag & 0x1f) === 0x1f) throw new DerError(`unsupported multi-byte tag at byte ${offset}`);
   if (offset + 1 >= limit) throw new DerError(`truncated: no length at byte ${offset + 1}`);
-  const first = buf[offset + 1]!;
-  let length: number;
-  let contentStart: number;
-  if (first < 0x80) {
-    length = first;
-    contentStart = offset + 2;
-  } else {
-    const count = first & 0x7f;
-    if (count === 0) throw new DerError(`indefinite length at byte ${offset + 1} (not DER)`);
-    if (count > 4) throw new DerError(`length of ${count} bytes at byte ${offset + 1} is too large`);
-    if (offset + 2 + count > limit) throw new DerError(`truncated length at byte ${offset + 1}`);
-    length = 0;
-    for (let i = 0; i < count; i++) length = length * 256 + buf[offset + 2 + i]!;
-    contentStart = offset + 2 + count;
-  }
+  if (buf[offset + 1] === 0x80) throw new DerError(`indefinite length at byte ${offset + 1} (not DER)`);
+  const { length, contentStart } = definiteLength(buf, offset, limit);
   const end = contentStart + length;
   if (end > limit)
     throw new DerError(`truncated: element at byte ${offset} needs ${length} bytes, ${limit - contentStart} remain`);
   return { tag, start: offset, contentStart, end };
+}
+
+/**
+ * The definite length of the element whose tag is at `offset` (its length byte is in the
+ * buffer), in at most 4 bytes read within `limit`: the content's length and where it starts.
+ * Throws what `fail` makes of the reason (a DerError unless told).
+ */
+export function definiteLength(
+  buf: Uint8Array,
+  offset: number,
+  limit: number,
+  fail: (message: string) => Error = (message) => new DerError(message),
+): { length: number; contentStart: number } {
+  const first = buf[offset + 1]!;
+  if (first < 0x80) return { length: first, contentStart: offset + 2 };
+  const count = first & 0x7f;
+  if (count > 4) throw fail(`length of ${count} bytes at byte ${offset + 1} is too large`);
+  if (offset + 2 + count > limit) throw fail(`truncated length at byte ${offset + 1}`);
+  let length = 0;
+  for (let i = 0; i < count; i++) length = length * 256 + buf[offset + 2 + i]!;
+  return { length, contentStart: offset + 2 + count };
 }
 
 /** The elements inside a constructed element. */
