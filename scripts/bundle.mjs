@@ -32,6 +32,9 @@ const isCommand = (file) =>
   file.includes(`${path.sep}cli${path.sep}commands${path.sep}`) ||
   /[\\/]doctor\.js$/.test(file);
 
+/** What a command's bundle leaves to a dynamic import: another command, a daemon service. */
+const notInCommands = (file) => isCommand(file) || /[\\/](service|installed-service|session-run)\.js$/.test(file);
+
 /** Leaves the dynamic imports that `keep(file)` selects as imports of the file beside the bundle. */
 function keepDynamicImports(outfile, keep) {
   return {
@@ -112,23 +115,65 @@ async function agentctl() {
   const commands = [
     ...new Set([...text.matchAll(/import\("(\.\.?\/[^"]+-command|\.\/commands\/[^"]+)\.js"\)/g)].map((m) => m[1])),
   ];
+  // The XML property list parser (plist, @xmldom/xmldom, xmlbuilder: ~170 KB) is one CommonJS
+  // file of its own, required only when a file to parse is XML: a JSON configuration, or
+  // none, never parses it.
+  const plistFile = at('config/plist.cjs');
+  await build({
+    ...common,
+    stdin: { contents: "export { parse } from 'plist';", resolveDir: root, sourcefile: 'plist-entry.js' },
+    outfile: plistFile,
+    format: 'cjs',
+    minify: true,
+  });
   for (const relative of commands) {
     const entry = path.resolve(path.dirname(file), `${relative}.js`);
+    const outfile = entry.replace(/\.js$/, '.cjs');
+    // What the command imports statically (every dynamic import left out).
+    const { metafile } = await build({
+      ...common,
+      entryPoints: [entry],
+      outfile,
+      write: false,
+      metafile: true,
+      sourcemap: false,
+      logLevel: 'silent',
+      external: ['node-mac-permissions', 'plist'],
+      plugins: [keepDynamicImports(outfile, () => true)],
+    });
+    const loadsConfig = Object.keys(metafile.inputs).some((f) => /config[\\/]load\.js$/.test(f));
     await build({
       ...common,
       entryPoints: [entry],
-      outfile: entry.replace(/\.js$/, '.cjs'),
+      outfile,
       format: 'cjs',
       // Loaded only where needed: on a Mac, and the XML parser's own dependency graph.
       minify: true,
       keepNames: true,
-      external: ['node-mac-permissions'],
+      external: ['node-mac-permissions', 'plist'],
       // The configuration loader (zod and the parsers) that socket.ts imports only when a
-      // preference file exists stays out of a command that does not import it itself.
-      plugins: [keepDynamicImports(entry.replace(/\.js$/, '.cjs'), (target) => /config[\\/]load\.js$/.test(target))],
+      // preference file exists stays out of a command that does not import it itself (one that
+      // does keeps its one copy: not a second one through the ES module loader). So do
+      // the other commands and the daemon's services that the capabilities' descriptors name
+      // (`load`, `attach`, `session`): inlined, they made every command that reads the key
+      // table parse all of them (winston, yaml...), ~880 KB, for nothing.
+      plugins: [
+        keepDynamicImports(
+          outfile,
+          (target) => (!loadsConfig && /config[\\/]load\.js$/.test(target)) || notInCommands(target),
+        ),
+      ],
       define: { 'import.meta.url': '__tgImportMetaUrl' },
       banner: { js: "const __tgImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
     });
+    let plistFrom = path.relative(path.dirname(outfile), plistFile);
+    if (!plistFrom.startsWith('.')) plistFrom = `./${plistFrom}`;
+    const bundled = readFileSync(outfile, 'utf8');
+    if (/require\("plist"\)/.test(bundled)) throw new Error(`bundle: ${outfile} imports plist statically`);
+    writeFileSync(
+      outfile,
+      bundled.replaceAll('import("plist")', `Promise.resolve().then(() => require(${JSON.stringify(plistFrom)}))`),
+    );
     text = text.replaceAll(`import("${relative}.js")`, `Promise.resolve().then(() => require("${relative}.cjs"))`);
   }
   writeFileSync(file, text);
