@@ -88,6 +88,8 @@ async function agentctl() {
   const bundles = [
     [at('cli/agentctl.js'), at('cli/agentctl.cjs')],
     [status, at('cli/commands/status.cjs')],
+    // Its formatter, loaded while the daemon answers (agent/cli/commands/status.ts).
+    [at('cli/status.js'), at('cli/status.cjs')],
   ];
   for (const [entry, outfile] of bundles) {
     await build({
@@ -103,6 +105,11 @@ async function agentctl() {
       plugins: [keepDynamicImports(outfile, () => true)],
     });
   }
+  const statusFile = at('cli/commands/status.cjs');
+  const statusText = readFileSync(statusFile, 'utf8');
+  const view = 'import("../status.js")';
+  if (statusText.split(view).length !== 2) throw new Error(`bundle: expected one ${view} in ${statusFile}`);
+  writeFileSync(statusFile, statusText.replace(view, 'Promise.resolve().then(() => require("../status.cjs"))'));
   // The status command is CommonJS: require it (an import() would start the ES module loader).
   const file = at('cli/agentctl.cjs');
   let text = readFileSync(file, 'utf8');
@@ -142,6 +149,12 @@ async function agentctl() {
       plugins: [keepDynamicImports(outfile, () => true)],
     });
     const loadsConfig = Object.keys(metafile.inputs).some((f) => /config[\\/]load\.js$/.test(f));
+    // doctor and flare run every capability's checks (`<cap>/doctor.js`): inlined, not each
+    // through the ES module loader.
+    const runsChecks = /cli[\\/]commands[\\/](doctor|flare)\.js$/.test(entry);
+    const leftOut = (target) =>
+      (!loadsConfig && /config[\\/]load\.js$/.test(target)) ||
+      (notInCommands(target) && !(runsChecks && /[\\/]doctor\.js$/.test(target) && target !== entry));
     await build({
       ...common,
       entryPoints: [entry],
@@ -157,12 +170,7 @@ async function agentctl() {
       // the other commands and the daemon's services that the capabilities' descriptors name
       // (`load`, `attach`, `session`): inlined, they made every command that reads the key
       // table parse all of them (winston, yaml...), ~880 KB, for nothing.
-      plugins: [
-        keepDynamicImports(
-          outfile,
-          (target) => (!loadsConfig && /config[\\/]load\.js$/.test(target)) || notInCommands(target),
-        ),
-      ],
+      plugins: [keepDynamicImports(outfile, leftOut)],
       define: { 'import.meta.url': '__tgImportMetaUrl' },
       banner: { js: "const __tgImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
     });
