@@ -133,6 +133,23 @@ async function agentctl() {
     format: 'cjs',
     minify: true,
   });
+  // A module that a command imports only on one path (`trust --ntp` measures the clock) is a
+  // CommonJS file of its own too, required on that path.
+  const chunks = [at('clock/measure.js')];
+  for (const chunk of chunks) {
+    await build({
+      ...common,
+      entryPoints: [chunk],
+      outfile: chunk.replace(/\.js$/, '.cjs'),
+      format: 'cjs',
+      minify: true,
+      keepNames: true,
+      external: ['node-mac-permissions', 'plist'],
+      plugins: [keepDynamicImports(chunk.replace(/\.js$/, '.cjs'), notInCommands)],
+      define: { 'import.meta.url': '__tgImportMetaUrl' },
+      banner: { js: "const __tgImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+    });
+  }
   for (const relative of commands) {
     const entry = path.resolve(path.dirname(file), `${relative}.js`);
     const outfile = entry.replace(/\.js$/, '.cjs');
@@ -154,6 +171,7 @@ async function agentctl() {
     const runsChecks = /cli[\\/]commands[\\/](doctor|flare)\.js$/.test(entry);
     const leftOut = (target) =>
       (!loadsConfig && /config[\\/]load\.js$/.test(target)) ||
+      (chunks.includes(target) && !Object.keys(metafile.inputs).some((f) => path.resolve(root, f) === target)) ||
       (notInCommands(target) && !(runsChecks && /[\\/]doctor\.js$/.test(target) && target !== entry));
     await build({
       ...common,
@@ -176,7 +194,15 @@ async function agentctl() {
     });
     let plistFrom = path.relative(path.dirname(outfile), plistFile);
     if (!plistFrom.startsWith('.')) plistFrom = `./${plistFrom}`;
-    const bundled = readFileSync(outfile, 'utf8');
+    let bundled = readFileSync(outfile, 'utf8');
+    for (const chunk of chunks) {
+      let from = path.relative(path.dirname(outfile), chunk);
+      if (!from.startsWith('.')) from = `./${from}`;
+      bundled = bundled.replaceAll(
+        `import(${JSON.stringify(from)})`,
+        `Promise.resolve().then(() => require(${JSON.stringify(from.replace(/\.js$/, '.cjs'))}))`,
+      );
+    }
     if (/require\("plist"\)/.test(bundled)) throw new Error(`bundle: ${outfile} imports plist statically`);
     writeFileSync(
       outfile,
