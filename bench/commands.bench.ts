@@ -42,6 +42,8 @@ try {
       ['trust', leaf.chainFile, '--ca', pki.caFile, '--revocation', 'off', '--config', fx.configFile],
       1.5,
     ],
+    // doctor's only network I/O is the telemetry probe, and this configuration names no
+    // collector: here it is a local command like the others.
     ['doctor', ['doctor', '--config', fx.configFile], 1.5],
   ];
   // Warm the file cache, then interleave: node -e 0, then each command, per round.

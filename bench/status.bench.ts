@@ -18,7 +18,7 @@ function timeOnce(args: string[]): number {
   const start = process.hrtime.bigint();
   const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  // `status` exits 2 when the daemon reports a problem (this one has no time source): still an answer.
+  // status exits 2 when it finds a problem (here: no time source, so the clock is uncertain).
   if (r.status !== 0 && r.status !== 2) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   return ms;
 }

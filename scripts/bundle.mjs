@@ -32,6 +32,9 @@ const isCommand = (file) =>
   file.includes(`${path.sep}cli${path.sep}commands${path.sep}`) ||
   /[\\/]doctor\.js$/.test(file);
 
+/** What a command's bundle leaves to a dynamic import: another command, a daemon service. */
+const notInCommands = (file) => isCommand(file) || /[\\/](service|installed-service|session-run)\.js$/.test(file);
+
 /** Leaves the dynamic imports that `keep(file)` selects as imports of the file beside the bundle. */
 function keepDynamicImports(outfile, keep) {
   return {
@@ -85,6 +88,8 @@ async function agentctl() {
   const bundles = [
     [at('cli/agentctl.js'), at('cli/agentctl.cjs')],
     [status, at('cli/commands/status.cjs')],
+    // Its formatter, loaded while the daemon answers (agent/cli/commands/status.ts).
+    [at('cli/status.js'), at('cli/status.cjs')],
   ];
   for (const [entry, outfile] of bundles) {
     await build({
@@ -100,6 +105,11 @@ async function agentctl() {
       plugins: [keepDynamicImports(outfile, () => true)],
     });
   }
+  const statusFile = at('cli/commands/status.cjs');
+  const statusText = readFileSync(statusFile, 'utf8');
+  const view = 'import("../status.js")';
+  if (statusText.split(view).length !== 2) throw new Error(`bundle: expected one ${view} in ${statusFile}`);
+  writeFileSync(statusFile, statusText.replace(view, 'Promise.resolve().then(() => require("../status.cjs"))'));
   // The status command is CommonJS: require it (an import() would start the ES module loader).
   const file = at('cli/agentctl.cjs');
   let text = readFileSync(file, 'utf8');
@@ -112,23 +122,92 @@ async function agentctl() {
   const commands = [
     ...new Set([...text.matchAll(/import\("(\.\.?\/[^"]+-command|\.\/commands\/[^"]+)\.js"\)/g)].map((m) => m[1])),
   ];
+  // The XML property list parser (plist, @xmldom/xmldom, xmlbuilder: ~170 KB) is one CommonJS
+  // file of its own, required only when a file to parse is XML: a JSON configuration, or
+  // none, never parses it.
+  const plistFile = at('config/plist.cjs');
+  await build({
+    ...common,
+    stdin: { contents: "export { parse } from 'plist';", resolveDir: root, sourcefile: 'plist-entry.js' },
+    outfile: plistFile,
+    format: 'cjs',
+    minify: true,
+  });
+  // A module that a command imports only on one path (`trust --ntp` measures the clock) is a
+  // CommonJS file of its own too, required on that path.
+  const chunks = [at('clock/measure.js')];
+  for (const chunk of chunks) {
+    await build({
+      ...common,
+      entryPoints: [chunk],
+      outfile: chunk.replace(/\.js$/, '.cjs'),
+      format: 'cjs',
+      minify: true,
+      keepNames: true,
+      external: ['node-mac-permissions', 'plist'],
+      plugins: [keepDynamicImports(chunk.replace(/\.js$/, '.cjs'), notInCommands)],
+      define: { 'import.meta.url': '__tgImportMetaUrl' },
+      banner: { js: "const __tgImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+    });
+  }
   for (const relative of commands) {
     const entry = path.resolve(path.dirname(file), `${relative}.js`);
+    const outfile = entry.replace(/\.js$/, '.cjs');
+    // What the command imports statically (every dynamic import left out).
+    const { metafile } = await build({
+      ...common,
+      entryPoints: [entry],
+      outfile,
+      write: false,
+      metafile: true,
+      sourcemap: false,
+      logLevel: 'silent',
+      external: ['node-mac-permissions', 'plist'],
+      plugins: [keepDynamicImports(outfile, () => true)],
+    });
+    const loadsConfig = Object.keys(metafile.inputs).some((f) => /config[\\/]load\.js$/.test(f));
+    // doctor and flare run every capability's checks (`<cap>/doctor.js`): inlined, not each
+    // through the ES module loader.
+    const runsChecks = /cli[\\/]commands[\\/](doctor|flare)\.js$/.test(entry);
+    const leftOut = (target) =>
+      (!loadsConfig && /config[\\/]load\.js$/.test(target)) ||
+      (chunks.includes(target) && !Object.keys(metafile.inputs).some((f) => path.resolve(root, f) === target)) ||
+      (notInCommands(target) && !(runsChecks && /[\\/]doctor\.js$/.test(target) && target !== entry));
     await build({
       ...common,
       entryPoints: [entry],
-      outfile: entry.replace(/\.js$/, '.cjs'),
+      outfile,
       format: 'cjs',
       // Loaded only where needed: on a Mac, and the XML parser's own dependency graph.
       minify: true,
       keepNames: true,
-      external: ['node-mac-permissions'],
+      external: ['node-mac-permissions', 'plist'],
       // The configuration loader (zod and the parsers) that socket.ts imports only when a
-      // preference file exists stays out of a command that does not import it itself.
-      plugins: [keepDynamicImports(entry.replace(/\.js$/, '.cjs'), (target) => /config[\\/]load\.js$/.test(target))],
+      // preference file exists stays out of a command that does not import it itself (one that
+      // does keeps its one copy: not a second one through the ES module loader). So do
+      // the other commands and the daemon's services that the capabilities' descriptors name
+      // (`load`, `attach`, `session`): inlined, they made every command that reads the key
+      // table parse all of them (winston, yaml...), ~880 KB, for nothing.
+      plugins: [keepDynamicImports(outfile, leftOut)],
       define: { 'import.meta.url': '__tgImportMetaUrl' },
       banner: { js: "const __tgImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
     });
+    let plistFrom = path.relative(path.dirname(outfile), plistFile);
+    if (!plistFrom.startsWith('.')) plistFrom = `./${plistFrom}`;
+    let bundled = readFileSync(outfile, 'utf8');
+    for (const chunk of chunks) {
+      let from = path.relative(path.dirname(outfile), chunk);
+      if (!from.startsWith('.')) from = `./${from}`;
+      bundled = bundled.replaceAll(
+        `import(${JSON.stringify(from)})`,
+        `Promise.resolve().then(() => require(${JSON.stringify(from.replace(/\.js$/, '.cjs'))}))`,
+      );
+    }
+    if (/require\("plist"\)/.test(bundled)) throw new Error(`bundle: ${outfile} imports plist statically`);
+    writeFileSync(
+      outfile,
+      bundled.replaceAll('import("plist")', `Promise.resolve().then(() => require(${JSON.stringify(plistFrom)}))`),
+    );
     text = text.replaceAll(`import("${relative}.js")`, `Promise.resolve().then(() => require("${relative}.cjs"))`);
   }
   writeFileSync(file, text);

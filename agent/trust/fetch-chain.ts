@@ -1,9 +1,14 @@
 // A server's certificate chain, fetched with one TLS handshake: SNI set, no verification in
 // Node (the OS evaluates the chain afterwards), the peer's chain walked to DER up to a number
 // of certificates (a peer decides how many it sends), a time limit.
+import { createRequire } from 'node:module';
 import net from 'node:net';
-import tls, { type DetailedPeerCertificate } from 'node:tls';
+import type tls from 'node:tls';
+import type { DetailedPeerCertificate } from 'node:tls';
 import type { FailureCode } from './codes.js';
+
+// node:tls is loaded on the first fetch only: `agentctl trust FILE` makes none (issue 21).
+const requireBuiltin = createRequire(import.meta.url);
 
 export interface ChainFetchOptions {
   host: string;
@@ -57,7 +62,13 @@ export function fetchChain(options: ChainFetchOptions): Promise<ChainFetch> {
       socket.destroy();
       resolve(result);
     };
-    const socket = tls.connect({ host, port, servername, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] });
+    const socket = (requireBuiltin('node:tls') as typeof tls).connect({
+      host,
+      port,
+      servername,
+      rejectUnauthorized: false,
+      ALPNProtocols: ['http/1.1'],
+    });
     const timer = setTimeout(
       () => finish({ ok: false, code: 'timeout', message: `no TLS handshake with ${where} within ${timeoutMs} ms` }),
       timeoutMs,

@@ -8,13 +8,18 @@
 // the addresses the connection actually uses (a custom lookup: no second resolution to rebind).
 import { createHash } from 'node:crypto';
 import dns from 'node:dns';
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
+import type https from 'node:https';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import { boundText } from '../bounded-text.js';
 import { trustLimits } from '../../native/trust.js';
 import type { RevocationCode } from './codes.js';
 import { certificateFields, encode } from './der.js';
+
+// node:http and node:https (and node:tls under it) are loaded on the first request only:
+// `agentctl trust FILE --revocation off` makes none (issue 21: its start-up is budgeted).
+const requireBuiltin = createRequire(import.meta.url);
 
 // id-sha1 (1.3.14.3.2.26) with NULL parameters: the CertID hash every responder accepts.
 const sha1AlgorithmIdentifier = Buffer.from('300906052b0e03021a0500', 'hex');
@@ -139,7 +144,10 @@ export function fetchOcsp(
       req.destroy();
       resolve(result);
     };
-    const client = parsed.protocol === 'https:' ? https : http;
+    const client =
+      parsed.protocol === 'https:'
+        ? (requireBuiltin('node:https') as typeof https)
+        : (requireBuiltin('node:http') as typeof http);
     const req = client.request(parsed, {
       method: 'POST',
       agent: false,

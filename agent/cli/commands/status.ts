@@ -4,7 +4,6 @@
 import type { CommandInput } from '../../capability.js';
 import { DaemonUnreachableError, request } from '../../control/client.js';
 import { exitCodes } from '../../exit-codes.js';
-import { renderStatus, statusExitCode, statusJson } from '../status.js';
 import { chooseSocket, unreachableMessage } from '../socket.js';
 
 export async function run({ flags }: CommandInput): Promise<number> {
@@ -14,9 +13,14 @@ export async function run({ flags }: CommandInput): Promise<number> {
     return exitCodes.usage;
   }
   const socket = await chooseSocket(options);
+  // Ask first, then load the formatter while the daemon answers (its own file in the bundle:
+  // scripts/bundle.mjs), so that its parse overlaps the round trip.
+  const pending = request(socket.path, 'status');
+  pending.catch(() => undefined);
+  const { renderStatus, statusExitCode, statusJson } = await import('../status.js');
   let response;
   try {
-    response = await request(socket.path, 'status');
+    response = await pending;
   } catch (error) {
     if (error instanceof DaemonUnreachableError) {
       console.error(unreachableMessage(socket.path, error.code));
