@@ -3,6 +3,7 @@
 // (the installed profiles), or a bare preference plist. The bounds of configuration files apply
 // (agent/config/bounded-parse.ts: 1 MB, depth, object count). XML is read by xml-plist.ts, which
 // keeps the line of every key, so each finding can point at its place.
+import { linkRefusal } from '../fs-safety.js';
 import { configLimits, ConfigParseError, readConfigBytes, type ConfigLimits } from '../config/bounded-parse.js';
 import { BplistError, parseBinaryPlist } from '../config/bplist.js';
 import { CmsError, parseSignedData, verifySignedData, type SignatureVerdict, type SignedData } from './cms.js';
@@ -44,6 +45,9 @@ export const isDict = (v: unknown): v is Dict =>
 
 /** Reads and parses one file: never throws for anything a file can hold. */
 export function readProfileFile(file: string): ReadResult {
+  // Run as root, a link someone else planted is refused, never read through (issue 17 item 11).
+  const refused = linkRefusal(file);
+  if (refused) return failure('file_unreadable', refused);
   let bytes: Buffer;
   try {
     // Whoever owns it (a profile in a CI checkout), but no FIFO hang and at most 1 MB.

@@ -132,3 +132,23 @@ test('(issue 17, 11) property: a configuration that does not parse is located by
     { numRuns: 300 },
   );
 });
+
+nobodyTest(
+  nobodyTitle('(issue 17, 11) root’s doctor profile and doctor sso --profile refuse a link nobody planted, naming it'),
+  async (t) => {
+    const { files, nobodyDir } = plant(t);
+    const link = path.join(nobodyDir, 'profile.link');
+    const ln = await asNobody('ln', ['-s', files.plist, link]);
+    t.is(ln.code, 0, ln.stderr);
+    for (const args of [
+      ['doctor', 'profile', link],
+      ['doctor', 'sso', '--profile', link],
+    ]) {
+      const r = await agentctl(args);
+      const out = `${r.stdout}${r.stderr}`.replace(/\s+/g, ' ');
+      t.notRegex(out, secret, `${args.join(' ')}: ${out}`);
+      t.regex(out, /is a symbolic link owned by nobody \(uid \d+\): root's agentctl does not follow it/, out);
+      t.not(r.code, 0);
+    }
+  },
+);
