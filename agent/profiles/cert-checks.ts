@@ -11,7 +11,7 @@ import https from 'node:https';
 import { evaluateTrust, type EvaluatedCertificate, type TrustEvaluation } from '../../native/trust.js';
 import { parseCertificates, caFileLimits } from '../trust/certificates.js';
 import { diagnoseEvaluation, errorClass } from '../trust/diagnosis.js';
-import { fetchOcsp, guardedLookup, isLocalAddress, ocspRequest } from '../trust/ocsp.js';
+import { fetchOcsp, guardedLookup, isLocalHost, ocspRequest } from '../trust/ocsp.js';
 import { certificatesOnly, decodeOid } from './cms.js';
 import type { FindingCode, Severity } from './codes.js';
 
@@ -189,7 +189,7 @@ export function staticChecks(der: Buffer, options: CertificateOptions): Certific
  */
 function localRefusal(url: URL, allowLocal: boolean): { ok: false; error: string } | null {
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (allowLocal || !(isLocalAddress(host) || /^localhost\.?$|\.localhost\.?$/i.test(host))) return null;
+  if (allowLocal || !isLocalHost(host)) return null;
   return { ok: false, error: 'a loopback or link-local address is not asked (--allow-local-urls)' };
 }
 

@@ -5,7 +5,7 @@
 import https from 'node:https';
 import net from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { guardedLookup, isLocalAddress } from '../trust/ocsp.js';
+import { guardedLookup, isLocalHost } from '../trust/ocsp.js';
 import type { HttpAnswer } from './association.js';
 
 export type GetResult =
@@ -39,7 +39,7 @@ export function httpsGet(
   },
 ): Promise<GetResult> {
   const literal = url.hostname.replace(/^\[|\]$/g, '');
-  if (options.allowLocal === false && (isLocalAddress(literal) || /^localhost\.?$|\.localhost\.?$/i.test(literal)))
+  if (options.allowLocal === false && isLocalHost(literal))
     return Promise.resolve({
       ok: false,
       code: 'unreachable',

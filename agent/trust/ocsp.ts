@@ -66,6 +66,11 @@ const localAddresses = (() => {
 })();
 
 /** Loopback, link-local or unspecified: an address a certificate must not make root POST to. */
+/** A URL host (brackets removed) that names this machine or its link: a local address or `localhost`. */
+export function isLocalHost(host: string): boolean {
+  return isLocalAddress(host) || /^localhost\.?$|\.localhost\.?$/i.test(host);
+}
+
 export function isLocalAddress(address: string): boolean {
   const ip = address.toLowerCase();
   const family = net.isIPv4(ip) ? 'ipv4' : net.isIPv6(ip) ? 'ipv6' : null;
@@ -133,8 +138,7 @@ export function fetchOcsp(
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
     return refuse('responder_url_invalid', `OCSP responder ${boundText(url, 100)} is not an http URL`);
   const host = parsed.hostname.replace(/^\[|\]$/g, '');
-  if (!allowLocal && (isLocalAddress(host) || /^localhost\.?$|\.localhost\.?$/i.test(host)))
-    return refuse('responder_not_allowed', refusedAddress(host, host));
+  if (!allowLocal && isLocalHost(host)) return refuse('responder_not_allowed', refusedAddress(host, host));
   return new Promise((resolve) => {
     let settled = false;
     const finish = (result: OcspFetch) => {
