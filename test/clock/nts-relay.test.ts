@@ -125,7 +125,11 @@ it(`three NTS servers give a confident authenticated estimate; a 300 s shift mov
   // 2. Plain NTP: three honest servers, four shifted relays. The shifted majority wins.
   const moved = (await new TimeSources({ ...common, ntp: [...plain, ...shifted] }).measure()).combination;
   t.true(moved.confident);
-  t.true(Math.abs(moved.offsetMs! - 392_000) <= 5, `plain NTP estimate ${moved.offsetMs} ms`);
+  // Within the interval the estimate vouches for (a relay adds its own delay on a loaded machine).
+  t.true(
+    Math.abs(moved.offsetMs! - 392_000) <= moved.uncertaintyMs! + 5,
+    `plain NTP estimate ${moved.offsetMs} ± ${moved.uncertaintyMs} ms`,
+  );
 
   // 3. The same relays against three NTS servers (prefer by default): the estimate stays.
   const sources = new TimeSources({ ...common, ntp: shifted, nts });
@@ -138,7 +142,7 @@ it(`three NTS servers give a confident authenticated estimate; a 300 s shift mov
   t.true((kept as ReturnType<typeof combineWithPolicy>).remediable);
   // The same round, authentication ignored: the relays would have won.
   const ignored = combineWithPolicy(kept.sources, 'ignore');
-  t.true(Math.abs(ignored.offsetMs! - 392_000) <= 5);
+  t.true(Math.abs(ignored.offsetMs! - 392_000) <= ignored.uncertaintyMs! + 5);
 });
 
 it(`cookies: each request spends a different one; replies lost on the path are made up with placeholders${needs}`, async (t) => {
