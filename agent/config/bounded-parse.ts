@@ -333,7 +333,10 @@ export function askParserProcess<T>(message: object, timeoutMs: number): Promise
     child.once('error', (error) =>
       settle(() => reject(new ConfigParseError('does_not_parse', `could not run the parser (${error.message})`))),
     );
-    child.once('exit', (code, signal) =>
+    // 'close', not 'exit': it comes after the IPC channel and stderr have closed, so an answer
+    // sent just before the child exits has been delivered ('exit' can come first; seen once
+    // at load as "stopped without an answer (exit 0)").
+    child.once('close', (code, signal) =>
       settle(() =>
         reject(
           /heap out of memory/i.test(stderr)
