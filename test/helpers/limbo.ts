@@ -87,19 +87,34 @@ export type ExceptionKind =
   | 'crl_not_evaluated';
 
 /**
- * Every case whose expected result the product knowingly does not follow, with the reason.
- * None of them accepts a weak key or signature, a name outside a constraint, or a host name
- * through the CN (test/trust/limbo.test.ts checks that). Changing its size is a decision:
+ * The suite's features (a case's `features`) that the product does not claim, with why. The
+ * suite marks with them the inputs a validator may not take and the checks "that a
+ * CA/Browser-Forum-strict validator makes and that a platform validator may knowingly not make"
+ * (test/fixtures/x509-limbo/README.md); its own harnesses skip the cases whose features they do
+ * not claim. A case carrying one is not runnable for the product: it still runs, every outcome
+ * of such a case that disagrees is listed with its reason in `limboOutOfScope`, and the share
+ * of exceptions is counted over the runnable cases only.
+ */
+export const unsupportedFeatures: Record<string, string> = {
+  'has-crl':
+    'the product takes no CRL: SecTrust has no CRL input (trust/headers/SecTrust.h has SecTrustSetOCSPResponse, no CRL setter) and trustd checks revocation by OCSP only (trust/trustd/SecRevocationServer.c, SecRVCShouldCheckOCSP)',
+  'pedantic-serial-number':
+    'Apple parses serial numbers of up to 37 octets, zero and negative ones included (SecCertificate.c)',
+  'pedantic-rfc5280':
+    'Apple requires no key identifiers (SecPolicyCheckIdLinkage compares them only when both are present)',
+  'pedantic-webpki-eku':
+    "Apple's SSL policy checks the leaf's EKU by its own rules (set_ssl_ekus in SecPolicy.c, SecPolicyCheckServerAuthEKU), not CA/B Forum's",
+};
+
+export const isRunnable = (c: LimboCase): boolean => !(c.features ?? []).some((f) => f in unsupportedFeatures);
+
+/**
+ * Every runnable case whose expected result the product knowingly does not follow, with the
+ * reason. None of them accepts a weak key or signature, a name outside a constraint, or a host
+ * name through the CN (test/trust/limbo.test.ts checks that). Changing its size is a decision:
  * update `limboExceptionCount` and docs/trust.md with it.
  */
 export const limboExceptions: Record<string, { kind: ExceptionKind; reason: string }> = {
-  'crl::revoked-certificate-with-crl': {
-    kind: 'crl_not_evaluated',
-    reason: 'features: has-crl; CRLs are not evaluated',
-  },
-  'crl::crlnumber-missing': { kind: 'crl_not_evaluated', reason: 'features: has-crl; CRLs are not evaluated' },
-  'crl::crlnumber-critical': { kind: 'crl_not_evaluated', reason: 'features: has-crl; CRLs are not evaluated' },
-  'crl::issuer-missing-crlsign': { kind: 'crl_not_evaluated', reason: 'features: has-crl; CRLs are not evaluated' },
   'rfc5280::aki::leaf-missing-aki': {
     kind: 'apple_accepts',
     reason:
@@ -109,10 +124,6 @@ export const limboExceptions: Record<string, { kind: ExceptionKind; reason: stri
     kind: 'apple_accepts',
     reason: 'Apple requires no authorityKeyIdentifier (SecPolicyCheckIdLinkage)',
   },
-  'rfc5280::aki::cross-signed-root-missing-aki': {
-    kind: 'apple_accepts',
-    reason: 'features: pedantic-rfc5280; Apple requires no authorityKeyIdentifier (SecPolicyCheckIdLinkage)',
-  },
   'rfc5280::ski::root-missing-ski': {
     kind: 'apple_accepts',
     reason: 'Apple requires no subjectKeyIdentifier (SecPolicyCheckIdLinkage)',
@@ -120,18 +131,6 @@ export const limboExceptions: Record<string, { kind: ExceptionKind; reason: stri
   'rfc5280::ski::intermediate-missing-ski': {
     kind: 'apple_accepts',
     reason: 'Apple requires no subjectKeyIdentifier (SecPolicyCheckIdLinkage)',
-  },
-  'rfc5280::serial::too-long': {
-    kind: 'apple_accepts',
-    reason: 'features: pedantic-serial-number; Apple parses serials of up to 37 octets (SecCertificate.c)',
-  },
-  'rfc5280::serial::zero': {
-    kind: 'apple_accepts',
-    reason: 'features: pedantic-serial-number; Apple accepts a zero serial (SecCertificate.c)',
-  },
-  'rfc5280::serial::negative': {
-    kind: 'apple_accepts',
-    reason: 'features: pedantic-serial-number; Apple accepts a negative serial (SecCertificate.c)',
   },
   'webpki::cn::ipv4-hex-mismatch': {
     kind: 'apple_accepts',
@@ -170,6 +169,48 @@ export const limboExceptions: Record<string, { kind: ExceptionKind; reason: stri
     kind: 'apple_accepts',
     reason: 'the name matches a SAN entry; Apple never reads the CN (SecPolicyCheckCertSSLHostname)',
   },
+  'webpki::nc::permitted-dns-match-noncritical': {
+    kind: 'suite_conflict',
+    reason:
+      'conflicts with rfc5280::nc::permitted-dns-match-noncritical (FAILURE): the product follows RFC 5280 §4.2.1.10, name constraints MUST be critical',
+  },
+  'webpki::ca-as-leaf': {
+    kind: 'suite_conflict',
+    reason: 'conflicts with rfc5280::ca-as-leaf (SUCCESS): Apple checks no basicConstraints in the leaf for TLS',
+  },
+};
+
+/** The number of entries `limboExceptions` must have: a change is made on purpose, here. */
+export const limboExceptionCount = 15;
+
+/**
+ * The cases that are not runnable (`unsupportedFeatures`) and whose outcome disagrees with the
+ * suite, each with its reason: run and pinned like the exceptions, counted apart.
+ */
+export const limboOutOfScope: Record<string, { kind: ExceptionKind; reason: string }> = {
+  'crl::revoked-certificate-with-crl': {
+    kind: 'crl_not_evaluated',
+    reason: 'features: has-crl; CRLs are not evaluated',
+  },
+  'crl::crlnumber-missing': { kind: 'crl_not_evaluated', reason: 'features: has-crl; CRLs are not evaluated' },
+  'crl::crlnumber-critical': { kind: 'crl_not_evaluated', reason: 'features: has-crl; CRLs are not evaluated' },
+  'crl::issuer-missing-crlsign': { kind: 'crl_not_evaluated', reason: 'features: has-crl; CRLs are not evaluated' },
+  'rfc5280::aki::cross-signed-root-missing-aki': {
+    kind: 'apple_accepts',
+    reason: 'features: pedantic-rfc5280; Apple requires no authorityKeyIdentifier (SecPolicyCheckIdLinkage)',
+  },
+  'rfc5280::serial::too-long': {
+    kind: 'apple_accepts',
+    reason: 'features: pedantic-serial-number; Apple parses serials of up to 37 octets (SecCertificate.c)',
+  },
+  'rfc5280::serial::zero': {
+    kind: 'apple_accepts',
+    reason: 'features: pedantic-serial-number; Apple accepts a zero serial (SecCertificate.c)',
+  },
+  'rfc5280::serial::negative': {
+    kind: 'apple_accepts',
+    reason: 'features: pedantic-serial-number; Apple accepts a negative serial (SecCertificate.c)',
+  },
   'webpki::eku::ee-anyeku': {
     kind: 'apple_accepts',
     reason: 'features: pedantic-webpki-eku; Apple accepts anyExtendedKeyUsage in the leaf (set_ssl_ekus, SecPolicy.c)',
@@ -188,16 +229,7 @@ export const limboExceptions: Record<string, { kind: ExceptionKind; reason: stri
     reason:
       "features: pedantic-webpki-eku; Apple does not check the anchor's extKeyUsage for custom anchors (SecPolicyCheckServerAuthEKU)",
   },
-  'webpki::nc::permitted-dns-match-noncritical': {
-    kind: 'suite_conflict',
-    reason:
-      'conflicts with rfc5280::nc::permitted-dns-match-noncritical (FAILURE): the product follows RFC 5280 §4.2.1.10, name constraints MUST be critical',
-  },
-  'webpki::ca-as-leaf': {
-    kind: 'suite_conflict',
-    reason: 'conflicts with rfc5280::ca-as-leaf (SUCCESS): Apple checks no basicConstraints in the leaf for TLS',
-  },
 };
 
-/** The number of entries `limboExceptions` must have: a change is made on purpose, here. */
-export const limboExceptionCount = 27;
+/** The number of entries `limboOutOfScope` must have. */
+export const limboOutOfScopeCount = 12;
