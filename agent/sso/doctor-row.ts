@@ -47,7 +47,7 @@ export function judgeInstalled(reply: DaemonAnswer | { error: string }): Install
     return {
       status: 'info',
       code: 'not_applicable',
-      message: `No installed profiles to read off macOS (agentd: ${bounded(installed.message, 160)}).`,
+      message: `agentd: ${bounded(installed.message, 160)}.`,
       fix: offMacos,
     };
   if (installed.code !== 'ok') return failed(`${installed.code}: ${installed.message}`);
@@ -85,7 +85,7 @@ export function judgeReport(report: SsoReport, installed: Installed): CheckResul
       status: failing ? 'failing' : 'warning',
       code: failing ? 'sso_payload_failing' : 'sso_payload_warning',
       message: bounded(
-        `${check.code} (${check.check} check, ${where}): ${check.detail} ${bad} of ${plural(n, 'payload')}: ${counts}.${
+        `${check.code} (${check.check} check, ${where}): ${check.detail.replace(/[.\s]+$/, '')}; findings in ${bad} of ${plural(n, 'payload')}: ${counts}.${
           leftOut ? ` ${leftOut} more not checked.` : ''
         }${notRoot}`,
         400,

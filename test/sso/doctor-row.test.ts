@@ -123,7 +123,7 @@ maybe(
     const result = judgeReport(r, installed);
     t.like(result, { status: 'failing', code: 'sso_payload_failing' });
     t.regex(result.message, /^aasa_wrong_team \(association check, localhost:\d+, /);
-    t.regex(result.message, /1 of 1 payload: \d+ errors?/);
+    t.regex(result.message, /; findings in 1 of 1 payload: \d+ errors?\.$/);
     t.regex(result.fix!, /agentctl doctor sso/);
     t.true(result.message.length <= 400);
   },
