@@ -125,11 +125,19 @@ export interface DoctorContext {
   status: Record<string, unknown> | null;
   /** Why `status` is null, in a few words. */
   statusError?: string;
+  /**
+   * Asks the daemon one read-only request (no arguments) on the socket agentctl chose, with its
+   * own deadline; rejects when the daemon cannot be reached. Absent when there is no daemon to ask.
+   */
+  ask?(request: string, timeoutMs: number): Promise<DaemonAnswer>;
   /** Aborted when the check's deadline passes. */
   signal: AbortSignal;
   /** Progress for a terminal ("asking 3 time sources… 2 answered"). */
   progress(text: string): void;
 }
+
+/** The daemon's answer to one control request (agent/control/protocol.ts ControlResponse). */
+export type DaemonAnswer = { ok: true; result: unknown } | { ok: false; error: { code: string; message: string } };
 
 /** One row of `agentctl doctor`. */
 export interface DoctorCheck {

@@ -26,11 +26,11 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist', 'agent');
 const at = (file) => path.join(dist, file);
 
-// A capability's doctor checks (`<cap>/doctor.js`, Capability.doctor) are agentctl's too.
+// A capability's doctor checks (`<cap>/doctor.js`, or `<cap>/doctor-row.js` where doctor.js is
+// a command's own code: agent/sso; Capability.doctor) are agentctl's too.
+const doctorRows = /[\\/]doctor(-row)?\.js$/;
 const isCommand = (file) =>
-  /-command\.js$/.test(file) ||
-  file.includes(`${path.sep}cli${path.sep}commands${path.sep}`) ||
-  /[\\/]doctor\.js$/.test(file);
+  /-command\.js$/.test(file) || file.includes(`${path.sep}cli${path.sep}commands${path.sep}`) || doctorRows.test(file);
 
 /** What a command's bundle leaves to a dynamic import: another command, a daemon service. */
 const notInCommands = (file) => isCommand(file) || /[\\/](service|installed-service|session-run)\.js$/.test(file);
@@ -135,7 +135,8 @@ async function agentctl() {
   });
   // A module that a command imports only on one path (`trust --ntp` measures the clock) is a
   // CommonJS file of its own too, required on that path.
-  const chunks = [at('clock/measure.js')];
+  // So is the SSO doctor, which `agentctl doctor`'s SSO row loads only when payloads are installed.
+  const chunks = [at('clock/measure.js'), at('sso/doctor.js')];
   for (const chunk of chunks) {
     await build({
       ...common,
@@ -172,7 +173,7 @@ async function agentctl() {
     const leftOut = (target) =>
       (!loadsConfig && /config[\\/]load\.js$/.test(target)) ||
       (chunks.includes(target) && !Object.keys(metafile.inputs).some((f) => path.resolve(root, f) === target)) ||
-      (notInCommands(target) && !(runsChecks && /[\\/]doctor\.js$/.test(target) && target !== entry));
+      (notInCommands(target) && !(runsChecks && doctorRows.test(target) && target !== entry));
     await build({
       ...common,
       entryPoints: [entry],

@@ -73,7 +73,7 @@ export const coreCommands: readonly CommandDescriptor[] = [
   {
     name: 'doctor',
     summary:
-      'run every check of the agent (configuration, daemon, clock, trust, keychain, telemetry, permissions) in one table; doctor profile|sso check files',
+      'run every check of the agent (configuration, daemon, clock, trust, SSO payloads, keychain, telemetry, permissions) in one table; doctor profile|sso check files',
     flags: [{ name: 'json', description: 'print stable snake_case JSON' }, socketFlag, findSocketFlag],
     needsRoot: false,
     needsDaemon: false,

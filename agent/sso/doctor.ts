@@ -38,6 +38,10 @@ import {
 } from './macos.js';
 import { judgeChain, type ChainVerdict, type TrustSetup } from './tls.js';
 
+// For `agentctl doctor`'s row (doctor-row.ts), which loads this module only when there are
+// payloads to check: one import brings all it needs.
+export { trustSetup } from './tls.js';
+
 export const defaultCdnBase = 'https://app-site-association.cdn-apple.com/a/v1';
 
 export interface CheckResult {
@@ -99,6 +103,10 @@ export interface SsoDoctorOptions {
    * administrator's own, and always asked.
    */
   allowLocal?: boolean;
+  /** Aborted: every request and command still running stops (agentctl doctor's deadline). */
+  signal?: AbortSignal;
+  /** Called after each payload (agentctl doctor's progress line). */
+  onPayload?(done: number, total: number): void;
 }
 
 const maxHosts = 16;
@@ -216,7 +224,10 @@ async function checkAll(
   options: SsoDoctorOptions,
   started: number,
 ): Promise<SsoReport> {
-  for (const { file, payload } of found) reports.push(await checkPayload(file, payload, associated, options));
+  for (const { file, payload } of found) {
+    reports.push(await checkPayload(file, payload, associated, options));
+    options.onPayload?.(reports.length, found.length);
+  }
   const all = reports.flatMap((r) => r.checks).filter((c) => c.status === 'fail' || c.status === 'pass');
   return {
     payloads: reports,
@@ -440,7 +451,12 @@ async function fetchAndJudge(
   options: SsoDoctorOptions,
   allowLocal: boolean,
 ): Promise<{ get: GetResult; chain: ChainVerdict }> {
-  const get = await httpsGet(url, { timeoutMs: options.timeoutMs, maxBytes: associationMaxBytes, allowLocal });
+  const get = await httpsGet(url, {
+    timeoutMs: options.timeoutMs,
+    maxBytes: associationMaxBytes,
+    allowLocal,
+    signal: options.signal,
+  });
   const chain: ChainVerdict =
     get.chain.length > 0
       ? await judgeChain(get.chain, hostname, options.trust)
@@ -487,7 +503,7 @@ async function macChecks(
   if (!extension || extension === kerberosExtension) {
     out.push(result('pluginkit', null, 'skipped', extension ? "Apple's own extension" : 'no ExtensionIdentifier', 0));
   } else {
-    const run = await runCommand(commands.pluginkit, ['-m', '-v', '-i', extension], options.timeoutMs);
+    const run = await runCommand(commands.pluginkit, ['-m', '-v', '-i', extension], options.timeoutMs, options.signal);
     const failed = commandState('pluginkit', 'pluginkit', run);
     if (failed) out.push(failed);
     else if (run.state === 'ok') {
@@ -536,7 +552,7 @@ async function macChecks(
   // swcutil show: the authsrv entry of each host, approved or not. Needs root.
   if (hosts.length === 0) out.push(result('swcutil', null, 'skipped', 'no https URL hosts', 0));
   else {
-    const run = await runCommand(commands.swcutil, ['show'], options.timeoutMs);
+    const run = await runCommand(commands.swcutil, ['show'], options.timeoutMs, options.signal);
     const failed = commandState('swcutil', 'swcutil show', run);
     if (failed) out.push(failed);
     else if (run.state === 'ok')
@@ -566,7 +582,12 @@ async function macChecks(
   if (!containerApp)
     out.push(result('codesign', null, 'skipped', 'no container app path (pluginkit did not give one)', 0));
   else {
-    const run = await runCommand(commands.codesign, ['-d', '--entitlements', '-', containerApp], options.timeoutMs);
+    const run = await runCommand(
+      commands.codesign,
+      ['-d', '--entitlements', '-', containerApp],
+      options.timeoutMs,
+      options.signal,
+    );
     const failed = commandState('codesign', containerApp, run);
     if (failed) out.push(failed);
     else if (run.state === 'ok') {
@@ -583,7 +604,12 @@ async function macChecks(
         // The seed's step 3: the entitlement belongs on the container app, not the extension.
         let onExtension = false;
         if (missing.length && appexPath) {
-          const ext = await runCommand(commands.codesign, ['-d', '--entitlements', '-', appexPath], options.timeoutMs);
+          const ext = await runCommand(
+            commands.codesign,
+            ['-d', '--entitlements', '-', appexPath],
+            options.timeoutMs,
+            options.signal,
+          );
           const extParsed = ext.state === 'ok' ? parseEntitlements(ext.stdout) : null;
           onExtension =
             extParsed?.state === 'ok' &&
@@ -621,7 +647,7 @@ async function macChecks(
   // app-sso platform -s, when the payload configures Platform SSO.
   if (!settings.PlatformSSO) out.push(result('platform_sso', null, 'skipped', 'the payload has no PlatformSSO', 0));
   else {
-    const run = await runCommand(commands.appSso, ['platform', '-s'], options.timeoutMs);
+    const run = await runCommand(commands.appSso, ['platform', '-s'], options.timeoutMs, options.signal);
     const failed = commandState('platform_sso', 'app-sso platform -s', run);
     if (failed) out.push(failed);
     else if (run.state === 'ok') out.push(platformSsoResult(parseAppSsoPlatform(run.stdout), run.ms));
@@ -673,7 +699,7 @@ async function claimAudit(settings: Dict, options: SsoDoctorOptions): Promise<Ch
   // An issuer derived from the payload's URLs is outside input; --issuer is the administrator's.
   const allowLocal = options.issuer !== null || (options.allowLocal ?? false);
   const { value: get, ms } = await timed(() =>
-    httpsGet(url, { timeoutMs: options.timeoutMs, maxBytes: 1024 * 1024, allowLocal }),
+    httpsGet(url, { timeoutMs: options.timeoutMs, maxBytes: 1024 * 1024, allowLocal, signal: options.signal }),
   );
   if (!get.ok) return result('claims', url.href, 'discovery_unreachable', get.message, ms);
   const chain = await judgeChain(get.chain, url.hostname.replace(/^\[|\]$/g, ''), options.trust);

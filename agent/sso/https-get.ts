@@ -36,6 +36,8 @@ export function httpsGet(
      * (literal, `localhost`, or a name resolving to one) is refused, as for OCSP.
      */
     allowLocal?: boolean;
+    /** Aborted: the request stops at once and the result is a timeout. */
+    signal?: AbortSignal;
   },
 ): Promise<GetResult> {
   const literal = url.hostname.replace(/^\[|\]$/g, '');
@@ -46,6 +48,9 @@ export function httpsGet(
       message: `${literal} is a loopback, link-local or unspecified address: not asked (--allow-local-urls)`,
       chain: [],
     });
+  const signal = options.signal;
+  if (signal?.aborted)
+    return Promise.resolve({ ok: false, code: 'timeout', message: 'not asked: the deadline has passed', chain: [] });
   return new Promise((resolve) => {
     let chain: Buffer[] = [];
     let settled = false;
@@ -54,9 +59,11 @@ export function httpsGet(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       request.destroy();
       resolve(result);
     };
+    const onAbort = () => finish({ ok: false, code: 'timeout', message: 'stopped: the deadline has passed', chain });
     const request = https.request(
       {
         host,
@@ -128,6 +135,7 @@ export function httpsGet(
       () => finish({ ok: false, code: 'timeout', message: `no answer within ${options.timeoutMs} ms`, chain }),
       options.timeoutMs,
     );
+    signal?.addEventListener('abort', onAbort, { once: true });
     request.end();
   });
 }

@@ -58,6 +58,8 @@ export const sso: Capability = {
       load: () => import('./doctor-command.js'),
     },
   ],
+  // The "sso payloads" row of `agentctl doctor`: the installed payloads through the same checks.
+  doctor: async () => (await import('./doctor-row.js')).checks,
   // `sso.installed`: the installed SSO payloads, read as root and reduced (installed-service.ts).
   attach: async (daemon) => void (await import('./installed-service.js')).attachSsoInstalled(daemon),
 };

@@ -26,10 +26,12 @@ export type CommandRun =
 
 export const commandOutputLimit = 4 * 1024 * 1024;
 
-/** Runs one command with a deadline; its output is bounded. Never rejects. */
-export function runCommand(file: string, args: string[], timeoutMs: number): Promise<CommandRun> {
+/** Runs one command with a deadline (and `signal`: killed when it aborts); its output is bounded. Never rejects. */
+export function runCommand(file: string, args: string[], timeoutMs: number, signal?: AbortSignal): Promise<CommandRun> {
   const started = performance.now();
   return new Promise((resolve) => {
+    if (signal?.aborted)
+      return resolve({ state: 'timed_out', message: `${file} not run: the deadline has passed`, ms: 0 });
     execFile(
       file,
       args,
@@ -39,12 +41,15 @@ export function runCommand(file: string, args: string[], timeoutMs: number): Pro
         maxBuffer: commandOutputLimit,
         encoding: 'utf8',
         env: { ...process.env, LC_ALL: 'C' },
+        signal,
       },
       (error, stdout, stderr) => {
         const ms = Math.round(performance.now() - started);
         if (!error) return resolve({ state: 'ok', stdout, ms });
         const e = error as NodeJS.ErrnoException & { killed?: boolean; signal?: string | null; code?: unknown };
         if (e.code === 'ENOENT') return resolve({ state: 'missing', message: `${file} not found`, ms });
+        if (e.code === 'ABORT_ERR')
+          return resolve({ state: 'timed_out', message: `${file} stopped: the deadline has passed`, ms });
         if (e.killed || e.signal === 'SIGKILL')
           return resolve({ state: 'timed_out', message: `${file} did not finish within ${timeoutMs} ms`, ms });
         const why = shown((stderr || e.message).trim().split('\n').slice(-1)[0] ?? '', 160);

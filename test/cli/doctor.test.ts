@@ -94,12 +94,20 @@ const needs = missing('root', 'chronyd', 'openssl', 'nginx');
         ['daemon', 'passing'],
         ['clock', 'passing'],
         ['trust targets', 'passing'],
+        // Installed profiles exist only on macOS: the daemon says so (sso.installed), the row says what to run.
+        ['sso payloads', 'info'],
         ['keychain scrub', 'info'],
         ['telemetry', 'passing'],
         ['permissions', process.platform === 'darwin' ? 'passing' : 'info'],
       ],
     );
     for (const row of good.rows) t.true(Number.isInteger(row.duration_ms) && row.duration_ms >= 0, row.name);
+    if (process.platform !== 'darwin') {
+      const sso = good.rows.find((r) => r.name === 'sso payloads')!;
+      t.like(sso, { code: 'not_applicable' });
+      t.regex(sso.message, /agentd: the daemon runs on linux/);
+      t.regex(sso.fix, /agentctl doctor sso --profile FILE/);
+    }
     // The telemetry check made one real request, with the token, that carried no record.
     const probes = (await collector.waitForRequests(before + 1)).slice(before);
     const probe = probes.find((r) => r.path === '/v1/logs');

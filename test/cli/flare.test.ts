@@ -57,8 +57,17 @@ test.serial('a flare of a running daemon: every file listed in the manifest with
     daemon: { mode: string };
   };
   t.is(status.daemon.mode, 'observe');
-  const doctor = JSON.parse(files.get('doctor.json')!.toString('utf8')) as { checks: Array<{ name: string }> };
+  const doctor = JSON.parse(files.get('doctor.json')!.toString('utf8')) as {
+    checks: Array<{ name: string; status: string; code: string; message: string }>;
+  };
   t.true(doctor.checks.some((c) => c.name === 'daemon'));
+  // The same checks as doctor, the SSO row included, which asked the daemon (sso.installed).
+  const sso = doctor.checks.find((c) => c.name === 'sso payloads');
+  t.truthy(sso);
+  if (process.platform !== 'darwin') {
+    t.like(sso, { status: 'info', code: 'not_applicable' });
+    t.regex(sso!.message, /agentd: the daemon runs on linux/);
+  }
   t.regex(files.get('agent.log')!.toString('utf8'), /agentd started/);
   // The bundle is the user's own: mode 0600.
   t.is(statSync(output).mode & 0o777, 0o600);

@@ -34,3 +34,15 @@ darwin(`agentctl doctor sso without --profile gets the installed payloads from a
     t.truthy(report.installed?.read_at);
   }
 });
+
+darwin(`agentctl doctor's sso payloads row reads the installed payloads from a real agentd${needs}`, async (t) => {
+  const fixture = createAgentFixture('tg-sso-row-');
+  t.teardown(fixture.cleanup);
+  await fixture.start();
+  const result = await agentctl(['doctor', '--config', fixture.configFile, '--json']);
+  const rows = (JSON.parse(result.stdout) as { checks: Array<{ name: string; status: string; code: string }> }).checks;
+  const row = rows.find((r) => r.name === 'sso payloads');
+  t.log(JSON.stringify(row));
+  // agentd answered with what is installed: graded, or none installed; never its failure or "off macOS".
+  t.true(['ok', 'sso_no_payloads', 'sso_payload_failing', 'sso_payload_warning'].includes(row?.code ?? ''));
+});

@@ -35,6 +35,7 @@ export async function gatherContext(flags: { socket?: string; config?: string })
     configProblems: loaded.problems,
     status,
     statusError,
+    ask: (name, timeoutMs) => request(socket.path, name, {}, timeoutMs),
   };
 }
 
