@@ -6,7 +6,8 @@
 // Cookies: up to eight are kept; each request spends one and asks, with placeholders, for as
 // many as bring the store back to eight; each authenticated reply's cookies are added. NTS-KE
 // runs again when no cookie is left or the server answers Kiss-o'-Death NTSN (it no longer
-// knows our cookies: restarted with new keys), at most once more per measurement.
+// knows our cookies: restarted with new keys) and no authenticated reply follows within the
+// request's timeout (RFC 8915 §5.7), at most once more per measurement.
 //
 // Trust: the chain the NTS-KE server sent is evaluated by `verifyChain` (the trust capability,
 // as for HTTPS time) at the server's time: the time of the first authenticated reply of the
@@ -401,7 +402,8 @@ export class NtsSource {
       }, this.timeoutMs);
       const note = (code: Extract<Outcome, { ok: false }>['code'], reason: string): void => {
         this.options.onRejected?.(reason, code);
-        strongest = { ok: false, code, reason, kissCode: null };
+        // An NTS NAK already seen stays the outcome: it is what makes the source run NTS-KE again.
+        if (strongest?.code !== 'kiss_ntsn') strongest = { ok: false, code, reason, kissCode: null };
       };
       if (channel.error) {
         settle({ ok: false, code: 'socket_error', reason: `socket error: ${channel.error.message}`, kissCode: null });
@@ -424,7 +426,13 @@ export class NtsSource {
           if (nts.code === 'kiss_ntsn') {
             const header = parseServerReply(message, request.transmit);
             if (!header.ok && header.kissCode === 'NTSN') {
-              settle({ ok: false, code: 'kiss_ntsn', reason: nts.reason, kissCode: 'NTSN' });
+              // RFC 8915 §5.7: on an NTS NAK the client SHOULD wait for a valid NTS-protected
+              // response before it runs NTS-KE again. The NAK is unauthenticated by design and
+              // its Unique Identifier is visible on the path, so it does not end the request: a
+              // genuine reply that follows within the timeout is taken; only when none comes is
+              // the outcome kiss_ntsn, and the source re-keys (measureOnce).
+              this.options.onRejected?.(nts.reason, 'kiss_ntsn');
+              strongest = { ok: false, code: 'kiss_ntsn', reason: nts.reason, kissCode: 'NTSN' };
               return;
             }
             note('origin_mismatch', 'an NTSN reply that does not echo our request');
