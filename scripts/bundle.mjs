@@ -19,8 +19,10 @@
 // Every bundle keeps a linked source map, and import.meta.url keeps meaning "this file".
 import { build } from 'esbuild';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist', 'agent');
@@ -86,7 +88,7 @@ async function daemon() {
 async function agentctl() {
   const status = at('cli/commands/status.js');
   const bundles = [
-    [at('cli/agentctl.js'), at('cli/agentctl.cjs')],
+    [at('cli/agentctl.js'), at('cli/agentctl-main.cjs')],
     [status, at('cli/commands/status.cjs')],
     // Its formatter, loaded while the daemon answers (agent/cli/commands/status.ts).
     [at('cli/status.js'), at('cli/status.cjs')],
@@ -111,7 +113,7 @@ async function agentctl() {
   if (statusText.split(view).length !== 2) throw new Error(`bundle: expected one ${view} in ${statusFile}`);
   writeFileSync(statusFile, statusText.replace(view, 'Promise.resolve().then(() => require("../status.cjs"))'));
   // The status command is CommonJS: require it (an import() would start the ES module loader).
-  const file = at('cli/agentctl.cjs');
+  const file = at('cli/agentctl-main.cjs');
   let text = readFileSync(file, 'utf8');
   const from = 'import("./commands/status.js")';
   if (text.split(from).length !== 2) throw new Error(`bundle: expected one ${from} in ${file}`);
@@ -119,6 +121,7 @@ async function agentctl() {
   // Every other command too (issue 21: each local command within 1.5 × `node -e 0`): one
   // CommonJS file each, with everything it imports inlined, required when it runs. Node 20's
   // ES module loader and the many small files it reads are most of a command's start-up.
+  const outputs = [];
   const commands = [
     ...new Set([...text.matchAll(/import\("(\.\.?\/[^"]+-command|\.\/commands\/[^"]+)\.js"\)/g)].map((m) => m[1])),
   ];
@@ -209,9 +212,52 @@ async function agentctl() {
       bundled.replaceAll('import("plist")', `Promise.resolve().then(() => require(${JSON.stringify(plistFrom)}))`),
     );
     text = text.replaceAll(`import("${relative}.js")`, `Promise.resolve().then(() => require("${relative}.cjs"))`);
+    outputs.push(outfile);
   }
   writeFileSync(file, text);
+  return [
+    ...bundles.map(([, outfile]) => outfile),
+    plistFile,
+    ...chunks.map((c) => c.replace(/\.js$/, '.cjs')),
+    ...outputs,
+  ];
+}
+
+// Beside each of agentctl's bundles, V8's code cache of all its functions (`<bundle>.cache`), that
+// agentctl's entry (dist/agent/cli/agentctl.cjs, agent/cli/agentctl.cts) gives V8 when the bundle
+// is required: compiling is much of a command's own time (issue 21). Every function is compiled
+// now (--no-lazy), not only those that run at the top level, so that each command's path finds
+// its code; --lazy is back before the cache is made, for V8 to accept it in a process with the
+// default flags (it checks them, and its own version: a cache made by another Node is rejected,
+// and the bundle compiles as usual). Code from a cache cannot import() in Node 20, so each
+// import() becomes the entry's importFrom(), first.
+function codeCaches(files) {
+  const entry = at('cli/agentctl.cjs');
+  const { compileBundle } = createRequire(import.meta.url)(entry);
+  for (const file of files) {
+    let from = path.relative(path.dirname(file), entry);
+    if (!from.startsWith('.')) from = `./${from}`;
+    const content = readFileSync(file, 'utf8').replace(
+      /\bimport\(("[^"]+")\)/g,
+      (_, specifier) => `require(${JSON.stringify(from)}).importFrom(__filename,${specifier})`,
+    );
+    if (/\bimport\(/.test(content)) throw new Error(`bundle: ${file} has an import() that is not a string`);
+    writeFileSync(file, content);
+    setFlagsFromString('--no-lazy');
+    let script;
+    try {
+      // V8 keeps the name a script had when its cache was made: the file's path in the package,
+      // the same where the build ran and where the package installs it.
+      script = compileBundle(path.relative(root, file), content);
+    } finally {
+      setFlagsFromString('--lazy');
+    }
+    const cache = script.createCachedData();
+    if (compileBundle(file, content, cache).cachedDataRejected)
+      throw new Error(`bundle: V8 rejects the cache of ${file}`);
+    writeFileSync(`${file}.cache`, cache);
+  }
 }
 
 await daemon();
-await agentctl();
+codeCaches(await agentctl());
