@@ -48,6 +48,10 @@ export function importFrom(from: string, specifier: string): Promise<unknown> {
   );
 }
 
+interface StatusCommand {
+  runFromEntry(argv: string[]): boolean;
+}
+
 type Compile = (this: Module, content: string, filename: string, ...rest: unknown[]) => unknown;
 
 function useCodeCaches(): void {
@@ -73,6 +77,11 @@ function useCodeCaches(): void {
 if (require.main === module) {
   useCodeCaches();
   // require(), not import(): import() would start Node's ES module loader (about 10 ms).
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  require('./agentctl-main.cjs');
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  // `agentctl status`, what support staff run most, goes straight to its command, which needs
+  // none of agentctl's command table (agent/cli/commands/status.ts, runFromEntry).
+  const argv = process.argv.slice(2);
+  const status = argv[0] === 'status' && (require('./commands/status.cjs') as StatusCommand);
+  if (!status || !status.runFromEntry(argv.slice(1))) require('./agentctl-main.cjs');
+  /* eslint-enable @typescript-eslint/no-require-imports */
 }
