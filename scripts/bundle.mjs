@@ -55,6 +55,14 @@ function keepDynamicImports(outfile, keep) {
 }
 
 const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: 'linked', logLevel: 'warning' };
+// import.meta.url in a CommonJS bundle: this file's URL, made when first asked for (a URL
+// costs `agentctl status` a fraction of a millisecond per bundle it loads, for nothing).
+const cjsImportMeta = {
+  define: { 'import.meta.url': '__tgImportMeta.url' },
+  banner: {
+    js: "const __tgImportMeta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };",
+  },
+};
 // CommonJS packages inside an ES module bundle call require(): give them one.
 const esmRequire =
   "import { createRequire as __tgRequire } from 'node:module'; const require = __tgRequire(import.meta.url);";
@@ -90,9 +98,10 @@ async function agentctl() {
   const bundles = [
     [at('cli/agentctl.js'), at('cli/agentctl-main.cjs')],
     [status, at('cli/commands/status.cjs')],
-    // Its formatter, loaded while the daemon answers (agent/cli/commands/status.ts).
-    [at('cli/status.js'), at('cli/status.cjs')],
   ];
+  // status's formatter is in its bundle, run only once the request has left (import(): esbuild
+  // makes it a function that the import calls), so that it loads while the daemon answers.
+  const formatter = at('cli/status.js');
   for (const [entry, outfile] of bundles) {
     await build({
       ...common,
@@ -102,16 +111,10 @@ async function agentctl() {
       // Less to parse at every start (issue 21: status within 1.15 × node -e 0); names kept.
       minify: true,
       keepNames: true,
-      define: { 'import.meta.url': '__tgImportMetaUrl' },
-      banner: { js: "const __tgImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-      plugins: [keepDynamicImports(outfile, () => true)],
+      ...cjsImportMeta,
+      plugins: [keepDynamicImports(outfile, (target) => target !== formatter)],
     });
   }
-  const statusFile = at('cli/commands/status.cjs');
-  const statusText = readFileSync(statusFile, 'utf8');
-  const view = 'import("../status.js")';
-  if (statusText.split(view).length !== 2) throw new Error(`bundle: expected one ${view} in ${statusFile}`);
-  writeFileSync(statusFile, statusText.replace(view, 'Promise.resolve().then(() => require("../status.cjs"))'));
   // The status command is CommonJS: require it (an import() would start the ES module loader).
   const file = at('cli/agentctl-main.cjs');
   let text = readFileSync(file, 'utf8');
@@ -149,8 +152,7 @@ async function agentctl() {
       keepNames: true,
       external: ['node-mac-permissions', 'plist'],
       plugins: [keepDynamicImports(chunk.replace(/\.js$/, '.cjs'), notInCommands)],
-      define: { 'import.meta.url': '__tgImportMetaUrl' },
-      banner: { js: "const __tgImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+      ...cjsImportMeta,
     });
   }
   for (const relative of commands) {
@@ -192,8 +194,7 @@ async function agentctl() {
       // (`load`, `attach`, `session`): inlined, they made every command that reads the key
       // table parse all of them (winston, yaml...), ~880 KB, for nothing.
       plugins: [keepDynamicImports(outfile, leftOut)],
-      define: { 'import.meta.url': '__tgImportMetaUrl' },
-      banner: { js: "const __tgImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+      ...cjsImportMeta,
     });
     let plistFrom = path.relative(path.dirname(outfile), plistFile);
     if (!plistFrom.startsWith('.')) plistFrom = `./${plistFrom}`;
