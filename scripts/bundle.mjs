@@ -10,11 +10,13 @@
 //   daemon never runs a command. The configuration parser's process is bundled beside it
 //   (dist/agent/daemon/parse-process.js), where `new URL('./parse-process.js', import.meta.url)`
 //   finds it.
-// - agentctl (dist/agent/cli/agentctl.cjs) and its status command
-//   (dist/agent/cli/commands/status.cjs): CommonJS, because Node 20's ES module loader costs
-//   `agentctl status` about 10 ms that the CommonJS one does not. The status command is
-//   required on demand; every other command stays an ES module, imported on demand: `--help`
-//   loads none of them.
+// - agentctl (dist/agent/cli/agentctl-main.cjs) and each of its commands (commands/status.cjs
+//   with status's formatter, and one file per other command below): CommonJS, because Node 20's
+//   ES module loader costs `agentctl status` about 10 ms that the CommonJS one does not. A
+//   command is required when it runs: `--help` loads none of them. agentctl's entry,
+//   dist/agent/cli/agentctl.cjs, stays as tsc wrote it (agent/cli/agentctl.cts): it hands V8
+//   the code cache made here beside each bundle (codeCaches below), and takes `status` straight
+//   to its command.
 //
 // Every bundle keeps a linked source map, and import.meta.url keeps meaning "this file".
 import { build } from 'esbuild';
