@@ -10,17 +10,21 @@
 //   daemon never runs a command. The configuration parser's process is bundled beside it
 //   (dist/agent/daemon/parse-process.js), where `new URL('./parse-process.js', import.meta.url)`
 //   finds it.
-// - agentctl (dist/agent/cli/agentctl.cjs) and its status command
-//   (dist/agent/cli/commands/status.cjs): CommonJS, because Node 20's ES module loader costs
-//   `agentctl status` about 10 ms that the CommonJS one does not. The status command is
-//   required on demand; every other command stays an ES module, imported on demand: `--help`
-//   loads none of them.
+// - agentctl (dist/agent/cli/agentctl-main.cjs) and each of its commands (commands/status.cjs
+//   with status's formatter, and one file per other command below): CommonJS, because Node 20's
+//   ES module loader costs `agentctl status` about 10 ms that the CommonJS one does not. A
+//   command is required when it runs: `--help` loads none of them. agentctl's entry,
+//   dist/agent/cli/agentctl.cjs, stays as tsc wrote it (agent/cli/agentctl.cts): it hands V8
+//   the code cache made here beside each bundle (codeCaches below), and takes `status` straight
+//   to its command.
 //
 // Every bundle keeps a linked source map, and import.meta.url keeps meaning "this file".
 import { build } from 'esbuild';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist', 'agent');
@@ -53,6 +57,14 @@ function keepDynamicImports(outfile, keep) {
 }
 
 const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: 'linked', logLevel: 'warning' };
+// import.meta.url in a CommonJS bundle: this file's URL, made when first asked for (a URL
+// costs `agentctl status` a fraction of a millisecond per bundle it loads, for nothing).
+const cjsImportMeta = {
+  define: { 'import.meta.url': '__tgImportMeta.url' },
+  banner: {
+    js: "const __tgImportMeta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };",
+  },
+};
 // CommonJS packages inside an ES module bundle call require(): give them one.
 const esmRequire =
   "import { createRequire as __tgRequire } from 'node:module'; const require = __tgRequire(import.meta.url);";
@@ -86,11 +98,12 @@ async function daemon() {
 async function agentctl() {
   const status = at('cli/commands/status.js');
   const bundles = [
-    [at('cli/agentctl.js'), at('cli/agentctl.cjs')],
+    [at('cli/agentctl.js'), at('cli/agentctl-main.cjs')],
     [status, at('cli/commands/status.cjs')],
-    // Its formatter, loaded while the daemon answers (agent/cli/commands/status.ts).
-    [at('cli/status.js'), at('cli/status.cjs')],
   ];
+  // status's formatter is in its bundle, run only once the request has left (import(): esbuild
+  // makes it a function that the import calls), so that it loads while the daemon answers.
+  const formatter = at('cli/status.js');
   for (const [entry, outfile] of bundles) {
     await build({
       ...common,
@@ -100,18 +113,12 @@ async function agentctl() {
       // Less to parse at every start (issue 21: status within 1.15 × node -e 0); names kept.
       minify: true,
       keepNames: true,
-      define: { 'import.meta.url': '__tgImportMetaUrl' },
-      banner: { js: "const __tgImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-      plugins: [keepDynamicImports(outfile, () => true)],
+      ...cjsImportMeta,
+      plugins: [keepDynamicImports(outfile, (target) => target !== formatter)],
     });
   }
-  const statusFile = at('cli/commands/status.cjs');
-  const statusText = readFileSync(statusFile, 'utf8');
-  const view = 'import("../status.js")';
-  if (statusText.split(view).length !== 2) throw new Error(`bundle: expected one ${view} in ${statusFile}`);
-  writeFileSync(statusFile, statusText.replace(view, 'Promise.resolve().then(() => require("../status.cjs"))'));
   // The status command is CommonJS: require it (an import() would start the ES module loader).
-  const file = at('cli/agentctl.cjs');
+  const file = at('cli/agentctl-main.cjs');
   let text = readFileSync(file, 'utf8');
   const from = 'import("./commands/status.js")';
   if (text.split(from).length !== 2) throw new Error(`bundle: expected one ${from} in ${file}`);
@@ -119,6 +126,7 @@ async function agentctl() {
   // Every other command too (issue 21: each local command within 1.5 × `node -e 0`): one
   // CommonJS file each, with everything it imports inlined, required when it runs. Node 20's
   // ES module loader and the many small files it reads are most of a command's start-up.
+  const outputs = [];
   const commands = [
     ...new Set([...text.matchAll(/import\("(\.\.?\/[^"]+-command|\.\/commands\/[^"]+)\.js"\)/g)].map((m) => m[1])),
   ];
@@ -147,8 +155,7 @@ async function agentctl() {
       keepNames: true,
       external: ['node-mac-permissions', 'plist'],
       plugins: [keepDynamicImports(chunk.replace(/\.js$/, '.cjs'), notInCommands)],
-      define: { 'import.meta.url': '__tgImportMetaUrl' },
-      banner: { js: "const __tgImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+      ...cjsImportMeta,
     });
   }
   for (const relative of commands) {
@@ -190,8 +197,7 @@ async function agentctl() {
       // (`load`, `attach`, `session`): inlined, they made every command that reads the key
       // table parse all of them (winston, yaml...), ~880 KB, for nothing.
       plugins: [keepDynamicImports(outfile, leftOut)],
-      define: { 'import.meta.url': '__tgImportMetaUrl' },
-      banner: { js: "const __tgImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+      ...cjsImportMeta,
     });
     let plistFrom = path.relative(path.dirname(outfile), plistFile);
     if (!plistFrom.startsWith('.')) plistFrom = `./${plistFrom}`;
@@ -210,9 +216,52 @@ async function agentctl() {
       bundled.replaceAll('import("plist")', `Promise.resolve().then(() => require(${JSON.stringify(plistFrom)}))`),
     );
     text = text.replaceAll(`import("${relative}.js")`, `Promise.resolve().then(() => require("${relative}.cjs"))`);
+    outputs.push(outfile);
   }
   writeFileSync(file, text);
+  return [
+    ...bundles.map(([, outfile]) => outfile),
+    plistFile,
+    ...chunks.map((c) => c.replace(/\.js$/, '.cjs')),
+    ...outputs,
+  ];
+}
+
+// Beside each of agentctl's bundles, V8's code cache of all its functions (`<bundle>.cache`), that
+// agentctl's entry (dist/agent/cli/agentctl.cjs, agent/cli/agentctl.cts) gives V8 when the bundle
+// is required: compiling is much of a command's own time (issue 21). Every function is compiled
+// now (--no-lazy), not only those that run at the top level, so that each command's path finds
+// its code; --lazy is back before the cache is made, for V8 to accept it in a process with the
+// default flags (it checks them, and its own version: a cache made by another Node is rejected,
+// and the bundle compiles as usual). Code from a cache cannot import() in Node 20, so each
+// import() becomes the entry's importFrom(), first.
+function codeCaches(files) {
+  const entry = at('cli/agentctl.cjs');
+  const { compileBundle } = createRequire(import.meta.url)(entry);
+  for (const file of files) {
+    let from = path.relative(path.dirname(file), entry);
+    if (!from.startsWith('.')) from = `./${from}`;
+    const content = readFileSync(file, 'utf8').replace(
+      /\bimport\(("[^"]+")\)/g,
+      (_, specifier) => `require(${JSON.stringify(from)}).importFrom(__filename,${specifier})`,
+    );
+    if (/\bimport\(/.test(content)) throw new Error(`bundle: ${file} has an import() that is not a string`);
+    writeFileSync(file, content);
+    setFlagsFromString('--no-lazy');
+    let script;
+    try {
+      // V8 keeps the name a script had when its cache was made: the file's path in the package,
+      // the same where the build ran and where the package installs it.
+      script = compileBundle(path.relative(root, file), content);
+    } finally {
+      setFlagsFromString('--lazy');
+    }
+    const cache = script.createCachedData();
+    if (compileBundle(file, content, cache).cachedDataRejected)
+      throw new Error(`bundle: V8 rejects the cache of ${file}`);
+    writeFileSync(`${file}.cache`, cache);
+  }
 }
 
 await daemon();
-await agentctl();
+codeCaches(await agentctl());

@@ -2,8 +2,9 @@
 // doctor: the daemon's own checks (configuration, daemon, permissions) and each capability's
 // (Capability.doctor, agent/capability.ts). Checks are functions of one gathered context; each
 // has a deadline and its time is reported. Codes: docs/codes.md, "Doctor checks".
-import { execFile } from 'node:child_process';
+import type { execFile as ExecFile } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { CheckResult, CheckStatus, DoctorCheck, DoctorContext } from '../capability.js';
 import { capabilities } from '../capabilities.js';
@@ -60,6 +61,8 @@ function modeOf(file: string): { mode: number; uid: number } | null {
 }
 
 function launchctlPrint(signal: AbortSignal): Promise<{ loaded: boolean; detail: string }> {
+  // node:child_process only here, on a Mac (issue 21: loading it costs `doctor` ~1 ms).
+  const { execFile } = createRequire(import.meta.url)('node:child_process') as { execFile: typeof ExecFile };
   return new Promise((resolve) => {
     execFile('/bin/launchctl', ['print', `system/${domain}`], { signal, timeout: 5000 }, (error, stdout) => {
       if (!error) resolve({ loaded: true, detail: /state = (\S+)/.exec(stdout)?.[1] ?? 'loaded' });

@@ -1,8 +1,9 @@
 // The version of everything, for `agentctl version` and `agentctl flare`: agentctl, the running
 // agentd (from the daemon), the addon, the Node runtime, the OS.
-import { execFileSync } from 'node:child_process';
+import type { execFileSync as ExecFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../package-root.js';
@@ -29,6 +30,10 @@ function addonFile(): string | null {
 function productVersionOfOs(): string | null {
   if (process.platform !== 'darwin') return null;
   try {
+    // node:child_process only here, on a Mac (issue 21: loading it costs `version` ~1 ms).
+    const { execFileSync } = createRequire(import.meta.url)('node:child_process') as {
+      execFileSync: typeof ExecFileSync;
+    };
     return execFileSync('/usr/bin/sw_vers', ['-productVersion'], { encoding: 'utf8', timeout: 3000 }).trim();
   } catch {
     return null;

@@ -7,7 +7,8 @@
 // never blocks the event loop that answers `agentctl status`, and the XML parser's code and
 // memory never live in the daemon (an idle agentd's RSS is budgeted: bench/status.bench.ts).
 import { closeSync, constants, fstatSync, openSync } from 'node:fs';
-import { fork } from 'node:child_process';
+import type { ChildProcess, fork as Fork } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { FileTooLargeError, linkRefusal, openSafeFile, readBounded, type SafeFile } from '../fs-safety.js';
 import { parseBinaryPlist } from './bplist.js';
@@ -295,8 +296,10 @@ export function parseConfigBytesInChild(buffer: Buffer, limits: ConfigLimits = c
  */
 export function askParserProcess<T>(message: object, timeoutMs: number): Promise<T> {
   return new Promise((resolve, reject) => {
-    let child: ReturnType<typeof fork>;
+    let child: ChildProcess;
     try {
+      // node:child_process only here: loading it costs every command that reads a configuration ~1 ms (issue 21).
+      const { fork } = createRequire(import.meta.url)('node:child_process') as { fork: typeof Fork };
       child = fork(fileURLToPath(new URL('./parse-process.js', import.meta.url)), [], {
         // Its own flags, not the daemon's (an --inspect would clash); no environment but PATH.
         execArgv: [`--max-old-space-size=${childHeapMb}`],

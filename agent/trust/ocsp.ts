@@ -7,7 +7,7 @@
 // asked, never (unless allowed) an address on loopback, link-local or unspecified, checked on
 // the addresses the connection actually uses (a custom lookup: no second resolution to rebind).
 import { createHash } from 'node:crypto';
-import dns from 'node:dns';
+import type dns from 'node:dns';
 import type http from 'node:http';
 import type https from 'node:https';
 import { createRequire } from 'node:module';
@@ -87,7 +87,8 @@ function refusedAddress(host: string, address: string, allowedBy = 'TrustOCSPAll
 /** dns.lookup that fails for a local address (Node's http calls it for a name, never for an IP literal). */
 export function guardedLookup(allowLocal: boolean, allowedBy?: string): net.LookupFunction {
   return (hostname, options, callback) => {
-    dns.lookup(hostname, { ...options, all: true }, (error, addresses) => {
+    // node:dns when a name is looked up (issue 21: `agentctl trust FILE` never does).
+    (requireBuiltin('node:dns') as typeof dns).lookup(hostname, { ...options, all: true }, (error, addresses) => {
       if (error) return callback(error, '', 4);
       const list = addresses as unknown as dns.LookupAddress[];
       const local = list.find((a) => isLocalAddress(a.address));

@@ -5,6 +5,7 @@
 import type { CommandInput } from '../capability.js';
 import { renderSection, styleFor, type Row } from '../cli/format.js';
 import { loadCommandConfig } from '../config/command-config.js';
+import type { AgentConfig } from '../config/load.js';
 import { exitCodes } from '../exit-codes.js';
 import {
   checkTrust,
@@ -74,15 +75,18 @@ async function ntpCorrection(servers: string[], config: TrustConfig): Promise<Co
   };
 }
 
-/** The running daemon's confident clock estimate, if a daemon answers at once. */
-async function daemonCorrection(configFile: string | undefined): Promise<Correction | null> {
+/**
+ * The running daemon's confident clock estimate, if a daemon answers at once. With --config, its
+ * socket is the one that configuration names (what chooseSocket would read again).
+ */
+async function daemonCorrection(configFile: string | undefined, config: AgentConfig): Promise<Correction | null> {
   try {
     const [{ chooseSocket }, { request }] = await Promise.all([
       import('../cli/socket.js'),
       import('../control/client.js'),
     ]);
-    const socket = await chooseSocket({ config: configFile });
-    const response = await request(socket.path, 'status', {}, 1000);
+    const socketPath = configFile === undefined ? (await chooseSocket({})).path : config.ControlSocketPath;
+    const response = await request(socketPath, 'status', {}, 1000);
     if (!response.ok) return null;
     const clock = (
       response.result as { clock?: { offset_ms?: unknown; uncertainty_ms?: unknown; confident?: unknown } }
@@ -183,7 +187,10 @@ export async function run({ args, flags }: CommandInput): Promise<number> {
     return usage(`--hostname "${hostname.slice(0, 60)}" is not a host name`);
 
   const configFile = flags.config as string | undefined;
-  const config = (await loadCommandConfig(configFile)) as TrustConfig;
+  const loaded = await loadCommandConfig(configFile);
+  const config = loaded as TrustConfig;
+  // Ask the daemon now, while the anchors are read (issue 21: each wait costs a command's start).
+  const fromDaemon = atMs === null && ntp.length === 0 ? daemonCorrection(configFile, loaded) : null;
   const caFiles = (flags.ca as string[] | undefined) ?? config.TrustCAFiles;
   const anchors: Buffer[] = [];
   for (const file of caFiles) {
@@ -207,7 +214,7 @@ export async function run({ args, flags }: CommandInput): Promise<number> {
       console.error(`agentctl trust: --ntp: ${measured.error}; evaluating at the system time only`);
     else correction = measured;
   } else {
-    correction = await daemonCorrection(configFile);
+    correction = await fromDaemon;
   }
 
   const report = await checkTrust({

@@ -4,7 +4,8 @@
 //     bin/node                 the Node runtime (--node, default: the running one)
 //     bin/agentctl             runs agentctl with that runtime; /usr/local/bin/agentctl links here
 //     bin/uninstall, bin/common.sh
-//     dist/agent, dist/native  the compiled JavaScript (no tests, benchmarks or build tools)
+//     dist/agent, dist/native  the compiled JavaScript (no tests, benchmarks or build tools), and
+//                              the V8 code caches of agentctl's bundles (`*.cjs.cache`)
 //     build/Release/trustguard.node
 //     node_modules/            the production dependencies (package-lock.json's closure)
 //     package.json             version, "type": "module", and the build settings
@@ -137,7 +138,8 @@ function isExecutable(file: string): boolean {
 function copyJavaScript(from: string, to: string): void {
   cpSync(from, to, {
     recursive: true,
-    filter: (src) => lstatSync(src).isDirectory() || /\.c?js$/.test(src),
+    // `.cjs.cache`: V8's code cache of agentctl's bundles (agent/cli/agentctl.cts).
+    filter: (src) => lstatSync(src).isDirectory() || /\.c?js$|\.cjs\.cache$/.test(src),
   });
 }
 

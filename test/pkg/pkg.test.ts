@@ -342,6 +342,9 @@ test('the payload carries production dependencies only, and the runtime wrapper 
     t.false(existsSync(path.join(installed, 'node_modules', dev)), dev);
   t.false(existsSync(path.join(installed, 'dist', 'test')));
   t.false(existsSync(path.join(installed, 'dist', 'scripts')));
+  // agentctl's bundles with their V8 code caches (agent/cli/agentctl.cts, issue 21).
+  for (const bundle of ['agentctl-main.cjs', 'commands/status.cjs'])
+    t.true(existsSync(path.join(installed, 'dist', 'agent', 'cli', `${bundle}.cache`)), bundle);
   t.is(
     readFileSync(path.join(installed, 'bin', 'agentctl'), 'utf8')
       .split('\n')
