@@ -143,8 +143,29 @@ async function agentctl() {
   });
   // A module that a command imports only on one path (`trust --ntp` measures the clock) is a
   // CommonJS file of its own too, required on that path.
-  // So is the SSO doctor, which `agentctl doctor`'s SSO row loads only when payloads are installed.
-  const chunks = [at('clock/measure.js'), at('sso/doctor.js')];
+  // So is the SSO doctor, which `agentctl doctor`'s SSO row loads only when payloads are installed,
+  // and the configuration loader, which `status` (socket.ts) loads only when a preference file
+  // exists, as on every managed Mac: through Node's ES module loader it cost `status` ~200 ms.
+  const chunks = [at('clock/measure.js'), at('sso/doctor.js'), at('config/load.js')];
+  /** A bundle's import() of a chunk or of plist made a require() of its CommonJS file. */
+  const linkChunks = (outfile) => {
+    let bundled = readFileSync(outfile, 'utf8');
+    for (const chunk of chunks) {
+      let from = path.relative(path.dirname(outfile), chunk);
+      if (!from.startsWith('.')) from = `./${from}`;
+      bundled = bundled.replaceAll(
+        `import(${JSON.stringify(from)})`,
+        `Promise.resolve().then(() => require(${JSON.stringify(from.replace(/\.js$/, '.cjs'))}))`,
+      );
+    }
+    if (/require\("plist"\)/.test(bundled)) throw new Error(`bundle: ${outfile} imports plist statically`);
+    let plistFrom = path.relative(path.dirname(outfile), plistFile);
+    if (!plistFrom.startsWith('.')) plistFrom = `./${plistFrom}`;
+    writeFileSync(
+      outfile,
+      bundled.replaceAll('import("plist")', `Promise.resolve().then(() => require(${JSON.stringify(plistFrom)}))`),
+    );
+  };
   for (const chunk of chunks) {
     await build({
       ...common,
@@ -199,26 +220,13 @@ async function agentctl() {
       plugins: [keepDynamicImports(outfile, leftOut)],
       ...cjsImportMeta,
     });
-    let plistFrom = path.relative(path.dirname(outfile), plistFile);
-    if (!plistFrom.startsWith('.')) plistFrom = `./${plistFrom}`;
-    let bundled = readFileSync(outfile, 'utf8');
-    for (const chunk of chunks) {
-      let from = path.relative(path.dirname(outfile), chunk);
-      if (!from.startsWith('.')) from = `./${from}`;
-      bundled = bundled.replaceAll(
-        `import(${JSON.stringify(from)})`,
-        `Promise.resolve().then(() => require(${JSON.stringify(from.replace(/\.js$/, '.cjs'))}))`,
-      );
-    }
-    if (/require\("plist"\)/.test(bundled)) throw new Error(`bundle: ${outfile} imports plist statically`);
-    writeFileSync(
-      outfile,
-      bundled.replaceAll('import("plist")', `Promise.resolve().then(() => require(${JSON.stringify(plistFrom)}))`),
-    );
+    linkChunks(outfile);
     text = text.replaceAll(`import("${relative}.js")`, `Promise.resolve().then(() => require("${relative}.cjs"))`);
     outputs.push(outfile);
   }
   writeFileSync(file, text);
+  for (const outfile of [...bundles.map(([, o]) => o), ...chunks.map((c) => c.replace(/\.js$/, '.cjs'))])
+    linkChunks(outfile);
   return [
     ...bundles.map(([, outfile]) => outfile),
     plistFile,
