@@ -8,23 +8,45 @@ export interface SocketChoice {
   path: string;
   /** Where the path came from, for messages. */
   origin: string;
+  /**
+   * Set when the default socket was taken without reading the preference files that exist
+   * (`preferDefault`): the socket they name, to ask when the default one does not answer.
+   */
+  configured?: () => Promise<SocketChoice | null>;
 }
 
-export async function chooseSocket(options: { socket?: string; config?: string }): Promise<SocketChoice> {
+/** The socket the system preference files name, or null when they name none (or do not exist). */
+async function configuredSocket(): Promise<SocketChoice | null> {
+  if (!systemConfigFiles.some((f) => existsSync(f))) return null;
+  const { loadConfig } = await import('../config/load.js');
+  const loaded = await loadConfig();
+  return loaded.sources.ControlSocketPath !== 'default'
+    ? { path: loaded.config.ControlSocketPath, origin: loaded.sources.ControlSocketPath }
+    : null;
+}
+
+/**
+ * `preferDefault` (status, which must answer at once): when the system daemon's default socket
+ * exists, take it without reading the preference files, which every managed Mac has (reading
+ * them is most of a command's start-up); the caller asks `configured()` when that socket does
+ * not answer (a daemon moved by ControlSocketPath, a stale socket file left behind).
+ */
+export async function chooseSocket(
+  options: { socket?: string; config?: string },
+  { preferDefault = false }: { preferDefault?: boolean } = {},
+): Promise<SocketChoice> {
   if (options.socket) return { path: options.socket, origin: '--socket' };
   if (options.config) {
     const { loadConfig } = await import('../config/load.js');
     const loaded = await loadConfig({ configFile: options.config });
     return { path: loaded.config.ControlSocketPath, origin: options.config };
   }
-  if (systemConfigFiles.some((f) => existsSync(f))) {
-    const { loadConfig } = await import('../config/load.js');
-    const loaded = await loadConfig();
-    if (loaded.sources.ControlSocketPath !== 'default')
-      return { path: loaded.config.ControlSocketPath, origin: loaded.sources.ControlSocketPath };
-  }
   // The installed daemon runs as root; a development daemon (npm start) as the user.
   const system = defaultPaths(process.platform, true).ControlSocketPath;
+  if (preferDefault && existsSync(system) && systemConfigFiles.some((f) => existsSync(f)))
+    return { path: system, origin: 'default', configured: configuredSocket };
+  const configured = await configuredSocket();
+  if (configured) return configured;
   const user = defaultPaths(process.platform, false).ControlSocketPath;
   if (existsSync(system)) return { path: system, origin: 'default' };
   if (existsSync(user)) return { path: user, origin: 'default (development)' };

@@ -56,11 +56,22 @@ export async function run({ flags }: CommandInput): Promise<number> {
     console.error('agentctl status: --socket and --config name the socket twice; give one');
     return exitCodes.usage;
   }
-  const socket = await chooseSocket(options);
+  let socket = await chooseSocket(options, { preferDefault: true });
   // Ask first, then load the formatter while the daemon answers (in this command's bundle, run
   // when imported: scripts/bundle.mjs). The request leaves when the connection is made, in the event loop's
   // next turn: give it that turn before loading, or the daemon starts only once all is loaded.
-  const pending = request(socket.path, 'status');
+  let pending = request(socket.path, 'status');
+  if (socket.configured) {
+    // The default socket, taken without reading the preference files: when it does not answer,
+    // the socket they name, if another.
+    const { configured } = socket;
+    pending = pending.catch(async (error: unknown) => {
+      const other = error instanceof DaemonUnreachableError ? await configured() : null;
+      if (!other || other.path === socket.path) throw error;
+      socket = other;
+      return request(other.path, 'status');
+    });
+  }
   pending.catch(() => undefined);
   await new Promise((resolve) => setImmediate(resolve));
   const { renderStatus, statusExitCode, statusJson } = await import('../status.js');
