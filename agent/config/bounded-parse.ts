@@ -1,17 +1,18 @@
 // Configuration parsing with bounds: a file must never freeze or stop the daemon. The bytes
 // are at most 1 MB (checked on the open descriptor before reading, and while reading); binary
-// plists go through our bounded reader (bplist.ts); XML plists and JSON are parsed, then walked
-// (without recursion) to bound depth and object count; nothing thrown escapes as anything but
-// a ConfigParseError with a code. The daemon parses in a child process of its own
+// and XML plists go through our bounded readers (bplist.ts, xml-plist.ts); JSON is parsed; the
+// result is walked (without recursion) to bound depth and object count; nothing thrown escapes
+// as anything but a ConfigParseError with a code. The daemon parses in a child process of its own
 // (parseConfigBytesInChild) with a heap limit and a deadline, so even the largest allowed file
-// never blocks the event loop that answers `agentctl status`, and the XML parser's code and
-// memory never live in the daemon (an idle agentd's RSS is budgeted: bench/status.bench.ts).
+// never blocks the event loop that answers `agentctl status`, and the parsers' memory never
+// lives in the daemon (an idle agentd's RSS is budgeted: bench/status.bench.ts).
 import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import type { ChildProcess, fork as Fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { FileTooLargeError, linkRefusal, openSafeFile, readBounded, type SafeFile } from '../fs-safety.js';
 import { parseBinaryPlist } from './bplist.js';
+import { parseXmlPlist, XmlPlistError } from './xml-plist.js';
 
 export interface ConfigLimits {
   maxBytes: number;
@@ -155,15 +156,6 @@ function jsonFailure(text: string, error: unknown): string {
     : `invalid JSON at line ${line}, column ${column} (byte ${offset})`;
 }
 
-/** Where the XML property list parser failed (xmldom's line and column), never what was there. */
-function xmlFailure(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const place = /line:\s*(\d+),\s*col:\s*(\d+)/.exec(message);
-  return place
-    ? `not a valid XML property list (line ${place[1]}, column ${place[2]})`
-    : 'not a valid XML property list';
-}
-
 /** Walks a parsed value without recursion: throws when it is deeper or larger than allowed. */
 export function checkTree(value: unknown, limits: Pick<ConfigLimits, 'maxDepth' | 'maxObjects'> = configLimits): void {
   const stack: Array<[unknown, number]> = [[value, 0]];
@@ -205,12 +197,11 @@ export async function parseConfigBytes(buffer: Buffer, limits: ConfigLimits = co
           throw new Error(jsonFailure(text, error));
         }
       } else if (/^\s*</.test(text)) {
-        const plist = await import('plist');
         try {
-          parsed = quietly(() => plist.parse(text));
+          parsed = parseXmlPlist(text, limits);
         } catch (error) {
-          if (error instanceof RangeError) throw error;
-          throw new Error(xmlFailure(error));
+          if (!(error instanceof XmlPlistError) || error.limit) throw error;
+          throw new Error(`not a valid XML property list: ${error.message}`);
         }
       } else throw new Error('neither a property list (XML or binary) nor JSON');
     }
@@ -240,26 +231,6 @@ export async function parseConfigBytes(buffer: Buffer, limits: ConfigLimits = co
     throw new ConfigParseError('not_a_dictionary', 'does not parse: the top level is not a dictionary');
   }
   return parsed as ConfigValues;
-}
-
-// xmldom (inside plist) reports XML errors on the console itself; a daemon's console is not
-// where they belong. Parsing is synchronous, so the swap cannot catch anyone else's output.
-function quietly<T>(parse: () => T): T {
-  const saved = { error: console.error, warn: console.warn, log: console.log };
-  const messages: string[] = [];
-  console.error = console.warn = console.log = (...args: unknown[]) => void messages.push(args.map(String).join(' '));
-  try {
-    return parse();
-  } catch (error) {
-    if (error instanceof RangeError) throw error;
-    const detail = messages
-      .find((m) => /fatal|error/i.test(m))
-      ?.replace(/\s+/g, ' ')
-      .trim();
-    throw new Error(detail ? `${(error as Error).message} (${detail})` : (error as Error).message);
-  } finally {
-    Object.assign(console, saved);
-  }
 }
 
 /** What the parser process sends back: the values, or the error's code and message. */
