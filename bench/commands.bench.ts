@@ -28,6 +28,14 @@ try {
   const leaf = await pki.issueLeaf();
   const plist = path.join(fx.dir, 'check.json');
   writeFileSync(plist, JSON.stringify({ Mode: 'enforce', WarnThresholdSeconds: 30 }));
+  // The form an administrator validates most: an XML property list (what a profile's payload is).
+  const xml = path.join(fx.dir, 'check.plist');
+  writeFileSync(
+    xml,
+    '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">\n' +
+      '<plist version="1.0"><dict><key>Mode</key><string>enforce</string><key>WarnThresholdSeconds</key><integer>30</integer>' +
+      '<key>NTPServers</key><array><string>ptbtime1.ptb.de</string><string>sth1.ntp.se</string><string>ntp1.npl.co.uk</string></array></dict></plist>\n',
+  );
   const socket = ['--socket', fx.socketPath];
   const commands: Array<[name: string, args: string[], budget: number]> = [
     ['status', ['status', ...socket], 1.15],
@@ -36,6 +44,7 @@ try {
     ['version', ['version', ...socket], 1.5],
     ['config show', ['config', 'show', ...socket], 1.5],
     ['config validate FILE', ['config', 'validate', plist], 1.5],
+    ['config validate XML', ['config', 'validate', xml], 1.5],
     ['compliance --format json', ['compliance', '--format', 'json', '--config', fx.configFile], 1.5],
     [
       'trust FILE',
