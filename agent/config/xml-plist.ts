@@ -13,8 +13,8 @@
 // XML declaration and other processing instructions, comments and one DOCTYPE; the root
 // <plist> holding exactly one value ("Encountered empty plist tag", "plist can only include
 // one object"); values dict, array, string, key, integer, real, true, false, date, data.
-// Text content may hold the five predefined entities, character references and CDATA
-// sections. Anything else is an error: an unknown element, a mismatched end tag, text between
+// Text content may hold the five predefined entities, character references (to any code point
+// but a surrogate half, control characters included, as CF reads them) and CDATA sections. Anything else is an error: an unknown element, a mismatched end tag, text between
 // elements, content after </plist>, an unknown entity.
 //
 // The values are those `plist.parse` (plist 5) gives for the same text, type for type (the
@@ -216,15 +216,11 @@ function parse(source: string, limits: XmlPlistLimits, lines: PlistLines | null)
       if (m[1]) out += predefined[m[1]]!;
       else {
         const code = m[2] !== undefined ? Number(m[2]) : parseInt(m[3]!, 16);
-        // XML 1.0 §2.2 Char: a reference to anything else is not well-formed.
-        const isChar =
-          code === 0x9 ||
-          code === 0xa ||
-          code === 0xd ||
-          (code >= 0x20 && code <= 0xd7ff) ||
-          (code >= 0xe000 && code <= 0xfffd) ||
-          (code >= 0x10000 && code <= 0x10ffff);
-        if (!isChar) fail('a character reference to a code point XML does not allow', at + amp);
+        // CF (CFPropertyList.c parseEntityReference_pl) appends whatever the reference names,
+        // control characters included (a profile's string may hold ESC: the doctor shows it
+        // escaped); what no string can hold is refused: a surrogate half, beyond U+10FFFF.
+        if (code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff))
+          fail('a character reference to a code point no string can hold', at + amp);
         out += String.fromCodePoint(code);
       }
       from = entityAt.lastIndex;

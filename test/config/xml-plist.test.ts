@@ -225,7 +225,8 @@ const malformed: Array<[string, string, RegExp]> = [
   ['element inside a string', '<plist><string>a<b>c</b></string></plist>', /an element inside <string>/],
   ['bad entity', '<plist><string>&secret;</string></plist>', /unknown or malformed entity/],
   ['bare ampersand', '<plist><string>a & b</string></plist>', /unknown or malformed entity/],
-  ['character reference to NUL', '<plist><string>&#0;</string></plist>', /code point XML does not allow/],
+  ['character reference to a surrogate', '<plist><string>&#xD800;</string></plist>', /no string can hold/],
+  ['character reference beyond U+10FFFF', '<plist><string>&#1114112;</string></plist>', /no string can hold/],
   ['text after the root', '<plist><dict/></plist>secret', /text after the end/],
   ['an element after the root', '<plist><dict/></plist><plist><dict/></plist>', /text after the end/],
   [
@@ -321,6 +322,14 @@ test('property: any bytes after a plist head give a value or an Error, never ano
     ),
     { numRuns: 500 },
   );
+});
+
+test('character references to control characters read, as CF reads them (parseEntityReference_pl)', (t) => {
+  t.is(
+    parseXmlPlist('<plist><string>a&#x1b;[1m&#0;&#x9B;&#x202E;</string></plist>', roomy),
+    'a\u001b[1m\u0000\u009b\u202e',
+  );
+  t.is(readXmlPlist('<plist><string>&#x1F600;</string></plist>', roomy).value, '😀');
 });
 
 test('a bare root value without <plist> reads, as CF reads it (CFPropertyList.c parseXMLPropertyList)', (t) => {
