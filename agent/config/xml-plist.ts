@@ -13,8 +13,8 @@
 // XML declaration and other processing instructions, comments and one DOCTYPE; the root
 // <plist> holding exactly one value ("Encountered empty plist tag", "plist can only include
 // one object"); values dict, array, string, key, integer, real, true, false, date, data.
-// Text content may hold the five predefined entities, character references and CDATA
-// sections. Anything else is an error: an unknown element, a mismatched end tag, text between
+// Text content may hold the five predefined entities, character references (to any code point
+// but a surrogate half, control characters included, as CF reads them) and CDATA sections. Anything else is an error: an unknown element, a mismatched end tag, text between
 // elements, content after </plist>, an unknown entity.
 //
 // The values are those `plist.parse` (plist 5) gives for the same text, type for type (the
@@ -37,12 +37,34 @@
 // - a key "__proto__" is an ordinary key (as in bplist.ts and JSON.parse); plist refused it.
 // - a comment or CDATA section inside <key>, <integer> or <date> is read past; plist kept
 //   only the text before it.
+// - a root value without <plist> around it (<dict>…</dict>) is read, as CF's
+//   parseXMLPropertyList reads any element it meets after the prolog; plist refused it.
+// - a DOCTYPE with an internal subset ([…], where entities are defined) is refused: no entity is
+//   ever defined or expanded (CF skips the subset; refusing it is our rule, issue 17).
+//
+// Positions (readXmlPlist): the profile doctor points each finding at its line, so that form
+// also gives the line of every dictionary key and array element (WeakMaps keyed by the parsed
+// dict or array), the keys that appear twice in one dictionary, and integers beyond 2^53 as
+// BigInt (exact, as CF's 64-bit CFNumber holds them) instead of the nearest double.
 
 export interface XmlPlistLimits {
   /** Values in all (dict and array elements and the root; keys do not count, as in checkTree). */
   maxObjects: number;
   /** Nesting of values: the root value is at depth 0. */
   maxDepth: number;
+}
+
+/** Where the values of a parsed plist are: the line of each dictionary key and array element. */
+export interface PlistLines {
+  keys: WeakMap<object, Map<string, number>>;
+  items: WeakMap<object, number[]>;
+}
+
+export interface XmlPlist {
+  value: unknown;
+  lines: PlistLines;
+  /** Keys that appear twice in one dictionary (the last one wins), with the later one's line. */
+  duplicateKeys: Array<{ key: string; line: number }>;
 }
 
 export class XmlPlistError extends Error {
@@ -63,6 +85,8 @@ type Container = 'plist' | 'dict' | 'array';
 
 interface Frame {
   tag: Container;
+  /** plist: no <plist> element around the root value (CF reads a bare one). */
+  implicit?: boolean;
   at: number;
   value: Record<string, unknown> | unknown[] | undefined;
   /** dict: the key read and waiting for its value. */
@@ -90,20 +114,37 @@ const endTagAt = /<\/([A-Za-z_:][-\w.:]*)\s*>/y;
 const entityAt = /&(?:(lt|gt|amp|quot|apos)|#([0-9]{1,8})|#x([0-9A-Fa-f]{1,8}));/y;
 const xmlSpace = /^[ \t\n]+|[ \t\n]+$/g;
 
+/** The value of an XML property list, as plist.parse gave it (see above). Throws XmlPlistError. */
 export function parseXmlPlist(source: string, limits: XmlPlistLimits): unknown {
+  return parse(source, limits, null).value;
+}
+
+/** The value with the line of every key and array element, and the duplicate keys. Throws XmlPlistError. */
+export function readXmlPlist(source: string, limits: XmlPlistLimits): XmlPlist {
+  const lines: PlistLines = { keys: new WeakMap(), items: new WeakMap() };
+  return parse(source, limits, lines);
+}
+
+function parse(source: string, limits: XmlPlistLimits, lines: PlistLines | null): XmlPlist {
   // XML 1.0 §2.11: a CR LF pair or a lone CR is read as LF (xmldom does the same, so plist
   // gave "\n" for them); a CR written as &#13; stays a CR.
   const text = source.includes('\r') ? source.replace(/\r\n?/g, '\n') : source;
   let pos = text.charCodeAt(0) === 0xfeff ? 1 : 0;
 
+  let lineStarts: number[] | null = null;
   const where = (at: number) => {
-    let line = 1;
-    let lineStart = 0;
-    for (let i = text.indexOf('\n'); i !== -1 && i < at; i = text.indexOf('\n', i + 1)) {
-      line++;
-      lineStart = i + 1;
+    if (!lineStarts) {
+      lineStarts = [0];
+      for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) lineStarts.push(i + 1);
     }
-    return { line, column: at - lineStart + 1 };
+    let lo = 0;
+    let hi = lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (lineStarts[mid]! <= at) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, column: at - lineStarts[lo]! + 1 };
   };
   const fail = (reason: string, at: number, limit = false): never => {
     const { line, column } = where(Math.min(at, text.length));
@@ -118,16 +159,14 @@ export function parseXmlPlist(source: string, limits: XmlPlistLimits): unknown {
   };
   const skipDoctype = () => {
     const start = pos;
-    let subset = false;
     for (let i = pos + 9; i < text.length; i++) {
       const c = text[i];
       if (c === '"' || c === "'") {
         const close = text.indexOf(c, i + 1);
         if (close === -1) break;
         i = close;
-      } else if (c === '[') subset = true;
-      else if (c === ']') subset = false;
-      else if (c === '>' && !subset) {
+      } else if (c === '[') fail('a DOCTYPE with an internal subset (entity definitions) is refused', start);
+      else if (c === '>') {
         pos = i + 1;
         return;
       }
@@ -177,15 +216,11 @@ export function parseXmlPlist(source: string, limits: XmlPlistLimits): unknown {
       if (m[1]) out += predefined[m[1]]!;
       else {
         const code = m[2] !== undefined ? Number(m[2]) : parseInt(m[3]!, 16);
-        // XML 1.0 §2.2 Char: a reference to anything else is not well-formed.
-        const isChar =
-          code === 0x9 ||
-          code === 0xa ||
-          code === 0xd ||
-          (code >= 0x20 && code <= 0xd7ff) ||
-          (code >= 0xe000 && code <= 0xfffd) ||
-          (code >= 0x10000 && code <= 0x10ffff);
-        if (!isChar) fail('a character reference to a code point XML does not allow', at + amp);
+        // CF (CFPropertyList.c parseEntityReference_pl) appends whatever the reference names,
+        // control characters included (a profile's string may hold ESC: the doctor shows it
+        // escaped); what no string can hold is refused: a surrogate half, beyond U+10FFFF.
+        if (code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff))
+          fail('a character reference to a code point no string can hold', at + amp);
         out += String.fromCodePoint(code);
       }
       from = entityAt.lastIndex;
@@ -238,6 +273,7 @@ export function parseXmlPlist(source: string, limits: XmlPlistLimits): unknown {
         if (big === null || big > (negative ? 1n << 63n : (1n << 64n) - 1n))
           return fail('an <integer> outside the 64-bit range', at);
         // parseInt: the very number (and -0 for "-0") plist gave for a decimal integer.
+        if (lines && big > BigInt(Number.MAX_SAFE_INTEGER)) return negative ? -big : big;
         if (m[3] !== undefined) return parseInt(raw, 10);
         return negative ? -Number(big) : Number(big);
       }
@@ -283,15 +319,24 @@ export function parseXmlPlist(source: string, limits: XmlPlistLimits): unknown {
   skipMisc(true);
   if (pos >= text.length) fail('no element: the file is empty or holds only comments', pos);
   if (text[pos] !== '<' || text.startsWith('<!', pos)) fail('text before the root element', pos);
-  const root = startTag();
-  if (root.name !== 'plist') fail('the root element is not <plist>', root.at);
-  if (root.empty) fail('<plist> holds no value', root.at);
+  const rootAt = pos;
+  // CF's parseXMLPropertyList reads the root element whatever it is: <plist> or a bare value.
+  const implicit = !text.startsWith('<plist', pos) || /[-\w.:]/.test(text[pos + 6] ?? '');
+  if (!implicit) {
+    const root = startTag();
+    if (root.empty) fail('<plist> holds no value', root.at);
+  }
 
+  const duplicateKeys: XmlPlist['duplicateKeys'] = [];
   let result: unknown;
   let objects = 0;
-  const stack: Frame[] = [{ tag: 'plist', at: root.at, value: undefined, key: undefined, keyAt: 0, held: 0 }];
+  const stack: Frame[] = [{ tag: 'plist', implicit, at: rootAt, value: undefined, key: undefined, keyAt: 0, held: 0 }];
   while (stack.length > 0) {
     const top = stack[stack.length - 1]!;
+    if (top.implicit && top.held > 0) {
+      stack.pop();
+      continue;
+    }
     skipMisc(false);
     if (pos >= text.length) fail(`the file ends before the <${top.tag}> of line ${lineOf(top.at)} is closed`, pos);
     if (text[pos] !== '<' || text.startsWith('<![CDATA[', pos)) fail(`text between the elements of <${top.tag}>`, pos);
@@ -324,6 +369,8 @@ export function parseXmlPlist(source: string, limits: XmlPlistLimits): unknown {
     let open: Frame | undefined;
     if (name === 'dict' || name === 'array') {
       value = name === 'dict' ? {} : [];
+      if (lines && name === 'dict') lines.keys.set(value as object, new Map());
+      if (lines && name === 'array') lines.items.set(value as object, []);
       if (!tag.empty)
         open = { tag: name, at: tag.at, value: value as Frame['value'], key: undefined, keyAt: 0, held: 0 };
     } else value = leaf(name, tag.at, tag.empty);
@@ -331,8 +378,15 @@ export function parseXmlPlist(source: string, limits: XmlPlistLimits): unknown {
     if (top.tag === 'plist') {
       result = value;
       top.held++;
-    } else if (top.tag === 'array') (top.value as unknown[]).push(value);
-    else {
+    } else if (top.tag === 'array') {
+      (top.value as unknown[]).push(value);
+      if (lines) lines.items.get(top.value!)!.push(lineOf(tag.at));
+    } else {
+      if (lines) {
+        const line = lineOf(top.keyAt);
+        if (Object.hasOwn(top.value!, top.key!)) duplicateKeys.push({ key: top.key!, line });
+        lines.keys.get(top.value!)!.set(top.key!, line);
+      }
       // defineProperty: a key named "__proto__" stays an ordinary key.
       Object.defineProperty(top.value!, top.key!, { value, enumerable: true, writable: true, configurable: true });
       top.key = undefined;
@@ -342,5 +396,5 @@ export function parseXmlPlist(source: string, limits: XmlPlistLimits): unknown {
   // After the root: whitespace, comments and processing instructions only (XML's Misc).
   skipMisc(false);
   if (pos < text.length) fail('text after the end of the property list', pos);
-  return result;
+  return { value: result, lines: lines ?? { keys: new WeakMap(), items: new WeakMap() }, duplicateKeys };
 }

@@ -1,14 +1,15 @@
 // The one reader of configuration profiles (SPEC §1.3): an XML or binary-plist .mobileconfig,
 // the same inside CMS SignedData (DER or PEM), the output of `profiles show -output stdout-xml`
 // (the installed profiles), or a bare preference plist. The bounds of configuration files apply
-// (agent/config/bounded-parse.ts: 1 MB, depth, object count). XML is read by xml-plist.ts, which
-// keeps the line of every key, so each finding can point at its place.
+// (agent/config/bounded-parse.ts: 1 MB, depth, object count). XML is read by the configuration
+// layer's reader (agent/config/xml-plist.ts, readXmlPlist), which keeps the line of every key, so
+// each finding can point at its place.
 import { linkRefusal } from '../fs-safety.js';
 import { configLimits, ConfigParseError, readConfigBytes, type ConfigLimits } from '../config/bounded-parse.js';
 import { BplistError, parseBinaryPlist } from '../config/bplist.js';
+import { readXmlPlist, XmlPlistError, type PlistLines } from '../config/xml-plist.js';
 import { CmsError, parseSignedData, verifySignedData, type SignatureVerdict, type SignedData } from './cms.js';
 import type { FindingCode } from './codes.js';
-import { parseXmlPlist, PlistSyntaxError, type PlistLines } from './xml-plist.js';
 
 export type Dict = Record<string, unknown>;
 
@@ -147,12 +148,11 @@ function parsePlist(bytes: Buffer, { maxDepth, maxObjects }: ProfileLimits): Par
   if (!/^\uFEFF?\s*</.test(text) && !/^\uFEFF?\s*"http:\/\/www\.apple\.com\/DTDs/.test(text))
     return failure('not_a_profile', 'neither a property list (XML or binary) nor a signed profile (CMS)') as Parsed;
   try {
-    const xml = parseXmlPlist(text, limits);
+    const xml = readXmlPlist(text, limits);
     return { ok: true, value: xml.value, format: 'xml', lines: xml.lines, duplicateKeys: xml.duplicateKeys };
   } catch (error) {
-    if (error instanceof PlistSyntaxError) {
-      const complex = /more than \d+ values|nested deeper/.test(error.message);
-      return failure(complex ? 'plist_too_complex' : 'plist_malformed', error.reason, {
+    if (error instanceof XmlPlistError) {
+      return failure(error.limit ? 'plist_too_complex' : 'plist_malformed', error.reason, {
         line: error.line,
         column: error.column,
       }) as Parsed;

@@ -15,7 +15,7 @@
 // - app-sso platform -s: "Device Configuration:", "Login Configuration:", "User Configuration:"
 //   each followed by a JSON object or "(null)", then "SSO Tokens:" with Received/Expiration.
 import { execFile } from 'node:child_process';
-import { parseXmlPlist } from '../profiles/xml-plist.js';
+import { parseXmlPlist } from '../config/xml-plist.js';
 import { shown } from './association.js';
 
 export type CommandRun =
@@ -182,7 +182,7 @@ export function parseEntitlements(text: string): Parsed<Entitlements> {
   if (start >= 0) {
     let value: unknown;
     try {
-      value = parseXmlPlist(bounded.slice(start), { maxDepth: 32, maxObjects: 100_000 }).value;
+      value = parseXmlPlist(bounded.slice(start), { maxDepth: 32, maxObjects: 100_000 });
     } catch (error) {
       return {
         state: 'malformed',

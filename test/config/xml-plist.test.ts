@@ -1,14 +1,16 @@
-// Our XML property-list reader (agent/config/xml-plist.ts) against the `plist` package it
+// Our one XML property-list reader (agent/config/xml-plist.ts) against the `plist` package it
 // replaced for configuration files: the same values, type for type, for generated plists and
 // for the real profiles of shared/corpora/profiles; a clear error (an Error saying where,
-// never what is there) for malformed ones; the depth and object limits while parsing.
+// never what is there) for malformed ones; the depth and object limits while parsing. Its
+// positions form (readXmlPlist, for the profile doctor and the SSO checks): the line of every
+// key and array element, duplicate keys, exact integers beyond 2^53.
 import test from 'ava';
 import fc from 'fast-check';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as plist from 'plist';
 import { ConfigParseError, configLimits, parseConfigBytes } from '../../agent/config/bounded-parse.js';
-import { parseXmlPlist, XmlPlistError } from '../../agent/config/xml-plist.js';
+import { parseXmlPlist, readXmlPlist, XmlPlistError } from '../../agent/config/xml-plist.js';
 import { corpus } from '../helpers/corpora.js';
 
 const roomy = { maxDepth: 64, maxObjects: 1_000_000 };
@@ -79,6 +81,8 @@ test('property: plist.build(value) read by ours is what plist.parse reads, type 
       const theirs = plistParse(xml);
       const ours = parseXmlPlist(xml, roomy);
       t.deepEqual(ours, theirs, xml);
+      // The positions form reads the same value (integers here are within 2^53).
+      t.deepEqual(readXmlPlist(xml, roomy).value, ours, xml);
       return true;
     }),
     { numRuns: 500 },
@@ -221,7 +225,8 @@ const malformed: Array<[string, string, RegExp]> = [
   ['element inside a string', '<plist><string>a<b>c</b></string></plist>', /an element inside <string>/],
   ['bad entity', '<plist><string>&secret;</string></plist>', /unknown or malformed entity/],
   ['bare ampersand', '<plist><string>a & b</string></plist>', /unknown or malformed entity/],
-  ['character reference to NUL', '<plist><string>&#0;</string></plist>', /code point XML does not allow/],
+  ['character reference to a surrogate', '<plist><string>&#xD800;</string></plist>', /no string can hold/],
+  ['character reference beyond U+10FFFF', '<plist><string>&#1114112;</string></plist>', /no string can hold/],
   ['text after the root', '<plist><dict/></plist>secret', /text after the end/],
   ['an element after the root', '<plist><dict/></plist><plist><dict/></plist>', /text after the end/],
   [
@@ -230,7 +235,14 @@ const malformed: Array<[string, string, RegExp]> = [
     /text between the elements of <dict>/,
   ],
   ['text before the root', 'secret<plist><dict/></plist>', /text before the root/],
-  ['root not plist', '<dict><key>a</key><true/></dict>', /root element is not <plist>/],
+  ['root not a value', '<secret><dict/></secret>', /not a property list value/],
+  ['bare root then more', '<dict/><dict/>', /text after the end/],
+  [
+    'DOCTYPE with an internal subset',
+    '<!DOCTYPE plist [<!ENTITY secret "x">]><plist><string/></plist>',
+    /internal subset/,
+  ],
+  ['a second DOCTYPE', '<!DOCTYPE plist><!DOCTYPE plist><plist><string/></plist>', /text before the root/],
   ['empty plist', '<plist version="1.0"></plist>', /<plist> holds no value/],
   ['empty plist tag', '<plist/>', /<plist> holds no value/],
   ['two values in plist', '<plist><dict/><dict/></plist>', /a second value in <plist>/],
@@ -311,3 +323,139 @@ test('property: any bytes after a plist head give a value or an Error, never ano
     { numRuns: 500 },
   );
 });
+
+test('character references to control characters read, as CF reads them (parseEntityReference_pl)', (t) => {
+  t.is(
+    parseXmlPlist('<plist><string>a&#x1b;[1m&#0;&#x9B;&#x202E;</string></plist>', roomy),
+    'a\u001b[1m\u0000\u009b\u202e',
+  );
+  t.is(readXmlPlist('<plist><string>&#x1F600;</string></plist>', roomy).value, '😀');
+});
+
+test('a bare root value without <plist> reads, as CF reads it (CFPropertyList.c parseXMLPropertyList)', (t) => {
+  t.deepEqual(parseXmlPlist('<?xml version="1.0"?>\n<dict><key>a</key><true/></dict>\n', roomy), { a: true });
+  t.is(parseXmlPlist('<string>x</string>', roomy), 'x');
+  t.deepEqual(readXmlPlist('<array><integer>1</integer></array>', roomy).value, [1]);
+  // The root still counts against the limits as under <plist>.
+  const nested = (n: number) => `${'<array>'.repeat(n + 1)}${'</array>'.repeat(n + 1)}`;
+  t.notThrows(() => parseXmlPlist(nested(configLimits.maxDepth), configLimits));
+  t.throws(() => parseXmlPlist(nested(configLimits.maxDepth + 1), configLimits), { message: /nested deeper/ });
+});
+
+test('an XML declaration after leading whitespace reads (CF: skipWhitespace, then the processing instruction)', (t) => {
+  t.deepEqual(parseXmlPlist(' \n<?xml version="1.0"?>\n<plist><dict/></plist>', roomy), {});
+});
+
+test('a DOCTYPE with an internal subset is refused, even one that defines no entity; a quoted "[" is not a subset', (t) => {
+  for (const doctype of ['<!DOCTYPE plist [<!ENTITY e "secret">]>', '<!DOCTYPE plist []>']) {
+    const error = t.throws(() => readXmlPlist(`${doctype}\n<plist><string>&e;</string></plist>`, roomy), {
+      instanceOf: XmlPlistError,
+    });
+    t.is(error.reason, 'a DOCTYPE with an internal subset (entity definitions) is refused');
+    t.deepEqual([error.line, error.column, error.limit], [1, 1, false]);
+  }
+  t.is(parseXmlPlist('<!DOCTYPE plist SYSTEM "odd[name].dtd"><plist><string>x</string></plist>', roomy), 'x');
+});
+
+test('readXmlPlist: the line of every key and array element, the later duplicate key with its line', (t) => {
+  const xml = [
+    '<?xml version="1.0" encoding="UTF-8"?>', // 1
+    '<plist version="1.0">', // 2
+    '<dict>', // 3
+    '  <key>A</key>', // 4
+    '  <string>x</string>', // 5
+    '  <key>List</key>', // 6
+    '  <array>', // 7
+    '    <integer>1</integer>', // 8
+    '    <dict><key>In</key><true/></dict>', // 9
+    '    <array/>', // 10
+    '  </array>', // 11
+    '  <key>Empty</key><dict/>', // 12
+    '  <key>A</key>', // 13
+    '  <string>later</string>', // 14
+    '</dict>', // 15
+    '</plist>', // 16
+  ].join('\r\n');
+  const { value, lines, duplicateKeys } = readXmlPlist(xml, roomy);
+  const root = value as { A: string; List: [number, object, unknown[]]; Empty: object };
+  t.is(root.A, 'later');
+  t.deepEqual(
+    [...lines.keys.get(root)!],
+    [
+      ['A', 13],
+      ['List', 6],
+      ['Empty', 12],
+    ],
+  );
+  t.deepEqual(lines.items.get(root.List), [8, 9, 10]);
+  t.deepEqual([...lines.keys.get(root.List[1])!], [['In', 9]]);
+  t.deepEqual(lines.items.get(root.List[2]), []);
+  t.deepEqual([...lines.keys.get(root.Empty)!], []);
+  t.deepEqual(duplicateKeys, [{ key: 'A', line: 13 }]);
+  // parseXmlPlist keeps no positions and reads the same value.
+  t.deepEqual(parseXmlPlist(xml, roomy), value);
+});
+
+test('readXmlPlist: integers beyond 2^53 are exact BigInts (CF keeps 64 bits); parseXmlPlist gives the nearest double', (t) => {
+  const one = (n: string) => `<plist><integer>${n}</integer></plist>`;
+  t.is(readXmlPlist(one('9007199254740993'), roomy).value, 9007199254740993n);
+  t.is(readXmlPlist(one('-9223372036854775808'), roomy).value, -9223372036854775808n);
+  t.is(readXmlPlist(one('9007199254740991'), roomy).value, 9007199254740991);
+  t.is(parseXmlPlist(one('9007199254740993'), roomy), 9007199254740992);
+  t.throws(() => readXmlPlist(one('18446744073709551616'), roomy), { message: /outside the 64-bit range/ });
+});
+
+// The profile doctor's errors: a reason, then the line and column it points at (SARIF region).
+const located: Array<[string, string, string, number, number]> = [
+  [
+    'text before the root',
+    ' "http://www.apple.com/DTDs/PropertyList-1.0.dtd">\n<plist/>',
+    'text before the root element',
+    1,
+    2,
+  ],
+  [
+    'an end tag left open',
+    '<plist>\n<dict>\n  <key>U</key>\n  <string>https://secret.example</string\n </dict>\n</plist>',
+    'a malformed end tag',
+    4,
+    33,
+  ],
+  [
+    'an element inside <string>',
+    '<plist>\n<dict>\n  <key>N</key>\n  <string>secret/string>\n  <key>D</key>\n</dict></plist>',
+    'an element inside <string>',
+    5,
+    3,
+  ],
+  [
+    'a template in <integer>',
+    '<plist><dict>\n\n   <key>L</key>\n   <integer>{{secret}}</integer>\n</dict></plist>',
+    'an <integer> that is not an integer',
+    4,
+    4,
+  ],
+  [
+    'a mismatched end tag in <string>',
+    '<?xml version="1.0" encoding="UTF-8"?>\n<plist version="1.0">\n<dict>\n  <key>PayloadType</key>\n  <string>Configuration</dict>\n</plist>\n',
+    'an end tag that does not close the <string> of line 5',
+    5,
+    24,
+  ],
+  [
+    'a CRLF file',
+    '<plist>\r\n<dict>\r\n<key>A</key>\r\n<string>x</dict>',
+    'an end tag that does not close the <string> of line 4',
+    4,
+    10,
+  ],
+];
+
+for (const [name, xml, reason, line, column] of located) {
+  test(`located: ${name} is at line ${line}, column ${column}, with a reason and none of the text`, (t) => {
+    const error = t.throws(() => readXmlPlist(xml, roomy), { instanceOf: XmlPlistError });
+    t.deepEqual([error.reason, error.line, error.column, error.limit], [reason, line, column, false]);
+    t.is(error.message, `${reason} (line ${line}, column ${column})`);
+    t.notRegex(error.message, /secret/);
+  });
+}
