@@ -80,8 +80,8 @@ async function daemon() {
     minify: true,
     keepNames: true,
     banner: { js: esmRequire },
-    // Loaded only where they are needed: the XML parser runs in the parser process, the macOS
-    // permissions package only on a Mac.
+    // Loaded only where they are needed: the macOS permissions package only on a Mac; plist is
+    // the build scripts' (a bundle that imports it fails in agentctl()).
     external: ['plist', 'node-mac-permissions'],
     plugins: [keepDynamicImports(outfile, isCommand)],
   });
@@ -130,24 +130,17 @@ async function agentctl() {
   const commands = [
     ...new Set([...text.matchAll(/import\("(\.\.?\/[^"]+-command|\.\/commands\/[^"]+)\.js"\)/g)].map((m) => m[1])),
   ];
-  // The XML property list parser (plist, @xmldom/xmldom, xmlbuilder: ~170 KB) is one CommonJS
-  // file of its own, required only when a file to parse is XML: a JSON configuration, or
-  // none, never parses it.
-  const plistFile = at('config/plist.cjs');
-  await build({
-    ...common,
-    stdin: { contents: "export { parse } from 'plist';", resolveDir: root, sourcefile: 'plist-entry.js' },
-    outfile: plistFile,
-    format: 'cjs',
-    minify: true,
-  });
   // A module that a command imports only on one path (`trust --ntp` measures the clock) is a
   // CommonJS file of its own too, required on that path.
   // So is the SSO doctor, which `agentctl doctor`'s SSO row loads only when payloads are installed,
   // and the configuration loader, which `status` (socket.ts) loads only when a preference file
   // exists, as on every managed Mac: through Node's ES module loader it cost `status` ~200 ms.
   const chunks = [at('clock/measure.js'), at('sso/doctor.js'), at('config/load.js')];
-  /** A bundle's import() of a chunk or of plist made a require() of its CommonJS file. */
+  /**
+   * A bundle's import() of a chunk made a require() of its CommonJS file. The `plist` package
+   * (xmldom: 20-30 ms to load) is for the build scripts only: the agent reads XML property lists
+   * with its own reader (agent/config/xml-plist.ts), and a bundle that imports plist fails here.
+   */
   const linkChunks = (outfile) => {
     let bundled = readFileSync(outfile, 'utf8');
     for (const chunk of chunks) {
@@ -158,13 +151,8 @@ async function agentctl() {
         `Promise.resolve().then(() => require(${JSON.stringify(from.replace(/\.js$/, '.cjs'))}))`,
       );
     }
-    if (/require\("plist"\)/.test(bundled)) throw new Error(`bundle: ${outfile} imports plist statically`);
-    let plistFrom = path.relative(path.dirname(outfile), plistFile);
-    if (!plistFrom.startsWith('.')) plistFrom = `./${plistFrom}`;
-    writeFileSync(
-      outfile,
-      bundled.replaceAll('import("plist")', `Promise.resolve().then(() => require(${JSON.stringify(plistFrom)}))`),
-    );
+    if (/(require|import)\("plist"\)/.test(bundled)) throw new Error(`bundle: ${outfile} imports plist`);
+    writeFileSync(outfile, bundled);
   };
   for (const chunk of chunks) {
     await build({
@@ -227,12 +215,7 @@ async function agentctl() {
   writeFileSync(file, text);
   for (const outfile of [...bundles.map(([, o]) => o), ...chunks.map((c) => c.replace(/\.js$/, '.cjs'))])
     linkChunks(outfile);
-  return [
-    ...bundles.map(([, outfile]) => outfile),
-    plistFile,
-    ...chunks.map((c) => c.replace(/\.js$/, '.cjs')),
-    ...outputs,
-  ];
+  return [...bundles.map(([, outfile]) => outfile), ...chunks.map((c) => c.replace(/\.js$/, '.cjs')), ...outputs];
 }
 
 // Beside each of agentctl's bundles, V8's code cache of all its functions (`<bundle>.cache`), that

@@ -4,7 +4,8 @@
 // parsed in the parser process (agent/config/parse-process.ts), never in agentd, and at most
 // maxSsoTargets targets come back.
 import { execFile } from 'node:child_process';
-import { askParserProcess } from '../config/bounded-parse.js';
+import { askParserProcess, configLimits } from '../config/bounded-parse.js';
+import { parseXmlPlist } from '../config/xml-plist.js';
 
 const PROFILES = '/usr/bin/profiles';
 const SSO_PAYLOAD = 'com.apple.extensiblesso';
@@ -55,8 +56,10 @@ export interface SsoTargetsAnswer {
 /** Parses `profiles` output (XML plist bytes); runs in the parser process. Never throws. */
 export async function ssoTargetsFromOutput(bytes: Uint8Array): Promise<SsoTargetsAnswer> {
   try {
-    const plist = await import('plist');
-    const all = ssoTargetsFromProfiles(plist.parse(Buffer.from(bytes).toString('utf8')));
+    // The one XML property-list reader (config/xml-plist.ts), bounded as `sso.installed` bounds
+    // the same output (agent/sso/installed-task.ts): a Mac's profiles hold many objects.
+    const parsed = parseXmlPlist(Buffer.from(bytes).toString('utf8'), { ...configLimits, maxObjects: 400_000 });
+    const all = ssoTargetsFromProfiles(parsed);
     return { targets: all.slice(0, maxSsoTargets), leftOut: Math.max(0, all.length - maxSsoTargets), error: null };
   } catch (error) {
     const message = (error as Error)?.message ?? String(error);
