@@ -9,6 +9,7 @@ import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import { wallClock } from '../../native/clock.js';
 import { kissReplyCode, type NtpSampleCode, type SourceFailureCode } from './codes.js';
+import { KissState } from './kiss-state.js';
 import { encodeClientRequest, validateReply, type NtpReply } from './ntp-packet.js';
 import type { SourceFailure, SourceMeasurement, SourceSample } from './types.js';
 
@@ -37,7 +38,6 @@ export interface NtpSourceOptions {
 }
 
 const MAX_SAMPLES = 32;
-const MAX_BACKOFF_DOUBLINGS = 6;
 
 export interface TakenSample {
   reply: NtpReply;
@@ -97,13 +97,9 @@ export class NtpSource {
   private readonly samples: number;
   private readonly timeoutMs: number;
   private readonly sampleSpacingMs: number;
-  private readonly rateBackoffMs: number;
   private readonly onRejected: ((reason: string, code: NtpSampleCode) => void) | undefined;
-  private readonly backoffClockNs: () => bigint;
-  /** Set by a Kiss-o'-Death DENY or RSTR: the source sends nothing again. */
-  private retirement: { reason: string; kissCode: 'DENY' | 'RSTR' } | null = null;
-  private backoffUntilNs: bigint | null = null;
-  private backoffDoublings = 0;
+  /** What the server's Kiss-o'-Death asked (kiss-state.ts). */
+  private readonly kiss: KissState;
 
   constructor(options: NtpSourceOptions) {
     if (!options || typeof options !== 'object') throw new TypeError('NtpSource needs an options object');
@@ -136,15 +132,14 @@ export class NtpSource {
     this.samples = samples;
     this.timeoutMs = timeoutMs;
     this.sampleSpacingMs = sampleSpacingMs;
-    this.rateBackoffMs = rateBackoffMs;
     this.onRejected = options.onRejected;
-    this.backoffClockNs = options.backoffClockNs ?? process.hrtime.bigint;
+    this.kiss = new KissState(rateBackoffMs, options.backoffClockNs);
     this.address = formatAddress(this.host, this.port);
   }
 
   /** Why this source no longer sends (Kiss-o'-Death DENY or RSTR), or null while it is in use. */
   get retired(): string | null {
-    return this.retirement?.reason ?? null;
+    return this.kiss.retired?.reason ?? null;
   }
 
   /** The server's port. */
@@ -170,21 +165,8 @@ export class NtpSource {
   }
 
   private async measureOnce(given?: { address: string; family: 4 | 6 }): Promise<SourceMeasurement> {
-    if (this.retirement !== null) {
-      const { reason, kissCode } = this.retirement;
-      return this.failure(kissCode === 'DENY' ? 'retired_deny' : 'retired_rstr', reason, kissCode);
-    }
-    if (this.backoffUntilNs !== null) {
-      const leftNs = this.backoffUntilNs - this.backoffClockNs();
-      if (leftNs > 0n) {
-        const leftS = Math.ceil(Number(leftNs) / 1e9);
-        return this.failure(
-          'rate_backoff',
-          `server asked us to slow down (Kiss-o'-Death RATE); not asking it again for ${leftS} s`,
-          'RATE',
-        );
-      }
-    }
+    const held = this.kiss.holdsBack();
+    if (held) return this.failure(held.code, held.reason, held.kissCode);
 
     let target: { address: string; family: 4 | 6 };
     try {
@@ -215,7 +197,7 @@ export class NtpSource {
         if (!worst || outcome.weight >= worst.weight) worst = outcome;
         if (outcome.kissCode !== null) {
           // A kiss ends the measurement: sending more would ignore what the server asked.
-          this.obeyKiss(outcome.kissCode, outcome.reason);
+          this.kiss.obey(outcome.kissCode, outcome.reason);
           break;
         }
       }
@@ -224,31 +206,16 @@ export class NtpSource {
     }
 
     // Retired in this round: the code says what the server sent (kiss_deny / kiss_rstr).
-    if (this.retirement !== null) {
-      const { reason, kissCode } = this.retirement;
-      return this.failure(kissReplyCode(kissCode), reason, kissCode);
-    }
+    const retired = this.kiss.retired;
+    if (retired !== null) return this.failure(kissReplyCode(retired.kissCode), retired.reason, retired.kissCode);
     if (taken.length === 0) {
       if (worst?.kissCode === 'RATE') return this.failure(worst.code, worst.reason, 'RATE');
       const why = worst ? worst.reason : 'no reply';
       const text = `no valid reply from ${this.address} to ${sent} request${sent === 1 ? '' : 's'}: ${why}`;
       return this.failure(worst?.code ?? 'timeout', text, worst?.kissCode ?? null);
     }
-    if (worst?.kissCode !== 'RATE') {
-      this.backoffDoublings = 0;
-      this.backoffUntilNs = null;
-    }
+    this.kiss.answered(worst?.kissCode);
     return bestSample('ntp', this.address, taken, sent);
-  }
-
-  private obeyKiss(code: string, reason: string): void {
-    if (code === 'DENY' || code === 'RSTR') {
-      this.retirement = { reason: `${reason}; not used again until reconfigured`, kissCode: code };
-    } else if (code === 'RATE') {
-      const backoffMs = this.rateBackoffMs * 2 ** this.backoffDoublings;
-      this.backoffDoublings = Math.min(this.backoffDoublings + 1, MAX_BACKOFF_DOUBLINGS);
-      this.backoffUntilNs = this.backoffClockNs() + BigInt(Math.round(backoffMs * 1e6));
-    }
   }
 
   private failure(code: SourceFailureCode, error: string, kissCode: string | null): SourceFailure {

@@ -23,6 +23,7 @@ import type { ChainVerdict, VerifyChain } from './https-time.js';
 import { evaluateExchange, parseServerReply, type NtpReply } from './ntp-packet.js';
 import { bestSample, DEFAULT_NTP_PORT, formatAddress, parseServerAddress, resolve, sameAddress } from './ntp-source.js';
 import { DEFAULT_NTS_KE_PORT, MAX_COOKIES, NtsKeError, performNtsKe, type NtsKeResult } from './nts-ke.js';
+import { KissState } from './kiss-state.js';
 import { encodeNtsRequest, verifyNtsReply } from './nts-packet.js';
 import type { SourceFailure, SourceMeasurement } from './types.js';
 
@@ -60,9 +61,6 @@ export function parseNtsServerAddress(text: string): { host: string; port: numbe
 
 /** HTTPSTimeCAFile holds a few PEM certificates; anything larger is refused (as https-time.ts). */
 const caFileMaxBytes = 1 << 20;
-/** As ntp-source.ts: the first back-off after a Kiss-o'-Death RATE, doubled up to 64×. */
-const RATE_BACKOFF_MS = 64_000;
-const MAX_BACKOFF_DOUBLINGS = 6;
 
 interface Session {
   ke: NtsKeResult;
@@ -106,9 +104,7 @@ export class NtsSource {
    * source until reconfigured; RATE backs off 64 s, doubling up to 64×. An unauthenticated kiss
    * is never obeyed (RFC 8915 §5.7): replies authenticate before their header is read.
    */
-  private retirement: { reason: string; kissCode: 'DENY' | 'RSTR' } | null = null;
-  private backoffUntilNs: bigint | null = null;
-  private backoffDoublings = 0;
+  private readonly kiss = new KissState();
   /** A failure prepare() met (NTS-KE), reported by the next measure(). */
   private prepared: SourceFailure | null = null;
   /** NTS-KE handshakes done so far, and the last one's duration (tests, bench). */
@@ -144,8 +140,7 @@ export class NtsSource {
    */
   async prepare(): Promise<{ address: string; family: 4 | 6; port: number } | null> {
     this.prepared = null;
-    if (this.retirement !== null || (this.backoffUntilNs !== null && this.backoffUntilNs > process.hrtime.bigint()))
-      return null;
+    if (this.kiss.holdsBack()) return null;
     try {
       let session = this.session;
       if (session === null || session.cookies.length === 0) {
@@ -226,21 +221,8 @@ export class NtsSource {
   }
 
   private async measureOnce(keAddress?: { address: string; family: 4 | 6 }): Promise<SourceMeasurement> {
-    if (this.retirement !== null) {
-      const { reason, kissCode } = this.retirement;
-      return this.failure(kissCode === 'DENY' ? 'retired_deny' : 'retired_rstr', reason, kissCode);
-    }
-    if (this.backoffUntilNs !== null) {
-      const leftNs = this.backoffUntilNs - process.hrtime.bigint();
-      if (leftNs > 0n) {
-        const leftS = Math.ceil(Number(leftNs) / 1e9);
-        return this.failure(
-          'rate_backoff',
-          `server asked us to slow down (Kiss-o'-Death RATE); not asking it again for ${leftS} s`,
-          'RATE',
-        );
-      }
-    }
+    const held = this.kiss.holdsBack();
+    if (held) return this.failure(held.code, held.reason, held.kissCode);
     let session = this.session;
     let keyExchanges = 0;
     if (session === null || session.cookies.length === 0) {
@@ -310,7 +292,7 @@ export class NtsSource {
           continue;
         }
         if (outcome.kissCode !== null) {
-          this.obeyKiss(outcome.kissCode, outcome.reason);
+          this.kiss.obey(outcome.kissCode, outcome.reason);
           break;
         }
       }
@@ -340,21 +322,8 @@ export class NtsSource {
         worst?.kissCode ?? null,
       );
     }
-    if (worst?.kissCode !== 'RATE') {
-      this.backoffDoublings = 0;
-      this.backoffUntilNs = null;
-    }
+    this.kiss.answered(worst?.kissCode);
     return bestSample('nts', this.address, taken, sent);
-  }
-
-  private obeyKiss(code: string, reason: string): void {
-    if (code === 'DENY' || code === 'RSTR') {
-      this.retirement = { reason: `${reason}; not used again until reconfigured`, kissCode: code };
-    } else if (code === 'RATE') {
-      const backoffMs = RATE_BACKOFF_MS * 2 ** this.backoffDoublings;
-      this.backoffDoublings = Math.min(this.backoffDoublings + 1, MAX_BACKOFF_DOUBLINGS);
-      this.backoffUntilNs = process.hrtime.bigint() + BigInt(Math.round(backoffMs * 1e6));
-    }
   }
 
   private async evaluate(session: Session, atMs: number): Promise<ChainVerdict> {
