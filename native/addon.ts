@@ -1,7 +1,6 @@
 // Loads the addon once and hands each capability's wrapper (native/<capability>.ts) its part.
 // Every argument is checked in those wrappers, before it reaches C++, so that a wrong call is
 // a TypeError and never a crash.
-import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../agent/package-root.js';
@@ -18,7 +17,9 @@ function loadAddon(): Record<string, unknown> {
   if (!found) {
     throw new Error(`TrustGuard's native addon is not built (looked for ${candidates[0]}). Run: npm ci`);
   }
-  return createRequire(import.meta.url)(found) as Record<string, unknown>;
+  // node:module only here (getBuiltinModule, Node ≥ 20.16): agentctl status loads this module
+  // for the admin socket's peer check and should not pay for Node's module API otherwise.
+  return process.getBuiltinModule('node:module').createRequire(import.meta.url)(found) as Record<string, unknown>;
 }
 
 /** The addon's exports, typed by the caller's own interface (its part of the addon). */

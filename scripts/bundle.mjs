@@ -101,8 +101,8 @@ async function agentctl() {
     [at('cli/agentctl.js'), at('cli/agentctl-main.cjs')],
     [status, at('cli/commands/status.cjs')],
   ];
-  // status's formatter is in its bundle, run only once the request has left (import(): esbuild
-  // makes it a function that the import calls), so that it loads while the daemon answers.
+  // status's formatter (cli/status.cjs, a chunk below) is required only once the request has
+  // left, so that V8 reads its code while the daemon answers.
   const formatter = at('cli/status.js');
   for (const [entry, outfile] of bundles) {
     await build({
@@ -114,7 +114,7 @@ async function agentctl() {
       minify: true,
       keepNames: true,
       ...cjsImportMeta,
-      plugins: [keepDynamicImports(outfile, (target) => target !== formatter)],
+      plugins: [keepDynamicImports(outfile, () => true)],
     });
   }
   // The status command is CommonJS: require it (an import() would start the ES module loader).
@@ -135,7 +135,7 @@ async function agentctl() {
   // So is the SSO doctor, which `agentctl doctor`'s SSO row loads only when payloads are installed,
   // and the configuration loader, which `status` (socket.ts) loads only when a preference file
   // exists, as on every managed Mac: through Node's ES module loader it cost `status` ~200 ms.
-  const chunks = [at('clock/measure.js'), at('sso/doctor.js'), at('config/load.js')];
+  const chunks = [at('clock/measure.js'), at('sso/doctor.js'), at('config/load.js'), at('cli/status.js')];
   /**
    * A bundle's import() of a chunk made a require() of its CommonJS file. The `plist` package
    * (xmldom: 20-30 ms to load) is for the build scripts only: the agent reads XML property lists
@@ -163,7 +163,8 @@ async function agentctl() {
       minify: true,
       keepNames: true,
       external: ['node-mac-permissions', 'plist'],
-      plugins: [keepDynamicImports(chunk.replace(/\.js$/, '.cjs'), notInCommands)],
+      // status's formatter leaves every import() out, as status did when it held the formatter.
+      plugins: [keepDynamicImports(chunk.replace(/\.js$/, '.cjs'), chunk === formatter ? () => true : notInCommands)],
       ...cjsImportMeta,
     });
   }

@@ -1,35 +1,13 @@
 // The daemon's own agentctl commands (capabilities bring theirs in their descriptors). Each
 // command's code is its own file in ./commands, imported only when it runs.
-import type { CommandDescriptor, FlagSpec } from '../capability.js';
-
-const socketFlag: FlagSpec = { name: 'socket', value: '<path>', description: 'the daemon control socket' };
-const findSocketFlag: FlagSpec = {
-  name: 'config',
-  value: '<file>',
-  description: 'find the socket through this configuration file',
-};
-
-/** The one table of `status`'s exit codes (README.md has the same). */
-export const statusExits = [
-  [0, 'healthy: no problem in any section'],
-  [
-    2,
-    'a problem in any section: the clock uncertain, warn or active; a time source failing; a trust target not trusted; configuration problems; telemetry failing; a keychain scrub error; a section the daemon could not give',
-  ],
-  [1, 'the daemon is unreachable, or another error'],
-  [64, 'usage error'],
-] as const;
+import type { CommandDescriptor } from '../capability.js';
+import { findSocketFlag, socketFlag, statusExits, statusFlags } from './status-flags.js';
 
 export const coreCommands: readonly CommandDescriptor[] = [
   {
     name: 'status',
     summary: 'say whether this Mac is healthy, list its problems, then every section',
-    flags: [
-      { name: 'json', description: 'print stable snake_case JSON (with healthy and problems)' },
-      { name: 'verbose', description: 'add the internals: jobs, control counters, sockets, memory' },
-      socketFlag,
-      findSocketFlag,
-    ],
+    flags: statusFlags,
     needsRoot: false,
     needsDaemon: true,
     exits: statusExits,

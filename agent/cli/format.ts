@@ -1,22 +1,8 @@
 // Human output for agentctl: sections of aligned rows like `santactl status`, local dates,
 // "Never" for what has not happened, colour only on a terminal.
 
-export interface Style {
-  colour: boolean;
-  /** The width lines are wrapped to: the terminal's (or COLUMNS), at most 80, at least 40. */
-  columns: number;
-}
-
-/** Colour only on a terminal, never with NO_COLOR (https://no-color.org) or TERM=dumb. */
-export function styleFor(stream: NodeJS.WriteStream): Style {
-  const fromEnv = Number(process.env.COLUMNS);
-  const columns =
-    Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : stream.isTTY === true && stream.columns ? stream.columns : 80;
-  return {
-    colour: stream.isTTY === true && !process.env.NO_COLOR && process.env.TERM !== 'dumb',
-    columns: Math.max(40, Math.min(80, columns)),
-  };
-}
+export { styleFor, type Style } from './style.js';
+import type { Style } from './style.js';
 
 // eslint-disable-next-line no-control-regex
 const ansi = /\u001b\[[0-9;]*m/g;

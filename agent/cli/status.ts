@@ -5,7 +5,8 @@
 import type { Problem, StatusSection } from '../capability.js';
 import { capabilities } from '../capabilities.js';
 import { exitCodes, type ExitCode } from '../exit-codes.js';
-import { paint, renderSection, rowsFor, styleFor, wrapText, type Style } from './format.js';
+import { paint, renderSection, rowsFor, wrapText } from './format.js';
+import { clampColumns, styleFor, type Style } from './style.js';
 
 type AnySection = StatusSection<Record<string, unknown>>;
 
@@ -208,7 +209,15 @@ export function renderStatus(
   stream: NodeJS.WriteStream,
   options: { verbose?: boolean } = {},
 ): string {
-  const style = styleFor(stream);
+  return renderStatusIn(status, styleFor(stream), options);
+}
+
+/** The human view in a given style (agentd renders it for `agentctl status`: statusText). */
+export function renderStatusIn(
+  status: Record<string, unknown>,
+  style: Style,
+  options: { verbose?: boolean } = {},
+): string {
   const known = statusSections();
   const keys = new Set(known.map((s) => s.key));
   const extra = Object.keys(status)
@@ -231,4 +240,34 @@ export function renderStatus(
     return renderSection(section.title, rows.length ? rows : 'No data', style);
   });
   return [renderSummary(statusProblems(status), style), '', ...sections].join('\n');
+}
+
+/** What `agentctl status` asks agentd for (`status.text`): how its terminal shows text. */
+export interface StatusTextRequest {
+  columns: number;
+  colour: boolean;
+  verbose: boolean;
+}
+
+/** The answer to `status.text`: the human view, and the exit code it means (0 or 2). */
+export interface StatusText {
+  text: string;
+  exit_code: ExitCode;
+}
+
+/**
+ * `status.text`, agentd's side: the human view of its own status answer, rendered where the
+ * formatter is already loaded and compiled, so that `agentctl status` only connects, asks and
+ * prints (issue 21: status within 1.15 × `node -e 0`; launchctl print is rendered by launchd
+ * the same way). The arguments come from any local user: anything but a whole number of
+ * columns is 80, clamped to 40-80 as on a terminal; colour and verbose only when `true`.
+ * Dates are in agentd's time zone, the Mac's system zone that the menu bar clock shows.
+ */
+export function statusText(status: Record<string, unknown>, args: Record<string, unknown>): StatusText {
+  const columns = Number.isInteger(args.columns) ? clampColumns(args.columns as number) : 80;
+  const style: Style = { colour: args.colour === true, columns };
+  return {
+    text: renderStatusIn(status, style, { verbose: args.verbose === true }),
+    exit_code: statusExitCode(status),
+  };
 }

@@ -1,7 +1,6 @@
 // Where the configuration lives and what it is when nobody configured anything. This module
 // loads nothing heavy (no zod, no plist) because `agentctl status` needs the default socket
 // path on its fast path.
-import os from 'node:os';
 import path from 'node:path';
 import { isRoot } from '../process.js';
 
@@ -41,7 +40,8 @@ export interface PathDefaults {
  */
 export function defaultPaths(platform: NodeJS.Platform = process.platform, root: boolean = isRoot()): PathDefaults {
   if (!root) {
-    const base = path.join(os.homedir(), '.trustguard');
+    // node:os only here: root's agentctl status never needs it (getBuiltinModule, Node ≥ 20.16).
+    const base = path.join(process.getBuiltinModule('node:os').homedir(), '.trustguard');
     return {
       StateDirectory: path.join(base, 'state'),
       LogDirectory: path.join(base, 'logs'),

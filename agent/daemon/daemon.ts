@@ -10,6 +10,7 @@ import { adminSocketPath, systemConfigFiles } from '../config/defaults.js';
 import { keyTable } from '../config/keys.js';
 import { describeConfig, loadConfig, primarySource, type AgentConfig, type ResolvedConfig } from '../config/load.js';
 import { ControlServer } from '../control/server.js';
+import { statusText } from '../cli/status.js';
 import { redactFields } from '../log/redact.js';
 import { createAgentLogger, type AgentLogger } from '../log/winston.js';
 import { watchConfigFiles, type ConfigWatch } from './config-watch.js';
@@ -112,6 +113,12 @@ class AgentDaemon extends EventEmitter implements Daemon {
     this.status.section('permissions', () => readPermissions());
     // Read-only answers, for any local user: no secret, no URL credentials (agent/log/redact.ts).
     this.control.handle('status', async () => redactFields(await this.status.collect()), { mutating: false });
+    // `agentctl status`'s human view, rendered here from the same redacted answer (statusText).
+    this.control.handle(
+      'status.text',
+      async (args) => statusText(redactFields(await this.status.collect()) as Record<string, unknown>, args),
+      { mutating: false },
+    );
     this.control.handle(
       'config',
       () =>

@@ -1,0 +1,25 @@
+// How agentctl's human output looks on this terminal: colour or not, and the width lines wrap
+// to. Its own module: `agentctl status` decides it before asking agentd, which renders the text
+// (agent/cli/status.ts statusText), and loads no formatter itself.
+
+export interface Style {
+  colour: boolean;
+  /** The width lines are wrapped to: the terminal's (or COLUMNS), at most 80, at least 40. */
+  columns: number;
+}
+
+/** The width agentctl's human output wraps to, whatever a caller asks: 40 to 80 columns. */
+export function clampColumns(columns: number): number {
+  return Math.max(40, Math.min(80, columns));
+}
+
+/** Colour only on a terminal, never with NO_COLOR (https://no-color.org) or TERM=dumb. */
+export function styleFor(stream: NodeJS.WriteStream): Style {
+  const fromEnv = Number(process.env.COLUMNS);
+  const columns =
+    Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : stream.isTTY === true && stream.columns ? stream.columns : 80;
+  return {
+    colour: stream.isTTY === true && !process.env.NO_COLOR && process.env.TERM !== 'dumb',
+    columns: clampColumns(columns),
+  };
+}
