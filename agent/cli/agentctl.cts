@@ -88,7 +88,11 @@ function requireBundle(relative: string): unknown {
   const loaded = new Module(filename, module);
   loaded.filename = filename;
   require.cache[filename] = loaded;
-  (Module.prototype as unknown as { _compile: Compile })._compile.call(loaded, readFileSync(filename, 'utf8'), filename);
+  (Module.prototype as unknown as { _compile: Compile })._compile.call(
+    loaded,
+    readFileSync(filename, 'utf8'),
+    filename,
+  );
   loaded.loaded = true;
   return loaded.exports;
 }
