@@ -1,7 +1,8 @@
 // How `agentctl status` looks: first the verdict (`Healthy: yes/no`) and every problem in one
 // entry each (code, sentence, fix; errors before warnings), then the daemon's own sections and
 // every capability's, each with its title, its human view, its problems and its contribution
-// to the exit code (agent/capability.ts). Imported on status's fast path: only light modules.
+// to the exit code (agent/capability.ts). agentd renders it for `agentctl status` (statusText,
+// the `status.text` request); agentctl itself only for --json and for an older agentd.
 import type { Problem, StatusSection } from '../capability.js';
 import { capabilities } from '../capabilities.js';
 import { exitCodes, type ExitCode } from '../exit-codes.js';
