@@ -1,6 +1,7 @@
 // How agentctl's human output looks on this terminal: colour or not, and the width lines wrap
 // to. Its own module: `agentctl status` decides it before asking agentd, which renders the text
 // (agent/cli/status.ts statusText), and loads no formatter itself.
+import { isatty } from 'node:tty';
 
 export interface Style {
   colour: boolean;
@@ -22,4 +23,12 @@ export function styleFor(stream: NodeJS.WriteStream): Style {
     colour: stream.isTTY === true && !process.env.NO_COLOR && process.env.TERM !== 'dumb',
     columns: clampColumns(columns),
   };
+}
+
+/**
+ * styleFor(process.stdout), without making process.stdout when it is not a terminal: `agentctl
+ * status` asks agentd first and makes its stdout while agentd answers (about 1 ms).
+ */
+export function stdoutStyle(): Style {
+  return styleFor(isatty(1) ? process.stdout : ({ isTTY: false } as NodeJS.WriteStream));
 }

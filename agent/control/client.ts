@@ -12,7 +12,7 @@
 import { lstatSync } from 'node:fs';
 import net from 'node:net';
 import { peerCredentials } from '../../native/peercred.js';
-import type { ControlResponse } from './protocol.js';
+import { maxResponseBytes, type ControlResponse } from './protocol.js';
 
 /** The daemon could not be reached at all (no socket, nobody listening, no permission). */
 export class DaemonUnreachableError extends Error {
@@ -109,14 +109,21 @@ export function request(
       else resolve(response);
       return true;
     };
-    socket.setTimeout(timeoutMs, () =>
-      fail(new Error(`the daemon at ${socketPath} did not answer within ${timeoutMs} ms`)),
-    );
+    // The deadline starts once the request is written: a Unix socket's connect(2) succeeds or
+    // fails at once (the listener's backlog takes it, or refuses), so nothing can wait before
+    // 'connect'; and arming a socket's first timer costs `agentctl status` about 1.5 ms that,
+    // after the write, passes while the daemon answers.
+    const send = () => {
+      socket.write(`${JSON.stringify({ request: name, args })}\n`);
+      socket.setTimeout(timeoutMs, () =>
+        fail(new Error(`the daemon at ${socketPath} did not answer within ${timeoutMs} ms`)),
+      );
+    };
     socket.setEncoding('utf8');
     socket.on('connect', () => {
       connected = true;
       if (!verifyPeer) {
-        socket.write(`${JSON.stringify({ request: name, args })}\n`);
+        send();
         return;
       }
       let peerUid: number;
@@ -132,11 +139,14 @@ export function request(
         fail(new UntrustedSocketError(socketPath, `the process serving it runs as uid ${peerUid}, not root`));
         return;
       }
-      socket.write(`${JSON.stringify({ request: name, args })}\n`);
+      send();
     });
     socket.on('data', (chunk: string) => {
       buffer += chunk;
-      answer();
+      if (answer()) return;
+      // The daemon's answers are at most maxResponseBytes (agent/control/protocol.ts).
+      if (buffer.length > maxResponseBytes)
+        fail(new Error(`the daemon at ${socketPath} sent more than ${maxResponseBytes} bytes without ending its answer`));
     });
     socket.on('error', (error: NodeJS.ErrnoException) => {
       if (!connected) fail(new DaemonUnreachableError(socketPath, error.code ?? error.message));

@@ -10,7 +10,7 @@ import { exitCodes } from '../../exit-codes.js';
 import type { StatusText, StatusTextRequest } from '../status.js';
 import { chooseSocket, unreachableMessage } from '../socket.js';
 import { statusFlags } from '../status-flags.js';
-import { styleFor } from '../style.js';
+import { stdoutStyle } from '../style.js';
 
 /**
  * `agentctl status ARGS` straight from agentctl's entry (agent/cli/agentctl.cts), without
@@ -73,7 +73,7 @@ export async function run({ flags }: CommandInput): Promise<number> {
     return exitCodes.usage;
   }
   let socket = await chooseSocket(options, { preferDefault: true });
-  const style = options.json ? null : styleFor(process.stdout);
+  const style = options.json ? null : stdoutStyle();
   const textRequest: StatusTextRequest | null = style && { ...style, verbose: options.verbose === true };
   // What was asked last: an agentd older than status.text answers it unknown_request, and is
   // asked for its status answer, rendered here.
