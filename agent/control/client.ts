@@ -146,7 +146,9 @@ export function request(
       if (answer()) return;
       // The daemon's answers are at most maxResponseBytes (agent/control/protocol.ts).
       if (buffer.length > maxResponseBytes)
-        fail(new Error(`the daemon at ${socketPath} sent more than ${maxResponseBytes} bytes without ending its answer`));
+        fail(
+          new Error(`the daemon at ${socketPath} sent more than ${maxResponseBytes} bytes without ending its answer`),
+        );
     });
     socket.on('error', (error: NodeJS.ErrnoException) => {
       if (!connected) fail(new DaemonUnreachableError(socketPath, error.code ?? error.message));
