@@ -15,10 +15,11 @@ import { stdoutStyle } from '../style.js';
 /**
  * `agentctl status ARGS` straight from agentctl's entry (agent/cli/agentctl.cts), without
  * agentctl's command table (every capability's descriptors; status's flags are in
- * ../status-flags.ts): issue 21, status within 1.15 × `node -e 0`. Only a command line that agentctl would run as it is runs here: status's own
- * flags (its descriptor's), `--name`, `--name value` or `--name=value`, no argument. For any
- * other (--help, a usage error, a value that looks like a flag) it returns false having done
- * nothing, and agentctl parses it as always. (Not node:util's parseArgs: its first call costs
+ * ../status-flags.ts): issue 21, status within 1.15 × `node -e 0`. Only a command line that
+ * agentctl would run as it is runs here: status's own flags (its descriptor's), `--name`,
+ * `--name value` or `--name=value`, no argument. For any other (--help, a usage error, a value
+ * that looks like a flag) it returns false having done nothing, and agentctl parses it as
+ * always. (Not node:util's parseArgs: its first call costs
  * about a millisecond, and this accepts a subset of what it would give the same values.)
  */
 export function runFromEntry(argv: string[]): boolean {
