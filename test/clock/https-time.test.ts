@@ -10,7 +10,7 @@ import { missing } from '../helpers/system.js';
 import {
   skewedDateHandler,
   startHttpsServer,
-  TestPki,
+  pkiForFile,
   type Handler,
   type Leaf,
   type RunningHttpsServer,
@@ -20,22 +20,12 @@ const needs = missing('openssl');
 const it = needs ? test.skip : test.serial;
 const title = (s: string) => (needs ? `${s} [needs ${needs}]` : s);
 
-let pki: TestPki;
-let leaf: Leaf;
-
-test.before(async () => {
-  if (needs) return;
-  pki = await TestPki.create();
-  leaf = await pki.issueLeaf();
-});
-test.after.always(async () => {
-  await pki?.cleanup();
-});
+const shared = pkiForFile(test, Boolean(needs));
 
 async function serve(
   t: { teardown(fn: () => Promise<void>): void },
   handler: Handler,
-  certificate: Leaf = leaf,
+  certificate: Leaf = shared.leaf,
 ): Promise<RunningHttpsServer> {
   const server = await startHttpsServer({ certificate, handler });
   t.teardown(() => server.stop());
@@ -49,7 +39,7 @@ function assertSample(t: { fail(m: string): void }, m: SourceMeasurement): asser
 for (const skewSeconds of [92, 0, -3600]) {
   it(title(`a server whose Date is ${skewSeconds} s off is measured within its stated uncertainty`), async (t) => {
     const server = await serve(t, skewedDateHandler(skewSeconds * 1000));
-    const m = await measureHttpsTime({ url: `${server.origin}/`, caFile: pki.caFile });
+    const m = await measureHttpsTime({ url: `${server.origin}/`, caFile: shared.pki.caFile });
     assertSample(t, m);
     t.log(`offset ${m.offsetMs.toFixed(1)} ms ± ${m.uncertaintyMs.toFixed(1)} ms, rtt ${m.delayMs.toFixed(2)} ms`);
     t.true(
@@ -68,7 +58,7 @@ for (const skewSeconds of [92, 0, -3600]) {
 
 it(title('HEAD refused with 405 falls back to GET'), async (t) => {
   const server = await serve(t, skewedDateHandler(92_000, { allowHead: false }));
-  const m = await measureHttpsTime({ url: `${server.origin}/time`, caFile: pki.caFile });
+  const m = await measureHttpsTime({ url: `${server.origin}/time`, caFile: shared.pki.caFile });
   assertSample(t, m);
   t.true(Math.abs(m.offsetMs - 92_000) <= m.uncertaintyMs);
   t.is(m.samplesSent, 2);
@@ -83,7 +73,7 @@ it(title('a server with no Date header is rejected'), async (t) => {
     res.sendDate = false;
     res.end();
   });
-  const m = await measureHttpsTime({ url: server.origin, caFile: pki.caFile });
+  const m = await measureHttpsTime({ url: server.origin, caFile: shared.pki.caFile });
   t.false(m.ok);
   t.is(!m.ok && m.error, 'server sent no Date header');
   t.is(!m.ok && m.code, 'date_missing');
@@ -101,7 +91,7 @@ for (const bad of [
       res.setHeader('Date', bad);
       res.end();
     });
-    const m = await measureHttpsTime({ url: server.origin, caFile: pki.caFile });
+    const m = await measureHttpsTime({ url: server.origin, caFile: shared.pki.caFile });
     t.false(m.ok);
     t.regex(!m.ok ? m.error : '', /^server's Date header ".*" is malformed: /);
     t.is(!m.ok && m.code, 'date_malformed');
@@ -117,9 +107,9 @@ it(title('an unknown root is not trusted'), async (t) => {
 });
 
 it(title('a certificate for another host is not trusted'), async (t) => {
-  const other = await pki.issueLeaf({ commonName: 'other.example', sans: ['DNS:other.example'] });
+  const other = await shared.pki.issueLeaf({ commonName: 'other.example', sans: ['DNS:other.example'] });
   const server = await serve(t, skewedDateHandler(0), other);
-  const m = await measureHttpsTime({ url: server.origin, caFile: pki.caFile });
+  const m = await measureHttpsTime({ url: server.origin, caFile: shared.pki.caFile });
   t.false(m.ok);
   t.regex(!m.ok ? m.error : '', /not trusted.*(altnames|Hostname)/i);
   t.is(!m.ok && m.code, 'tls_untrusted');
@@ -127,7 +117,7 @@ it(title('a certificate for another host is not trusted'), async (t) => {
 
 it(title("a server whose time lies outside its certificate's validity is rejected"), async (t) => {
   const server = await serve(t, skewedDateHandler(2 * 365 * 24 * 3600 * 1000));
-  const m = await measureHttpsTime({ url: server.origin, caFile: pki.caFile });
+  const m = await measureHttpsTime({ url: server.origin, caFile: shared.pki.caFile });
   t.false(m.ok);
   t.regex(!m.ok ? m.error : '', /^server time \d{4}-.* lies outside the validity of localhost/);
   t.is(!m.ok && m.code, 'cert_validity');
@@ -166,7 +156,7 @@ it(title('a JSON time field is used when configured'), async (t) => {
     res.setHeader('Content-Type', 'application/json');
     res.end(JSON.stringify({ data: { now: new Date(Date.now() + 92_000).toISOString() } }));
   });
-  const m = await measureHttpsTime({ url: server.origin, caFile: pki.caFile, jsonField: 'data.now' });
+  const m = await measureHttpsTime({ url: server.origin, caFile: shared.pki.caFile, jsonField: 'data.now' });
   assertSample(t, m);
   t.true(Math.abs(m.offsetMs - 92_000) <= m.uncertaintyMs);
   t.is(m.uncertaintyMs, m.delayMs / 2 + 1, 'millisecond resolution: half the round trip plus 1 ms');
@@ -174,7 +164,11 @@ it(title('a JSON time field is used when configured'), async (t) => {
     server.requests.map((r) => r.method),
     ['GET'],
   );
-  const missingField = await measureHttpsTime({ url: server.origin, caFile: pki.caFile, jsonField: 'data.later' });
+  const missingField = await measureHttpsTime({
+    url: server.origin,
+    caFile: shared.pki.caFile,
+    jsonField: 'data.later',
+  });
   t.is(!missingField.ok && missingField.error, 'JSON response has no field "data.later"');
   t.is(!missingField.ok && missingField.code, 'json_field_missing');
 });
@@ -189,7 +183,11 @@ it(title('a JSON time URL that fails says why with a code'), async (t) => {
     res.end(JSON.stringify({ now }));
   });
   const codeOf = async (pathname: string): Promise<string> => {
-    const m = await measureHttpsTime({ url: `${server.origin}${pathname}`, caFile: pki.caFile, jsonField: 'now' });
+    const m = await measureHttpsTime({
+      url: `${server.origin}${pathname}`,
+      caFile: shared.pki.caFile,
+      jsonField: 'now',
+    });
     if (!m.ok) t.log(`${pathname}: ${m.error}`);
     return m.ok ? 'ok' : m.code;
   };
@@ -204,7 +202,7 @@ it(title('a server that never answers times out'), async (t) => {
   const server = await serve(t, () => {
     // never responds
   });
-  const m = await measureHttpsTime({ url: server.origin, caFile: pki.caFile, timeoutMs: 300 });
+  const m = await measureHttpsTime({ url: server.origin, caFile: shared.pki.caFile, timeoutMs: 300 });
   t.false(m.ok);
   t.regex(!m.ok ? m.error : '', /no response within the time limit/);
   t.is(!m.ok && m.code, 'timeout');
@@ -291,10 +289,10 @@ it(
     const dir = mkdtempSync(path.join(os.tmpdir(), 'tg-https-ca-'));
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
     const writable = path.join(dir, 'writable.pem');
-    copyFileSync(pki.caFile, writable);
+    copyFileSync(shared.pki.caFile, writable);
     chmodSync(writable, 0o666);
     const linked = path.join(dir, 'linked.pem');
-    symlinkSync(pki.caFile, linked);
+    symlinkSync(shared.pki.caFile, linked);
     for (const caFile of [writable, linked]) {
       const m = await measureHttpsTime({ url: server.origin, caFile });
       t.false(m.ok, caFile);

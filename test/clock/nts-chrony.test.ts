@@ -14,32 +14,23 @@ import { NtsSource } from '../../agent/clock/nts-source.js';
 import { serverTimeChainVerifier } from '../../agent/trust/verify-chain.js';
 import { startChrony, type RunningChrony } from '../helpers/chrony.js';
 import { missing } from '../helpers/system.js';
-import { TestPki, type Leaf } from '../helpers/tls.js';
+import { pkiForFile } from '../helpers/tls.js';
 
 const absent = missing('root', 'chronyd', 'libfaketime', 'openssl');
 const it = absent ? test.skip : test.serial;
 const needs = absent ? ` [needs root, chrony, libfaketime, openssl] (missing: ${absent})` : '';
 
-let pki: TestPki;
-let leaf: Leaf;
-test.before(async () => {
-  if (absent) return;
-  pki = await TestPki.create();
-  leaf = await pki.issueLeaf();
-});
-test.after.always(async () => {
-  await pki?.cleanup();
-});
+const shared = pkiForFile(test, Boolean(absent));
 
 export async function startNtsChrony(skewSeconds = 92): Promise<RunningChrony> {
-  return startChrony({ skewSeconds, nts: { certFile: leaf.chainFile, keyFile: leaf.keyFile } });
+  return startChrony({ skewSeconds, nts: { certFile: shared.leaf.chainFile, keyFile: shared.leaf.keyFile } });
 }
 
 function ntsSource(chrony: RunningChrony, extra: Partial<ConstructorParameters<typeof NtsSource>[0]> = {}) {
   return new NtsSource({
     host: chrony.host,
     port: chrony.ntsPort!,
-    verifyChain: serverTimeChainVerifier({ caFile: pki.caFile }),
+    verifyChain: serverTimeChainVerifier({ caFile: shared.pki.caFile }),
     ...extra,
   });
 }
@@ -134,7 +125,17 @@ it(`agentctl time --nts HOST:PORT --ca FILE reports the source authenticated, ch
   );
   const run = spawnSync(
     process.execPath,
-    [agentctl, 'time', '--json', '--spacing', '0', '--nts', `${chrony.host}:${chrony.ntsPort}`, '--ca', pki.caFile],
+    [
+      agentctl,
+      'time',
+      '--json',
+      '--spacing',
+      '0',
+      '--nts',
+      `${chrony.host}:${chrony.ntsPort}`,
+      '--ca',
+      shared.pki.caFile,
+    ],
     { encoding: 'utf8', timeout: 60_000 },
   );
   // One source is never a confident estimate: exit 0 (state uncertain), as for one NTP server.
@@ -160,7 +161,7 @@ it(`agentctl time --nts HOST:PORT --ca FILE reports the source authenticated, ch
   );
   const text = spawnSync(
     process.execPath,
-    [agentctl, 'time', '--spacing', '0', '--nts', `${chrony.host}:${chrony.ntsPort}`, '--ca', pki.caFile],
+    [agentctl, 'time', '--spacing', '0', '--nts', `${chrony.host}:${chrony.ntsPort}`, '--ca', shared.pki.caFile],
     { encoding: 'utf8', timeout: 60_000 },
   );
   const line = /^Authenticated \(NTS\): 127\.0\.0\.1:\d+; TimeSourcePolicy prefer$/m.exec(text.stdout);
@@ -170,7 +171,7 @@ it(`agentctl time --nts HOST:PORT --ca FILE reports the source authenticated, ch
 
 it(`the NTS-KE chain is judged at the server's time: valid there though not yet valid here, or refused${needs}`, async (t) => {
   const hour = 3600_000;
-  const future = await pki.issueLeaf({
+  const future = await shared.pki.issueLeaf({
     notBefore: new Date(Date.now() + hour),
     notAfter: new Date(Date.now() + 3 * hour),
   });
@@ -195,7 +196,7 @@ it(`an NTS source and a plain NTP entry for the same chronyd are one source: the
     nts: [`${chrony.host}:${chrony.ntsPort}`],
     ntp: [`${chrony.host}:${chrony.port}`],
     https: [],
-    caFile: pki.caFile,
+    caFile: shared.pki.caFile,
     samples: 1,
   });
   const c = (await sources.measure()).combination;

@@ -11,35 +11,26 @@ import test from 'ava';
 import { NtsSource, type NtsSourceOptions } from '../../agent/clock/nts-source.js';
 import { startHostileNtsServer, type HostileNtsServer, type NtsAnswer } from '../helpers/hostile-nts-server.js';
 import { missing } from '../helpers/system.js';
-import { TestPki, type Leaf } from '../helpers/tls.js';
+import { pkiForFile } from '../helpers/tls.js';
 
 const absent = missing('openssl');
 const it = absent ? test.skip : test;
 const needs = absent ? ` [needs openssl] (missing: ${absent})` : '';
 
-let pki: TestPki;
-let leaf: Leaf;
-test.before(async () => {
-  if (absent) return;
-  pki = await TestPki.create();
-  leaf = await pki.issueLeaf();
-});
-test.after.always(async () => {
-  await pki?.cleanup();
-});
+const shared = pkiForFile(test, Boolean(absent));
 
 async function setUp(
   t: { teardown(fn: () => Promise<void>): void },
   answers: (index: number) => NtsAnswer[],
   extra: Partial<NtsSourceOptions> = {},
 ): Promise<{ server: HostileNtsServer; source: NtsSource; rejected: string[] }> {
-  const server = await startHostileNtsServer({ certificate: leaf, answers });
+  const server = await startHostileNtsServer({ certificate: shared.leaf, answers });
   t.teardown(() => server.stop());
   const rejected: string[] = [];
   const source = new NtsSource({
     host: server.host,
     port: server.port,
-    ca: [pki.root.certPem],
+    ca: [shared.pki.root.certPem],
     samples: 1,
     timeoutMs: 1000,
     onRejected: (_reason, code) => rejected.push(code),

@@ -21,27 +21,18 @@ import {
   type RunningRelay,
 } from '../helpers/hostile-relay.js';
 import { missing } from '../helpers/system.js';
-import { TestPki, type Leaf } from '../helpers/tls.js';
+import { pkiForFile } from '../helpers/tls.js';
 
 const absent = missing('root', 'chronyd', 'libfaketime', 'openssl');
 const it = absent ? test.skip : test.serial;
 const needs = absent ? ` [needs root, chrony, libfaketime, openssl] (missing: ${absent})` : '';
 
-let pki: TestPki;
-let leaf: Leaf;
-test.before(async () => {
-  if (absent) return;
-  pki = await TestPki.create();
-  leaf = await pki.issueLeaf();
-});
-test.after.always(async () => {
-  await pki?.cleanup();
-});
+const shared = pkiForFile(test, Boolean(absent));
 
 it(`a relay that alters a timestamp, replays an old reply or strips the authenticator: each refused with its code${needs}`, async (t) => {
   const chrony = await startChrony({
     skewSeconds: 92,
-    nts: { certFile: leaf.chainFile, keyFile: leaf.keyFile, ntpServer: '127.0.0.2' },
+    nts: { certFile: shared.leaf.chainFile, keyFile: shared.leaf.keyFile, ntpServer: '127.0.0.2' },
   });
   t.teardown(() => chrony.stop());
   let alter: Alter = (reply) => reply;
@@ -58,7 +49,7 @@ it(`a relay that alters a timestamp, replays an old reply or strips the authenti
     port: chrony.ntsPort!,
     samples: 1,
     timeoutMs: 1000,
-    verifyChain: serverTimeChainVerifier({ caFile: pki.caFile }),
+    verifyChain: serverTimeChainVerifier({ caFile: shared.pki.caFile }),
     onRejected: (_reason, code) => rejected.push(code),
   });
 
@@ -97,7 +88,9 @@ it(`a relay that alters a timestamp, replays an old reply or strips the authenti
 
 it(`three NTS servers give a confident authenticated estimate; a 300 s shift moves plain NTP, never NTS (prefer)${needs}`, async (t) => {
   const chronys: RunningChrony[] = await Promise.all(
-    [0, 1, 2].map(() => startChrony({ skewSeconds: 92, nts: { certFile: leaf.chainFile, keyFile: leaf.keyFile } })),
+    [0, 1, 2].map(() =>
+      startChrony({ skewSeconds: 92, nts: { certFile: shared.leaf.chainFile, keyFile: shared.leaf.keyFile } }),
+    ),
   );
   t.teardown(() => Promise.all(chronys.map((c) => c.stop())));
   const relays: RunningRelay[] = await Promise.all(
@@ -112,7 +105,7 @@ it(`three NTS servers give a confident authenticated estimate; a 300 s shift mov
   const nts = chronys.map((c) => `${c.host}:${c.ntsPort}`);
   const plain = chronys.map((c) => `${c.host}:${c.port}`);
   const shifted = relays.map((r) => `${r.host}:${r.port}`);
-  const common = { https: [], caFile: pki.caFile, samples: 2, timeoutMs: 1000 };
+  const common = { https: [], caFile: shared.pki.caFile, samples: 2, timeoutMs: 1000 };
 
   // 1. Three NTS servers alone: confident, every source authenticated and agreeing.
   const alone = await new TimeSources({ ...common, ntp: [], nts }).measure();
@@ -148,7 +141,7 @@ it(`three NTS servers give a confident authenticated estimate; a 300 s shift mov
 it(`cookies: each request spends a different one; replies lost on the path are made up with placeholders${needs}`, async (t) => {
   const chrony = await startChrony({
     skewSeconds: 92,
-    nts: { certFile: leaf.chainFile, keyFile: leaf.keyFile, ntpServer: '127.0.0.2' },
+    nts: { certFile: shared.leaf.chainFile, keyFile: shared.leaf.keyFile, ntpServer: '127.0.0.2' },
   });
   t.teardown(() => chrony.stop());
   let drop = false;
@@ -164,7 +157,7 @@ it(`cookies: each request spends a different one; replies lost on the path are m
     port: chrony.ntsPort!,
     samples: 1,
     timeoutMs: 1000,
-    verifyChain: serverTimeChainVerifier({ caFile: pki.caFile }),
+    verifyChain: serverTimeChainVerifier({ caFile: shared.pki.caFile }),
   });
   for (let i = 0; i < 3; i++) t.true((await source.measure()).ok);
   t.is(source.cookiesLeft, 8);

@@ -187,7 +187,8 @@ function buildReply(behaviour: HostileBehaviour, request: Buffer, receivedMs: nu
   return reply;
 }
 
-function writeTimestamp(buffer: Buffer, at: number, unixMs: number): void {
+/** An NTP timestamp (seconds since 1900, 32-bit fraction) of `unixMs` at `at` (also the hostile NTS server's). */
+export function writeTimestamp(buffer: Buffer, at: number, unixMs: number): void {
   const seconds = Math.floor(unixMs / 1000);
   const fraction = Math.floor(((unixMs - seconds * 1000) / 1000) * 2 ** 32);
   buffer.writeUInt32BE((seconds + NTP_UNIX_DELTA_S) % 2 ** 32, at);

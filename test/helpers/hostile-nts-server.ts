@@ -22,9 +22,9 @@ import { sivDecrypt } from '../../agent/clock/aes-siv.js';
 import { EXPORTER_LABEL, exporterContext, KEY_LENGTH } from '../../agent/clock/nts-ke.js';
 import { authenticatorField, extensionField } from '../../agent/clock/nts-packet.js';
 import { record, u16 } from './hostile-nts-ke-server.js';
+import { writeTimestamp } from './hostile-ntp-server.js';
 import type { Leaf } from './tls.js';
 
-const NTP_UNIX_DELTA_S = 2_208_988_800;
 const UNIQUE_IDENTIFIER = 0x0104;
 const COOKIE = 0x0204;
 const COOKIE_PLACEHOLDER = 0x0304;
@@ -257,11 +257,4 @@ function header(request: Buffer, kiss: string | null, receivedMs: number): Buffe
   writeTimestamp(reply, 32, receivedMs);
   writeTimestamp(reply, 40, wallClock());
   return reply;
-}
-
-function writeTimestamp(buffer: Buffer, at: number, unixMs: number): void {
-  const seconds = Math.floor(unixMs / 1000);
-  const fraction = Math.floor(((unixMs - seconds * 1000) / 1000) * 2 ** 32);
-  buffer.writeUInt32BE((seconds + NTP_UNIX_DELTA_S) % 2 ** 32, at);
-  buffer.writeUInt32BE(Math.min(fraction, 2 ** 32 - 1), at + 4);
 }

@@ -3,6 +3,7 @@
 // `openssl ca` is used (rather than `openssl x509 -req -days`) because it takes explicit
 // -startdate/-enddate, so a test can make certificates that expired, are not yet valid, or are
 // valid only at a shifted time. Keys are EC P-256: fast to make, and accepted everywhere.
+import type { TestFn } from 'ava';
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
@@ -307,4 +308,22 @@ export function skewedDateHandler(skewMs: number, options: { allowHead?: boolean
     res.setHeader('Content-Type', 'text/plain');
     res.end(req.method === 'HEAD' ? undefined : (options.body ?? 'ok\n'));
   };
+}
+
+/**
+ * One TestPki and one localhost leaf for a whole test file: made before its tests (unless
+ * `skip`, when the tests that need them are skipped), removed after them. Read `pki` and `leaf`
+ * inside tests, once the file's `before` hook has run.
+ */
+export function pkiForFile(test: TestFn, skip = false): { pki: TestPki; leaf: Leaf } {
+  const shared = {} as { pki: TestPki; leaf: Leaf };
+  test.before(async () => {
+    if (skip) return;
+    shared.pki = await TestPki.create();
+    shared.leaf = await shared.pki.issueLeaf();
+  });
+  test.after.always(async () => {
+    await shared.pki?.cleanup();
+  });
+  return shared;
 }
