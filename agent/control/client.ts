@@ -113,13 +113,25 @@ export function request(
     // fails at once (the listener's backlog takes it, or refuses), so nothing can wait before
     // 'connect'; and arming a socket's first timer costs `agentctl status` about 1.5 ms that,
     // after the write, passes while the daemon answers.
+    // Reading is set up after the write, too: the stream's first read (a string decoder, the
+    // switch to flowing mode) costs about 1 ms, which also passes while the daemon answers. Until
+    // then the answer waits in the stream's buffer.
     const send = () => {
       socket.write(`${JSON.stringify({ request: name, args })}\n`);
       socket.setTimeout(timeoutMs, () =>
         fail(new Error(`the daemon at ${socketPath} did not answer within ${timeoutMs} ms`)),
       );
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => {
+        buffer += chunk;
+        if (answer()) return;
+        // The daemon's answers are at most maxResponseBytes (agent/control/protocol.ts).
+        if (buffer.length > maxResponseBytes)
+          fail(
+            new Error(`the daemon at ${socketPath} sent more than ${maxResponseBytes} bytes without ending its answer`),
+          );
+      });
     };
-    socket.setEncoding('utf8');
     socket.on('connect', () => {
       connected = true;
       if (!verifyPeer) {
@@ -140,15 +152,6 @@ export function request(
         return;
       }
       send();
-    });
-    socket.on('data', (chunk: string) => {
-      buffer += chunk;
-      if (answer()) return;
-      // The daemon's answers are at most maxResponseBytes (agent/control/protocol.ts).
-      if (buffer.length > maxResponseBytes)
-        fail(
-          new Error(`the daemon at ${socketPath} sent more than ${maxResponseBytes} bytes without ending its answer`),
-        );
     });
     socket.on('error', (error: NodeJS.ErrnoException) => {
       if (!connected) fail(new DaemonUnreachableError(socketPath, error.code ?? error.message));

@@ -5,13 +5,21 @@
 // rendered by agentctl itself.
 /* eslint-disable no-control-regex -- the tests look for colour codes */
 import test from 'ava';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { renderStatusIn, statusExitCode } from '../../agent/cli/status.js';
 import { ControlServer } from '../../agent/control/server.js';
 import { silentLogger } from '../../agent/log/logger.js';
-import { agentctl, createAgentFixture, eventually, requestOnce, type AgentFixture } from '../helpers/agent.js';
+import {
+  agentctl,
+  agentctlPath,
+  createAgentFixture,
+  eventually,
+  requestOnce,
+  type AgentFixture,
+} from '../helpers/agent.js';
 
 const ansi = /\u001b\[[0-9;]*m/;
 
@@ -116,4 +124,24 @@ test('a status.text answer of the wrong shape is an error (exit 1), never printe
     t.is(result.stdout, '');
     t.regex(result.stderr, /answered status\.text with an answer of the wrong shape/);
   }
+});
+
+test('agentctl writes the whole status text to a pipe, and a reader that has gone (| head -0) is no error', async (t) => {
+  const fixture = await startAgent(t);
+  // Whole: the verbose view, through a pipe, is exactly agentd's text.
+  const expected = await statusText(fixture.socketPath, { columns: 80, colour: false, verbose: true });
+  const piped = await agentctl(['status', '--verbose', '--socket', fixture.socketPath], { env: { COLUMNS: '80' } });
+  t.is(piped.code, 2, piped.stderr);
+  t.is(piped.stdout.split('\n')[0], expected.text.split('\n')[0]);
+  t.is(piped.stdout.split('\n').length, expected.text.split('\n').length + 1);
+  // Gone: stdout's reader closed before agentctl writes. The exit code still says what status found.
+  const child = spawn(process.execPath, [agentctlPath, 'status', '--socket', fixture.socketPath], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.destroy();
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  t.is(code, 2, stderr);
+  t.is(stderr, '');
 });

@@ -10,7 +10,7 @@ import { exitCodes } from '../../exit-codes.js';
 import type { StatusText, StatusTextRequest } from '../status.js';
 import { chooseSocket, unreachableMessage } from '../socket.js';
 import { statusFlags } from '../status-flags.js';
-import { stdoutStyle } from '../style.js';
+import { stdoutStyle, writeStdoutNow } from '../style.js';
 
 /**
  * `agentctl status ARGS` straight from agentctl's entry (agent/cli/agentctl.cts), without
@@ -46,7 +46,9 @@ export function runFromEntry(argv: string[]): boolean {
       // The verdict is on stdout and the daemon's socket is closed: leave once stdout has
       // taken it, without the event loop's last turn (where V8 collected garbage, ~1.5 ms).
       // Not after an error: its sentence is on stderr.
-      if (code === exitCodes.ok || code === exitCodes.checkFailed) process.stdout.write('', () => process.exit());
+      if (code !== exitCodes.ok && code !== exitCodes.checkFailed) return;
+      if (written) process.exit();
+      else process.stdout.write('', () => process.exit());
     },
     (error: unknown) => {
       console.error(`agentctl: ${(error as Error).message}`);
@@ -55,6 +57,9 @@ export function runFromEntry(argv: string[]): boolean {
   );
   return true;
 }
+
+/** True once run() has written all its output with write(2): nothing is left for process.stdout. */
+let written = false;
 
 /** agentd's `status.text` answer, when it has that shape: the text and an exit code status may give. */
 function asStatusText(result: unknown): StatusText | null {
@@ -113,12 +118,12 @@ export async function run({ flags }: CommandInput): Promise<number> {
       console.error('agentctl: the daemon answered status.text with an answer of the wrong shape');
       return exitCodes.error;
     }
-    process.stdout.write(`${answer.text}\n`);
+    written = writeStdoutNow(`${answer.text}\n`);
     return answer.exit_code;
   }
   const { renderStatus, statusExitCode, statusJson } = await import('../status.js');
   const status = response.result as Record<string, unknown>;
-  process.stdout.write(
+  written = writeStdoutNow(
     options.json
       ? `${JSON.stringify(statusJson(status), null, 2)}\n`
       : `${renderStatus(status, process.stdout, { verbose: options.verbose === true })}\n`,
