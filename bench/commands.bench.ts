@@ -10,7 +10,7 @@ import { median } from '../agent/stats.js';
 import { createAgentFixture, agentctlPath } from '../test/helpers/agent.js';
 import { TestPki } from '../test/helpers/tls.js';
 
-const runs = Number(process.env.BENCH_RUNS ?? 25);
+const runs = Number(process.env.BENCH_RUNS ?? 50);
 
 function timeOnce(args: string[]): number {
   const start = process.hrtime.bigint();
