@@ -239,6 +239,35 @@ export async function eventually<T>(
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/**
+ * The daemon's status once `ok` holds for it. Whenever a clock round has ended without it, asks
+ * for another round (`measure`, admin socket): on a loaded machine a round can lose a reply, and
+ * the next scheduled one of a test (MeasureIntervalSeconds 3600) is an hour away. For a test's
+ * setup only, never for the behaviour it tests. A timeout names `what` and shows the clock.
+ */
+export async function measuredUntil(
+  fixture: AgentFixture,
+  what: string,
+  ok: (status: Record<string, Record<string, unknown>>) => boolean,
+): Promise<Record<string, Record<string, unknown>>> {
+  const status = async () =>
+    (await requestOnce(fixture.socketPath, { request: 'status' })).result as Record<string, Record<string, unknown>>;
+  let last: Record<string, Record<string, unknown>> | undefined;
+  const measured = () => Number(last?.clock?.measurements ?? 0) >= 1;
+  for (let round = 0; round < 10; round++) {
+    // Up to 10 s for the first round, then 3 s after each round for what follows from it.
+    let polls = round === 0 ? 200 : 60;
+    for (; polls > 0; polls--) {
+      last = await status();
+      if (ok(last)) return last;
+      if (measured() && polls > 60) polls = 60;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await requestOnce(`${fixture.socketPath}.admin`, { request: 'measure' });
+  }
+  throw new Error(`timed out waiting for ${what}; the clock: ${JSON.stringify(last?.clock ?? null)}`);
+}
+
 /** Human output with the wrapped continuation lines of its tables joined (agentctl wraps at 80 columns). */
 export function unwrapped(text: string): string {
   return text.replace(/\n\s+\|\s+/g, ' ').replace(/\n {6,}(?=\S)/g, ' ');
