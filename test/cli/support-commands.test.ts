@@ -90,9 +90,11 @@ const needsTmux = spawnSync('tmux', ['-V']).status === 0 ? undefined : 'tmux';
     const raw = path.join(dir, 'raw');
     const done = path.join(dir, 'done');
     const script = path.join(dir, 'run.sh');
+    // agentctl starts once pipe-pane is attached (the go file), whatever the machine's load.
+    const go = path.join(dir, 'go');
     writeFileSync(
       script,
-      `'${process.execPath}' '${agentctlPath}' ${args.join(' ')} > /dev/null\necho $? > '${done}'\nsleep 30\n`,
+      `while [ ! -e '${go}' ]; do sleep 0.05; done\n'${process.execPath}' '${agentctlPath}' ${args.join(' ')} > /dev/null\necho $? > '${done}'\nsleep 30\n`,
     );
     execFileSync('tmux', [
       '-L',
@@ -105,10 +107,11 @@ const needsTmux = spawnSync('tmux', ['-V']).status === 0 ? undefined : 'tmux';
       '80',
       '-y',
       '20',
-      `sleep 0.5; sh ${script}`,
+      `sh ${script}`,
     ]);
     t.teardown(() => void spawnSync('tmux', ['-L', server, 'kill-server']));
     execFileSync('tmux', ['-L', server, 'pipe-pane', '-o', `cat >> '${raw}'`]);
+    writeFileSync(go, '');
     for (let i = 0; i < 200 && !existsSync(done); i++) await new Promise((r) => setTimeout(r, 50));
     t.true(existsSync(done), 'agentctl time finished in tmux');
     const written = readFileSync(raw, 'utf8');

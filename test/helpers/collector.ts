@@ -229,7 +229,7 @@ export async function startCollector(options: { token?: string; mode?: Collector
     proc.stderr!.on('data', (d) => (stderr += d));
     let gone = false;
     exited = new Promise((resolve) => proc.on('exit', () => ((gone = true), resolve())));
-    for (let i = 0; i < 400; i++) {
+    for (let i = 0; i < 2000; i++) {
       if (gone) {
         const log = existsSync(path.join(dir, 'error.log')) ? readFileSync(path.join(dir, 'error.log'), 'utf8') : '';
         if (/Address already in use/.test(log + stderr)) return false;
@@ -246,7 +246,7 @@ export async function startCollector(options: { token?: string; mode?: Collector
       await new Promise((r) => setTimeout(r, 10));
     }
     proc.kill('SIGKILL');
-    throw new Error('nginx did not start listening within 4 s');
+    throw new Error('nginx did not start listening within 20 s');
   };
 
   const collector: Collector = {
