@@ -32,14 +32,15 @@ test('continuousClock is monotonic and advances with real time', async (t) => {
     t.true(now >= previous);
     previous = now;
   }
-  // Against Node's own monotonic clock over the same interval (a loaded machine may sleep long).
+  // Against Node's own monotonic clock over the same interval (a loaded machine may sleep long,
+  // and may stop this process between two of the reads).
   const start = continuousClock();
   const hrStart = process.hrtime.bigint();
   await new Promise((r) => setTimeout(r, 50));
   const elapsed = continuousClock() - start;
   const hrElapsed = Number(process.hrtime.bigint() - hrStart) / 1e6;
   t.true(
-    elapsed >= 45 && Math.abs(elapsed - hrElapsed) < 20,
+    elapsed >= 45 && Math.abs(elapsed - hrElapsed) < 100,
     `50 ms sleep measured as ${elapsed} ms (hrtime: ${hrElapsed} ms)`,
   );
 });
@@ -51,14 +52,15 @@ test('monotonicClock never goes back and advances with real time', async (t) => 
     t.true(now >= previous);
     previous = now;
   }
-  // Against Node's own monotonic clock over the same interval (a loaded machine may sleep long).
+  // Against Node's own monotonic clock over the same interval (a loaded machine may sleep long,
+  // and may stop this process between two of the reads).
   const start = monotonicClock();
   const hrStart = process.hrtime.bigint();
   await new Promise((r) => setTimeout(r, 50));
   const elapsed = monotonicClock() - start;
   const hrElapsed = Number(process.hrtime.bigint() - hrStart) / 1e6;
   t.true(
-    elapsed >= 45 && Math.abs(elapsed - hrElapsed) < 20,
+    elapsed >= 45 && Math.abs(elapsed - hrElapsed) < 100,
     `50 ms sleep measured as ${elapsed} ms (hrtime: ${hrElapsed} ms)`,
   );
 });
