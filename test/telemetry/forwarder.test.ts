@@ -108,9 +108,11 @@ test('flush times are randomised: each wait is uniform in [0.5, 1.5) × the inte
     await until(
       () => f.status().next_attempt_at !== null && new Date(f.status().next_attempt_at!).getTime() > before + 1000,
     );
+    // The upper bound allows for the time the start took here (a loaded machine may stall it).
+    const took = Date.now() - before;
     const wait = new Date(f.status().next_attempt_at!).getTime() - before;
     t.true(
-      wait >= 10_000 * (0.5 + r) - 50 && wait <= 10_000 * (0.5 + r) + 200,
+      wait >= 10_000 * (0.5 + r) - 50 && wait <= 10_000 * (0.5 + r) + took + 200,
       `random ${r}: next flush in ${wait} ms`,
     );
     await f.stop();
@@ -164,7 +166,7 @@ test('temporary failures: Retry-After is honoured, otherwise exponential backoff
   t.true(gaps[1]! >= 95, `attempt 1: ${gaps[1]}`);
   t.true(gaps[2]! >= 195, `attempt 2: ${gaps[2]}`);
   t.true(gaps[3]! >= 395, `attempt 3: ${gaps[3]}`);
-  t.true(gaps[3]! < 395 + 1000, `attempt 3 within its ceiling (plus scheduling slack): ${gaps[3]}`);
+  t.true(gaps[3]! < 395 + 4000, `attempt 3 within its ceiling (plus a loaded machine's slack): ${gaps[3]}`);
   t.deepEqual(
     exporter.batches.map((b) => b.seqs),
     Array(5).fill([1, 2, 3, 4, 5]),
