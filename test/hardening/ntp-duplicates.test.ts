@@ -76,6 +76,8 @@ test('in agentd: a duplicated server makes neither `active` nor a remediation ru
     RemediationCommand: [program, '{server}'],
     NTPServers: [`127.0.0.1:${server.port}`, `127.1:${server.port}`, `127.0.0.1:${server.port}`],
     NTPSamplesPerServer: 1,
+    // One sample, and the next round an hour away: time for a loaded machine to answer.
+    NTPTimeoutMilliseconds: 3000,
     MeasureIntervalSeconds: 3600,
   });
   await fx.start();

@@ -88,6 +88,8 @@ it(title('in agentd, enforce mode: not active, and the Jamf extension attribute 
     HTTPSTimeURLs: urls(),
     HTTPSTimeCAFile: pki.caFile,
     NTPSamplesPerServer: 1,
+    // One sample, and the next round an hour away: time for a loaded machine to answer.
+    NTPTimeoutMilliseconds: 3000,
     MeasureIntervalSeconds: 3600,
   });
   await fx.start();
