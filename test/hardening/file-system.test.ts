@@ -20,7 +20,7 @@ import path from 'node:path';
 import { acquireInstanceLock } from '../../agent/daemon/lock.js';
 import { checkDirectory, ensureDirectory, openSafeFile, UnsafePathError } from '../../agent/fs-safety.js';
 import { createAgentLogger } from '../../agent/log/winston.js';
-import { agentctl, createAgentFixture, requestOnce, runProgram } from '../helpers/agent.js';
+import { agentctl, createAgentFixture, eventually, requestOnce, runProgram } from '../helpers/agent.js';
 import {
   asNobody,
   needsNobody,
@@ -280,8 +280,16 @@ const needsStrace = needsNobody ?? (hasCommand('strace') ? undefined : 'strace')
     );
     t.teardown(() => void child.kill('SIGKILL'));
     const exited = new Promise((resolve) => child.on('exit', resolve));
-    for (let i = 0; i < 400 && !existsSync(`${fx.socketPath}.admin`); i++) await new Promise((r) => setTimeout(r, 25));
-    const status = await requestOnce(fx.socketPath, { request: 'status' });
+    // agentd under strace on a loaded machine: up to 30 s to answer.
+    const status = await eventually(
+      async () =>
+        existsSync(`${fx.socketPath}.admin`)
+          ? await requestOnce(fx.socketPath, { request: 'status' }).catch(() => undefined)
+          : undefined,
+      'agentd under strace to answer',
+      1200,
+      25,
+    );
     t.true(status.ok);
     t.is(lstatSync(fx.socketPath).mode & 0o777, 0o666);
     t.is(lstatSync(`${fx.socketPath}.admin`).mode & 0o777, 0o600);
