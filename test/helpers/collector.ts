@@ -216,6 +216,25 @@ export async function startCollector(options: { token?: string; mode?: Collector
   let ports = { port: await freePort(), tlsPort: await freePort(), backendPort: await freePort() };
   let child: ChildProcess | null = null;
   let exited: Promise<void> = Promise.resolve();
+  // While stopped (an outage), the ports stay ours: a listener that resets every connection, as
+  // a closed port refuses it. Left free, another test's server could take one and answer the
+  // daemon's uploads (CI once saw 400 events acknowledged during an outage).
+  let holds: net.Server[] = [];
+  const hold = async (): Promise<void> => {
+    for (const port of [ports.port, ports.tlsPort, ports.backendPort]) {
+      const server = net.createServer((socket) => socket.resetAndDestroy());
+      const bound = await new Promise<boolean>((resolve) => {
+        server.once('error', () => resolve(false));
+        server.listen(port, '127.0.0.1', () => resolve(true));
+      });
+      if (bound) holds.push(server);
+    }
+  };
+  const release = async (): Promise<void> => {
+    const held = holds;
+    holds = [];
+    await Promise.all(held.map((server) => new Promise((resolve) => server.close(resolve))));
+  };
 
   const writeConf = () =>
     writeFileSync(path.join(dir, 'nginx.conf'), nginxConf({ dir, ...ports, leaf, caFile: pki.caFile, token }));
@@ -270,6 +289,7 @@ export async function startCollector(options: { token?: string; mode?: Collector
     running: () => child !== null,
     async start() {
       if (child) return;
+      await release();
       for (let attempt = 0; attempt < 5; attempt++) {
         if (await launch()) return;
         // Someone took one of our ports while we were down: a first start may pick others.
@@ -285,6 +305,7 @@ export async function startCollector(options: { token?: string; mode?: Collector
       child = null;
       running.kill('SIGTERM');
       await exited;
+      await hold();
     },
     setMode(mode) {
       for (const m of ['503', '429', '400']) {
@@ -337,6 +358,7 @@ export async function startCollector(options: { token?: string; mode?: Collector
     },
     async cleanup() {
       await collector.stop();
+      await release();
       await pki.cleanup();
       rmSync(dir, { recursive: true, force: true });
     },
