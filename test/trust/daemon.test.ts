@@ -3,7 +3,14 @@
 // 200 s ahead under libfaketime: a leaf valid from 100 s ahead becomes clock_skew), when the
 // Trust keys change, and shown in `agentctl status` one row per target.
 import test from 'ava';
-import { agentctl, createAgentFixture, eventually, requestOnce, type AgentFixture } from '../helpers/agent.js';
+import {
+  agentctl,
+  createAgentFixture,
+  eventually,
+  measuredUntil,
+  requestOnce,
+  type AgentFixture,
+} from '../helpers/agent.js';
 import { startChrony } from '../helpers/chrony.js';
 import { missing } from '../helpers/system.js';
 import { skewedDateHandler, startHttpsServer, TestPki, type RunningHttpsServer } from '../helpers/tls.js';
@@ -27,11 +34,6 @@ interface TrustSection {
   last_check_ms: number | null;
   last_check_reason: string | null;
   corrected_time_source: string | null;
-}
-
-async function clockSection(fixture: AgentFixture): Promise<{ state: string; measurements: number }> {
-  const response = await requestOnce(fixture.socketPath, { request: 'status' });
-  return (response.result as { clock: { state: string; measurements: number } }).clock;
 }
 
 async function trustSection(fixture: AgentFixture): Promise<TrustSection> {
@@ -144,23 +146,19 @@ test.after.always(async () => {
     // The clock is right: the early leaf is simply not yet valid, at both times.
     fixture.writeConfig(config(right));
     await fixture.start();
-    const admin = `${fixture.socketPath}.admin`;
-    // Setup, not the behaviour under test: a loaded machine can cost the first round a reply
-    // (each waits 1 s), and the next scheduled round is an hour away, so ask again until the
+    // Setup, not the behaviour under test: a loaded machine can cost the first round a reply,
+    // and the next scheduled round is an hour away, so measuredUntil asks again until the
     // guardrail has a confident estimate. Each such change of its state re-checks the targets.
-    const confident = async (): Promise<true | undefined> => {
-      const clock = await clockSection(fixture);
-      if (clock.measurements >= 1 && clock.state !== 'uncertain') return true;
-      if (clock.measurements >= 1) await requestOnce(admin, { request: 'measure' });
-      return undefined;
-    };
-    await eventually(confident, 'a confident clock estimate').catch(async (error: Error) => {
-      throw new Error(`${error.message}: ${JSON.stringify(await clockSection(fixture))}`);
-    });
-    const before = await eventually(async () => {
-      const s = await trustSection(fixture);
-      return s.corrected_time_source !== null && s.targets.length === 2 ? s : undefined;
-    }, 'a trust check with a confident clock estimate');
+    const before = (
+      await measuredUntil(
+        fixture,
+        'a trust check with a confident clock estimate',
+        (s) =>
+          s.clock?.state !== 'uncertain' &&
+          s.trust?.corrected_time_source !== null &&
+          (s.trust?.targets as unknown[] | undefined)?.length === 2,
+      )
+    ).trust as unknown as TrustSection;
     t.is(before.targets[0]!.diagnosis, 'not_yet_valid');
 
     // The time sources now say this clock is 200 s slow: the guardrail becomes active, and the
